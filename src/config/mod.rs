@@ -1,0 +1,10 @@
+//! Stack files to typed, spanned configuration. Loading never evaluates a reference
+//! and never calls a provider; expressions are kept for `graph` and `lang` to evaluate.
+
+pub mod load;
+pub mod model;
+pub mod typeexpr;
+pub mod vars;
+
+pub use load::load_stack;
+pub use model::*;

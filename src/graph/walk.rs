@@ -1,0 +1,946 @@
+//! Evaluating the graph: nodes in dependency order, each once per instance of the
+//! module it lives in, with `count` and `for_each` expanded into instances. In
+//! `validate` every value whose inputs are known is computed; resources are not
+//! planned here, so their values are unknown of their schema's type.
+
+use std::collections::{BTreeMap, HashMap};
+
+use petgraph::graph::NodeIndex;
+
+use super::address::{InstanceKey, ModuleInstance};
+use super::{undeclared, Graph, NodeKind};
+use crate::config::vars::InputValue;
+use crate::config::{Body, Check, Config, Expr, ModuleId, Resource};
+use crate::diag::{did_you_mean, Diagnostic, Diagnostics, Sources, Span};
+use crate::lang::convert::convert;
+use crate::lang::refs::{Reference, ResourceMode, Subject};
+use crate::lang::{Constraint, Evaluator, Scope, Type, Value};
+use crate::schema::{builtin_resource, Nesting, Schema};
+
+pub struct WalkOptions {
+    pub workspace: String,
+    /// `path.cwd`.
+    pub cwd: String,
+    /// Whether a root variable without a value is an error (plan) or unknown (validate).
+    pub require_root_vars: bool,
+}
+
+/// How many instances a resource or module call has.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Expansion {
+    Single,
+    Count(usize),
+    ForEach(BTreeMap<String, Value>),
+    /// `count` or `for_each` is not known until apply.
+    Unknown,
+}
+
+impl Expansion {
+    /// Each instance's key with its `count.index` or `each` values.
+    fn instances(&self) -> Vec<(InstanceKey, Repetition)> {
+        match self {
+            Expansion::Single => vec![(InstanceKey::None, Repetition::None)],
+            Expansion::Count(n) => (0..*n)
+                .map(|i| (InstanceKey::Int(i), Repetition::Count(Value::number(i))))
+                .collect(),
+            Expansion::ForEach(m) => m
+                .iter()
+                .map(|(k, v)| {
+                    (
+                        InstanceKey::Str(k.clone()),
+                        Repetition::Each(Value::string(k.clone()), v.clone()),
+                    )
+                })
+                .collect(),
+            Expansion::Unknown => vec![(InstanceKey::Unknown, Repetition::Unknown)],
+        }
+    }
+
+    /// The value a reference to the whole resource or call has, from one instance's.
+    fn shape(&self, instance: impl Fn(&InstanceKey) -> Value) -> Value {
+        match self {
+            Expansion::Single => instance(&InstanceKey::None),
+            Expansion::Count(n) => {
+                Value::Tuple((0..*n).map(|i| instance(&InstanceKey::Int(i))).collect())
+            }
+            Expansion::ForEach(m) => Value::Object(
+                m.keys()
+                    .map(|k| (k.clone(), instance(&InstanceKey::Str(k.clone()))))
+                    .collect(),
+            ),
+            Expansion::Unknown => Value::unknown(),
+        }
+    }
+}
+
+/// What `count.index` and `each` mean inside one instance.
+#[derive(Clone, Debug)]
+enum Repetition {
+    None,
+    Count(Value),
+    Each(Value, Value),
+    /// An instance of a resource whose `count`/`for_each` is unknown.
+    Unknown,
+}
+
+/// The values of one module instance.
+#[derive(Default, Debug)]
+pub struct InstanceValues {
+    pub variables: HashMap<String, Value>,
+    pub locals: HashMap<String, Value>,
+    pub outputs: HashMap<String, Value>,
+    /// Keyed by `type.name` (`data.type.name` for data sources).
+    pub resources: HashMap<String, Value>,
+    pub resource_expansions: BTreeMap<String, Expansion>,
+    pub call_expansions: HashMap<String, Expansion>,
+}
+
+/// The result of a walk: every value computed, and each resource instance's evaluated
+/// configuration by address.
+#[derive(Default)]
+pub struct Evaluation {
+    pub values: HashMap<ModuleInstance, InstanceValues>,
+    pub resource_configs: BTreeMap<String, Value>,
+}
+
+impl Evaluation {
+    pub fn root(&self) -> Option<&InstanceValues> {
+        self.values.get(&ModuleInstance::root())
+    }
+}
+
+pub fn evaluate(
+    config: &Config,
+    graph: &Graph,
+    sources: &Sources,
+    inputs: &HashMap<String, InputValue>,
+    options: &WalkOptions,
+) -> (Evaluation, Diagnostics) {
+    let mut walk = Walk {
+        config,
+        sources,
+        inputs,
+        options,
+        result: Evaluation::default(),
+        module_instances: HashMap::new(),
+        diags: Diagnostics::default(),
+    };
+    for ix in graph.evaluation_order() {
+        walk.node(graph, ix);
+    }
+    (walk.result, walk.diags)
+}
+
+struct Walk<'a> {
+    config: &'a Config,
+    sources: &'a Sources,
+    inputs: &'a HashMap<String, InputValue>,
+    options: &'a WalkOptions,
+    result: Evaluation,
+    module_instances: HashMap<ModuleId, Vec<ModuleInstance>>,
+    diags: Diagnostics,
+}
+
+/// The scope of one expression: its module instance, and `count`/`each`/`self` where
+/// the block allows them.
+struct InstanceScope<'w> {
+    walk: &'w Walk<'w>,
+    module: ModuleId,
+    instance: &'w ModuleInstance,
+    repetition: Repetition,
+    /// Inside a variable's `validation`: only that variable may be referenced.
+    validating: Option<&'w str>,
+}
+
+impl Scope for InstanceScope<'_> {
+    fn resolve(&self, r: &Reference) -> Result<Value, Diagnostic> {
+        let walk = self.walk;
+        if let Some(name) = self.validating {
+            if r.subject != Subject::Var(name.to_string()) {
+                return Ok(Value::unknown());
+            }
+        }
+        if let Some(d) = undeclared(walk.config, self.module, r) {
+            return Err(d);
+        }
+        let values = walk.result.values.get(self.instance);
+        let get = |map: Option<&HashMap<String, Value>>, key: &str| {
+            map.and_then(|m| m.get(key))
+                .cloned()
+                .unwrap_or_else(Value::unknown)
+        };
+        match &r.subject {
+            Subject::Var(n) => Ok(get(values.map(|v| &v.variables), n)),
+            Subject::Local(n) => Ok(get(values.map(|v| &v.locals), n)),
+            Subject::Resource { mode, type_name, name } => {
+                let key = resource_key(*mode, type_name, name);
+                Ok(get(values.map(|v| &v.resources), &key))
+            }
+            Subject::ModuleCall(n) => Ok(walk.module_call_value(self.module, self.instance, n)),
+            Subject::CountIndex => match &self.repetition {
+                Repetition::Count(i) => Ok(i.clone()),
+                Repetition::Unknown => Ok(Value::Unknown(Type::Number)),
+                _ => Err(Diagnostic::error("Reference to \"count\" in non-counted context")
+                    .detail("The \"count\" object can only be used in \"module\", \"resource\", and \"data\" blocks, and only when the \"count\" argument is set.")
+                    .at(r.span)),
+            },
+            Subject::EachKey | Subject::EachValue => match &self.repetition {
+                Repetition::Each(k, v) => Ok(if r.subject == Subject::EachKey { k.clone() } else { v.clone() }),
+                Repetition::Unknown if r.subject == Subject::EachKey => Ok(Value::Unknown(Type::String)),
+                Repetition::Unknown => Ok(Value::unknown()),
+                _ => Err(Diagnostic::error("Reference to \"each\" in context without for_each")
+                    .detail("The \"each\" object can be used only in \"module\" or \"resource\" blocks, and only when the \"for_each\" argument is set.")
+                    .at(r.span)),
+            },
+            Subject::Path(which) => Ok(Value::String(match which.as_str() {
+                "module" => walk.module_path(self.module),
+                "root" => ".".to_string(),
+                _ => walk.options.cwd.clone(),
+            })),
+            Subject::TerraformWorkspace => Ok(Value::String(walk.options.workspace.clone())),
+            Subject::SelfObject => Err(Diagnostic::error("Invalid \"self\" reference")
+                .detail("The \"self\" object is only available in provisioner and connection blocks, and in a resource's postconditions.")
+                .at(r.span)),
+        }
+    }
+}
+
+fn resource_key(mode: ResourceMode, type_name: &str, name: &str) -> String {
+    match mode {
+        ResourceMode::Managed => format!("{type_name}.{name}"),
+        ResourceMode::Data => format!("data.{type_name}.{name}"),
+    }
+}
+
+impl<'a> Walk<'a> {
+    fn module_path(&self, m: ModuleId) -> String {
+        let root = &self.config.modules[0].dir;
+        let dir = &self.config.modules[m].dir;
+        if m == 0 {
+            return ".".into();
+        }
+        dir.strip_prefix(root)
+            .map(|p| p.display().to_string())
+            .unwrap_or_else(|_| dir.display().to_string())
+    }
+
+    fn scope<'s>(
+        &'s self,
+        module: ModuleId,
+        instance: &'s ModuleInstance,
+        repetition: Repetition,
+    ) -> InstanceScope<'s> {
+        InstanceScope {
+            walk: self,
+            module,
+            instance,
+            repetition,
+            validating: None,
+        }
+    }
+
+    fn eval(&self, e: &Expr, scope: &InstanceScope) -> Result<Value, Diagnostic> {
+        Evaluator::new(e.file, &self.sources.get(e.file).text, scope).eval(&e.expr)
+    }
+
+    fn module_call_value(&self, module: ModuleId, instance: &ModuleInstance, name: &str) -> Value {
+        let Some(call) = self.config.modules[module].module_call(name) else {
+            return Value::unknown();
+        };
+        let Some(child) = call.child else {
+            return Value::unknown();
+        };
+        let Some(expansion) = self
+            .result
+            .values
+            .get(instance)
+            .and_then(|v| v.call_expansions.get(name))
+        else {
+            return Value::unknown();
+        };
+        expansion.shape(|key| {
+            let ci = instance.child(name, key.clone());
+            let outputs = self.result.values.get(&ci).map(|v| &v.outputs);
+            Value::Object(
+                self.config.modules[child]
+                    .outputs
+                    .iter()
+                    .map(|o| {
+                        let v = outputs
+                            .and_then(|m| m.get(&o.name))
+                            .cloned()
+                            .unwrap_or_else(Value::unknown);
+                        (o.name.clone(), v)
+                    })
+                    .collect(),
+            )
+        })
+    }
+
+    /// The instances of a module: one for the root, and for a child one per instance
+    /// of its call in each instance of the parent.
+    fn instances_of(&mut self, m: ModuleId) -> Vec<ModuleInstance> {
+        if let Some(v) = self.module_instances.get(&m) {
+            return v.clone();
+        }
+        let module = &self.config.modules[m];
+        let out = match (module.parent, module.path.last()) {
+            (Some(parent), Some(call)) => {
+                let mut out = Vec::new();
+                for pi in self.instances_of(parent) {
+                    let expansion = self
+                        .result
+                        .values
+                        .get(&pi)
+                        .and_then(|v| v.call_expansions.get(call))
+                        .cloned()
+                        .unwrap_or(Expansion::Unknown);
+                    for (key, _) in expansion.instances() {
+                        out.push(pi.child(call, key));
+                    }
+                }
+                out
+            }
+            _ => vec![ModuleInstance::root()],
+        };
+        self.module_instances.insert(m, out.clone());
+        out
+    }
+
+    fn values_mut(&mut self, inst: &ModuleInstance) -> &mut InstanceValues {
+        self.result.values.entry(inst.clone()).or_default()
+    }
+
+    fn node(&mut self, graph: &Graph, ix: NodeIndex) {
+        let node = &graph.inner[ix];
+        let m = node.module;
+        let name = node.name.clone();
+        let config = self.config;
+        let module = &config.modules[m];
+        for inst in self.instances_of(m) {
+            match &node.kind {
+                NodeKind::Variable => self.variable(m, &inst, &name),
+                NodeKind::Local => {
+                    let Some(local) = module.local(&name) else {
+                        continue;
+                    };
+                    let scope = self.scope(m, &inst, Repetition::None);
+                    let value = self.eval(&local.expr, &scope).unwrap_or_else(|d| {
+                        self.diags.push(d);
+                        Value::unknown()
+                    });
+                    self.values_mut(&inst).locals.insert(name.clone(), value);
+                }
+                NodeKind::Output => self.output(m, &inst, &name),
+                NodeKind::Resource(mode) => {
+                    let (type_name, rname) = name.split_once('.').unwrap_or((&name, ""));
+                    if let Some(r) = module.resource(*mode, type_name, rname) {
+                        self.resource(m, &inst, r);
+                    }
+                }
+                NodeKind::ModuleCall => {
+                    let Some(call) = module.module_call(&name) else {
+                        continue;
+                    };
+                    let scope = self.scope(m, &inst, Repetition::None);
+                    let expansion =
+                        self.expand(call.count.as_ref(), call.for_each.as_ref(), &scope);
+                    let expansion = expansion.unwrap_or_else(|d| {
+                        self.diags.push(d);
+                        Expansion::Unknown
+                    });
+                    self.values_mut(&inst)
+                        .call_expansions
+                        .insert(name.clone(), expansion);
+                }
+                NodeKind::Provider => {
+                    let Some(p) = module.providers.iter().find(|p| p.local_address() == name)
+                    else {
+                        continue;
+                    };
+                    let scope = self.scope(m, &inst, Repetition::None);
+                    let mut diags = Diagnostics::default();
+                    self.body(&p.body, None, &scope, &mut Vec::new(), &mut diags);
+                    self.diags.extend(diags);
+                    // Provider configurations are per module, not per instance.
+                    break;
+                }
+            }
+        }
+    }
+
+    fn variable(&mut self, m: ModuleId, inst: &ModuleInstance, name: &str) {
+        let config = self.config;
+        let Some(var) = config.modules[m].variable(name) else {
+            return;
+        };
+        // Where the value comes from: the root's inputs, or the parent's module call.
+        let (raw, value_span): (Result<Option<Value>, Diagnostic>, Option<Span>) =
+            match inst.parent() {
+                None => match self.inputs.get(name) {
+                    Some(input) => (input.value(self.sources).map(Some), input.span()),
+                    None => (Ok(None), None),
+                },
+                Some((parent_inst, (call_name, key))) => {
+                    let parent = config.modules[m].parent.unwrap_or(0);
+                    let call = config.modules[parent].module_call(call_name);
+                    match call.and_then(|c| c.inputs.iter().find(|i| i.name == name)) {
+                        Some(input) => {
+                            let expansion = self
+                                .result
+                                .values
+                                .get(&parent_inst)
+                                .and_then(|v| v.call_expansions.get(call_name.as_str()));
+                            let repetition = match (key, expansion) {
+                                (InstanceKey::Int(i), _) => Repetition::Count(Value::number(*i)),
+                                (InstanceKey::Str(k), Some(Expansion::ForEach(map))) => {
+                                    Repetition::Each(
+                                        Value::string(k.clone()),
+                                        map.get(k).cloned().unwrap_or_else(Value::unknown),
+                                    )
+                                }
+                                (InstanceKey::Unknown, _) => Repetition::Unknown,
+                                _ => Repetition::None,
+                            };
+                            let scope = self.scope(parent, &parent_inst, repetition);
+                            (self.eval(&input.expr, &scope).map(Some), input.expr.span())
+                        }
+                        None => (Ok(None), None),
+                    }
+                }
+            };
+        let given = match raw {
+            Ok(v) => v,
+            Err(d) => {
+                self.diags.push(d);
+                self.values_mut(inst)
+                    .variables
+                    .insert(name.to_string(), Value::Unknown(var.constraint.to_type()));
+                return;
+            }
+        };
+        let default = || {
+            var.default
+                .as_ref()
+                .and_then(|d| self.eval(d, &self.scope(m, inst, Repetition::None)).ok())
+        };
+        let (value, value_span) = match given {
+            Some(v) if v.is_null() && !var.nullable => (default().unwrap_or(v), value_span),
+            Some(v) => (v, value_span),
+            None => match default() {
+                Some(v) => (v, var.default.as_ref().and_then(Expr::span)),
+                None if self.options.require_root_vars && inst.parent().is_none() => {
+                    self.diags.push(
+                        Diagnostic::error("No value for required variable")
+                            .detail(format!("The root module input variable {name:?} is not set, and has no default value."))
+                            .at(var.span)
+                            .help(format!("Set it with --var {name}=VALUE, in terraform.tfvars, or with the environment variable PLINTH_VAR_{name}.")),
+                    );
+                    (Value::Unknown(var.constraint.to_type()), None)
+                }
+                None => (Value::Unknown(var.constraint.to_type()), None),
+            },
+        };
+        let value = match convert(value, &var.constraint) {
+            Ok(v) => v,
+            Err(e) => {
+                self.diags.push(
+                    Diagnostic::error("Invalid value for input variable")
+                        .detail(format!(
+                            "The given value is not suitable for var.{name} declared at {}: {e}.",
+                            self.sources.location(var.span)
+                        ))
+                        .at(value_span.unwrap_or(var.span))
+                        .help(format!("The type constraint is {}.", var.constraint)),
+                );
+                Value::Unknown(var.constraint.to_type())
+            }
+        };
+        if value.is_null() && !var.nullable {
+            self.diags.push(
+                Diagnostic::error("Required variable not set")
+                    .detail(format!("The variable {name:?} is required (nullable = false), but the given value is null."))
+                    .at(value_span.unwrap_or(var.span)),
+            );
+        }
+        let value = value.mark(var.sensitive);
+        self.values_mut(inst)
+            .variables
+            .insert(name.to_string(), value);
+        let mut diags = Diagnostics::default();
+        for check in &var.validations {
+            let mut scope = self.scope(m, inst, Repetition::None);
+            scope.validating = Some(name);
+            if let Some(message) = self.failed_check(check, &scope, &mut diags) {
+                diags.push(
+                    Diagnostic::error("Invalid value for variable")
+                        .detail(format!(
+                            "{message}\n\nThis was checked by the validation rule at {}.",
+                            check
+                                .condition
+                                .span()
+                                .map(|s| self.sources.location(s))
+                                .unwrap_or_default()
+                        ))
+                        .at_opt(value_span.or(check.condition.span()))
+                        .label(
+                            check.condition.span().unwrap_or(var.span),
+                            "validation rule",
+                        ),
+                );
+            }
+        }
+        self.diags.extend(diags);
+    }
+
+    /// Evaluates a condition; returns the error message if it is known to be false.
+    /// Errors evaluating it are reported and count as passing.
+    fn failed_check(
+        &self,
+        check: &Check,
+        scope: &InstanceScope,
+        diags: &mut Diagnostics,
+    ) -> Option<String> {
+        let cond = match self.eval(&check.condition, scope) {
+            Ok(v) => v,
+            Err(d) => {
+                diags.push(d);
+                return None;
+            }
+        };
+        let cond = match convert(cond.unmark().0, &Constraint::Bool) {
+            Ok(c) => c,
+            Err(e) => {
+                diags.push(
+                    Diagnostic::error("Invalid condition result")
+                        .detail(format!("The condition must return a bool: {e}."))
+                        .at_opt(check.condition.span()),
+                );
+                return None;
+            }
+        };
+        if cond.as_bool() != Some(false) {
+            return None;
+        }
+        let message = match self.eval(&check.error_message, scope) {
+            Ok(v) if v.is_sensitive() => "(error message is sensitive)".to_string(),
+            Ok(v) => v
+                .as_str()
+                .map(str::to_string)
+                .unwrap_or_else(|| "(error message is not a known string)".into()),
+            Err(d) => {
+                diags.push(d);
+                "(error message could not be evaluated)".into()
+            }
+        };
+        Some(message)
+    }
+
+    fn output(&mut self, m: ModuleId, inst: &ModuleInstance, name: &str) {
+        let Some(out) = self.config.modules[m].output(name) else {
+            return;
+        };
+        let scope = self.scope(m, inst, Repetition::None);
+        let mut value = match out.value.as_ref().map(|e| self.eval(e, &scope)) {
+            Some(Ok(v)) => v,
+            Some(Err(d)) => {
+                self.diags.push(d);
+                Value::unknown()
+            }
+            None => Value::null(),
+        };
+        if value.contains_sensitive() && !out.sensitive {
+            self.diags.push(
+                Diagnostic::error("Output refers to sensitive values")
+                    .detail("To reduce the risk of accidentally exporting sensitive data that was intended to be only internal, plinth requires that any output containing sensitive data be explicitly marked as sensitive, to confirm your intent.")
+                    .at_opt(out.value.as_ref().and_then(Expr::span))
+                    .help("If you do intend to export this data, add sensitive = true to the output block."),
+            );
+        }
+        if out.sensitive {
+            value = value.sensitive();
+        }
+        let mut diags = Diagnostics::default();
+        for check in &out.preconditions {
+            let scope = self.scope(m, inst, Repetition::None);
+            if let Some(message) = self.failed_check(check, &scope, &mut diags) {
+                diags.push(
+                    Diagnostic::error("Module output value precondition failed")
+                        .detail(message)
+                        .at_opt(check.condition.span()),
+                );
+            }
+        }
+        self.diags.extend(diags);
+        self.values_mut(inst)
+            .outputs
+            .insert(name.to_string(), value);
+    }
+
+    fn expand(
+        &self,
+        count: Option<&Expr>,
+        for_each: Option<&Expr>,
+        scope: &InstanceScope,
+    ) -> Result<Expansion, Diagnostic> {
+        if let Some(e) = count {
+            let v = self.eval(e, scope)?;
+            let bad = |detail: &str| {
+                Diagnostic::error("Invalid count argument")
+                    .detail(detail.to_string())
+                    .at_opt(e.span())
+            };
+            if v.is_sensitive() {
+                return Err(bad("Sensitive values, or values derived from sensitive values, cannot be used as count arguments."));
+            }
+            if v.is_null() {
+                return Err(bad(
+                    "The given \"count\" argument value is null. An integer is required.",
+                ));
+            }
+            if !v.is_known() {
+                return Ok(Expansion::Unknown);
+            }
+            let n = convert(v, &Constraint::Number).map_err(|err| {
+                bad(&format!(
+                    "The given \"count\" argument value is unsuitable: {err}."
+                ))
+            })?;
+            let n = n.as_number().and_then(|n| n.to_i64()).ok_or_else(|| {
+                bad("The given \"count\" argument value is unsuitable: must be a whole number.")
+            })?;
+            if n < 0 {
+                return Err(bad("The given \"count\" argument value is unsuitable: must be greater than or equal to zero."));
+            }
+            return Ok(Expansion::Count(n as usize));
+        }
+        let Some(e) = for_each else {
+            return Ok(Expansion::Single);
+        };
+        let v = self.eval(e, scope)?;
+        let bad = |detail: String| {
+            Diagnostic::error("Invalid for_each argument")
+                .detail(detail)
+                .at_opt(e.span())
+        };
+        if v.contains_sensitive() {
+            return Err(bad("Sensitive values, or values derived from sensitive values, cannot be used as for_each arguments.".into()));
+        }
+        if v.is_null() {
+            return Err(bad("The given \"for_each\" argument value is unsuitable: the given \"for_each\" argument value is null. A map, or set of strings is allowed.".into()));
+        }
+        match v {
+            Value::Unknown(_) => Ok(Expansion::Unknown),
+            Value::Map(_, m) | Value::Object(m) => Ok(Expansion::ForEach(m)),
+            Value::Set(t, elems) => {
+                if !matches!(t, Type::String | Type::Dynamic) {
+                    return Err(bad(format!("The given \"for_each\" argument value is unsuitable: \"for_each\" supports maps and sets of strings, but you have provided a set containing type {}.", t.friendly_name())));
+                }
+                let mut map = BTreeMap::new();
+                for el in elems {
+                    match el {
+                        Value::String(s) => {
+                            map.insert(s.clone(), Value::String(s));
+                        }
+                        Value::Unknown(_) => return Ok(Expansion::Unknown),
+                        _ => return Err(bad("The given \"for_each\" argument value is unsuitable: \"for_each\" sets must not contain null values.".into())),
+                    }
+                }
+                Ok(Expansion::ForEach(map))
+            }
+            other => Err(bad(format!(
+                "The given \"for_each\" argument value is unsuitable: the \"for_each\" argument must be a map, or set of strings, and you have provided a value of type {}.",
+                other.ty().friendly_name()
+            ))
+            .help("Convert a list of strings with toset(), or build a map with a for expression.")),
+        }
+    }
+
+    fn resource(&mut self, m: ModuleId, inst: &ModuleInstance, r: &Resource) {
+        let schema = builtin_resource(&r.type_name);
+        let scope = self.scope(m, inst, Repetition::None);
+        let expansion = self
+            .expand(r.count.as_ref(), r.for_each.as_ref(), &scope)
+            .unwrap_or_else(|d| {
+                self.diags.push(d);
+                Expansion::Unknown
+            });
+        let key = r.address();
+        let mut diags = Diagnostics::default();
+        let mut configs = Vec::new();
+        for (instance_key, repetition) in expansion.instances() {
+            let scope = self.scope(m, inst, repetition);
+            let cfg = self.body(&r.body, schema, &scope, &mut Vec::new(), &mut diags);
+            for check in &r.lifecycle.preconditions {
+                if let Some(message) = self.failed_check(check, &scope, &mut diags) {
+                    diags.push(
+                        Diagnostic::error("Resource precondition failed")
+                            .detail(message)
+                            .at_opt(check.condition.span()),
+                    );
+                }
+            }
+            for e in &r.lifecycle.replace_triggered_by {
+                if let Err(d) = self.eval(e, &scope) {
+                    diags.push(d);
+                }
+            }
+            configs.push((format!("{}{}{}", inst.prefix(), key, instance_key), cfg));
+        }
+        self.diags.extend(diags);
+        self.result.resource_configs.extend(configs);
+        let ty = schema.map_or(Type::Dynamic, Schema::implied_type);
+        let value = expansion.shape(|_| Value::Unknown(ty.clone()));
+        let values = self.values_mut(inst);
+        values.resources.insert(key.clone(), value);
+        values.resource_expansions.insert(key, expansion);
+    }
+
+    /// Evaluates a block body into an object: arguments by name, nested blocks as
+    /// lists of objects, `dynamic` blocks expanded. With a schema, names and types are
+    /// checked against it.
+    fn body(
+        &self,
+        body: &Body,
+        schema: Option<&Schema>,
+        scope: &InstanceScope,
+        bindings: &mut Vec<(String, Value)>,
+        diags: &mut Diagnostics,
+    ) -> Value {
+        let mut out = BTreeMap::new();
+        let eval = |e: &Expr, bindings: &Vec<(String, Value)>| {
+            let mut ev = Evaluator::new(e.file, &self.sources.get(e.file).text, scope);
+            for (n, v) in bindings {
+                ev.bind(n, v.clone());
+            }
+            ev.eval(&e.expr)
+        };
+        for a in &body.attrs {
+            let attr_schema = schema.map(|s| s.attributes.get(&a.name));
+            if let Some(None)
+            | Some(Some(crate::schema::AttributeSchema {
+                required: false,
+                optional: false,
+                ..
+            })) = attr_schema
+            {
+                let valid = schema.map(Schema::argument_names).unwrap_or_default();
+                let computed_only = matches!(attr_schema, Some(Some(_)));
+                diags.push(
+                    Diagnostic::error(if computed_only { "Value for unconfigurable attribute" } else { "Unsupported argument" })
+                        .detail(if computed_only {
+                            format!("Can't configure a value for {:?}: its value will be decided automatically based on the result of applying this configuration.", a.name)
+                        } else {
+                            format!("An argument named {:?} is not expected here.", a.name)
+                        })
+                        .at(a.name_span)
+                        .help_opt(did_you_mean(&a.name, valid.iter().copied()).or_else(|| Some(format!("Valid arguments here are: {}.", valid.join(", "))))),
+                );
+                continue;
+            }
+            let value = match eval(&a.expr, bindings) {
+                Ok(v) => v,
+                Err(d) => {
+                    diags.push(d);
+                    Value::unknown()
+                }
+            };
+            let value = match attr_schema.flatten() {
+                Some(s) => convert(value, &Constraint::from_type(&s.ty)).unwrap_or_else(|e| {
+                    diags.push(
+                        Diagnostic::error("Incorrect attribute value type")
+                            .detail(format!(
+                                "Inappropriate value for attribute {:?}: {e}.",
+                                a.name
+                            ))
+                            .at_opt(a.expr.span()),
+                    );
+                    Value::unknown()
+                }),
+                None => value,
+            };
+            out.insert(a.name.clone(), value);
+        }
+        if let Some(s) = schema {
+            for (name, a) in &s.attributes {
+                if a.required && !out.contains_key(name) {
+                    diags.push(
+                        Diagnostic::error("Missing required argument")
+                            .detail(format!(
+                                "The argument {name:?} is required, but no definition was found."
+                            ))
+                            .at_opt(body.blocks.first().map(|b| b.span)),
+                    );
+                }
+            }
+        }
+        let mut blocks: BTreeMap<String, Vec<Value>> = BTreeMap::new();
+        let mut unknown_blocks: Vec<String> = Vec::new();
+        for b in &body.blocks {
+            let (kind, is_dynamic) = if b.kind == "dynamic" {
+                (b.labels.first().cloned().unwrap_or_default(), true)
+            } else {
+                (b.kind.clone(), false)
+            };
+            let nested = match schema {
+                Some(s) => match s.blocks.get(&kind) {
+                    Some(n) => Some(n),
+                    None => {
+                        diags.push(
+                            Diagnostic::error("Unsupported block type")
+                                .detail(format!("Blocks of type {kind:?} are not expected here."))
+                                .at(b.span)
+                                .help_opt(did_you_mean(&kind, s.blocks.keys().map(String::as_str))),
+                        );
+                        continue;
+                    }
+                },
+                None => None,
+            };
+            let nested_schema = nested.map(|n| &n.block);
+            if !is_dynamic {
+                let v = self.body(&b.body, nested_schema, scope, bindings, diags);
+                blocks.entry(kind).or_default().push(v);
+                continue;
+            }
+            match self.dynamic_block(b, &kind, nested_schema, scope, bindings, diags) {
+                Some(values) => blocks.entry(kind).or_default().extend(values),
+                None => unknown_blocks.push(kind),
+            }
+        }
+        for (kind, values) in blocks {
+            let nesting = schema.and_then(|s| s.blocks.get(&kind)).map(|n| n.nesting);
+            let v = match nesting {
+                Some(Nesting::Single) => values.into_iter().next().unwrap_or_else(Value::null),
+                _ => Value::Tuple(values),
+            };
+            out.insert(kind, v);
+        }
+        for kind in unknown_blocks {
+            out.insert(kind, Value::unknown());
+        }
+        Value::Object(out)
+    }
+
+    /// Expands a `dynamic` block: one block of content per element of `for_each`,
+    /// with the iterator bound. `None` when `for_each` is unknown.
+    fn dynamic_block(
+        &self,
+        b: &crate::config::NestedBlock,
+        kind: &str,
+        schema: Option<&Schema>,
+        scope: &InstanceScope,
+        bindings: &mut Vec<(String, Value)>,
+        diags: &mut Diagnostics,
+    ) -> Option<Vec<Value>> {
+        let mut for_each = None;
+        let mut iterator = kind.to_string();
+        for a in &b.body.attrs {
+            match a.name.as_str() {
+                "for_each" => for_each = Some(&a.expr),
+                "iterator" => match &a.expr.expr {
+                    hcl_edit::expr::Expression::Variable(v) => iterator = v.as_str().to_string(),
+                    _ => diags.push(
+                        Diagnostic::error("Invalid dynamic iterator name")
+                            .detail("The iterator argument must be a single name, such as iterator = rule.")
+                            .at_opt(a.expr.span()),
+                    ),
+                },
+                "labels" => {}
+                other => diags.push(
+                    Diagnostic::error("Unsupported argument")
+                        .detail(format!("An argument named {other:?} is not expected in a dynamic block."))
+                        .at(a.name_span)
+                        .help("A dynamic block takes for_each, iterator, labels and one content block."),
+                ),
+            }
+        }
+        let contents: Vec<&crate::config::NestedBlock> = b
+            .body
+            .blocks
+            .iter()
+            .filter(|c| c.kind == "content")
+            .collect();
+        for other in b.body.blocks.iter().filter(|c| c.kind != "content") {
+            diags.push(
+                Diagnostic::error("Unsupported block type")
+                    .detail(format!("Blocks of type {:?} are not expected in a dynamic block; put them inside its content block.", other.kind))
+                    .at(other.span),
+            );
+        }
+        let Some(for_each) = for_each else {
+            diags.push(
+                Diagnostic::error("Missing required argument")
+                    .detail("The argument \"for_each\" is required in a dynamic block.")
+                    .at(b.span),
+            );
+            return Some(Vec::new());
+        };
+        let [content] = contents.as_slice() else {
+            diags.push(
+                Diagnostic::error(if contents.is_empty() {
+                    "Missing content block"
+                } else {
+                    "Duplicate content block"
+                })
+                .detail("A dynamic block must have exactly one nested block of type \"content\".")
+                .at(b.span),
+            );
+            return Some(Vec::new());
+        };
+        let mut ev = Evaluator::new(for_each.file, &self.sources.get(for_each.file).text, scope);
+        for (n, v) in bindings.iter() {
+            ev.bind(n, v.clone());
+        }
+        let collection = match ev.eval(&for_each.expr) {
+            Ok(v) => v,
+            Err(d) => {
+                diags.push(d);
+                return None;
+            }
+        };
+        let (collection, marked) = collection.unmark();
+        let items: Vec<(Value, Value)> = match collection {
+            Value::Unknown(_) => return None,
+            Value::Null(_) => {
+                diags.push(
+                    Diagnostic::error("Invalid dynamic for_each value")
+                        .detail("Cannot use a null value in for_each.")
+                        .at_opt(for_each.span()),
+                );
+                return Some(Vec::new());
+            }
+            Value::List(_, e) | Value::Tuple(e) => e
+                .into_iter()
+                .enumerate()
+                .map(|(i, v)| (Value::number(i), v))
+                .collect(),
+            Value::Set(_, e) => e.into_iter().map(|v| (v.clone(), v)).collect(),
+            Value::Map(_, m) | Value::Object(m) => {
+                m.into_iter().map(|(k, v)| (Value::String(k), v)).collect()
+            }
+            other => {
+                diags.push(
+                    Diagnostic::error("Invalid dynamic for_each value")
+                        .detail(format!("Cannot use a {} value in for_each. An iterable collection is required.", other.ty().friendly_name()))
+                        .at_opt(for_each.span()),
+                );
+                return Some(Vec::new());
+            }
+        };
+        let mut out = Vec::with_capacity(items.len());
+        for (k, v) in items {
+            let it = Value::Object(
+                [
+                    ("key".to_string(), k.mark(marked)),
+                    ("value".to_string(), v.mark(marked)),
+                ]
+                .into(),
+            );
+            bindings.push((iterator.clone(), it));
+            out.push(self.body(&content.body, schema, scope, bindings, diags));
+            bindings.pop();
+        }
+        Some(out)
+    }
+}

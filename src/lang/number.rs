@@ -1,0 +1,186 @@
+//! Numbers with Terraform's semantics: arbitrary precision, so integers past 2^63 stay
+//! exact and `0.1 + 0.2` is `0.3`; printed without exponent or trailing zeros.
+
+use std::fmt;
+use std::str::FromStr;
+
+use bigdecimal::num_bigint::BigInt;
+use bigdecimal::{BigDecimal, One, RoundingMode, Signed, ToPrimitive, Zero};
+
+/// Significant digits kept by division, close to the 512-bit mantissa Terraform uses.
+const DIVISION_DIGITS: u64 = 155;
+
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Number(BigDecimal);
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum NumberError {
+    #[error("division by zero")]
+    DivideByZero,
+    #[error("a number is required")]
+    Invalid,
+}
+
+impl Number {
+    pub fn from_i64(n: i64) -> Number {
+        Number(BigDecimal::from(n))
+    }
+
+    pub fn from_u64(n: u64) -> Number {
+        Number(BigDecimal::from(n))
+    }
+
+    /// Parses Terraform's number syntax (decimal, optional fraction and exponent, and a
+    /// leading sign), as used both in literals and in string-to-number conversion.
+    pub fn parse(text: &str) -> Result<Number, NumberError> {
+        let t = text.trim_start_matches('+');
+        if t.is_empty() || t.contains(['_', ' ']) || t.starts_with('.') || t.ends_with('.') {
+            return Err(NumberError::Invalid);
+        }
+        let first = t.trim_start_matches('-');
+        if !first.starts_with(|c: char| c.is_ascii_digit()) {
+            return Err(NumberError::Invalid);
+        }
+        BigDecimal::from_str(t)
+            .map(|d| Number(d.normalized()))
+            .map_err(|_| NumberError::Invalid)
+    }
+
+    pub fn is_integer(&self) -> bool {
+        self.0.is_integer()
+    }
+
+    pub fn to_i64(&self) -> Option<i64> {
+        if self.is_integer() {
+            self.0.to_i64()
+        } else {
+            None
+        }
+    }
+
+    pub fn to_f64(&self) -> f64 {
+        self.0.to_f64().unwrap_or(f64::NAN)
+    }
+
+    pub fn is_zero(&self) -> bool {
+        self.0.is_zero()
+    }
+
+    pub fn is_negative(&self) -> bool {
+        self.0.is_negative()
+    }
+
+    pub fn add(&self, other: &Number) -> Number {
+        Number((&self.0 + &other.0).normalized())
+    }
+
+    pub fn sub(&self, other: &Number) -> Number {
+        Number((&self.0 - &other.0).normalized())
+    }
+
+    pub fn mul(&self, other: &Number) -> Number {
+        Number((&self.0 * &other.0).normalized())
+    }
+
+    pub fn neg(&self) -> Number {
+        Number(-&self.0)
+    }
+
+    pub fn div(&self, other: &Number) -> Result<Number, NumberError> {
+        if other.0.is_zero() {
+            return Err(NumberError::DivideByZero);
+        }
+        let q = (&self.0 / &other.0).with_precision_round(
+            std::num::NonZeroU64::new(DIVISION_DIGITS).unwrap_or(std::num::NonZeroU64::MIN),
+            RoundingMode::HalfEven,
+        );
+        Ok(Number(q.normalized()))
+    }
+
+    /// Remainder with the sign of the dividend, as Terraform's `%` (`-5 % 3` is `-2`).
+    pub fn rem(&self, other: &Number) -> Result<Number, NumberError> {
+        if other.0.is_zero() {
+            return Err(NumberError::DivideByZero);
+        }
+        let q = (&self.0 / &other.0).with_scale_round(0, RoundingMode::Down);
+        Ok(Number((&self.0 - q * &other.0).normalized()))
+    }
+
+    pub fn one() -> Number {
+        Number(BigDecimal::one())
+    }
+
+    pub fn floor(&self) -> Number {
+        Number(self.0.with_scale_round(0, RoundingMode::Floor).normalized())
+    }
+
+    pub fn as_bigint(&self) -> Option<BigInt> {
+        if self.is_integer() {
+            Some(self.0.with_scale(0).into_bigint_and_exponent().0)
+        } else {
+            None
+        }
+    }
+}
+
+impl From<i64> for Number {
+    fn from(n: i64) -> Number {
+        Number::from_i64(n)
+    }
+}
+
+impl From<i32> for Number {
+    fn from(n: i32) -> Number {
+        Number::from_i64(n.into())
+    }
+}
+
+impl From<usize> for Number {
+    fn from(n: usize) -> Number {
+        Number::from_u64(n as u64)
+    }
+}
+
+impl fmt::Display for Number {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.0.is_zero() {
+            return f.write_str("0");
+        }
+        f.write_str(&self.0.normalized().to_plain_string())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn n(s: &str) -> Number {
+        Number::parse(s).unwrap()
+    }
+
+    #[test]
+    fn prints_as_terraform_does() {
+        assert_eq!(n("1e30").to_string(), "1000000000000000000000000000000");
+        assert_eq!(n("2.50").to_string(), "2.5");
+        assert_eq!(n("1e-7").to_string(), "0.0000001");
+        assert_eq!(n("0.1").add(&n("0.2")).to_string(), "0.3");
+        assert_eq!(n("10").div(&n("4")).unwrap().to_string(), "2.5");
+        assert_eq!(
+            n("9223372036854775807").add(&n("1")).to_string(),
+            "9223372036854775808"
+        );
+    }
+
+    #[test]
+    fn remainder_keeps_the_dividend_sign() {
+        assert_eq!(n("-5").rem(&n("3")).unwrap().to_string(), "-2");
+        assert_eq!(n("5.5").rem(&n("2")).unwrap().to_string(), "1.5");
+    }
+
+    #[test]
+    fn rejects_what_is_not_a_number() {
+        for bad in ["", "abc", "1_000", ".5", "5.", "--1", "0x10"] {
+            assert!(Number::parse(bad).is_err(), "{bad}");
+        }
+    }
+}

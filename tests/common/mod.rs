@@ -1,0 +1,60 @@
+//! Helpers shared by the integration tests: write a stack into a temporary directory,
+//! run the real `plinth` binary on it, or evaluate it through the library.
+
+#![allow(dead_code)]
+
+use std::path::Path;
+use std::process::Command;
+
+use plinth::lang::Value;
+use plinth::stack::{load_and_evaluate, LoadedStack, StackOptions};
+
+pub fn stack(files: &[(&str, &str)]) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().expect("temp dir");
+    for (name, text) in files {
+        let path = dir.path().join(name);
+        if let Some(parent) = path.parent() {
+            std::fs::create_dir_all(parent).expect("create dir");
+        }
+        std::fs::write(path, text).expect("write file");
+    }
+    dir
+}
+
+pub struct Run {
+    pub code: i32,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+pub fn plinth(dir: &Path, args: &[&str]) -> Run {
+    let out = Command::new(env!("CARGO_BIN_EXE_plinth"))
+        .args(["-C", dir.to_str().expect("utf-8 path"), "--no-color"])
+        .args(args)
+        .env_remove("NO_COLOR")
+        .output()
+        .expect("run plinth");
+    Run {
+        code: out.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    }
+}
+
+pub fn evaluate(dir: &Path) -> LoadedStack {
+    load_and_evaluate(dir, &StackOptions::default())
+}
+
+/// The root module's value for `output.NAME`.
+pub fn output(stack: &LoadedStack, name: &str) -> Value {
+    stack
+        .evaluation
+        .root()
+        .and_then(|r| r.outputs.get(name))
+        .cloned()
+        .unwrap_or_else(|| panic!("no output {name}"))
+}
+
+pub fn main_tf(text: &str) -> tempfile::TempDir {
+    stack(&[("main.tf", text)])
+}
