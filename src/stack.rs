@@ -3,6 +3,7 @@
 
 use std::path::{Path, PathBuf};
 
+use crate::config::load::load_source;
 use crate::config::vars::{collect_root_inputs, VarArg};
 use crate::config::{load_stack, Config};
 use crate::diag::{Diagnostics, Sources};
@@ -30,7 +31,29 @@ pub struct LoadedStack {
 
 pub fn load_and_evaluate(dir: &Path, options: &StackOptions) -> LoadedStack {
     let mut sources = Sources::default();
-    let (config, mut diags) = load_stack(dir, &mut sources);
+    let (config, diags) = load_stack(dir, &mut sources);
+    evaluate_loaded(dir, sources, config, diags, options)
+}
+
+/// The same for a one-file root module held in memory (tests, fuzzing, benchmarks).
+pub fn evaluate_source(
+    dir: &Path,
+    name: &str,
+    text: String,
+    options: &StackOptions,
+) -> LoadedStack {
+    let mut sources = Sources::default();
+    let (config, diags) = load_source(dir, name, text, &mut sources);
+    evaluate_loaded(dir, sources, config, diags, options)
+}
+
+fn evaluate_loaded(
+    dir: &Path,
+    mut sources: Sources,
+    config: Config,
+    mut diags: Diagnostics,
+    options: &StackOptions,
+) -> LoadedStack {
     let (inputs, input_diags) = collect_root_inputs(
         config.root(),
         dir,

@@ -18,8 +18,8 @@ locals {
   }
 
   env = {
-    HF_TOKEN               = var.hf_token
-    VLLM_WORKER_MULTIPROC  = "spawn"
+    HF_TOKEN              = var.hf_token
+    VLLM_WORKER_MULTIPROC = "spawn"
   }
 
   total_gpus_at_peak = var.gpus_per_replica * var.replicas.max

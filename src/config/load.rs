@@ -51,7 +51,38 @@ pub fn load_stack(dir: &Path, sources: &mut Sources) -> (Config, Diagnostics) {
             loader.diags,
         );
     }
-    loader.load_module(dir.to_path_buf(), Vec::new(), None, &mut Vec::new());
+    loader.load_module(dir.to_path_buf(), Vec::new(), None, &mut Vec::new(), None);
+    let diags = loader.diags;
+    (
+        Config {
+            modules: loader.modules,
+        },
+        diags,
+    )
+}
+
+/// Loads a root module held in memory as one file (for tests and fuzzing); its module
+/// calls are still resolved on disk, relative to `dir`.
+pub fn load_source(
+    dir: &Path,
+    name: &str,
+    text: String,
+    sources: &mut Sources,
+) -> (Config, Diagnostics) {
+    let mut loader = Loader {
+        sources,
+        diags: Diagnostics::default(),
+        modules: Vec::new(),
+        stack_dir: dir.to_path_buf(),
+    };
+    let inline = (name.to_string(), text);
+    loader.load_module(
+        dir.to_path_buf(),
+        Vec::new(),
+        None,
+        &mut Vec::new(),
+        Some(inline),
+    );
     let diags = loader.diags;
     (
         Config {
@@ -152,6 +183,7 @@ impl Loader<'_> {
         path: Vec<String>,
         parent: Option<ModuleId>,
         ancestors: &mut Vec<PathBuf>,
+        inline: Option<(String, String)>,
     ) -> ModuleId {
         let id = self.modules.len();
         let mut fresh = Module::default();
@@ -160,6 +192,7 @@ impl Loader<'_> {
         fresh.parent = parent;
         self.modules.push(fresh);
         let mut files: Vec<PathBuf> = match std::fs::read_dir(&dir) {
+            _ if inline.is_some() => Vec::new(),
             Ok(entries) => entries
                 .filter_map(|e| e.ok().map(|e| e.path()))
                 .filter(|p| {
@@ -177,6 +210,12 @@ impl Loader<'_> {
         };
         files.sort();
         let mut module = std::mem::take(&mut self.modules[id]);
+        if let Some((name, text)) = inline {
+            match parse_text(text, name, self.sources) {
+                Ok((file_id, body)) => self.decode_file(&mut module, file_id, body),
+                Err(d) => self.diags.push(d),
+            }
+        }
         for file in files {
             let display = display_name(&self.stack_dir, &file);
             match parse_file(&file, display, self.sources) {
@@ -227,7 +266,7 @@ impl Loader<'_> {
             let mut child_path = path.clone();
             child_path.push(call.name.clone());
             self.modules[id] = std::mem::take(&mut module);
-            let child = self.load_module(child_dir, child_path, Some(id), ancestors);
+            let child = self.load_module(child_dir, child_path, Some(id), ancestors, None);
             module = std::mem::take(&mut self.modules[id]);
             module.module_calls[i].child = Some(child);
         }

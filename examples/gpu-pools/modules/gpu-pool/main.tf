@@ -30,8 +30,8 @@ variable "capacity_type" {
 
 locals {
   labels = {
-    "plinth.dev/pool"          = var.name
-    "nvidia.com/gpu.count"     = tostring(var.gpus_per_node)
+    "plinth.dev/pool"                = var.name
+    "nvidia.com/gpu.count"           = tostring(var.gpus_per_node)
     "eks.amazonaws.com/capacityType" = var.capacity_type
   }
 }
