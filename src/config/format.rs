@@ -4,6 +4,8 @@
 //! spaces between tokens follow Terraform's rules; an argument whose whole value is
 //! `"${expr}"` becomes `expr`.
 
+use hcl_primitives::ident::{is_id_continue, is_id_start};
+
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Kind {
     Newline,
@@ -211,10 +213,10 @@ impl<'a> Lexer<'a> {
                 let len = number_len(rest);
                 self.push(Kind::Number, len);
             }
-            c if c.is_alphabetic() || c == '_' => {
+            c if is_id_start(c) => {
                 let len = rest
                     .char_indices()
-                    .find(|(_, c)| !(c.is_alphanumeric() || *c == '_' || *c == '-'))
+                    .find(|(_, c)| !is_id_continue(*c))
                     .map_or(rest.len(), |(i, _)| i);
                 self.push(Kind::Ident, len);
             }
@@ -257,7 +259,7 @@ fn heredoc_len(s: &str) -> Option<usize> {
     let after = after.strip_prefix('-').unwrap_or(after);
     let ident_len = after
         .char_indices()
-        .find(|(_, c)| !(c.is_alphanumeric() || *c == '_'))
+        .find(|(_, c)| !is_id_continue(*c))
         .map_or(after.len(), |(i, _)| i);
     if ident_len == 0 {
         return None;
@@ -381,9 +383,18 @@ fn unwrap_interpolation(assign: &mut Vec<Token>) {
     assign.extend(inner);
 }
 
-/// Formats HCL source in Terraform's canonical style. The input must parse: check
-/// with hcl-edit first.
+/// Formats HCL source in Terraform's canonical style. The input should parse; text
+/// the layout cannot handle safely (its output would not parse) comes back unchanged.
 pub fn format_source(src: &str) -> String {
+    let formatted = layout(src);
+    if formatted == src || hcl_edit::parser::parse_body(&formatted).is_ok() {
+        formatted
+    } else {
+        src.to_string()
+    }
+}
+
+fn layout(src: &str) -> String {
     let tokens = Lexer {
         src,
         pos: 0,

@@ -1077,9 +1077,7 @@ fn header_span(block: &Block, file: FileId) -> Span {
 }
 
 pub fn valid_identifier(s: &str) -> bool {
-    let mut chars = s.chars();
-    matches!(chars.next(), Some(c) if c.is_alphabetic() || c == '_')
-        && chars.all(|c| c.is_alphanumeric() || c == '_' || c == '-')
+    hcl_primitives::ident::is_ident(s)
 }
 
 fn check_duplicates(module: &Module, sources: &Sources, diags: &mut Diagnostics) {

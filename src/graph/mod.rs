@@ -124,6 +124,15 @@ impl Graph {
     }
 }
 
+/// Source addresses of the providers built into the engine.
+fn builtin_provider_source(name: &str) -> Option<&'static str> {
+    match name {
+        "terraform" => Some("terraform.io/builtin/terraform"),
+        "plinth" => Some("plinth.dev/builtin/plinth"),
+        _ => None,
+    }
+}
+
 /// Canonical provider source: `hashicorp/aws` → `registry.terraform.io/hashicorp/aws`.
 pub fn provider_source(source: &str) -> String {
     match source.matches('/').count() {
@@ -390,6 +399,30 @@ impl Builder<'_> {
         None
     }
 
+    /// The root's provider configuration for `name` when no `provider` block declares
+    /// one: Terraform configures such a provider with an empty body.
+    fn implicit_provider(&mut self, name: &str, first_use: Span) -> NodeIndex {
+        if let Some(ix) = self.node(0, NodeKind::Provider, name) {
+            return ix;
+        }
+        let ix = self.g.inner.add_node(Node {
+            module: 0,
+            kind: NodeKind::Provider,
+            name: name.to_string(),
+            span: Some(first_use),
+        });
+        self.g
+            .index
+            .insert((0, NodeKind::Provider, name.to_string()), ix);
+        if let Some(source) = builtin_provider_source(name) {
+            self.g
+                .provider_sources
+                .entry((0, name.to_string()))
+                .or_insert(source.to_string());
+        }
+        ix
+    }
+
     fn add_edges(&mut self) {
         let config = self.config;
         for (m, module) in config.modules.iter().enumerate() {
@@ -483,7 +516,10 @@ impl Builder<'_> {
                                 .at(p),
                         );
                     }
-                    None => {}
+                    None => {
+                        let p = self.implicit_provider(r.provider_name(), r.span);
+                        self.edge(p, to, None);
+                    }
                 }
             }
             for c in &module.module_calls {

@@ -1,0 +1,7 @@
+
+resource "aws_instance" "x" {
+  ami = "ami-123"
+}
+output "name" {
+  value = "${aws_instance.x.id}-suffix"
+}

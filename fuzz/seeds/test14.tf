@@ -1,0 +1,4 @@
+variable "cluster_name" {}
+output "n" {
+  value = var.clustername
+}

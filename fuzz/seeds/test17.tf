@@ -1,0 +1,4 @@
+variable "gpus" {
+  type    = number
+  default = "eight"
+}

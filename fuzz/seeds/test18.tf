@@ -1,0 +1,5 @@
+locals {
+  a = local.b
+  b = local.c + 1
+  c = local.a
+}

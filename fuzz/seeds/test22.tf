@@ -1,0 +1,1 @@
+resouce "terraform_data" "x" {}

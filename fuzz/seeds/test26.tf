@@ -1,0 +1,2 @@
+variable "a" {}
+output "a" { value = var.a }

@@ -1,0 +1,126 @@
+//! The commands users run on good stacks: every example validates, `graph` draws the
+//! dependency graph, `version` answers, and `-C` and running inside the stack agree.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use common::{main_tf, plinth};
+
+fn examples() -> Vec<PathBuf> {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples");
+    let mut out: Vec<PathBuf> = std::fs::read_dir(dir)
+        .expect("examples/")
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.is_dir())
+        .collect();
+    out.sort();
+    out
+}
+
+#[test]
+fn every_example_validates() {
+    let all = examples();
+    assert!(all.len() >= 3, "examples/ holds at least three stacks");
+    for dir in all {
+        let run = plinth(&dir, &["validate"]);
+        assert_eq!(run.code, 0, "{}: {}", dir.display(), run.stderr);
+        assert!(run.stdout.contains("Success!"));
+        assert!(
+            run.stderr.is_empty(),
+            "{}: unexpected diagnostics {}",
+            dir.display(),
+            run.stderr
+        );
+    }
+}
+
+#[test]
+fn works_when_run_inside_the_stack_directory() {
+    let dir = main_tf("locals {\n  a = local.b\n}\n");
+    let run = Command::new(env!("CARGO_BIN_EXE_plinth"))
+        .args(["validate", "--no-color"])
+        .current_dir(dir.path())
+        .output()
+        .expect("run");
+    assert_eq!(run.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&run.stderr).contains("main.tf:2:7"));
+}
+
+#[test]
+fn graph_as_dot_and_mermaid() {
+    let dir = main_tf(
+        r#"
+variable "region" {}
+locals {
+  zone = "${var.region}a"
+}
+resource "terraform_data" "node" {
+  input = local.zone
+}
+output "zone" {
+  value = terraform_data.node.output
+}
+"#,
+    );
+    let dot = plinth(dir.path(), &["graph"]);
+    assert_eq!(dot.code, 0, "{}", dot.stderr);
+    assert!(dot.stdout.starts_with("digraph {"));
+    assert!(
+        dot.stdout
+            .contains("\"[root] local.zone\" -> \"[root] var.region\""),
+        "{}",
+        dot.stdout
+    );
+    assert!(dot
+        .stdout
+        .contains("\"[root] terraform_data.node\" -> \"[root] local.zone\""));
+    assert!(dot
+        .stdout
+        .contains("\"[root] output.zone\" -> \"[root] terraform_data.node\""));
+    assert!(
+        dot.stdout.contains("\"[root] terraform_data.node\" -> \"[root] provider[\\\"terraform.io/builtin/terraform\\\"]\""),
+        "{}",
+        dot.stdout
+    );
+
+    let mermaid = plinth(dir.path(), &["graph", "--format", "mermaid"]);
+    assert_eq!(mermaid.code, 0);
+    assert!(mermaid.stdout.starts_with("flowchart LR\n"));
+    let id = |name: &str| {
+        mermaid
+            .stdout
+            .lines()
+            .find(|l| l.ends_with(&format!("[\"{name}\"]")))
+            .and_then(|l| l.trim().split('[').next())
+            .unwrap_or_else(|| panic!("{name} missing:\n{}", mermaid.stdout))
+            .to_string()
+    };
+    let edge = format!("  {} --> {}", id("local.zone"), id("var.region"));
+    assert!(
+        mermaid.stdout.contains(&edge),
+        "{edge} missing:\n{}",
+        mermaid.stdout
+    );
+}
+
+#[test]
+fn graph_refuses_a_broken_stack() {
+    let dir = main_tf("locals {\n  a = local.a\n}\n");
+    let run = plinth(dir.path(), &["graph"]);
+    assert_eq!(run.code, 1);
+    assert!(run.stderr.contains("Cycle"));
+    assert!(run.stdout.is_empty());
+}
+
+#[test]
+fn version_prints_the_version() {
+    let dir = main_tf("");
+    let run = plinth(dir.path(), &["version"]);
+    assert_eq!(run.code, 0);
+    assert_eq!(
+        run.stdout.trim(),
+        format!("plinth v{}", env!("CARGO_PKG_VERSION"))
+    );
+}
