@@ -124,3 +124,29 @@ fn version_prints_the_version() {
         format!("plinth v{}", env!("CARGO_PKG_VERSION"))
     );
 }
+
+#[test]
+fn later_var_and_var_file_arguments_win() {
+    let dir = common::stack(&[
+        (
+            "main.tf",
+            "variable \"e\" {\n  validation {\n    condition     = var.e == \"file\"\n    error_message = \"e is not from the file\"\n  }\n}\n",
+        ),
+        ("f.tfvars", "e = \"file\"\n"),
+    ]);
+    let file_last = plinth(
+        dir.path(),
+        &["validate", "--var", "e=cli", "--var-file", "f.tfvars"],
+    );
+    assert_eq!(file_last.code, 0, "{}", file_last.stderr);
+    let var_last = plinth(
+        dir.path(),
+        &["validate", "--var-file=f.tfvars", "--var=e=cli"],
+    );
+    assert_eq!(var_last.code, 1);
+    assert!(
+        var_last.stderr.contains("e is not from the file"),
+        "{}",
+        var_last.stderr
+    );
+}

@@ -439,3 +439,28 @@ fn sensitive_output_must_be_marked() {
         run.stderr
     );
 }
+
+#[test]
+fn absurd_count_fails_fast() {
+    let dir = main_tf("resource \"terraform_data\" \"x\" {\n  count = 1e9\n}\n");
+    let run = fails(&dir);
+    assert_has(
+        &run,
+        &["Invalid count argument", "main.tf:2:11", "limit of 100000"],
+    );
+}
+
+#[test]
+fn negative_and_fractional_count() {
+    let dir = main_tf("resource \"terraform_data\" \"x\" {\n  count = -1\n}\nresource \"terraform_data\" \"y\" {\n  count = 1.5\n}\n");
+    let run = fails(&dir);
+    assert_has(
+        &run,
+        &[
+            "main.tf:2:11",
+            "greater than or equal to zero",
+            "main.tf:5:11",
+            "whole number",
+        ],
+    );
+}

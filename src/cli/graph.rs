@@ -21,8 +21,8 @@ pub struct Args {
     vars: VarOptions,
 }
 
-pub fn run(args: Args, out: &Output) -> u8 {
-    let stack = load_and_evaluate(Path::new("."), &args.vars.stack_options());
+pub fn run(args: Args, matches: &clap::ArgMatches, out: &Output) -> u8 {
+    let stack = load_and_evaluate(Path::new("."), &args.vars.stack_options(matches));
     if stack.diagnostics.has_errors() {
         eprint!(
             "{}",

@@ -9,7 +9,7 @@ use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use clap::{Parser, Subcommand};
+use clap::{ArgMatches, CommandFactory, FromArgMatches, Parser, Subcommand};
 
 use crate::config::vars::VarArg;
 use crate::stack::StackOptions;
@@ -55,31 +55,31 @@ pub struct VarOptions {
 }
 
 impl VarOptions {
-    fn stack_options(&self) -> StackOptions {
-        // clap keeps each flag's values in order but not the interleaving of the two
-        // flags; recover it from the raw arguments.
-        let mut vars = Vec::new();
-        let mut files = self.var_file.iter();
-        let mut values = self.var.iter();
-        let args: Vec<String> = std::env::args().collect();
-        let mut i = 0;
-        while i < args.len() {
-            let a = &args[i];
-            if a == "--var-file" || a.starts_with("--var-file=") {
-                if let Some(f) = files.next() {
-                    vars.push(VarArg::File(f.clone()));
-                }
-            } else if a == "--var" || a.starts_with("--var=") {
-                if let Some(v) = values.next() {
-                    vars.push(VarArg::Var(v.clone()));
-                }
-            }
-            i += 1;
-        }
-        vars.extend(files.map(|f| VarArg::File(f.clone())));
-        vars.extend(values.map(|v| VarArg::Var(v.clone())));
+    /// The variable arguments in command-line order (later ones win), read from the
+    /// positions clap recorded for each value.
+    fn stack_options(&self, matches: &ArgMatches) -> StackOptions {
+        let positions = |id: &str| -> Vec<usize> {
+            matches
+                .indices_of(id)
+                .map(|i| i.collect())
+                .unwrap_or_default()
+        };
+        let mut ordered: Vec<(usize, VarArg)> = Vec::new();
+        ordered.extend(
+            positions("var")
+                .into_iter()
+                .zip(&self.var)
+                .map(|(i, v)| (i, VarArg::Var(v.clone()))),
+        );
+        ordered.extend(
+            positions("var_file")
+                .into_iter()
+                .zip(&self.var_file)
+                .map(|(i, f)| (i, VarArg::File(f.clone()))),
+        );
+        ordered.sort_by_key(|(i, _)| *i);
         StackOptions {
-            vars,
+            vars: ordered.into_iter().map(|(_, v)| v).collect(),
             env: std::env::vars().collect(),
             workspace: std::env::var("PLINTH_WORKSPACE").ok(),
             require_root_vars: false,
@@ -92,7 +92,12 @@ pub struct Output {
 }
 
 pub fn run() -> ExitCode {
-    let cli = Cli::parse();
+    let matches = Cli::command().get_matches();
+    let cli = match Cli::from_arg_matches(&matches) {
+        Ok(cli) => cli,
+        Err(e) => e.exit(),
+    };
+    let sub = matches.subcommand().map(|(_, m)| m).unwrap_or(&matches);
     if let Some(dir) = &cli.chdir {
         if let Err(e) = std::env::set_current_dir(dir) {
             eprintln!("Error: cannot change to directory {}: {e}", dir.display());
@@ -105,9 +110,9 @@ pub fn run() -> ExitCode {
             && std::env::var_os("NO_COLOR").is_none(),
     };
     let code = match cli.command {
-        Command::Validate(args) => validate::run(args, &out),
+        Command::Validate(args) => validate::run(args, sub, &out),
         Command::Fmt(args) => fmt::run(args, &out),
-        Command::Graph(args) => graph::run(args, &out),
+        Command::Graph(args) => graph::run(args, sub, &out),
         Command::Version => {
             println!("plinth v{}", env!("CARGO_PKG_VERSION"));
             0

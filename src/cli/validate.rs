@@ -13,8 +13,8 @@ pub struct Args {
     vars: VarOptions,
 }
 
-pub fn run(args: Args, out: &Output) -> u8 {
-    let stack = load_and_evaluate(Path::new("."), &args.vars.stack_options());
+pub fn run(args: Args, matches: &clap::ArgMatches, out: &Output) -> u8 {
+    let stack = load_and_evaluate(Path::new("."), &args.vars.stack_options(matches));
     let diags = &stack.diagnostics;
     if args.json {
         let json = render_json(&stack.sources, diags);

@@ -17,6 +17,10 @@ use crate::lang::refs::{Reference, ResourceMode, Subject};
 use crate::lang::{Constraint, Evaluator, Scope, Type, Value};
 use crate::schema::{builtin_resource, Nesting, Schema};
 
+/// The most instances one resource or module call may expand to: far above any real
+/// stack, low enough that a typo such as `count = 1e9` fails at once.
+pub const MAX_INSTANCES: i64 = 100_000;
+
 pub struct WalkOptions {
     pub workspace: String,
     /// `path.cwd`.
@@ -611,6 +615,11 @@ impl<'a> Walk<'a> {
             })?;
             if n < 0 {
                 return Err(bad("The given \"count\" argument value is unsuitable: must be greater than or equal to zero."));
+            }
+            if n > MAX_INSTANCES {
+                return Err(bad(&format!(
+                    "The given \"count\" argument value is unsuitable: {n} instances of one block is more than plinth's limit of {MAX_INSTANCES}."
+                )));
             }
             return Ok(Expansion::Count(n as usize));
         }
