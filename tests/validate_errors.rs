@@ -464,3 +464,24 @@ fn negative_and_fractional_count() {
         ],
     );
 }
+
+#[test]
+fn moved_from_an_object_that_still_exists() {
+    let dir = main_tf("resource \"terraform_data\" \"old\" {}\nresource \"terraform_data\" \"new\" {}\nmoved {\n  from = terraform_data.old\n  to   = terraform_data.new\n}\n");
+    let run = fails(&dir);
+    assert_has(&run, &["Moved object still exists", "main.tf:4:10"]);
+}
+
+#[test]
+fn import_into_an_undeclared_resource() {
+    let dir = main_tf("resource \"aws_s3_bucket\" \"weights\" {}\nimport {\n  to = aws_s3_bucket.weigths\n  id = \"llm-weights\"\n}\n");
+    let run = fails(&dir);
+    assert_has(
+        &run,
+        &[
+            "Configuration for import target does not exist",
+            "main.tf:3:8",
+            "Did you mean \"aws_s3_bucket.weights\"?",
+        ],
+    );
+}

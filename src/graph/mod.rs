@@ -423,9 +423,62 @@ impl Builder<'_> {
         ix
     }
 
+    /// `moved` and `import` blocks must name what the configuration declares: a move
+    /// away from something still declared, or an import into something undeclared, is
+    /// a mistake Terraform reports before planning.
+    fn check_moves_and_imports(&mut self, m: ModuleId) {
+        let module = &self.config.modules[m];
+        let declared = |address: &str| -> Option<bool> {
+            let (resource, _) = address.split_once('[').unwrap_or((address, ""));
+            let parts: Vec<&str> = resource.split('.').collect();
+            match parts.as_slice() {
+                ["module", name] => Some(module.module_call(name).is_some()),
+                ["data", t, n] => Some(module.resource(ResourceMode::Data, t, n).is_some()),
+                [t, n] if *t != "module" => {
+                    Some(module.resource(ResourceMode::Managed, t, n).is_some())
+                }
+                _ => None,
+            }
+        };
+        for mv in &module.moved {
+            if mv.from != mv.to && declared(&mv.from) == Some(true) {
+                self.diags.push(
+                    Diagnostic::error("Moved object still exists")
+                        .detail(format!("This statement declares a move from {}, but that object is still declared in the configuration.", mv.from))
+                        .at(mv.from_span)
+                        .help("Change the \"from\" address to the old name, or remove the old block."),
+                );
+            }
+        }
+        for import in &module.imports {
+            if declared(&import.to) == Some(false) {
+                let names: Vec<String> = module
+                    .resources
+                    .iter()
+                    .filter(|r| r.mode == ResourceMode::Managed)
+                    .map(|r| r.address())
+                    .collect();
+                self.diags.push(
+                    Diagnostic::error("Configuration for import target does not exist")
+                        .detail(format!("The configuration for the given import target {} does not exist. All import targets must be declared in the configuration.", import.to))
+                        .at(import.to_span)
+                        .help_opt(did_you_mean(&import.to, names.iter().map(String::as_str))),
+                );
+            }
+            let mut refs = Vec::new();
+            expr_references(&import.id, &mut refs);
+            for r in refs {
+                if let Some(d) = undeclared(self.config, m, &r) {
+                    self.diags.push(d);
+                }
+            }
+        }
+    }
+
     fn add_edges(&mut self) {
         let config = self.config;
         for (m, module) in config.modules.iter().enumerate() {
+            self.check_moves_and_imports(m);
             for l in &module.locals {
                 let mut refs = Vec::new();
                 expr_references(&l.expr, &mut refs);
