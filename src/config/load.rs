@@ -685,7 +685,11 @@ impl Loader<'_> {
                         Diagnostic::error("Invalid default value for variable")
                             .detail(format!("This default value is not compatible with the variable's type constraint: {e}."))
                             .at_opt(default.span())
-                            .help(format!("The type constraint is {}.", var.constraint)),
+                            .help(format!(
+                                "The type constraint is {}; the default is {}.",
+                                var.constraint,
+                                value.ty().describe()
+                            )),
                     );
                 } else if value.is_null() && !var.nullable {
                     self.diags.push(

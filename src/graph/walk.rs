@@ -445,6 +445,7 @@ impl<'a> Walk<'a> {
                 None => (Value::Unknown(var.constraint.to_type()), None),
             },
         };
+        let given_type = value.ty();
         let value = match convert(value, &var.constraint) {
             Ok(v) => v,
             Err(e) => {
@@ -455,7 +456,11 @@ impl<'a> Walk<'a> {
                             self.sources.location(var.span)
                         ))
                         .at(value_span.unwrap_or(var.span))
-                        .help(format!("The type constraint is {}.", var.constraint)),
+                        .help(format!(
+                            "The type constraint is {}; the value given is {}.",
+                            var.constraint,
+                            given_type.describe()
+                        )),
                 );
                 Value::Unknown(var.constraint.to_type())
             }

@@ -59,6 +59,32 @@ impl Type {
         }
     }
 
+    /// The type as a hint names what a user gave: "a string", "an object with
+    /// attributes gpus, name", "null".
+    pub fn describe(&self) -> String {
+        match self {
+            Type::Object(attrs) if attrs.is_empty() => "an empty object".into(),
+            Type::Object(attrs) => {
+                let names: Vec<&str> = attrs.keys().map(String::as_str).collect();
+                format!("an object with attributes {}", names.join(", "))
+            }
+            Type::Tuple(elems) => {
+                let s = if elems.len() == 1 { "" } else { "s" };
+                format!("a tuple of {} element{s}", elems.len())
+            }
+            Type::Dynamic => "null".into(),
+            other => {
+                let name = other.friendly_name();
+                let article = if name.starts_with(['a', 'e', 'i', 'o', 'u']) {
+                    "an"
+                } else {
+                    "a"
+                };
+                format!("{article} {name}")
+            }
+        }
+    }
+
     /// Whether this type still contains `Dynamic` somewhere, so it is not fully known.
     pub fn has_dynamic(&self) -> bool {
         match self {
