@@ -384,10 +384,15 @@ fn unwrap_interpolation(assign: &mut Vec<Token>) {
 }
 
 /// Formats HCL source in Terraform's canonical style. The input should parse; text
-/// the layout cannot handle safely (its output would not parse) comes back unchanged.
+/// the layout does not fully understand — its output would not parse, or would change
+/// again when formatted — comes back unchanged, so fmt never damages a file.
 pub fn format_source(src: &str) -> String {
     let formatted = layout(src);
-    if formatted == src || hcl_edit::parser::parse_body(&formatted).is_ok() {
+    if formatted == src {
+        return formatted;
+    }
+    let parses = hcl_edit::parser::parse_body(&formatted).is_ok();
+    if parses && layout(&formatted) == formatted {
         formatted
     } else {
         src.to_string()
