@@ -1,10 +1,13 @@
 //! plinth: a declarative infrastructure engine for AI platforms, speaking the Terraform
 //! language. See `docs/architecture.md` for the map of this crate.
 
+pub mod apply;
 pub mod cli;
 pub mod config;
 pub mod diag;
 pub mod graph;
 pub mod lang;
+pub mod plan;
+pub mod plugin;
 pub mod schema;
 pub mod stack;

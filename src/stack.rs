@@ -1,13 +1,14 @@
 //! The front half of every command: load a stack, gather its variables, build the
 //! graph and evaluate it, collecting every diagnostic on the way. Reads files only.
 
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
 use crate::config::load::load_source;
-use crate::config::vars::{collect_root_inputs, VarArg};
+use crate::config::vars::{collect_root_inputs, InputValue, VarArg};
 use crate::config::{load_stack, Config};
 use crate::diag::{Diagnostics, Sources};
-use crate::graph::walk::{evaluate, Evaluation, WalkOptions};
+use crate::graph::walk::{evaluate_with, Evaluation, ResourceHandler, WalkOptions};
 use crate::graph::{build_graph, Graph};
 
 /// What a command asks of the front half.
@@ -20,6 +21,34 @@ pub struct StackOptions {
     pub require_root_vars: bool,
 }
 
+/// A stack loaded and its graph built, ready to be walked (once or more).
+pub struct Prepared {
+    pub dir: PathBuf,
+    pub sources: Sources,
+    pub config: Config,
+    pub graph: Graph,
+    pub inputs: HashMap<String, InputValue>,
+    pub walk_options: WalkOptions,
+    pub diagnostics: Diagnostics,
+}
+
+impl Prepared {
+    /// Walks the graph; `handler` decides resource values (none: unknown).
+    pub fn evaluate<'a>(
+        &'a self,
+        handler: Option<&'a mut dyn ResourceHandler>,
+    ) -> (Evaluation, Diagnostics) {
+        evaluate_with(
+            &self.config,
+            &self.graph,
+            &self.sources,
+            &self.inputs,
+            &self.walk_options,
+            handler,
+        )
+    }
+}
+
 pub struct LoadedStack {
     pub dir: PathBuf,
     pub sources: Sources,
@@ -29,31 +58,19 @@ pub struct LoadedStack {
     pub diagnostics: Diagnostics,
 }
 
-pub fn load_and_evaluate(dir: &Path, options: &StackOptions) -> LoadedStack {
+pub fn prepare(dir: &Path, options: &StackOptions) -> Prepared {
     let mut sources = Sources::default();
     let (config, diags) = load_stack(dir, &mut sources);
-    evaluate_loaded(dir, sources, config, diags, options)
+    prepare_loaded(dir, sources, config, diags, options)
 }
 
-/// The same for a one-file root module held in memory (tests, fuzzing, benchmarks).
-pub fn evaluate_source(
-    dir: &Path,
-    name: &str,
-    text: String,
-    options: &StackOptions,
-) -> LoadedStack {
-    let mut sources = Sources::default();
-    let (config, diags) = load_source(dir, name, text, &mut sources);
-    evaluate_loaded(dir, sources, config, diags, options)
-}
-
-fn evaluate_loaded(
+fn prepare_loaded(
     dir: &Path,
     mut sources: Sources,
     config: Config,
     mut diags: Diagnostics,
     options: &StackOptions,
-) -> LoadedStack {
+) -> Prepared {
     let (inputs, input_diags) = collect_root_inputs(
         config.root(),
         dir,
@@ -75,13 +92,42 @@ fn evaluate_loaded(
         cwd,
         require_root_vars: options.require_root_vars,
     };
-    let (evaluation, eval_diags) = evaluate(&config, &graph, &sources, &inputs, &walk_options);
-    diags.extend(eval_diags);
-    LoadedStack {
+    Prepared {
         dir: dir.to_path_buf(),
         sources,
         config,
         graph,
+        inputs,
+        walk_options,
+        diagnostics: diags,
+    }
+}
+
+pub fn load_and_evaluate(dir: &Path, options: &StackOptions) -> LoadedStack {
+    finish(prepare(dir, options))
+}
+
+/// The same for a one-file root module held in memory (tests, fuzzing, benchmarks).
+pub fn evaluate_source(
+    dir: &Path,
+    name: &str,
+    text: String,
+    options: &StackOptions,
+) -> LoadedStack {
+    let mut sources = Sources::default();
+    let (config, diags) = load_source(dir, name, text, &mut sources);
+    finish(prepare_loaded(dir, sources, config, diags, options))
+}
+
+fn finish(prepared: Prepared) -> LoadedStack {
+    let (evaluation, eval_diags) = prepared.evaluate(None);
+    let mut diags = prepared.diagnostics;
+    diags.extend(eval_diags);
+    LoadedStack {
+        dir: prepared.dir,
+        sources: prepared.sources,
+        config: prepared.config,
+        graph: prepared.graph,
         evaluation,
         diagnostics: diags.sorted_unique(),
     }

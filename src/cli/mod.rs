@@ -3,6 +3,8 @@
 
 mod fmt;
 mod graph;
+mod run;
+mod state_cmds;
 mod validate;
 
 use std::io::IsTerminal;
@@ -39,6 +41,22 @@ pub enum Command {
     Fmt(fmt::Args),
     /// Print the dependency graph (DOT or Mermaid).
     Graph(graph::Args),
+    /// Show what apply would change.
+    Plan(run::Args),
+    /// Change the world to match the stack, saving state as it goes.
+    Apply(run::Args),
+    /// Destroy everything the stack's state holds.
+    Destroy(run::Args),
+    /// Print output values from the state.
+    Output(state_cmds::OutputArgs),
+    /// Inspect the state.
+    #[command(subcommand)]
+    State(state_cmds::StateCommand),
+    /// Remove a lock left behind by a plinth process that is gone.
+    ForceUnlock {
+        /// The lock id, as the locked-state error prints it.
+        id: String,
+    },
     /// Print plinth's version.
     Version,
 }
@@ -57,7 +75,7 @@ pub struct VarOptions {
 impl VarOptions {
     /// The variable arguments in command-line order (later ones win), read from the
     /// positions clap recorded for each value.
-    fn stack_options(&self, matches: &ArgMatches) -> StackOptions {
+    pub(crate) fn stack_options(&self, matches: &ArgMatches) -> StackOptions {
         let positions = |id: &str| -> Vec<usize> {
             matches
                 .indices_of(id)
@@ -113,6 +131,12 @@ pub fn run() -> ExitCode {
         Command::Validate(args) => validate::run(args, sub, &out),
         Command::Fmt(args) => fmt::run(args, &out),
         Command::Graph(args) => graph::run(args, sub, &out),
+        Command::Plan(args) => run::run(args, sub, &out, run::Mode::Plan),
+        Command::Apply(args) => run::run(args, sub, &out, run::Mode::Apply),
+        Command::Destroy(args) => run::run(args, sub, &out, run::Mode::Destroy),
+        Command::Output(args) => state_cmds::output(args),
+        Command::State(cmd) => state_cmds::state(cmd),
+        Command::ForceUnlock { id } => state_cmds::force_unlock(&id),
         Command::Version => {
             println!("plinth v{}", env!("CARGO_PKG_VERSION"));
             0

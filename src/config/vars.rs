@@ -202,7 +202,7 @@ impl Collector<'_> {
                     for (k, v) in map {
                         self.assign(
                             &k,
-                            RawValue::Value(json_to_value(&v)),
+                            RawValue::Value(Value::from_json(&v)),
                             &display,
                             None,
                             explicit,
@@ -281,23 +281,5 @@ impl Collector<'_> {
                 origin: origin.to_string(),
             },
         );
-    }
-}
-
-pub fn json_to_value(v: &serde_json::Value) -> Value {
-    use serde_json::Value as J;
-    match v {
-        J::Null => Value::null(),
-        J::Bool(b) => Value::Bool(*b),
-        J::Number(n) => crate::lang::Number::parse(&n.to_string())
-            .map(Value::Number)
-            .unwrap_or(Value::null()),
-        J::String(s) => Value::String(s.clone()),
-        J::Array(a) => Value::Tuple(a.iter().map(json_to_value).collect()),
-        J::Object(o) => Value::Object(
-            o.iter()
-                .map(|(k, v)| (k.clone(), json_to_value(v)))
-                .collect(),
-        ),
     }
 }

@@ -113,12 +113,38 @@ impl Evaluation {
     }
 }
 
+/// Decides the value of each resource instance once its configuration is evaluated:
+/// a planner asks the provider what will change, an applier makes the change. Without
+/// one (validate) every resource is unknown of its schema's type.
+pub trait ResourceHandler {
+    /// The value dependents see for `address`, given its evaluated configuration.
+    fn instance(
+        &mut self,
+        module: ModuleId,
+        address: &str,
+        resource: &Resource,
+        config: Value,
+        diags: &mut Diagnostics,
+    ) -> Value;
+}
+
 pub fn evaluate(
     config: &Config,
     graph: &Graph,
     sources: &Sources,
     inputs: &HashMap<String, InputValue>,
     options: &WalkOptions,
+) -> (Evaluation, Diagnostics) {
+    evaluate_with(config, graph, sources, inputs, options, None)
+}
+
+pub fn evaluate_with<'a>(
+    config: &'a Config,
+    graph: &Graph,
+    sources: &'a Sources,
+    inputs: &'a HashMap<String, InputValue>,
+    options: &'a WalkOptions,
+    handler: Option<&'a mut dyn ResourceHandler>,
 ) -> (Evaluation, Diagnostics) {
     let mut walk = Walk {
         config,
@@ -128,6 +154,7 @@ pub fn evaluate(
         result: Evaluation::default(),
         module_instances: HashMap::new(),
         diags: Diagnostics::default(),
+        handler,
     };
     for ix in graph.evaluation_order() {
         walk.node(graph, ix);
@@ -143,12 +170,13 @@ struct Walk<'a> {
     result: Evaluation,
     module_instances: HashMap<ModuleId, Vec<ModuleInstance>>,
     diags: Diagnostics,
+    handler: Option<&'a mut dyn ResourceHandler>,
 }
 
 /// The scope of one expression: its module instance, and `count`/`each`/`self` where
 /// the block allows them.
-struct InstanceScope<'w> {
-    walk: &'w Walk<'w>,
+struct InstanceScope<'w, 'a> {
+    walk: &'w Walk<'a>,
     module: ModuleId,
     instance: &'w ModuleInstance,
     repetition: Repetition,
@@ -156,7 +184,7 @@ struct InstanceScope<'w> {
     validating: Option<&'w str>,
 }
 
-impl Scope for InstanceScope<'_> {
+impl Scope for InstanceScope<'_, '_> {
     fn resolve(&self, r: &Reference) -> Result<Value, Diagnostic> {
         let walk = self.walk;
         if let Some(name) = self.validating {
@@ -233,7 +261,7 @@ impl<'a> Walk<'a> {
         module: ModuleId,
         instance: &'s ModuleInstance,
         repetition: Repetition,
-    ) -> InstanceScope<'s> {
+    ) -> InstanceScope<'s, 'a> {
         InstanceScope {
             walk: self,
             module,
@@ -699,12 +727,28 @@ impl<'a> Walk<'a> {
                     diags.push(d);
                 }
             }
-            configs.push((format!("{}{}{}", inst.prefix(), key, instance_key), cfg));
+            let address = format!("{}{}{}", inst.prefix(), key, instance_key);
+            configs.push((instance_key, address, cfg));
+        }
+        let ty = schema.map_or(Type::Dynamic, Schema::implied_type);
+        let mut instance_values: HashMap<InstanceKey, Value> = HashMap::new();
+        for (instance_key, address, cfg) in configs {
+            let value = match self.handler.as_deref_mut() {
+                Some(h) if instance_key != InstanceKey::Unknown && !diags.has_errors() => {
+                    h.instance(m, &address, r, cfg.clone(), &mut diags)
+                }
+                _ => Value::Unknown(ty.clone()),
+            };
+            instance_values.insert(instance_key, value);
+            self.result.resource_configs.insert(address, cfg);
         }
         self.diags.extend(diags);
-        self.result.resource_configs.extend(configs);
-        let ty = schema.map_or(Type::Dynamic, Schema::implied_type);
-        let value = expansion.shape(|_| Value::Unknown(ty.clone()));
+        let value = expansion.shape(|k| {
+            instance_values
+                .get(k)
+                .cloned()
+                .unwrap_or_else(|| Value::Unknown(ty.clone()))
+        });
         let values = self.values_mut(inst);
         values.resources.insert(key.clone(), value);
         values.resource_expansions.insert(key, expansion);

@@ -283,6 +283,26 @@ impl Value {
         }
     }
 
+    /// A value from JSON (a JSON variables file, stored state): arrays become tuples
+    /// and objects become objects, as Terraform reads untyped JSON.
+    pub fn from_json(v: &serde_json::Value) -> Value {
+        use serde_json::Value as J;
+        match v {
+            J::Null => Value::null(),
+            J::Bool(b) => Value::Bool(*b),
+            J::Number(n) => super::Number::parse(&n.to_string())
+                .map(Value::Number)
+                .unwrap_or(Value::null()),
+            J::String(s) => Value::String(s.clone()),
+            J::Array(a) => Value::Tuple(a.iter().map(Value::from_json).collect()),
+            J::Object(o) => Value::Object(
+                o.iter()
+                    .map(|(k, v)| (k.clone(), Value::from_json(v)))
+                    .collect(),
+            ),
+        }
+    }
+
     /// The JSON form of a known, unmarked value (as `terraform output -json` prints it).
     /// Unknowns become `null`; callers that must not reveal sensitive values check first.
     pub fn to_json(&self) -> serde_json::Value {

@@ -1,0 +1,234 @@
+//! `plinth plan`, `plinth apply` and `plinth destroy`: load and check the stack
+//! before touching `.plinth/`, then lock the state, plan, confirm and apply.
+
+use std::collections::HashSet;
+use std::io::{BufRead, Write};
+use std::path::Path;
+use std::time::Duration;
+
+use plinth_state::lock::StackLock;
+use plinth_state::{workspace, SledStore, Snapshot, StateStore};
+
+use super::{Output, VarOptions};
+use crate::apply::{self, ChangeOptions};
+use crate::diag::{render_text, Diagnostics, Sources};
+use crate::plan::render;
+use crate::stack::{prepare, Prepared};
+
+#[derive(clap::Args, Debug)]
+pub struct Args {
+    /// Exit 0 when there are no changes, 2 when there are, 1 on error.
+    #[arg(long)]
+    detailed_exitcode: bool,
+    /// Plan (or apply) destroying everything in state.
+    #[arg(long)]
+    destroy: bool,
+    /// Plan to replace this instance even if nothing changed (repeatable).
+    #[arg(long, value_name = "ADDR")]
+    replace: Vec<String>,
+    /// Apply without asking for confirmation.
+    #[arg(long)]
+    auto_approve: bool,
+    /// How long to wait for another plinth process to release the state, e.g. 30s.
+    #[arg(long, default_value = "0s", value_parser = parse_duration)]
+    lock_timeout: Duration,
+    #[command(flatten)]
+    vars: VarOptions,
+}
+
+fn parse_duration(s: &str) -> Result<Duration, String> {
+    let (num, unit) = s.split_at(s.find(|c: char| !c.is_ascii_digit()).unwrap_or(s.len()));
+    let n: u64 = num
+        .parse()
+        .map_err(|_| format!("invalid duration {s:?}: use e.g. 30s or 2m"))?;
+    match unit {
+        "" | "s" => Ok(Duration::from_secs(n)),
+        "ms" => Ok(Duration::from_millis(n)),
+        "m" => Ok(Duration::from_secs(n * 60)),
+        "h" => Ok(Duration::from_secs(n * 3600)),
+        _ => Err(format!("invalid duration unit in {s:?}: use ms, s, m or h")),
+    }
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum Mode {
+    Plan,
+    Apply,
+    Destroy,
+}
+
+fn fail(sources: &Sources, diags: &Diagnostics, out: &Output) -> u8 {
+    eprint!("{}", render_text(sources, diags, out.color));
+    let n = diags.errors().count();
+    eprintln!("{n} error{} found.", if n == 1 { "" } else { "s" });
+    1
+}
+
+fn store_dir(dir: &Path) -> std::path::PathBuf {
+    workspace::workspace_dir(dir, &workspace::current(dir))
+}
+
+fn confirm(question: &str) -> bool {
+    print!("{question}\n  Only 'yes' will be accepted to approve.\n\n  Enter a value: ");
+    let _ = std::io::stdout().flush();
+    let mut line = String::new();
+    let _ = std::io::stdin().lock().read_line(&mut line);
+    println!();
+    line.trim() == "yes"
+}
+
+pub fn run(args: Args, matches: &clap::ArgMatches, out: &Output, mode: Mode) -> u8 {
+    let mode = if args.destroy && mode == Mode::Apply {
+        Mode::Destroy
+    } else {
+        mode
+    };
+    let mut options = args.vars.stack_options(matches);
+    options.require_root_vars = mode != Mode::Destroy;
+    let dir = Path::new(".");
+    let prepared = prepare(dir, &options);
+    if prepared.diagnostics.has_errors() {
+        return fail(
+            &prepared.sources,
+            &prepared.diagnostics.clone().sorted_unique(),
+            out,
+        );
+    }
+    let change = ChangeOptions {
+        replace: args.replace.iter().cloned().collect::<HashSet<_>>(),
+    };
+    let wdir = store_dir(dir);
+    let has_state = wdir.join("store").join("snapshot.json").exists();
+    if mode == Mode::Plan && !has_state {
+        // Nothing to lock or read yet: plan against empty state, writing nothing.
+        return show_plan(&prepared, &Snapshot::default(), &change, mode, &args, out).0;
+    }
+    let operation = match mode {
+        Mode::Plan => "plan",
+        Mode::Apply => "apply",
+        Mode::Destroy => "destroy",
+    };
+    let _lock = match StackLock::acquire(&wdir, operation, args.lock_timeout) {
+        Ok(lock) => lock,
+        Err(e) => {
+            eprintln!("Error acquiring the state lock: {e}");
+            return 1;
+        }
+    };
+    if let Some(old) = &_lock.took_over {
+        eprintln!("Took over a stale lock: {old}. That process no longer holds it.");
+    }
+    // Plan against the published state: opening sled rewrites its files, and a plan
+    // that fails must leave the store as it was.
+    let published = match SledStore::read_published(&wdir.join("store")) {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("Error reading the state: {e}");
+            return 1;
+        }
+    };
+    let (code, plan) = show_plan(&prepared, &published, &change, mode, &args, out);
+    let Some(mut plan) = plan else { return code };
+    if mode == Mode::Plan || !plan.has_changes() {
+        return code;
+    }
+    let store = match SledStore::open(&wdir.join("store")) {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("Error opening the state: {e}");
+            return 1;
+        }
+    };
+    match store.snapshot() {
+        Ok(current) if current.serial != published.serial => {
+            // The published copy lagged (a writer was killed): plan again from sled.
+            eprintln!("The state has changes its published copy did not show; planning again.");
+            let (code, again) = show_plan(&prepared, &current, &change, mode, &args, out);
+            match again {
+                Some(p) if p.has_changes() => plan = p,
+                _ => return code,
+            }
+        }
+        Ok(_) => {}
+        Err(e) => {
+            eprintln!("Error reading the state: {e}");
+            return 1;
+        }
+    }
+    if !args.auto_approve {
+        let question = if mode == Mode::Destroy {
+            "Do you really want to destroy all resources?"
+        } else {
+            "Do you want to perform these actions?"
+        };
+        if !confirm(question) {
+            eprintln!("Apply cancelled.");
+            return 1;
+        }
+    }
+    let mut progress = |line: &str| println!("{line}");
+    let (_, diags) = if mode == Mode::Destroy {
+        apply::destroy(&store, &mut progress)
+    } else {
+        apply::apply(&prepared, &store, &change, &mut progress)
+    };
+    if diags.has_errors() {
+        return fail(&prepared.sources, &diags, out);
+    }
+    let (add, change_n, destroy) = plan.counts();
+    if mode == Mode::Destroy {
+        println!("\nDestroy complete! Resources: {destroy} destroyed.");
+    } else {
+        println!(
+            "\nApply complete! Resources: {add} added, {change_n} changed, {destroy} destroyed."
+        );
+        print_outputs(&store);
+    }
+    0
+}
+
+fn show_plan(
+    prepared: &Prepared,
+    prior: &Snapshot,
+    change: &ChangeOptions,
+    mode: Mode,
+    args: &Args,
+    out: &Output,
+) -> (u8, Option<crate::plan::Plan>) {
+    let (plan, diags) = if args.destroy || mode == Mode::Destroy {
+        apply::plan_destroy(prepared, prior)
+    } else {
+        apply::plan(prepared, prior, change)
+    };
+    if diags.has_errors() {
+        return (fail(&prepared.sources, &diags, out), None);
+    }
+    if !diags.is_empty() {
+        eprint!("{}", render_text(&prepared.sources, &diags, out.color));
+    }
+    print!("{}", render::text(&plan, out.color));
+    let code = if args.detailed_exitcode && plan.has_changes() {
+        2
+    } else {
+        0
+    };
+    (code, Some(plan))
+}
+
+fn print_outputs(store: &SledStore) {
+    let Ok(snapshot) = store.snapshot() else {
+        return;
+    };
+    if snapshot.outputs.is_empty() {
+        return;
+    }
+    println!("\nOutputs:\n");
+    for (name, o) in &snapshot.outputs {
+        let value = if o.sensitive {
+            "<sensitive>".to_string()
+        } else {
+            crate::lang::Value::from_json(&o.value).render()
+        };
+        println!("{name} = {value}");
+    }
+}

@@ -1,0 +1,327 @@
+//! The plan: what will change, per resource instance, and why. [`Planner`] builds it
+//! during the graph walk by asking each instance's provider; it carries what
+//! Terraform's JSON plan needs (before, after with unknowns, replace paths, reasons).
+
+pub mod render;
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+
+use plinth_state::Snapshot;
+
+use crate::config::{ModuleId, Resource};
+use crate::diag::{Diagnostic, Diagnostics};
+use crate::graph::walk::ResourceHandler;
+use crate::lang::Value;
+use crate::plugin::builtin;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Action {
+    NoOp,
+    Create,
+    Update,
+    /// Replace by deleting first (the default).
+    DeleteThenCreate,
+    /// Replace by creating first (`create_before_destroy`).
+    CreateThenDelete,
+    Delete,
+}
+
+impl Action {
+    pub fn is_change(self) -> bool {
+        self != Action::NoOp
+    }
+}
+
+#[derive(Clone, Debug)]
+pub struct PlannedChange {
+    /// Instance address: `module.pool["a"].terraform_data.node[0]`.
+    pub address: String,
+    /// Where the instance was in state before a `moved` block renamed it.
+    pub previous_address: Option<String>,
+    pub type_name: String,
+    pub name: String,
+    pub provider: String,
+    pub action: Action,
+    /// Terraform's `action_reason`: `replace_because_cannot_update`,
+    /// `replace_by_request`, `delete_because_no_resource_config`, …
+    pub reason: Option<&'static str>,
+    pub before: Option<Value>,
+    pub after: Option<Value>,
+    /// Attributes whose change forces the replacement.
+    pub replace_paths: Vec<String>,
+}
+
+#[derive(Clone, Debug, Default)]
+pub struct Plan {
+    pub changes: Vec<PlannedChange>,
+    /// Lineage and serial of the state this plan was made against.
+    pub lineage: String,
+    pub serial: u64,
+    pub outputs: BTreeMap<String, Value>,
+}
+
+impl Plan {
+    /// (to add, to change, to destroy), counted as Terraform counts them.
+    pub fn counts(&self) -> (usize, usize, usize) {
+        let mut c = (0, 0, 0);
+        for ch in &self.changes {
+            match ch.action {
+                Action::Create => c.0 += 1,
+                Action::Update => c.1 += 1,
+                Action::DeleteThenCreate | Action::CreateThenDelete => {
+                    c.0 += 1;
+                    c.2 += 1
+                }
+                Action::Delete => c.2 += 1,
+                Action::NoOp => {}
+            }
+        }
+        c
+    }
+
+    pub fn has_changes(&self) -> bool {
+        self.changes
+            .iter()
+            .any(|c| c.action.is_change() || c.previous_address.is_some())
+    }
+}
+
+/// The instance addresses a `moved` block's `from` covers in state: the address
+/// itself and its `[key]` instances. Returns (old, new) pairs.
+pub fn moved_instances(prior: &Snapshot, from: &str, to: &str) -> Vec<(String, String)> {
+    prior
+        .resources
+        .keys()
+        .filter_map(|a| {
+            let rest = a.strip_prefix(from)?;
+            (rest.is_empty() || rest.starts_with('[')).then(|| (a.clone(), format!("{to}{rest}")))
+        })
+        .collect()
+}
+
+/// One instance's decision, shared by planning and applying.
+pub struct Decision {
+    pub action: Action,
+    pub reason: Option<&'static str>,
+    pub before: Option<Value>,
+    pub after: Value,
+    pub replace_paths: Vec<String>,
+}
+
+/// Decides what happens to one instance: its prior value (from state), its
+/// configuration, `ignore_changes`, `--replace`, and the provider's plan.
+pub fn decide(
+    resource: &Resource,
+    prior: Option<Value>,
+    mut config: Value,
+    force_replace: bool,
+) -> Decision {
+    if let (Some(p), Value::Object(cfg)) = (&prior, &mut config) {
+        let ignored: Vec<String> = if resource.lifecycle.ignore_all_changes {
+            cfg.keys().cloned().collect()
+        } else {
+            resource
+                .lifecycle
+                .ignore_changes
+                .iter()
+                .filter_map(ignored_name)
+                .collect()
+        };
+        if let Value::Object(pm) = p.peel().0 {
+            for name in ignored {
+                if let Some(v) = pm.get(&name) {
+                    cfg.insert(name, v.clone());
+                }
+            }
+        }
+    }
+    let planned = builtin::plan(prior.as_ref(), &config);
+    let (action, reason) = match &prior {
+        None => (Action::Create, None),
+        Some(_) if force_replace => (replace_action(resource), Some("replace_by_request")),
+        Some(_) if !planned.requires_replace.is_empty() => (
+            replace_action(resource),
+            Some("replace_because_cannot_update"),
+        ),
+        Some(p) if p.strict_equal(&planned.after) && planned.after.is_wholly_known() => {
+            (Action::NoOp, None)
+        }
+        Some(_) => (Action::Update, None),
+    };
+    let after = if force_replace {
+        builtin::plan(None, &config).after
+    } else {
+        planned.after
+    };
+    Decision {
+        action,
+        reason,
+        before: prior,
+        after,
+        replace_paths: planned.requires_replace,
+    }
+}
+
+fn replace_action(r: &Resource) -> Action {
+    if r.lifecycle.create_before_destroy {
+        Action::CreateThenDelete
+    } else {
+        Action::DeleteThenCreate
+    }
+}
+
+/// The attribute an `ignore_changes` entry names (`input`, or `tags["x"]` → `tags`).
+fn ignored_name(e: &crate::config::Expr) -> Option<String> {
+    use hcl_edit::expr::Expression;
+    match &e.expr {
+        Expression::Variable(v) => Some(v.as_str().to_string()),
+        Expression::Traversal(t) => match &t.expr {
+            Expression::Variable(v) => Some(v.as_str().to_string()),
+            _ => None,
+        },
+        Expression::String(s) => Some(s.value().clone()),
+        _ => None,
+    }
+}
+
+/// Builds the plan during the walk.
+pub struct Planner<'s> {
+    prior: &'s Snapshot,
+    /// Renames from `moved` blocks: new address → old address.
+    moved: HashMap<String, String>,
+    replace: HashSet<String>,
+    seen: HashSet<String>,
+    pub changes: Vec<PlannedChange>,
+}
+
+impl<'s> Planner<'s> {
+    pub fn new(
+        prior: &'s Snapshot,
+        moved: HashMap<String, String>,
+        replace: HashSet<String>,
+    ) -> Planner<'s> {
+        Planner {
+            prior,
+            moved,
+            replace,
+            seen: HashSet::new(),
+            changes: Vec::new(),
+        }
+    }
+
+    /// Orphans: instances in state that the configuration no longer declares.
+    pub fn finish(mut self, config: &crate::config::Config) -> Vec<PlannedChange> {
+        let renamed: HashSet<&String> = self.moved.values().collect();
+        for (address, rs) in &self.prior.resources {
+            if self.seen.contains(address) || renamed.contains(address) {
+                continue;
+            }
+            let (type_name, name) = split_address(address);
+            let declared = config
+                .root()
+                .resources
+                .iter()
+                .any(|r| r.type_name == type_name && r.name == name);
+            self.changes.push(PlannedChange {
+                address: address.clone(),
+                previous_address: None,
+                type_name,
+                name,
+                provider: rs.provider.clone(),
+                action: Action::Delete,
+                reason: Some(if declared {
+                    "delete_because_count_index"
+                } else {
+                    "delete_because_no_resource_config"
+                }),
+                before: Some(Value::from_json(&rs.attributes)),
+                after: None,
+                replace_paths: Vec::new(),
+            });
+        }
+        self.changes
+    }
+}
+
+/// `module.m["k"].aws_instance.x[0]` → (`aws_instance`, `x`).
+pub fn split_address(address: &str) -> (String, String) {
+    let mut rest = address;
+    while let Some(after) = rest.strip_prefix("module.") {
+        let end = after
+            .find("].")
+            .map(|i| i + 2)
+            .or_else(|| after.find('.').map(|i| i + 1))
+            .unwrap_or(after.len());
+        rest = &after[end..];
+    }
+    let rest = rest.split('[').next().unwrap_or(rest);
+    let mut parts = rest.splitn(2, '.');
+    (
+        parts.next().unwrap_or("").to_string(),
+        parts.next().unwrap_or("").to_string(),
+    )
+}
+
+/// The error for a resource the engine has no provider for yet.
+pub fn no_provider(resource: &Resource) -> Diagnostic {
+    Diagnostic::error("Provider not available")
+        .detail(format!(
+            "{} needs the provider for {:?}, and plinth can only plan and apply its built-in plinth_data (terraform_data) resources until provider plugins are supported.",
+            resource.address(),
+            resource.type_name
+        ))
+        .at(resource.span)
+}
+
+pub fn prevent_destroy(resource: &Resource, address: &str) -> Diagnostic {
+    Diagnostic::error("Instance cannot be destroyed")
+        .detail(format!(
+            "Resource {address} has lifecycle.prevent_destroy set, but the plan calls for this resource to be destroyed. To avoid this error and continue with the plan, either disable lifecycle.prevent_destroy or reduce the scope of the plan using the -target flag."
+        ))
+        .at(resource.span)
+}
+
+impl ResourceHandler for Planner<'_> {
+    fn instance(
+        &mut self,
+        _module: ModuleId,
+        address: &str,
+        resource: &Resource,
+        config: Value,
+        diags: &mut Diagnostics,
+    ) -> Value {
+        if !builtin::is_builtin(&resource.type_name) {
+            diags.push(no_provider(resource));
+            return Value::unknown();
+        }
+        self.seen.insert(address.to_string());
+        let previous = self.moved.get(address).cloned();
+        let prior_address = previous.as_deref().unwrap_or(address);
+        let prior = self
+            .prior
+            .resources
+            .get(prior_address)
+            .map(|rs| Value::from_json(&rs.attributes));
+        let decision = decide(resource, prior, config, self.replace.contains(address));
+        if matches!(
+            decision.action,
+            Action::DeleteThenCreate | Action::CreateThenDelete
+        ) && resource.lifecycle.prevent_destroy
+        {
+            diags.push(prevent_destroy(resource, address));
+        }
+        self.changes.push(PlannedChange {
+            address: address.to_string(),
+            previous_address: previous,
+            type_name: resource.type_name.clone(),
+            name: resource.name.clone(),
+            provider: builtin::PROVIDER_ADDRESS.to_string(),
+            action: decision.action,
+            reason: decision.reason,
+            before: decision.before,
+            after: Some(decision.after.clone()),
+            replace_paths: decision.replace_paths,
+        });
+        decision.after
+    }
+}

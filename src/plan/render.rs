@@ -1,0 +1,194 @@
+//! The plan as a Terraform user reads it in a terminal: `+ create`, `~ update in
+//! place`, `-/+ replace` with `# forces replacement`, `- destroy`, `(known after
+//! apply)`, `(sensitive value)`, and the `Plan: …` summary. It decides nothing.
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+
+use super::{Action, Plan, PlannedChange};
+use crate::lang::Value;
+
+struct Paint {
+    color: bool,
+}
+
+impl Paint {
+    fn code(&self, code: &str, text: &str) -> String {
+        if self.color {
+            format!("\x1b[{code}m{text}\x1b[0m")
+        } else {
+            text.to_string()
+        }
+    }
+    fn green(&self, t: &str) -> String {
+        self.code("32", t)
+    }
+    fn yellow(&self, t: &str) -> String {
+        self.code("33", t)
+    }
+    fn red(&self, t: &str) -> String {
+        self.code("31", t)
+    }
+    fn bold(&self, t: &str) -> String {
+        self.code("1", t)
+    }
+}
+
+fn value_text(v: &Value, indent: usize) -> String {
+    let text = v.render();
+    let pad = " ".repeat(indent);
+    text.replace('\n', &format!("\n{pad}"))
+}
+
+fn attrs(v: Option<&Value>) -> BTreeMap<String, Value> {
+    match v.map(|v| v.peel()) {
+        Some((Value::Object(m), true)) => m
+            .iter()
+            .map(|(k, v)| (k.clone(), v.clone().sensitive()))
+            .collect(),
+        Some((Value::Object(m), false)) => m.clone(),
+        _ => BTreeMap::new(),
+    }
+}
+
+fn header(c: &PlannedChange, p: &Paint) -> (String, String) {
+    let what = match (c.action, &c.previous_address) {
+        (Action::Create, _) => "will be created".to_string(),
+        (Action::Update, _) => "will be updated in-place".to_string(),
+        (Action::DeleteThenCreate, _) => "must be replaced".to_string(),
+        (Action::CreateThenDelete, _) => "must be replaced".to_string(),
+        (Action::Delete, _) => "will be destroyed".to_string(),
+        (Action::NoOp, Some(prev)) => {
+            return (
+                format!("  # {prev} has moved to {}", c.address),
+                "   ".into(),
+            )
+        }
+        (Action::NoOp, None) => String::new(),
+    };
+    let symbol = match c.action {
+        Action::Create => format!("  {}", p.green("+")),
+        Action::Update => format!("  {}", p.yellow("~")),
+        Action::DeleteThenCreate => format!("{}/{}", p.red("-"), p.green("+")),
+        Action::CreateThenDelete => format!("{}/{}", p.green("+"), p.red("-")),
+        Action::Delete => format!("  {}", p.red("-")),
+        Action::NoOp => "   ".to_string(),
+    };
+    let mut line = format!("  # {} {what}", p.bold(&c.address));
+    if let Some(prev) = &c.previous_address {
+        let _ = write!(line, " (moved from {prev})");
+    }
+    (line, symbol)
+}
+
+fn change_text(c: &PlannedChange, p: &Paint, out: &mut String) {
+    let (head, symbol) = header(c, p);
+    out.push_str(&head);
+    out.push('\n');
+    let _ = writeln!(
+        out,
+        "{symbol} resource \"{}\" \"{}\" {{",
+        c.type_name, c.name
+    );
+    let before = attrs(c.before.as_ref());
+    let after = attrs(c.after.as_ref());
+    let mut names: Vec<&String> = before.keys().chain(after.keys()).collect();
+    names.sort();
+    names.dedup();
+    let width = names.iter().map(|n| n.len()).max().unwrap_or(0);
+    let mut hidden = 0;
+    for name in names {
+        let b = before.get(name.as_str());
+        let a = after.get(name.as_str());
+        let forces = c.replace_paths.iter().any(|r| r == name);
+        let suffix = if forces {
+            format!(" {}", p.red("# forces replacement"))
+        } else {
+            String::new()
+        };
+        let col = 8 + width + 3;
+        let line = match (b, a) {
+            (None | Some(Value::Null(_)), Some(a)) => {
+                if a.is_null() {
+                    continue;
+                }
+                format!(
+                    "      {} {name:<width$} = {}{suffix}",
+                    p.green("+"),
+                    value_text(a, col)
+                )
+            }
+            (Some(b), None) | (Some(b), Some(_)) if c.action == Action::Delete => {
+                if b.is_null() {
+                    continue;
+                }
+                format!(
+                    "      {} {name:<width$} = {} -> null",
+                    p.red("-"),
+                    value_text(b, col)
+                )
+            }
+            (Some(b), Some(a)) if b == a && a.is_wholly_known() => {
+                if c.action == Action::Update && name != "id" {
+                    hidden += 1;
+                    continue;
+                }
+                format!("        {name:<width$} = {}", value_text(a, col))
+            }
+            (Some(b), Some(a)) => {
+                if b.is_null() && a.is_null() {
+                    continue;
+                }
+                format!(
+                    "      {} {name:<width$} = {} -> {}{suffix}",
+                    p.yellow("~"),
+                    value_text(b, col),
+                    value_text(a, col)
+                )
+            }
+            (Some(b), None) => format!(
+                "      {} {name:<width$} = {} -> null",
+                p.red("-"),
+                value_text(b, col)
+            ),
+            (None, None) => continue,
+        };
+        out.push_str(&line);
+        out.push('\n');
+    }
+    if hidden > 0 {
+        let _ = writeln!(
+            out,
+            "        # ({hidden} unchanged attribute{} hidden)",
+            if hidden == 1 { "" } else { "s" }
+        );
+    }
+    out.push_str("    }\n\n");
+}
+
+/// The plan as text; `color` only on a terminal.
+pub fn text(plan: &Plan, color: bool) -> String {
+    let p = Paint { color };
+    let mut out = String::new();
+    let shown: Vec<&PlannedChange> = plan
+        .changes
+        .iter()
+        .filter(|c| c.action.is_change() || c.previous_address.is_some())
+        .collect();
+    if shown.is_empty() {
+        out.push_str(&p.bold("No changes."));
+        out.push_str(" Your infrastructure matches the configuration.\n");
+        return out;
+    }
+    out.push_str("plinth will perform the following actions:\n\n");
+    for c in shown {
+        change_text(c, &p, &mut out);
+    }
+    let (add, change, destroy) = plan.counts();
+    let _ = writeln!(
+        out,
+        "{} {add} to add, {change} to change, {destroy} to destroy.",
+        p.bold("Plan:")
+    );
+    out
+}

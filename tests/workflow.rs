@@ -1,0 +1,408 @@
+//! plan, apply, destroy, output and state on plinth_data stacks, through the real
+//! binary and the real state store.
+
+mod common;
+
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::time::Duration;
+
+use common::{main_tf, plinth, Run};
+
+fn write(dir: &Path, text: &str) {
+    std::fs::write(dir.join("main.tf"), text).expect("write main.tf");
+}
+
+fn ok(run: Run) -> Run {
+    assert_eq!(
+        run.code, 0,
+        "stdout:\n{}\nstderr:\n{}",
+        run.stdout, run.stderr
+    );
+    run
+}
+
+fn state_list(dir: &Path) -> Vec<String> {
+    ok(plinth(dir, &["state", "list"]))
+        .stdout
+        .lines()
+        .map(str::to_string)
+        .collect()
+}
+
+/// A hash of every file under `.plinth/`, to prove a command changed nothing.
+fn store_bytes(dir: &Path) -> BTreeMap<String, u64> {
+    fn walk(p: &Path, out: &mut BTreeMap<String, u64>) {
+        use std::hash::{Hash, Hasher};
+        for e in std::fs::read_dir(p).into_iter().flatten().flatten() {
+            let path = e.path();
+            if path.is_dir() {
+                walk(&path, out);
+            } else {
+                let mut h = std::collections::hash_map::DefaultHasher::new();
+                std::fs::read(&path).unwrap_or_default().hash(&mut h);
+                out.insert(path.display().to_string(), h.finish());
+            }
+        }
+    }
+    let mut out = BTreeMap::new();
+    walk(&dir.join(".plinth"), &mut out);
+    out
+}
+
+const ONE: &str = r#"
+variable "v" {
+  default = "a"
+}
+resource "plinth_data" "x" {
+  input            = var.v
+  triggers_replace = "t1"
+}
+output "x" {
+  value = plinth_data.x.output
+}
+"#;
+
+#[test]
+fn create_noop_update_replace() {
+    let dir = main_tf(ONE);
+    let d = dir.path();
+    let first = plinth(d, &["plan", "--detailed-exitcode"]);
+    assert_eq!(first.code, 2, "{}", first.stderr);
+    assert!(first.stdout.contains("# plinth_data.x will be created"));
+    assert!(first
+        .stdout
+        .contains("Plan: 1 to add, 0 to change, 0 to destroy."));
+    assert!(
+        !d.join(".plinth").exists(),
+        "plan on a new stack writes nothing"
+    );
+
+    let applied = ok(plinth(d, &["apply", "--auto-approve"]));
+    assert!(applied.stdout.contains("plinth_data.x: Creation complete"));
+    assert!(applied
+        .stdout
+        .contains("Apply complete! Resources: 1 added, 0 changed, 0 destroyed."));
+    assert_eq!(state_list(d), ["plinth_data.x"]);
+
+    let noop = plinth(d, &["plan", "--detailed-exitcode"]);
+    assert_eq!(noop.code, 0, "{}{}", noop.stdout, noop.stderr);
+    assert!(noop.stdout.contains("No changes."));
+
+    let update = plinth(d, &["plan", "--detailed-exitcode", "--var", "v=b"]);
+    assert_eq!(update.code, 2);
+    assert!(
+        update
+            .stdout
+            .contains("# plinth_data.x will be updated in-place"),
+        "{}",
+        update.stdout
+    );
+    assert!(
+        update
+            .stdout
+            .contains("~ input            = \"a\" -> \"b\""),
+        "{}",
+        update.stdout
+    );
+    assert!(update
+        .stdout
+        .contains("Plan: 0 to add, 1 to change, 0 to destroy."));
+    let id_before = ok(plinth(d, &["state", "show", "plinth_data.x"])).stdout;
+    ok(plinth(d, &["apply", "--auto-approve", "--var", "v=b"]));
+    let id_after = ok(plinth(d, &["state", "show", "plinth_data.x"])).stdout;
+    let id = |s: &str| {
+        s.lines()
+            .find(|l| l.starts_with("id"))
+            .unwrap_or("")
+            .to_string()
+    };
+    assert_eq!(id(&id_before), id(&id_after), "an update keeps the id");
+    assert_eq!(ok(plinth(d, &["output", "x", "--raw"])).stdout, "b");
+
+    write(d, &ONE.replace("\"t1\"", "\"t2\""));
+    let replace = plinth(d, &["plan", "--detailed-exitcode", "--var", "v=b"]);
+    assert_eq!(replace.code, 2);
+    assert!(
+        replace.stdout.contains("# plinth_data.x must be replaced"),
+        "{}",
+        replace.stdout
+    );
+    assert!(replace
+        .stdout
+        .contains("-/+ resource \"plinth_data\" \"x\""));
+    assert!(
+        replace
+            .stdout
+            .contains("\"t1\" -> \"t2\" # forces replacement"),
+        "{}",
+        replace.stdout
+    );
+    assert!(replace
+        .stdout
+        .contains("Plan: 1 to add, 0 to change, 1 to destroy."));
+    ok(plinth(d, &["apply", "--auto-approve", "--var", "v=b"]));
+    let id_replaced = ok(plinth(d, &["state", "show", "plinth_data.x"])).stdout;
+    assert_ne!(
+        id(&id_after),
+        id(&id_replaced),
+        "a replacement gets a new id"
+    );
+}
+
+#[test]
+fn create_before_destroy_and_replace_by_request() {
+    let dir = main_tf("resource \"terraform_data\" \"x\" {\n  input = 1\n  lifecycle {\n    create_before_destroy = true\n  }\n}\n");
+    ok(plinth(dir.path(), &["apply", "--auto-approve"]));
+    let plan = plinth(dir.path(), &["plan", "--replace", "terraform_data.x"]);
+    assert!(
+        plan.stdout
+            .contains("+/- resource \"terraform_data\" \"x\""),
+        "{}",
+        plan.stdout
+    );
+    assert!(plan
+        .stdout
+        .contains("Plan: 1 to add, 0 to change, 1 to destroy."));
+}
+
+#[test]
+fn prevent_destroy_refuses_at_the_line() {
+    let text = "resource \"terraform_data\" \"db\" {\n  triggers_replace = \"v1\"\n  lifecycle {\n    prevent_destroy = true\n  }\n}\n";
+    let dir = main_tf(text);
+    ok(plinth(dir.path(), &["apply", "--auto-approve"]));
+    write(dir.path(), &text.replace("v1", "v2"));
+    let before = store_bytes(dir.path());
+    let plan = plinth(dir.path(), &["apply", "--auto-approve"]);
+    assert_eq!(plan.code, 1);
+    assert!(
+        plan.stderr.contains("Instance cannot be destroyed"),
+        "{}",
+        plan.stderr
+    );
+    assert!(plan.stderr.contains("main.tf:1:1"), "{}", plan.stderr);
+    assert_eq!(
+        before,
+        store_bytes(dir.path()),
+        "a refused apply changed the store"
+    );
+}
+
+#[test]
+fn ignore_changes_keeps_the_prior_value() {
+    let text = "variable \"v\" {\n  default = \"a\"\n}\nresource \"terraform_data\" \"x\" {\n  input = var.v\n  lifecycle {\n    ignore_changes = [input]\n  }\n}\n";
+    let dir = main_tf(text);
+    ok(plinth(dir.path(), &["apply", "--auto-approve"]));
+    let plan = plinth(dir.path(), &["plan", "--detailed-exitcode", "--var", "v=b"]);
+    assert_eq!(plan.code, 0, "{}", plan.stdout);
+}
+
+#[test]
+fn shrinking_count_and_removing_a_for_each_key_delete_the_right_instances() {
+    let dir = main_tf("resource \"terraform_data\" \"n\" {\n  count = 3\n  input = count.index\n}\nresource \"terraform_data\" \"m\" {\n  for_each = toset([\"a\", \"b\"])\n  input    = each.key\n}\n");
+    ok(plinth(dir.path(), &["apply", "--auto-approve"]));
+    assert_eq!(state_list(dir.path()).len(), 5);
+    write(dir.path(), "resource \"terraform_data\" \"n\" {\n  count = 2\n  input = count.index\n}\nresource \"terraform_data\" \"m\" {\n  for_each = toset([\"b\"])\n  input    = each.key\n}\n");
+    let plan = ok(plinth(dir.path(), &["plan"]));
+    assert!(
+        plan.stdout
+            .contains("# terraform_data.n[2] will be destroyed"),
+        "{}",
+        plan.stdout
+    );
+    assert!(plan
+        .stdout
+        .contains("# terraform_data.m[\"a\"] will be destroyed"));
+    assert!(plan
+        .stdout
+        .contains("Plan: 0 to add, 0 to change, 2 to destroy."));
+    ok(plinth(dir.path(), &["apply", "--auto-approve"]));
+    assert_eq!(
+        state_list(dir.path()),
+        [
+            "terraform_data.m[\"b\"]",
+            "terraform_data.n[0]",
+            "terraform_data.n[1]"
+        ]
+    );
+}
+
+#[test]
+fn moved_block_renames_without_destroy_or_create() {
+    let dir = main_tf("resource \"terraform_data\" \"old\" {\n  input = 1\n}\n");
+    ok(plinth(dir.path(), &["apply", "--auto-approve"]));
+    let show = |d: &Path| ok(plinth(d, &["state", "pull"])).stdout;
+    let before: serde_json::Value = serde_json::from_str(&show(dir.path())).expect("json");
+    write(dir.path(), "resource \"terraform_data\" \"new\" {\n  input = 1\n}\nmoved {\n  from = terraform_data.old\n  to   = terraform_data.new\n}\n");
+    let plan = ok(plinth(dir.path(), &["plan", "--detailed-exitcode"]).tap_code(2));
+    assert!(
+        plan.stdout
+            .contains("# terraform_data.old has moved to terraform_data.new"),
+        "{}",
+        plan.stdout
+    );
+    assert!(plan
+        .stdout
+        .contains("Plan: 0 to add, 0 to change, 0 to destroy."));
+    ok(plinth(dir.path(), &["apply", "--auto-approve"]));
+    let after: serde_json::Value = serde_json::from_str(&show(dir.path())).expect("json");
+    assert_eq!(state_list(dir.path()), ["terraform_data.new"]);
+    assert_eq!(
+        before["resources"]["terraform_data.old"]["attributes"]["id"],
+        after["resources"]["terraform_data.new"]["attributes"]["id"],
+        "the object kept its id"
+    );
+}
+
+trait TapCode {
+    fn tap_code(self, expected: i32) -> Run;
+}
+
+impl TapCode for Run {
+    /// Accepts `expected` as success (for `--detailed-exitcode`).
+    fn tap_code(mut self, expected: i32) -> Run {
+        assert_eq!(self.code, expected, "{}{}", self.stdout, self.stderr);
+        self.code = 0;
+        self
+    }
+}
+
+#[test]
+fn depends_on_orders_creation_and_outputs_come_from_state() {
+    let dir = main_tf(
+        r#"
+resource "terraform_data" "b" {
+  input      = "b"
+  depends_on = [terraform_data.a]
+}
+resource "terraform_data" "a" {
+  input = "a"
+}
+output "both" {
+  value = [terraform_data.a.output, terraform_data.b.output]
+}
+output "secret" {
+  value     = "s3cr3t"
+  sensitive = true
+}
+"#,
+    );
+    let run = ok(plinth(dir.path(), &["apply", "--auto-approve"]));
+    let a = run
+        .stdout
+        .find("terraform_data.a: Creation complete")
+        .expect("a created");
+    let b = run
+        .stdout
+        .find("terraform_data.b: Creating...")
+        .expect("b created");
+    assert!(a < b, "b started before a finished:\n{}", run.stdout);
+    assert!(run.stdout.contains("secret = <sensitive>"));
+    assert!(!run.stdout.contains("s3cr3t"));
+    let json: serde_json::Value =
+        serde_json::from_str(&ok(plinth(dir.path(), &["output", "--json"])).stdout).expect("json");
+    assert_eq!(json["both"]["value"], serde_json::json!(["a", "b"]));
+    assert_eq!(json["secret"]["sensitive"], true);
+}
+
+#[test]
+fn a_failing_plan_or_apply_leaves_the_store_byte_identical() {
+    let dir = main_tf(ONE);
+    ok(plinth(dir.path(), &["apply", "--auto-approve"]));
+    let before = store_bytes(dir.path());
+    assert!(!before.is_empty());
+    write(
+        dir.path(),
+        &format!("{ONE}\nlocals {{\n  broken = local.nope\n}}\n"),
+    );
+    assert_eq!(plinth(dir.path(), &["plan"]).code, 1);
+    assert_eq!(plinth(dir.path(), &["apply", "--auto-approve"]).code, 1);
+    write(dir.path(), &ONE.replace("var.v", "var.v + 1"));
+    let bad_value = plinth(dir.path(), &["apply", "--auto-approve"]);
+    assert_eq!(bad_value.code, 1, "{}", bad_value.stdout);
+    assert_eq!(
+        before,
+        store_bytes(dir.path()),
+        "a failing command changed the store"
+    );
+}
+
+#[test]
+fn a_second_apply_fails_naming_the_lock_holder() {
+    let dir = main_tf(ONE);
+    ok(plinth(dir.path(), &["apply", "--auto-approve"]));
+    let wdir = plinth_state::workspace::workspace_dir(dir.path(), "default");
+    let held =
+        plinth_state::lock::StackLock::acquire(&wdir, "apply", Duration::ZERO).expect("lock");
+    let second = plinth(dir.path(), &["apply", "--auto-approve", "--var", "v=z"]);
+    assert_eq!(second.code, 1);
+    assert!(
+        second.stderr.contains("the state is locked: apply by"),
+        "{}",
+        second.stderr
+    );
+    assert!(
+        second
+            .stderr
+            .contains(&format!("plinth force-unlock {}", held.info.id)),
+        "{}",
+        second.stderr
+    );
+    // Read-only commands still work while the lock is held.
+    assert_eq!(state_list(dir.path()), ["plinth_data.x"]);
+    drop(held);
+    ok(plinth(
+        dir.path(),
+        &["apply", "--auto-approve", "--var", "v=z"],
+    ));
+}
+
+#[test]
+fn destroy_removes_everything() {
+    let dir = main_tf("resource \"terraform_data\" \"a\" {}\nresource \"terraform_data\" \"b\" {\n  input = terraform_data.a.id\n}\n");
+    ok(plinth(dir.path(), &["apply", "--auto-approve"]));
+    let run = ok(plinth(dir.path(), &["destroy", "--auto-approve"]));
+    let b = run
+        .stdout
+        .find("terraform_data.b: Destruction complete")
+        .expect("b destroyed");
+    let a = run
+        .stdout
+        .find("terraform_data.a: Destroying...")
+        .expect("a destroyed");
+    assert!(
+        b < a,
+        "a was destroyed before its dependent b:\n{}",
+        run.stdout
+    );
+    assert!(run
+        .stdout
+        .contains("Destroy complete! Resources: 2 destroyed."));
+    assert!(state_list(dir.path()).is_empty());
+}
+
+#[test]
+fn apply_asks_and_a_no_cancels() {
+    let dir = main_tf(ONE);
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_plinth"))
+        .args([
+            "-C",
+            dir.path().to_str().expect("path"),
+            "--no-color",
+            "apply",
+        ])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .and_then(|mut c| {
+            use std::io::Write;
+            c.stdin.take().expect("stdin").write_all(b"no\n")?;
+            c.wait_with_output()
+        })
+        .expect("run");
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("Only 'yes' will be accepted"));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("Apply cancelled."));
+    assert!(state_list(dir.path()).is_empty());
+}
