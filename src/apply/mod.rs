@@ -448,6 +448,8 @@ pub fn apply(
             )
         }
     };
+    let mut diags = Diagnostics::default();
+    close_stale_intents(store, &prior, progress, &mut diags);
     let moved = moves(&prepared.config, &prior);
     let mut applier = Applier {
         store,
@@ -459,7 +461,8 @@ pub fn apply(
         progress,
         applied: 0,
     };
-    let (evaluation, mut diags) = prepared.evaluate(Some(&mut applier));
+    let (evaluation, walk_diags) = prepared.evaluate(Some(&mut applier));
+    diags.extend(walk_diags);
     if !diags.has_errors() {
         applier.delete_orphans(&mut diags);
     }
@@ -491,6 +494,33 @@ pub fn apply(
     (applied, diags.sorted_unique())
 }
 
+/// Calls that were in flight when an earlier plinth was killed: their outcome is
+/// unknown, so the user is told which, and the instances are planned again from what
+/// state says (an instance whose result was never saved is created again).
+fn close_stale_intents(
+    store: &dyn StateStore,
+    prior: &Snapshot,
+    progress: &mut dyn FnMut(&str),
+    diags: &mut Diagnostics,
+) {
+    if prior.intents.is_empty() {
+        return;
+    }
+    for i in prior.intents.values() {
+        progress(&format!(
+            "Warning: a {:?} of {} was in flight when plinth (pid {}) stopped; its result was never saved, so it is planned again.",
+            i.action, i.address, i.pid
+        ));
+    }
+    let ids = prior.intents.keys().cloned().collect();
+    if let Err(e) = store.commit(Commit {
+        end_intents: ids,
+        ..Commit::default()
+    }) {
+        diags.push(Diagnostic::error("Failed to save state").detail(e.to_string()));
+    }
+}
+
 /// Destroys everything in state, dependents first.
 pub fn destroy(store: &dyn StateStore, progress: &mut dyn FnMut(&str)) -> (usize, Diagnostics) {
     let prior = match store.snapshot() {
@@ -513,6 +543,7 @@ pub fn destroy(store: &dyn StateStore, progress: &mut dyn FnMut(&str)) -> (usize
         applied: 0,
     };
     let mut diags = Diagnostics::default();
+    close_stale_intents(store, &applier.prior.clone(), applier.progress, &mut diags);
     applier.delete_orphans(&mut diags);
     if let Err(e) = store.commit(Commit {
         outputs: Some(BTreeMap::new()),
