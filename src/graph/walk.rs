@@ -185,6 +185,32 @@ struct InstanceScope<'w, 'a> {
 }
 
 impl Scope for InstanceScope<'_, '_> {
+    fn resolve_indexed(&self, r: &Reference, key: &Value) -> Option<Value> {
+        let Subject::Resource {
+            mode,
+            type_name,
+            name,
+        } = &r.subject
+        else {
+            return None;
+        };
+        if self.validating.is_some() {
+            return None;
+        }
+        let values = self.walk.result.values.get(self.instance)?;
+        let whole = values
+            .resources
+            .get(&resource_key(*mode, type_name, name))?;
+        match (whole, key) {
+            (Value::Tuple(elems), Value::Number(n)) => {
+                let i = usize::try_from(n.to_i64()?).ok()?;
+                elems.get(i).cloned()
+            }
+            (Value::Object(m), Value::String(k)) => m.get(k).cloned(),
+            _ => None,
+        }
+    }
+
     fn resolve(&self, r: &Reference) -> Result<Value, Diagnostic> {
         let walk = self.walk;
         if let Some(name) = self.validating {

@@ -23,6 +23,12 @@ use crate::diag::{did_you_mean, Diagnostic, FileId, Span};
 /// instance, and by tests with a handful of fixed values.
 pub trait Scope {
     fn resolve(&self, reference: &Reference) -> std::result::Result<Value, Diagnostic>;
+
+    /// `reference[key]` without building the whole collection, where the scope can
+    /// (one instance of a counted resource). `None` falls back to `resolve`.
+    fn resolve_indexed(&self, _reference: &Reference, _key: &Value) -> Option<Value> {
+        None
+    }
 }
 
 /// Evaluates expressions of one source file against a scope.
@@ -198,8 +204,20 @@ impl<'a> Evaluator<'a> {
             end: 0,
         });
         let reference = parse_reference(root, root_span, ops, self.file)?;
+        let rest = &ops[reference.ops_consumed..];
+        if let Some((first, after)) = rest.split_first() {
+            if let TraversalOperator::Index(key_expr) = first.value() {
+                let key = self.eval(key_expr)?;
+                if let Some(v) = self.scope.resolve_indexed(&reference, &key) {
+                    return self.apply_ops(v, after);
+                }
+                let whole = self.scope.resolve(&reference)?;
+                let v = self.index(whole, key, first)?;
+                return self.apply_ops(v, after);
+            }
+        }
         let value = self.scope.resolve(&reference)?;
-        self.apply_ops(value, &ops[reference.ops_consumed..])
+        self.apply_ops(value, rest)
     }
 
     /// Converts an operand of an operator, with Terraform's messages for nulls and
