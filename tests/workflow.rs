@@ -406,3 +406,45 @@ fn apply_asks_and_a_no_cancels() {
     assert!(String::from_utf8_lossy(&out.stderr).contains("Apply cancelled."));
     assert!(state_list(dir.path()).is_empty());
 }
+
+#[test]
+fn two_applies_at_once_exactly_one_proceeds() {
+    let dir =
+        main_tf("resource \"plinth_data\" \"r\" {\n  count = 2000\n  input = count.index\n}\n");
+    // Create the store first, so both racers go through the lock.
+    write(dir.path(), "resource \"plinth_data\" \"seed\" {}\n");
+    ok(plinth(dir.path(), &["apply", "--auto-approve"]));
+    write(
+        dir.path(),
+        "resource \"plinth_data\" \"r\" {\n  count = 2000\n  input = count.index\n}\n",
+    );
+    let spawn = || {
+        std::process::Command::new(env!("CARGO_BIN_EXE_plinth"))
+            .args([
+                "-C",
+                dir.path().to_str().expect("path"),
+                "--no-color",
+                "apply",
+                "--auto-approve",
+            ])
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .expect("spawn")
+    };
+    let (a, b) = (spawn(), spawn());
+    let (a, b) = (
+        a.wait_with_output().expect("a"),
+        b.wait_with_output().expect("b"),
+    );
+    let codes = [a.status.code(), b.status.code()];
+    assert!(
+        codes.contains(&Some(0)) && codes.contains(&Some(1)),
+        "exit codes {codes:?}"
+    );
+    let loser = if a.status.code() == Some(1) { &a } else { &b };
+    let stderr = String::from_utf8_lossy(&loser.stderr);
+    assert!(stderr.contains("the state is locked: apply by"), "{stderr}");
+    assert!(stderr.contains("plinth force-unlock "), "{stderr}");
+    assert_eq!(state_list(dir.path()).len(), 2000);
+}
