@@ -448,3 +448,96 @@ fn two_applies_at_once_exactly_one_proceeds() {
     assert!(stderr.contains("plinth force-unlock "), "{stderr}");
     assert_eq!(state_list(dir.path()).len(), 2000);
 }
+
+#[test]
+fn saved_plan_applies_exactly_with_its_variables() {
+    let dir = main_tf(ONE);
+    let d = dir.path();
+    let planned = ok(plinth(
+        d,
+        &["plan", "--var", "v=from-plan", "--out", "p.plan"],
+    ));
+    assert!(
+        planned.stdout.contains("Saved the plan to: p.plan"),
+        "{}",
+        planned.stdout
+    );
+    let shown = ok(plinth(d, &["show", "p.plan"]));
+    assert!(shown.stdout.contains("# plinth_data.x will be created"));
+    assert!(
+        shown.stdout.contains("+ input            = \"from-plan\""),
+        "{}",
+        shown.stdout
+    );
+    assert!(shown
+        .stdout
+        .contains("+ id               = (known after apply)"));
+    let applied = ok(plinth(d, &["apply", "p.plan"]));
+    assert!(
+        applied
+            .stdout
+            .contains("Apply complete! Resources: 1 added"),
+        "{}",
+        applied.stdout
+    );
+    assert_eq!(ok(plinth(d, &["output", "x", "--raw"])).stdout, "from-plan");
+}
+
+#[test]
+fn stale_saved_plan_is_refused_and_changes_nothing() {
+    let dir = main_tf(ONE);
+    let d = dir.path();
+    ok(plinth(d, &["apply", "--auto-approve"]));
+    ok(plinth(d, &["plan", "--var", "v=b", "--out", "p.plan"]));
+    // Another apply moves the state on.
+    ok(plinth(d, &["apply", "--auto-approve", "--var", "v=c"]));
+    let before = store_bytes(d);
+    let run = plinth(d, &["apply", "p.plan"]);
+    assert_eq!(run.code, 1);
+    assert!(
+        run.stderr
+            .contains("the state has changed since the plan was made"),
+        "{}",
+        run.stderr
+    );
+    assert!(run.stderr.contains("Nothing was applied."));
+    assert_eq!(before, store_bytes(d), "a refused plan changed the store");
+    assert_eq!(ok(plinth(d, &["output", "x", "--raw"])).stdout, "c");
+}
+
+#[test]
+fn saved_plan_for_another_configuration_or_version_is_refused() {
+    let dir = main_tf(ONE);
+    let d = dir.path();
+    ok(plinth(d, &["plan", "--out", "p.plan"]));
+    write(d, &ONE.replace("\"t1\"", "\"t9\""));
+    let changed = plinth(d, &["apply", "p.plan"]);
+    assert_eq!(changed.code, 1);
+    assert!(
+        changed
+            .stderr
+            .contains("the configuration has changed since the plan was made"),
+        "{}",
+        changed.stderr
+    );
+
+    write(d, ONE);
+    let text = std::fs::read_to_string(d.join("p.plan")).expect("plan file");
+    std::fs::write(
+        d.join("old.plan"),
+        text.replace(
+            &format!("\"plinth_version\": \"{}\"", env!("CARGO_PKG_VERSION")),
+            "\"plinth_version\": \"0.0.1\"",
+        ),
+    )
+    .expect("write");
+    let old = plinth(d, &["apply", "old.plan"]);
+    assert_eq!(old.code, 1);
+    assert!(
+        old.stderr.contains("made by plinth 0.0.1"),
+        "{}",
+        old.stderr
+    );
+    assert!(!d.join(".plinth").exists(), "a refused plan wrote state");
+    ok(plinth(d, &["apply", "p.plan"]));
+}

@@ -72,11 +72,21 @@ pub fn plan(prepared: &Prepared, prior: &Snapshot, options: &ChangeOptions) -> (
                 .collect()
         })
         .unwrap_or_default();
+    let variables = evaluation
+        .root()
+        .map(|r| {
+            r.variables
+                .iter()
+                .map(|(k, v)| (k.clone(), v.clone()))
+                .collect()
+        })
+        .unwrap_or_default();
     let plan = Plan {
         changes,
         lineage: prior.lineage.clone(),
         serial: prior.serial,
         outputs,
+        variables,
     };
     (plan, all.sorted_unique())
 }
@@ -114,6 +124,7 @@ pub fn plan_destroy(prepared: &Prepared, prior: &Snapshot) -> (Plan, Diagnostics
             lineage: prior.lineage.clone(),
             serial: prior.serial,
             outputs: BTreeMap::new(),
+            variables: BTreeMap::new(),
         },
         diags,
     )

@@ -47,6 +47,11 @@ pub enum Command {
     Apply(run::Args),
     /// Destroy everything the stack's state holds.
     Destroy(run::Args),
+    /// Render a plan saved with `plinth plan --out`.
+    Show {
+        /// The plan file.
+        file: PathBuf,
+    },
     /// Print output values from the state.
     Output(state_cmds::OutputArgs),
     /// Inspect the state.
@@ -134,6 +139,7 @@ pub fn run() -> ExitCode {
         Command::Plan(args) => run::run(args, sub, &out, run::Mode::Plan),
         Command::Apply(args) => run::run(args, sub, &out, run::Mode::Apply),
         Command::Destroy(args) => run::run(args, sub, &out, run::Mode::Destroy),
+        Command::Show { file } => run::show(&file, &out),
         Command::Output(args) => state_cmds::output(args),
         Command::State(cmd) => state_cmds::state(cmd),
         Command::ForceUnlock { id } => state_cmds::force_unlock(&id),

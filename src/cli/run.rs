@@ -11,8 +11,11 @@ use plinth_state::{workspace, SledStore, Snapshot, StateStore};
 
 use super::{Output, VarOptions};
 use crate::apply::{self, ChangeOptions};
+use crate::config::vars::{InputValue, RawValue};
 use crate::diag::{render_text, Diagnostics, Sources};
-use crate::plan::render;
+use crate::plan::file::{config_hash, PlanFile};
+use crate::plan::{render, Action, Plan};
+use crate::stack::StackOptions;
 use crate::stack::{prepare, Prepared};
 
 #[derive(clap::Args, Debug)]
@@ -29,6 +32,12 @@ pub struct Args {
     /// Apply without asking for confirmation.
     #[arg(long)]
     auto_approve: bool,
+    /// Save the plan to FILE, for `plinth apply FILE` and `plinth show FILE`.
+    #[arg(long, value_name = "FILE")]
+    out: Option<std::path::PathBuf>,
+    /// A plan saved with `plinth plan --out` (apply only).
+    #[arg(value_name = "PLAN_FILE")]
+    plan_file: Option<std::path::PathBuf>,
     /// How long to wait for another plinth process to release the state, e.g. 30s.
     #[arg(long, default_value = "0s", value_parser = parse_duration)]
     lock_timeout: Duration,
@@ -83,6 +92,13 @@ pub fn run(args: Args, matches: &clap::ArgMatches, out: &Output, mode: Mode) -> 
     } else {
         mode
     };
+    if let Some(path) = &args.plan_file {
+        if mode != Mode::Apply {
+            eprintln!("Error: only plinth apply takes a plan file.");
+            return 1;
+        }
+        return apply_saved(path, &args, out);
+    }
     let mut options = args.vars.stack_options(matches);
     options.require_root_vars = mode != Mode::Destroy;
     let dir = Path::new(".");
@@ -100,24 +116,19 @@ pub fn run(args: Args, matches: &clap::ArgMatches, out: &Output, mode: Mode) -> 
     let wdir = store_dir(dir);
     let has_state = wdir.join("store").join("snapshot.json").exists();
     if mode == Mode::Plan && !has_state {
-        // Nothing to lock or read yet: plan against empty state, writing nothing.
-        return show_plan(&prepared, &Snapshot::default(), &change, mode, &args, out).0;
+        // Nothing to lock or read yet: plan against empty state, writing nothing there.
+        let (code, plan) = show_plan(&prepared, &Snapshot::default(), &change, mode, &args, out);
+        return save_plan(plan.as_ref(), &prepared, &args).unwrap_or(code);
     }
     let operation = match mode {
         Mode::Plan => "plan",
         Mode::Apply => "apply",
         Mode::Destroy => "destroy",
     };
-    let _lock = match StackLock::acquire(&wdir, operation, args.lock_timeout) {
+    let lock = match take_lock(&wdir, operation, args.lock_timeout) {
         Ok(lock) => lock,
-        Err(e) => {
-            eprintln!("Error acquiring the state lock: {e}");
-            return 1;
-        }
+        Err(code) => return code,
     };
-    if let Some(old) = &_lock.took_over {
-        eprintln!("Took over a stale lock: {old}. That process no longer holds it.");
-    }
     // Plan against the published state: opening sled rewrites its files, and a plan
     // that fails must leave the store as it was.
     let published = match SledStore::read_published(&wdir.join("store")) {
@@ -129,7 +140,10 @@ pub fn run(args: Args, matches: &clap::ArgMatches, out: &Output, mode: Mode) -> 
     };
     let (code, plan) = show_plan(&prepared, &published, &change, mode, &args, out);
     let Some(mut plan) = plan else { return code };
-    if mode == Mode::Plan || !plan.has_changes() {
+    if mode == Mode::Plan {
+        return save_plan(Some(&plan), &prepared, &args).unwrap_or(code);
+    }
+    if !plan.has_changes() {
         return code;
     }
     let store = match SledStore::open(&wdir.join("store")) {
@@ -166,11 +180,40 @@ pub fn run(args: Args, matches: &clap::ArgMatches, out: &Output, mode: Mode) -> 
             return 1;
         }
     }
+    let code = execute(&prepared, &store, &plan, mode, &change, out);
+    drop(lock);
+    code
+}
+
+fn take_lock(wdir: &Path, operation: &str, timeout: Duration) -> Result<StackLock, u8> {
+    match StackLock::acquire(wdir, operation, timeout) {
+        Ok(lock) => {
+            if let Some(old) = &lock.took_over {
+                eprintln!("Took over a stale lock: {old}. That process no longer holds it.");
+            }
+            Ok(lock)
+        }
+        Err(e) => {
+            eprintln!("Error acquiring the state lock: {e}");
+            Err(1)
+        }
+    }
+}
+
+/// Applies (or destroys) with the store open, then reports.
+fn execute(
+    prepared: &Prepared,
+    store: &SledStore,
+    plan: &Plan,
+    mode: Mode,
+    change: &ChangeOptions,
+    out: &Output,
+) -> u8 {
     let mut progress = |line: &str| println!("{line}");
     let (_, diags) = if mode == Mode::Destroy {
-        apply::destroy(&store, &mut progress)
+        apply::destroy(store, &mut progress)
     } else {
-        apply::apply(&prepared, &store, &change, &mut progress)
+        apply::apply(prepared, store, change, &mut progress)
     };
     if diags.has_errors() {
         return fail(&prepared.sources, &diags, out);
@@ -182,9 +225,152 @@ pub fn run(args: Args, matches: &clap::ArgMatches, out: &Output, mode: Mode) -> 
         println!(
             "\nApply complete! Resources: {add} added, {change_n} changed, {destroy} destroyed."
         );
-        print_outputs(&store);
+        print_outputs(store);
     }
     0
+}
+
+/// `plan --out FILE`: `None` when there is nothing to save or it was saved.
+fn save_plan(plan: Option<&Plan>, prepared: &Prepared, args: &Args) -> Option<u8> {
+    let (plan, path) = (plan?, args.out.as_ref()?);
+    let file = PlanFile::new(
+        plan,
+        config_hash(&prepared.sources),
+        args.destroy,
+        args.replace.clone(),
+    );
+    match file.write(path) {
+        Ok(()) => {
+            println!(
+                "\nSaved the plan to: {}\nTo perform exactly these actions, run: plinth apply {}",
+                path.display(),
+                path.display()
+            );
+            None
+        }
+        Err(e) => {
+            eprintln!("Error: {e}");
+            Some(1)
+        }
+    }
+}
+
+/// `apply FILE`: exactly the saved plan, or nothing.
+fn apply_saved(path: &Path, args: &Args, out: &Output) -> u8 {
+    let refuse = |why: String| {
+        eprintln!(
+            "Error: cannot apply {}: {why}\nNothing was applied.",
+            path.display()
+        );
+        1
+    };
+    let file = match PlanFile::read(path) {
+        Ok(f) => f,
+        Err(e) => return refuse(e),
+    };
+    let saved = file.plan();
+    let dir = Path::new(".");
+    let mut prepared = prepare(dir, &StackOptions::default());
+    if prepared.diagnostics.has_errors() {
+        return fail(
+            &prepared.sources,
+            &prepared.diagnostics.clone().sorted_unique(),
+            out,
+        );
+    }
+    if config_hash(&prepared.sources) != file.config_hash {
+        return refuse(
+            "the configuration has changed since the plan was made. Run plinth plan again.".into(),
+        );
+    }
+    prepared.inputs = saved
+        .variables
+        .iter()
+        .map(|(k, v)| {
+            (
+                k.clone(),
+                InputValue {
+                    raw: RawValue::Value(v.clone()),
+                    origin: "the plan file".into(),
+                },
+            )
+        })
+        .collect();
+    let wdir = store_dir(dir);
+    let mode = if file.destroy {
+        Mode::Destroy
+    } else {
+        Mode::Apply
+    };
+    let lock = match take_lock(&wdir, "apply", args.lock_timeout) {
+        Ok(lock) => lock,
+        Err(code) => return code,
+    };
+    let published = match SledStore::read_published(&wdir.join("store")) {
+        Ok(s) => s,
+        Err(e) => return refuse(format!("the state cannot be read: {e}")),
+    };
+    let moved_on = |lineage: &str, serial: u64| {
+        refuse(format!(
+            "the state has changed since the plan was made (planned against serial {} of lineage {}; the state is now at serial {serial} of lineage {lineage}). Run plinth plan again.",
+            file.serial,
+            if file.lineage.is_empty() { "(none)" } else { &file.lineage },
+        ))
+    };
+    if published.lineage != file.lineage || published.serial != file.serial {
+        return moved_on(&published.lineage, published.serial);
+    }
+    let change = ChangeOptions {
+        replace: file.replace.iter().cloned().collect(),
+    };
+    let (now, diags) = if file.destroy {
+        apply::plan_destroy(&prepared, &published)
+    } else {
+        apply::plan(&prepared, &published, &change)
+    };
+    if diags.has_errors() {
+        return fail(&prepared.sources, &diags, out);
+    }
+    let summary = |p: &Plan| -> Vec<(String, Action)> {
+        p.changes
+            .iter()
+            .map(|c| (c.address.clone(), c.action))
+            .collect()
+    };
+    if summary(&now) != summary(&saved) {
+        return refuse("planning again now gives different changes than the saved plan. Run plinth plan again.".into());
+    }
+    if !saved.has_changes() {
+        println!("No changes. Your infrastructure matches the configuration.");
+        return 0;
+    }
+    let store = match SledStore::open(&wdir.join("store")) {
+        Ok(s) => s,
+        Err(e) => return refuse(format!("the state cannot be opened: {e}")),
+    };
+    match store.position() {
+        Ok((lineage, serial))
+            if (file.lineage.is_empty() || lineage == file.lineage) && serial == file.serial => {}
+        Ok((lineage, serial)) => return moved_on(&lineage, serial),
+        Err(e) => return refuse(format!("the state cannot be read: {e}")),
+    }
+    let code = execute(&prepared, &store, &saved, mode, &change, out);
+    drop(lock);
+    code
+}
+
+/// `plinth show FILE`: renders a saved plan.
+pub fn show(path: &Path, out: &Output) -> u8 {
+    match PlanFile::read(path) {
+        Ok(file) => {
+            print!("{}", render::text(&file.plan(), out.color));
+            0
+        }
+        Err(e) => {
+            eprintln!("Error: {e}");
+            1
+        }
+    }
 }
 
 fn show_plan(

@@ -96,6 +96,10 @@ impl Sources {
         (self.files.len() - 1) as FileId
     }
 
+    pub fn files(&self) -> impl Iterator<Item = &SourceFile> {
+        self.files.iter()
+    }
+
     pub fn get(&self, id: FileId) -> &SourceFile {
         &self.files[id as usize]
     }

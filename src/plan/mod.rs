@@ -2,6 +2,7 @@
 //! during the graph walk by asking each instance's provider; it carries what
 //! Terraform's JSON plan needs (before, after with unknowns, replace paths, reasons).
 
+pub mod file;
 pub mod render;
 
 use std::collections::{BTreeMap, HashMap, HashSet};
@@ -58,6 +59,8 @@ pub struct Plan {
     pub lineage: String,
     pub serial: u64,
     pub outputs: BTreeMap<String, Value>,
+    /// The root variable values the plan was made with (saved in plan files).
+    pub variables: BTreeMap<String, Value>,
 }
 
 impl Plan {
