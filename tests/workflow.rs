@@ -541,3 +541,66 @@ fn saved_plan_for_another_configuration_or_version_is_refused() {
     assert!(!d.join(".plinth").exists(), "a refused plan wrote state");
     ok(plinth(d, &["apply", "p.plan"]));
 }
+
+#[test]
+fn workspaces_keep_separate_state() {
+    let dir = main_tf("resource \"terraform_data\" \"x\" {\n  input = terraform.workspace\n}\noutput \"ws\" {\n  value = terraform_data.x.output\n}\n");
+    let d = dir.path();
+    ok(plinth(d, &["apply", "--auto-approve"]));
+    assert!(ok(plinth(d, &["workspace", "new", "dev"]))
+        .stdout
+        .contains("Created and switched to workspace \"dev\""));
+    assert!(state_list(d).is_empty(), "a new workspace starts empty");
+    ok(plinth(d, &["apply", "--auto-approve"]));
+    assert_eq!(ok(plinth(d, &["output", "ws", "--raw"])).stdout, "dev");
+    assert_eq!(
+        ok(plinth(d, &["workspace", "list"])).stdout,
+        "  default\n* dev\n"
+    );
+    ok(plinth(d, &["workspace", "select", "default"]));
+    assert_eq!(ok(plinth(d, &["output", "ws", "--raw"])).stdout, "default");
+    let refused = plinth(d, &["workspace", "delete", "dev"]);
+    assert_eq!(refused.code, 1);
+    assert!(
+        refused.stderr.contains("still tracks 1 resource instance"),
+        "{}",
+        refused.stderr
+    );
+    ok(plinth(d, &["workspace", "delete", "dev", "--force"]));
+    assert_eq!(plinth(d, &["workspace", "select", "dev"]).code, 1);
+    assert_eq!(plinth(d, &["workspace", "delete", "default"]).code, 1);
+}
+
+#[test]
+fn state_rm_and_mv() {
+    let dir =
+        main_tf("resource \"terraform_data\" \"a\" {}\nresource \"terraform_data\" \"b\" {}\n");
+    let d = dir.path();
+    ok(plinth(d, &["apply", "--auto-approve"]));
+    ok(plinth(
+        d,
+        &["state", "mv", "terraform_data.a", "terraform_data.c"],
+    ));
+    ok(plinth(d, &["state", "rm", "terraform_data.b"]));
+    assert_eq!(state_list(d), ["terraform_data.c"]);
+    assert_eq!(plinth(d, &["state", "rm", "terraform_data.nope"]).code, 1);
+    // The configuration still declares a and b: a plan creates them and deletes c.
+    let plan = ok(plinth(d, &["plan"]));
+    assert!(
+        plan.stdout
+            .contains("Plan: 2 to add, 0 to change, 1 to destroy."),
+        "{}",
+        plan.stdout
+    );
+    let history = ok(plinth(d, &["state", "history"])).stdout;
+    assert!(history.lines().count() >= 6, "{history}");
+    let at1 = ok(plinth(
+        d,
+        &["state", "show", "--serial", "2", "terraform_data.a"],
+    ));
+    assert!(
+        at1.stdout.starts_with("# terraform_data.a:"),
+        "{}",
+        at1.stdout
+    );
+}

@@ -6,6 +6,7 @@ mod graph;
 mod run;
 mod state_cmds;
 mod validate;
+mod workspace;
 
 use std::io::IsTerminal;
 use std::path::PathBuf;
@@ -57,6 +58,9 @@ pub enum Command {
     /// Inspect the state.
     #[command(subcommand)]
     State(state_cmds::StateCommand),
+    /// Manage workspaces, each with its own state.
+    #[command(subcommand)]
+    Workspace(workspace::WorkspaceCommand),
     /// Remove a lock left behind by a plinth process that is gone.
     ForceUnlock {
         /// The lock id, as the locked-state error prints it.
@@ -104,7 +108,7 @@ impl VarOptions {
         StackOptions {
             vars: ordered.into_iter().map(|(_, v)| v).collect(),
             env: std::env::vars().collect(),
-            workspace: std::env::var("PLINTH_WORKSPACE").ok(),
+            workspace: Some(plinth_state::workspace::current(std::path::Path::new("."))),
             require_root_vars: false,
         }
     }
@@ -142,6 +146,7 @@ pub fn run() -> ExitCode {
         Command::Show { file } => run::show(&file, &out),
         Command::Output(args) => state_cmds::output(args),
         Command::State(cmd) => state_cmds::state(cmd),
+        Command::Workspace(cmd) => workspace::run(cmd),
         Command::ForceUnlock { id } => state_cmds::force_unlock(&id),
         Command::Version => {
             println!("plinth v{}", env!("CARGO_PKG_VERSION"));

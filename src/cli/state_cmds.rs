@@ -5,7 +5,7 @@
 use std::path::Path;
 
 use plinth_state::lock::StackLock;
-use plinth_state::{workspace, SledStore, Snapshot, StateStore};
+use plinth_state::{workspace, Commit, SledStore, Snapshot, StateStore};
 
 use crate::lang::Value;
 
@@ -97,11 +97,78 @@ pub enum StateCommand {
     Pull,
     /// List every committed serial.
     History,
+    /// Forget instances (plinth stops managing them; nothing is destroyed).
+    Rm {
+        #[arg(required = true)]
+        addresses: Vec<String>,
+    },
+    /// Rename an instance in state (as a moved block would).
+    Mv { from: String, to: String },
+}
+
+/// Changes the state under the lock: `state rm` and `state mv`.
+fn edit(dir: &Path, operation: &str, make: impl FnOnce(&Snapshot) -> Result<Commit, String>) -> u8 {
+    let wdir = workspace::workspace_dir(dir, &workspace::current(dir));
+    let _lock = match StackLock::acquire(&wdir, operation, std::time::Duration::ZERO) {
+        Ok(l) => l,
+        Err(e) => {
+            eprintln!("Error acquiring the state lock: {e}");
+            return 1;
+        }
+    };
+    let snapshot = match SledStore::read_published(&wdir.join("store")) {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("Error reading the state: {e}");
+            return 1;
+        }
+    };
+    let commit = match make(&snapshot) {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("Error: {e}");
+            return 1;
+        }
+    };
+    match SledStore::open(&wdir.join("store")).and_then(|s| s.commit(commit)) {
+        Ok(_) => 0,
+        Err(e) => {
+            eprintln!("Error saving the state: {e}");
+            1
+        }
+    }
 }
 
 pub fn state(cmd: StateCommand) -> u8 {
     let dir = Path::new(".");
     match cmd {
+        StateCommand::Rm { addresses } => edit(dir, "state rm", |s| {
+            for a in &addresses {
+                if !s.resources.contains_key(a) {
+                    return Err(format!("no instance {a} in state."));
+                }
+            }
+            for a in &addresses {
+                println!("Removed {a}");
+            }
+            Ok(Commit {
+                remove: addresses.clone(),
+                ..Commit::default()
+            })
+        }),
+        StateCommand::Mv { from, to } => edit(dir, "state mv", |s| {
+            if !s.resources.contains_key(&from) {
+                return Err(format!("no instance {from} in state."));
+            }
+            if s.resources.contains_key(&to) {
+                return Err(format!("{to} already exists in state."));
+            }
+            println!("Moved {from} to {to}");
+            Ok(Commit {
+                rename: vec![(from.clone(), to.clone())],
+                ..Commit::default()
+            })
+        }),
         StateCommand::List => match read(dir) {
             Ok(s) => {
                 for a in s.resources.keys() {

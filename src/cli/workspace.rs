@@ -1,0 +1,100 @@
+//! `plinth workspace new|select|list|show|delete`: each workspace has its own state.
+
+use std::path::Path;
+
+use plinth_state::workspace::{self, valid_name, workspace_dir, DEFAULT};
+use plinth_state::SledStore;
+
+#[derive(clap::Subcommand, Debug)]
+pub enum WorkspaceCommand {
+    /// List workspaces; the selected one is marked with *.
+    List,
+    /// Print the selected workspace.
+    Show,
+    /// Create a workspace and select it.
+    New { name: String },
+    /// Select a workspace.
+    Select { name: String },
+    /// Delete a workspace (it must hold no resources unless --force).
+    Delete {
+        name: String,
+        #[arg(long)]
+        force: bool,
+    },
+}
+
+fn exists(dir: &Path, name: &str) -> bool {
+    name == DEFAULT || workspace_dir(dir, name).is_dir()
+}
+
+pub fn run(cmd: WorkspaceCommand) -> u8 {
+    let dir = Path::new(".");
+    let current = workspace::current(dir);
+    let fail = |message: String| {
+        eprintln!("Error: {message}");
+        1
+    };
+    match cmd {
+        WorkspaceCommand::List => {
+            for name in workspace::list(dir) {
+                let mark = if name == current { "*" } else { " " };
+                println!("{mark} {name}");
+            }
+            0
+        }
+        WorkspaceCommand::Show => {
+            println!("{current}");
+            0
+        }
+        WorkspaceCommand::New { name } => {
+            if !valid_name(&name) {
+                return fail(format!("{name:?} is not a valid workspace name: use letters, digits, '-', '_' and '.'."));
+            }
+            if exists(dir, &name) {
+                return fail(format!("workspace {name:?} already exists."));
+            }
+            if let Err(e) = std::fs::create_dir_all(workspace_dir(dir, &name))
+                .and_then(|_| workspace::select(dir, &name))
+            {
+                return fail(format!("cannot create workspace {name:?}: {e}"));
+            }
+            println!("Created and switched to workspace {name:?}.");
+            0
+        }
+        WorkspaceCommand::Select { name } => {
+            if !exists(dir, &name) {
+                return fail(format!("workspace {name:?} does not exist. Create it with: plinth workspace new {name}"));
+            }
+            if let Err(e) = workspace::select(dir, &name) {
+                return fail(format!("cannot select workspace {name:?}: {e}"));
+            }
+            println!("Switched to workspace {name:?}.");
+            0
+        }
+        WorkspaceCommand::Delete { name, force } => {
+            if name == DEFAULT {
+                return fail("the default workspace cannot be deleted.".into());
+            }
+            if name == current {
+                return fail(format!(
+                    "workspace {name:?} is selected; select another one before deleting it."
+                ));
+            }
+            if !exists(dir, &name) {
+                return fail(format!("workspace {name:?} does not exist."));
+            }
+            let wdir = workspace_dir(dir, &name);
+            let held = SledStore::read_published(&wdir.join("store"))
+                .map(|s| s.resources.len())
+                .unwrap_or(0);
+            if held > 0 && !force {
+                return fail(format!("workspace {name:?} still tracks {held} resource instance(s); destroy them first, or pass --force to forget them."));
+            }
+            if let Err(e) = std::fs::remove_dir_all(&wdir) {
+                return fail(format!("cannot delete workspace {name:?}: {e}"));
+            }
+            println!("Deleted workspace {name:?}.");
+            0
+        }
+    }
+}
