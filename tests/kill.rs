@@ -150,3 +150,75 @@ fn apply_survives_sigkill_at_random_moments() {
     let plan = plinth(d, &["plan", "--detailed-exitcode"]);
     assert_eq!(plan.code, 0, "not converged:\n{}", plan.stdout);
 }
+
+#[test]
+fn ctrl_c_lets_in_flight_work_finish_saves_and_releases_the_lock() {
+    let dir =
+        main_tf("resource \"plinth_data\" \"r\" {\n  count = 5000\n  input = count.index\n}\n");
+    let d = dir.path();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_plinth"))
+        .args([
+            "-C",
+            d.to_str().expect("path"),
+            "--no-color",
+            "apply",
+            "--auto-approve",
+        ])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn apply");
+    let mut lines = BufReader::new(child.stdout.take().expect("stdout")).lines();
+    let mut created = HashSet::new();
+    for line in lines.by_ref() {
+        let line = line.expect("line");
+        if let Some((addr, _)) = line.split_once(": Creation complete") {
+            created.insert(addr.to_string());
+            if created.len() == 50 {
+                break;
+            }
+        }
+    }
+    let pid = child.id().to_string();
+    assert!(Command::new("kill")
+        .args(["-INT", &pid])
+        .status()
+        .expect("kill")
+        .success());
+    for line in lines.map_while(Result::ok) {
+        if let Some((addr, _)) = line.split_once(": Creation complete") {
+            created.insert(addr.to_string());
+        }
+    }
+    let output = child.wait_with_output().expect("wait");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains("Interrupted: the changes in flight finished and were saved"),
+        "{stderr}"
+    );
+
+    let state: serde_json::Value =
+        serde_json::from_str(&plinth(d, &["state", "pull"]).stdout).expect("json");
+    let resources = state["resources"].as_object().expect("resources");
+    assert!(
+        resources.len() < 5000,
+        "the interrupt did not stop the apply"
+    );
+    assert_eq!(
+        resources.len(),
+        created.len(),
+        "state and reported creations differ"
+    );
+    assert!(
+        state["intents"].as_object().expect("intents").is_empty(),
+        "an interrupted apply left intents"
+    );
+    let again = plinth(d, &["apply", "--auto-approve"]);
+    assert_eq!(again.code, 0, "{}", again.stderr);
+    assert!(
+        !again.stderr.contains("stale lock"),
+        "the lock was not released: {}",
+        again.stderr
+    );
+}

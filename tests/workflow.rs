@@ -410,13 +410,13 @@ fn apply_asks_and_a_no_cancels() {
 #[test]
 fn two_applies_at_once_exactly_one_proceeds() {
     let dir =
-        main_tf("resource \"plinth_data\" \"r\" {\n  count = 2000\n  input = count.index\n}\n");
+        main_tf("resource \"plinth_data\" \"r\" {\n  count = 3000\n  input = count.index\n}\n");
     // Create the store first, so both racers go through the lock.
     write(dir.path(), "resource \"plinth_data\" \"seed\" {}\n");
     ok(plinth(dir.path(), &["apply", "--auto-approve"]));
     write(
         dir.path(),
-        "resource \"plinth_data\" \"r\" {\n  count = 2000\n  input = count.index\n}\n",
+        "resource \"plinth_data\" \"r\" {\n  count = 3000\n  input = count.index\n}\n",
     );
     let spawn = || {
         std::process::Command::new(env!("CARGO_BIN_EXE_plinth"))
@@ -446,7 +446,7 @@ fn two_applies_at_once_exactly_one_proceeds() {
     let stderr = String::from_utf8_lossy(&loser.stderr);
     assert!(stderr.contains("the state is locked: apply by"), "{stderr}");
     assert!(stderr.contains("plinth force-unlock "), "{stderr}");
-    assert_eq!(state_list(dir.path()).len(), 2000);
+    assert_eq!(state_list(dir.path()).len(), 3000);
 }
 
 #[test]

@@ -7,6 +7,7 @@
 //! come next.
 
 use std::collections::{BTreeMap, HashMap, HashSet};
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use plinth_state::{
     Commit, Intent, IntentAction, OutputState, ResourceState, Snapshot, StateStore,
@@ -23,6 +24,18 @@ use crate::plan::{
 };
 use crate::plugin::builtin;
 use crate::stack::Prepared;
+
+static STOP: AtomicBool = AtomicBool::new(false);
+
+/// Asks a running apply to stop: changes in flight finish and are saved, no new ones
+/// start. Returns whether a stop had already been asked for.
+pub fn request_stop() -> bool {
+    STOP.swap(true, Ordering::SeqCst)
+}
+
+pub fn stop_requested() -> bool {
+    STOP.load(Ordering::SeqCst)
+}
 
 /// What plan and apply were asked for beyond the stack itself.
 #[derive(Clone, Debug, Default)]
@@ -225,6 +238,9 @@ impl Applier<'_> {
             .cloned()
             .collect();
         for address in order_for_destroy(&self.prior, &orphans) {
+            if stop_requested() {
+                return;
+            }
             let intent = Self::intent(&address, IntentAction::Delete);
             let id = intent.id.clone();
             (self.progress)(&format!("{address}: Destroying..."));
@@ -376,6 +392,13 @@ impl ResourceHandler for Applier<'_> {
         if decision.action == Action::NoOp {
             return decision.after;
         }
+        if stop_requested() {
+            diags.push(
+                Diagnostic::error("Apply interrupted")
+                    .detail(format!("{address} was not changed: plinth was interrupted, and it let the changes in flight finish and saved them.")),
+            );
+            return decision.before.unwrap_or_else(Value::unknown);
+        }
         let (action, verb, done) = match decision.action {
             Action::Create => (IntentAction::Create, "Creating...", "Creation complete"),
             Action::Update => (
@@ -474,7 +497,7 @@ pub fn apply(
     };
     let (evaluation, walk_diags) = prepared.evaluate(Some(&mut applier));
     diags.extend(walk_diags);
-    if !diags.has_errors() {
+    if !diags.has_errors() && !stop_requested() {
         applier.delete_orphans(&mut diags);
     }
     let applied = applier.applied;

@@ -118,6 +118,24 @@ pub struct Output {
     pub color: bool,
 }
 
+extern "C" fn on_interrupt(_signal: libc::c_int) {
+    // A first Ctrl-C stops starting new changes; a second one exits at once.
+    if crate::apply::request_stop() {
+        unsafe { libc::_exit(130) };
+    }
+}
+
+/// Routes Ctrl-C (SIGINT) and SIGTERM to a graceful stop of a running apply.
+fn handle_interrupts() {
+    let handler = on_interrupt as extern "C" fn(libc::c_int) as libc::sighandler_t;
+    // SAFETY: the handler only touches an atomic and may call _exit, both
+    // async-signal-safe.
+    unsafe {
+        libc::signal(libc::SIGINT, handler);
+        libc::signal(libc::SIGTERM, handler);
+    }
+}
+
 pub fn run() -> ExitCode {
     let matches = Cli::command().get_matches();
     let cli = match Cli::from_arg_matches(&matches) {
@@ -141,8 +159,14 @@ pub fn run() -> ExitCode {
         Command::Fmt(args) => fmt::run(args, &out),
         Command::Graph(args) => graph::run(args, sub, &out),
         Command::Plan(args) => run::run(args, sub, &out, run::Mode::Plan),
-        Command::Apply(args) => run::run(args, sub, &out, run::Mode::Apply),
-        Command::Destroy(args) => run::run(args, sub, &out, run::Mode::Destroy),
+        Command::Apply(args) => {
+            handle_interrupts();
+            run::run(args, sub, &out, run::Mode::Apply)
+        }
+        Command::Destroy(args) => {
+            handle_interrupts();
+            run::run(args, sub, &out, run::Mode::Destroy)
+        }
         Command::Show { file } => run::show(&file, &out),
         Command::Output(args) => state_cmds::output(args),
         Command::State(cmd) => state_cmds::state(cmd),

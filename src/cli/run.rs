@@ -215,6 +215,11 @@ fn execute(
     } else {
         apply::apply(prepared, store, change, &mut progress)
     };
+    if apply::stop_requested() {
+        let n = diags.errors().count();
+        eprintln!("\nInterrupted: the changes in flight finished and were saved; {n} change(s) were not started. Run plinth apply again to finish.");
+        return 1;
+    }
     if diags.has_errors() {
         return fail(&prepared.sources, &diags, out);
     }

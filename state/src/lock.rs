@@ -142,12 +142,17 @@ impl StackLock {
                 }
                 Err(std::fs::TryLockError::WouldBlock) => {
                     if started.elapsed() >= timeout {
-                        return Err(match read_info(&mut file) {
-                            Some(info) => LockError::Held { info },
-                            None => {
-                                LockError::HeldUnreadable("the holder is still writing it".into())
+                        // The holder writes its record right after taking the lock; give
+                        // it a moment so the error can name it.
+                        for _ in 0..50 {
+                            if let Some(info) = read_info(&mut file) {
+                                return Err(LockError::Held { info });
                             }
-                        });
+                            std::thread::sleep(Duration::from_millis(10));
+                        }
+                        return Err(LockError::HeldUnreadable(
+                            "the holder has not written it".into(),
+                        ));
                     }
                     std::thread::sleep(
                         Duration::from_millis(100)
