@@ -604,3 +604,68 @@ fn state_rm_and_mv() {
         at1.stdout
     );
 }
+
+#[test]
+fn target_limits_the_plan_to_the_target_and_its_dependencies() {
+    let text = r#"
+resource "terraform_data" "a" {
+  input = "a"
+}
+locals {
+  from_a = terraform_data.a.output
+}
+resource "terraform_data" "b" {
+  input = local.from_a
+}
+resource "terraform_data" "c" {
+  input = "c"
+}
+resource "terraform_data" "n" {
+  count = 3
+  input = count.index
+}
+"#;
+    let dir = main_tf(text);
+    let d = dir.path();
+    let plan = ok(plinth(d, &["plan", "--target", "terraform_data.b"]));
+    assert!(
+        plan.stdout.contains("# terraform_data.a will be created"),
+        "{}",
+        plan.stdout
+    );
+    assert!(plan.stdout.contains("# terraform_data.b will be created"));
+    assert!(
+        plan.stdout
+            .contains("Plan: 2 to add, 0 to change, 0 to destroy."),
+        "{}",
+        plan.stdout
+    );
+    ok(plinth(
+        d,
+        &["apply", "--auto-approve", "--target", "terraform_data.n[1]"],
+    ));
+    assert_eq!(state_list(d), ["terraform_data.n[1]"]);
+    ok(plinth(d, &["apply", "--auto-approve"]));
+    assert_eq!(state_list(d).len(), 6);
+    // An orphan outside the target is left alone.
+    write(
+        d,
+        &text.replace(
+            "resource \"terraform_data\" \"c\" {\n  input = \"c\"\n}\n",
+            "",
+        ),
+    );
+    let plan = plinth(
+        d,
+        &[
+            "plan",
+            "--detailed-exitcode",
+            "--target",
+            "terraform_data.b",
+        ],
+    );
+    assert_eq!(plan.code, 0, "{}", plan.stdout);
+    let plan = plinth(d, &["plan", "--detailed-exitcode"]);
+    assert_eq!(plan.code, 2);
+    assert!(plan.stdout.contains("# terraform_data.c will be destroyed"));
+}

@@ -19,8 +19,8 @@ use crate::graph::walk::ResourceHandler;
 use crate::graph::{Graph, NodeKind};
 use crate::lang::Value;
 use crate::plan::{
-    decide, moved_instances, no_provider, prevent_destroy, split_address, Action, Plan,
-    PlannedChange, Planner,
+    decide, moved_instances, no_provider, prevent_destroy, prior_value, split_address,
+    under_target, Action, Plan, PlannedChange, Planner, TargetScope,
 };
 use crate::plugin::builtin;
 use crate::stack::Prepared;
@@ -42,6 +42,68 @@ pub fn stop_requested() -> bool {
 pub struct ChangeOptions {
     /// `--replace ADDR`
     pub replace: HashSet<String>,
+    /// `--target ADDR`; empty means everything.
+    pub targets: Vec<String>,
+}
+
+/// The `--target` scope: the targets, and every resource they depend on through any
+/// chain of references (locals, variables, module calls).
+pub fn target_scope(prepared: &Prepared, targets: &[String]) -> Option<TargetScope> {
+    if targets.is_empty() {
+        return None;
+    }
+    let g = &prepared.graph;
+    let strip_keys = |a: &str| -> String {
+        let mut out = String::new();
+        let mut depth = 0;
+        for c in a.chars() {
+            match c {
+                '[' => depth += 1,
+                ']' => depth -= 1,
+                _ if depth == 0 => out.push(c),
+                _ => {}
+            }
+        }
+        out
+    };
+    let wanted: Vec<String> = targets.iter().map(|t| strip_keys(t)).collect();
+    let mut stack: Vec<_> = g
+        .inner
+        .node_indices()
+        .filter(|ix| {
+            matches!(
+                g.inner[*ix].kind,
+                NodeKind::Resource(_) | NodeKind::ModuleCall
+            )
+        })
+        .filter(|ix| {
+            let name = g.display(&prepared.config, *ix);
+            wanted.iter().any(|t| {
+                under_target(&name, t) || under_target(t, &name) && name.contains("module.")
+            })
+        })
+        .flat_map(|ix| g.dependencies(ix))
+        .collect();
+    let mut seen = HashSet::new();
+    let mut dependencies = HashSet::new();
+    while let Some(ix) = stack.pop() {
+        if !seen.insert(ix) {
+            continue;
+        }
+        let node = &g.inner[ix];
+        if let NodeKind::Resource(mode) = node.kind {
+            let key = match mode {
+                crate::lang::refs::ResourceMode::Data => format!("data.{}", node.name),
+                _ => node.name.clone(),
+            };
+            dependencies.insert((node.module, key));
+        }
+        stack.extend(g.dependencies(ix));
+    }
+    Some(TargetScope {
+        targets: targets.to_vec(),
+        dependencies,
+    })
 }
 
 fn moves(config: &Config, prior: &Snapshot) -> HashMap<String, String> {
@@ -62,6 +124,7 @@ pub fn plan(prepared: &Prepared, prior: &Snapshot, options: &ChangeOptions) -> (
         prior,
         moves(&prepared.config, prior),
         options.replace.clone(),
+        target_scope(prepared, &options.targets),
     );
     let (evaluation, mut diags) = prepared.evaluate(Some(&mut planner));
     let mut all = prepared.diagnostics.clone();
@@ -196,6 +259,7 @@ pub struct Applier<'s> {
     prior: Snapshot,
     moved: HashMap<String, String>,
     replace: HashSet<String>,
+    targets: Option<TargetScope>,
     dependencies: HashMap<(ModuleId, String), Vec<String>>,
     seen: HashSet<String>,
     progress: &'s mut dyn FnMut(&str),
@@ -235,6 +299,11 @@ impl Applier<'_> {
             .resources
             .keys()
             .filter(|a| !self.seen.contains(*a) && !renamed.contains(*a))
+            .filter(|a| {
+                self.targets
+                    .as_ref()
+                    .is_none_or(|t| t.targets.iter().any(|target| under_target(a, target)))
+            })
             .cloned()
             .collect();
         for address in order_for_destroy(&self.prior, &orphans) {
@@ -345,11 +414,16 @@ impl ResourceHandler for Applier<'_> {
         config: Value,
         diags: &mut Diagnostics,
     ) -> Value {
+        self.seen.insert(address.to_string());
+        if let Some(t) = &self.targets {
+            if !t.includes(module, address, resource) {
+                return prior_value(&self.prior, address);
+            }
+        }
         if !builtin::is_builtin(&resource.type_name) {
             diags.push(no_provider(resource));
             return Value::unknown();
         }
-        self.seen.insert(address.to_string());
         if !config.is_wholly_known() {
             diags.push(
                 Diagnostic::error("Change not applied")
@@ -490,6 +564,7 @@ pub fn apply(
         prior,
         moved,
         replace: options.replace.clone(),
+        targets: target_scope(prepared, &options.targets),
         dependencies: resource_dependencies(prepared),
         seen: HashSet::new(),
         progress,
@@ -571,6 +646,7 @@ pub fn destroy(store: &dyn StateStore, progress: &mut dyn FnMut(&str)) -> (usize
         prior,
         moved: HashMap::new(),
         replace: HashSet::new(),
+        targets: None,
         dependencies: HashMap::new(),
         seen: HashSet::new(),
         progress,

@@ -26,6 +26,10 @@ pub struct Args {
     /// Plan (or apply) destroying everything in state.
     #[arg(long)]
     destroy: bool,
+    /// Limit the plan to this resource, instance or module and what it depends on
+    /// (repeatable).
+    #[arg(long, value_name = "ADDR")]
+    target: Vec<String>,
     /// Plan to replace this instance even if nothing changed (repeatable).
     #[arg(long, value_name = "ADDR")]
     replace: Vec<String>,
@@ -112,6 +116,7 @@ pub fn run(args: Args, matches: &clap::ArgMatches, out: &Output, mode: Mode) -> 
     }
     let change = ChangeOptions {
         replace: args.replace.iter().cloned().collect::<HashSet<_>>(),
+        targets: args.target.clone(),
     };
     let wdir = store_dir(dir);
     let has_state = wdir.join("store").join("snapshot.json").exists();
@@ -243,6 +248,7 @@ fn save_plan(plan: Option<&Plan>, prepared: &Prepared, args: &Args) -> Option<u8
         config_hash(&prepared.sources),
         args.destroy,
         args.replace.clone(),
+        args.target.clone(),
     );
     match file.write(path) {
         Ok(()) => {
@@ -327,6 +333,7 @@ fn apply_saved(path: &Path, args: &Args, out: &Output) -> u8 {
     }
     let change = ChangeOptions {
         replace: file.replace.iter().cloned().collect(),
+        targets: file.targets.clone(),
     };
     let (now, diags) = if file.destroy {
         apply::plan_destroy(&prepared, &published)

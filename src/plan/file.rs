@@ -27,6 +27,8 @@ pub struct PlanFile {
     pub destroy: bool,
     #[serde(default)]
     pub replace: Vec<String>,
+    #[serde(default)]
+    pub targets: Vec<String>,
     /// Root variable values the plan was made with.
     pub variables: BTreeMap<String, EncodedValue>,
     pub changes: Vec<EncodedChange>,
@@ -184,7 +186,13 @@ pub fn config_hash(sources: &Sources) -> String {
 }
 
 impl PlanFile {
-    pub fn new(plan: &Plan, config_hash: String, destroy: bool, replace: Vec<String>) -> PlanFile {
+    pub fn new(
+        plan: &Plan,
+        config_hash: String,
+        destroy: bool,
+        replace: Vec<String>,
+        targets: Vec<String>,
+    ) -> PlanFile {
         PlanFile {
             format: FORMAT.to_string(),
             format_version: FORMAT_VERSION,
@@ -194,6 +202,7 @@ impl PlanFile {
             serial: plan.serial,
             destroy,
             replace,
+            targets,
             variables: plan
                 .variables
                 .iter()

@@ -187,12 +187,38 @@ fn ignored_name(e: &crate::config::Expr) -> Option<String> {
     }
 }
 
+/// `--target`: the instances a plan may touch — those whose address falls under a
+/// target, and every instance of the resources the targets depend on.
+#[derive(Clone, Debug, Default)]
+pub struct TargetScope {
+    pub targets: Vec<String>,
+    /// (module, `type.name`) of resources the targets depend on.
+    pub dependencies: HashSet<(ModuleId, String)>,
+}
+
+/// Whether `address` is `target` or lies under it (`aws_instance.x` covers
+/// `aws_instance.x[0]`; `module.m` covers everything in it).
+pub fn under_target(address: &str, target: &str) -> bool {
+    address == target
+        || address
+            .strip_prefix(target)
+            .is_some_and(|rest| rest.starts_with('[') || rest.starts_with('.'))
+}
+
+impl TargetScope {
+    pub fn includes(&self, module: ModuleId, address: &str, resource: &Resource) -> bool {
+        self.targets.iter().any(|t| under_target(address, t))
+            || self.dependencies.contains(&(module, resource.address()))
+    }
+}
+
 /// Builds the plan during the walk.
 pub struct Planner<'s> {
     prior: &'s Snapshot,
     /// Renames from `moved` blocks: new address → old address.
     moved: HashMap<String, String>,
     replace: HashSet<String>,
+    targets: Option<TargetScope>,
     seen: HashSet<String>,
     pub changes: Vec<PlannedChange>,
 }
@@ -202,11 +228,13 @@ impl<'s> Planner<'s> {
         prior: &'s Snapshot,
         moved: HashMap<String, String>,
         replace: HashSet<String>,
+        targets: Option<TargetScope>,
     ) -> Planner<'s> {
         Planner {
             prior,
             moved,
             replace,
+            targets,
             seen: HashSet::new(),
             changes: Vec::new(),
         }
@@ -218,6 +246,11 @@ impl<'s> Planner<'s> {
         for (address, rs) in &self.prior.resources {
             if self.seen.contains(address) || renamed.contains(address) {
                 continue;
+            }
+            if let Some(t) = &self.targets {
+                if !t.targets.iter().any(|target| under_target(address, target)) {
+                    continue;
+                }
             }
             let (type_name, name) = split_address(address);
             let declared = config
@@ -244,6 +277,15 @@ impl<'s> Planner<'s> {
         }
         self.changes
     }
+}
+
+/// What an instance not being planned (outside `--target`) is as far as state knows.
+pub fn prior_value(prior: &Snapshot, address: &str) -> Value {
+    prior
+        .resources
+        .get(address)
+        .map(|rs| Value::from_json(&rs.attributes))
+        .unwrap_or_else(Value::unknown)
 }
 
 /// `module.m["k"].aws_instance.x[0]` → (`aws_instance`, `x`).
@@ -287,17 +329,22 @@ pub fn prevent_destroy(resource: &Resource, address: &str) -> Diagnostic {
 impl ResourceHandler for Planner<'_> {
     fn instance(
         &mut self,
-        _module: ModuleId,
+        module: ModuleId,
         address: &str,
         resource: &Resource,
         config: Value,
         diags: &mut Diagnostics,
     ) -> Value {
+        self.seen.insert(address.to_string());
+        if let Some(t) = &self.targets {
+            if !t.includes(module, address, resource) {
+                return prior_value(self.prior, address);
+            }
+        }
         if !builtin::is_builtin(&resource.type_name) {
             diags.push(no_provider(resource));
             return Value::unknown();
         }
-        self.seen.insert(address.to_string());
         let previous = self.moved.get(address).cloned();
         let prior_address = previous.as_deref().unwrap_or(address);
         let prior = self
