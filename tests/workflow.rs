@@ -669,3 +669,33 @@ resource "terraform_data" "n" {
     assert_eq!(plan.code, 2);
     assert!(plan.stdout.contains("# terraform_data.c will be destroyed"));
 }
+
+#[test]
+fn secrets_in_state_are_never_printed_by_plans() {
+    let text = "variable \"token\" {\n  sensitive = true\n}\nresource \"terraform_data\" \"x\" {\n  input = var.token\n}\n";
+    let dir = main_tf(text);
+    let d = dir.path();
+    let first = ok(plinth(
+        d,
+        &["apply", "--auto-approve", "--var", "token=old-s3cret"],
+    ));
+    assert!(!first.stdout.contains("old-s3cret"), "{}", first.stdout);
+    let update = plinth(d, &["plan", "--var", "token=new-s3cret"]);
+    assert!(
+        update.stdout.contains("will be updated in-place"),
+        "{}",
+        update.stdout
+    );
+    for run in [
+        update,
+        plinth(d, &["plan", "--destroy"]),
+        plinth(d, &["state", "show", "terraform_data.x"]),
+    ] {
+        assert!(
+            !run.stdout.contains("s3cret"),
+            "a secret was printed:\n{}",
+            run.stdout
+        );
+        assert!(run.stdout.contains("(sensitive value)"), "{}", run.stdout);
+    }
+}

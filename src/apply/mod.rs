@@ -19,8 +19,8 @@ use crate::graph::walk::ResourceHandler;
 use crate::graph::{Graph, NodeKind};
 use crate::lang::Value;
 use crate::plan::{
-    decide, moved_instances, no_provider, prevent_destroy, prior_value, split_address,
-    under_target, Action, Plan, PlannedChange, Planner, TargetScope,
+    decide, moved_instances, no_provider, prevent_destroy, prior_value, remark, split_address,
+    state_value, under_target, Action, Plan, PlannedChange, Planner, TargetScope,
 };
 use crate::plugin::builtin;
 use crate::stack::Prepared;
@@ -188,7 +188,7 @@ pub fn plan_destroy(prepared: &Prepared, prior: &Snapshot) -> (Plan, Diagnostics
                 provider: rs.provider.clone(),
                 action: Action::Delete,
                 reason: None,
-                before: Some(Value::from_json(&rs.attributes)),
+                before: Some(state_value(rs)),
                 after: None,
                 replace_paths: Vec::new(),
             }
@@ -386,25 +386,6 @@ fn sensitive_paths(v: &Value) -> Vec<Vec<serde_json::Value>> {
     }
 }
 
-fn remark(v: Value, paths: &[Vec<serde_json::Value>]) -> Value {
-    if paths.iter().any(Vec::is_empty) {
-        return v.sensitive();
-    }
-    match v {
-        Value::Object(mut m) => {
-            for p in paths {
-                if let Some(serde_json::Value::String(k)) = p.first() {
-                    if let Some(x) = m.remove(k) {
-                        m.insert(k.clone(), x.sensitive());
-                    }
-                }
-            }
-            Value::Object(m)
-        }
-        other => other,
-    }
-}
-
 impl ResourceHandler for Applier<'_> {
     fn instance(
         &mut self,
@@ -452,8 +433,7 @@ impl ResourceHandler for Applier<'_> {
             (self.progress)(&format!("{old}: Moved to {address}"));
         }
         let prior_state = self.prior.resources.get(address);
-        let prior =
-            prior_state.map(|rs| remark(Value::from_json(&rs.attributes), &rs.sensitive_paths));
+        let prior = prior_state.map(state_value);
         let decision = decide(resource, prior, config, self.replace.contains(address));
         let replacing = matches!(
             decision.action,

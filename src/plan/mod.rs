@@ -270,7 +270,7 @@ impl<'s> Planner<'s> {
                 } else {
                     "delete_because_no_resource_config"
                 }),
-                before: Some(Value::from_json(&rs.attributes)),
+                before: Some(state_value(rs)),
                 after: None,
                 replace_paths: Vec::new(),
             });
@@ -279,12 +279,38 @@ impl<'s> Planner<'s> {
     }
 }
 
+/// An instance's value as state holds it, with its sensitive paths marked again, so
+/// a secret stored last time is never printed as a "before" value.
+pub fn state_value(rs: &plinth_state::ResourceState) -> Value {
+    remark(Value::from_json(&rs.attributes), &rs.sensitive_paths)
+}
+
+/// Marks the attributes at `paths` sensitive (an empty path: the whole value).
+pub fn remark(v: Value, paths: &[Vec<serde_json::Value>]) -> Value {
+    if paths.iter().any(Vec::is_empty) {
+        return v.sensitive();
+    }
+    match v {
+        Value::Object(mut m) => {
+            for p in paths {
+                if let Some(serde_json::Value::String(k)) = p.first() {
+                    if let Some(x) = m.remove(k) {
+                        m.insert(k.clone(), x.sensitive());
+                    }
+                }
+            }
+            Value::Object(m)
+        }
+        other => other,
+    }
+}
+
 /// What an instance not being planned (outside `--target`) is as far as state knows.
 pub fn prior_value(prior: &Snapshot, address: &str) -> Value {
     prior
         .resources
         .get(address)
-        .map(|rs| Value::from_json(&rs.attributes))
+        .map(state_value)
         .unwrap_or_else(Value::unknown)
 }
 
@@ -347,11 +373,7 @@ impl ResourceHandler for Planner<'_> {
         }
         let previous = self.moved.get(address).cloned();
         let prior_address = previous.as_deref().unwrap_or(address);
-        let prior = self
-            .prior
-            .resources
-            .get(prior_address)
-            .map(|rs| Value::from_json(&rs.attributes));
+        let prior = self.prior.resources.get(prior_address).map(state_value);
         let decision = decide(resource, prior, config, self.replace.contains(address));
         if matches!(
             decision.action,
