@@ -699,3 +699,33 @@ fn secrets_in_state_are_never_printed_by_plans() {
         assert!(run.stdout.contains("(sensitive value)"), "{}", run.stdout);
     }
 }
+
+#[test]
+fn count_known_only_after_apply_is_refused_not_treated_as_zero() {
+    let dir = main_tf("resource \"terraform_data\" \"n\" {\n  count = 2\n}\n");
+    let d = dir.path();
+    ok(plinth(d, &["apply", "--auto-approve"]));
+    write(d, "resource \"terraform_data\" \"size\" {\n  input = 2\n}\nresource \"terraform_data\" \"n\" {\n  count = length(terraform_data.size.id) > 0 ? 2 : 0\n}\n");
+    let before = store_bytes(d);
+    let plan = plinth(d, &["plan"]);
+    assert_eq!(plan.code, 1, "{}", plan.stdout);
+    assert!(
+        plan.stderr.contains("Invalid count argument"),
+        "{}",
+        plan.stderr
+    );
+    assert!(plan.stderr.contains("main.tf:5:11"), "{}", plan.stderr);
+    assert!(
+        !plan.stdout.contains("will be destroyed"),
+        "{}",
+        plan.stdout
+    );
+    assert_eq!(before, store_bytes(d));
+    // Applying the dependency first makes the count known.
+    ok(plinth(
+        d,
+        &["apply", "--auto-approve", "--target", "terraform_data.size"],
+    ));
+    let plan = plinth(d, &["plan", "--detailed-exitcode"]);
+    assert_eq!(plan.code, 0, "{}{}", plan.stdout, plan.stderr);
+}

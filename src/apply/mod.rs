@@ -20,7 +20,8 @@ use crate::graph::{Graph, NodeKind};
 use crate::lang::Value;
 use crate::plan::{
     decide, moved_instances, no_provider, prevent_destroy, prior_value, remark, split_address,
-    state_value, under_target, Action, Plan, PlannedChange, Planner, TargetScope,
+    state_value, strip_instance_keys, under_target, Action, Plan, PlannedChange, Planner,
+    TargetScope,
 };
 use crate::plugin::builtin;
 use crate::stack::Prepared;
@@ -53,20 +54,7 @@ pub fn target_scope(prepared: &Prepared, targets: &[String]) -> Option<TargetSco
         return None;
     }
     let g = &prepared.graph;
-    let strip_keys = |a: &str| -> String {
-        let mut out = String::new();
-        let mut depth = 0;
-        for c in a.chars() {
-            match c {
-                '[' => depth += 1,
-                ']' => depth -= 1,
-                _ if depth == 0 => out.push(c),
-                _ => {}
-            }
-        }
-        out
-    };
-    let wanted: Vec<String> = targets.iter().map(|t| strip_keys(t)).collect();
+    let wanted: Vec<String> = targets.iter().map(|t| strip_instance_keys(t)).collect();
     let mut stack: Vec<_> = g
         .inner
         .node_indices()
@@ -387,6 +375,12 @@ fn sensitive_paths(v: &Value) -> Vec<Vec<serde_json::Value>> {
 }
 
 impl ResourceHandler for Applier<'_> {
+    fn wants(&self, module: ModuleId, prefix: &str, local: &str) -> bool {
+        self.targets
+            .as_ref()
+            .is_none_or(|t| t.wants(module, prefix, local))
+    }
+
     fn instance(
         &mut self,
         module: ModuleId,

@@ -126,6 +126,12 @@ pub trait ResourceHandler {
         config: Value,
         diags: &mut Diagnostics,
     ) -> Value;
+
+    /// Whether the handler works on the block `prefix` + `local` (a resource's
+    /// `type.name` or a module call's `module.name`): false outside `--target`.
+    fn wants(&self, _module: ModuleId, _prefix: &str, _local: &str) -> bool {
+        true
+    }
 }
 
 pub fn evaluate(
@@ -401,8 +407,18 @@ impl<'a> Walk<'a> {
                         continue;
                     };
                     let scope = self.scope(m, &inst, Repetition::None);
-                    let expansion =
-                        self.expand(call.count.as_ref(), call.for_each.as_ref(), &scope);
+                    let expansion = self
+                        .expand(call.count.as_ref(), call.for_each.as_ref(), &scope)
+                        .and_then(|e| {
+                            let local = format!("module.{name}");
+                            self.require_known(
+                                e,
+                                call.count.as_ref(),
+                                call.for_each.as_ref(),
+                                m,
+                                &local,
+                            )
+                        });
                     let expansion = expansion.unwrap_or_else(|d| {
                         self.diags.push(d);
                         Expansion::Unknown
@@ -640,6 +656,37 @@ impl<'a> Walk<'a> {
             .insert(name.to_string(), value);
     }
 
+    /// When planning or applying, an expansion only apply could tell is an error for
+    /// a block the handler works on: planning nothing for it would make its existing
+    /// instances look removed. `prefix` + `local` is the block's address.
+    fn require_known(
+        &self,
+        expansion: Expansion,
+        count: Option<&Expr>,
+        for_each: Option<&Expr>,
+        module: ModuleId,
+        local: &str,
+    ) -> Result<Expansion, Diagnostic> {
+        let wanted = self
+            .handler
+            .as_ref()
+            .is_some_and(|h| h.wants(module, &self.config.modules[module].display_path(), local));
+        if expansion != Expansion::Unknown || !wanted {
+            return Ok(expansion);
+        }
+        let (what, e) = match (count, for_each) {
+            (Some(e), _) => ("count", e),
+            (_, Some(e)) => ("for_each", e),
+            _ => return Ok(expansion),
+        };
+        Err(Diagnostic::error(format!("Invalid {what} argument"))
+            .detail(format!(
+                "The \"{what}\" value depends on values that cannot be determined until apply, so plinth cannot predict how many instances will be created."
+            ))
+            .at_opt(e.span())
+            .help("Apply the resources it depends on first with --target, or compute it from values known before apply."))
+    }
+
     fn expand(
         &self,
         count: Option<&Expr>,
@@ -729,6 +776,9 @@ impl<'a> Walk<'a> {
         let scope = self.scope(m, inst, Repetition::None);
         let expansion = self
             .expand(r.count.as_ref(), r.for_each.as_ref(), &scope)
+            .and_then(|e| {
+                self.require_known(e, r.count.as_ref(), r.for_each.as_ref(), m, &r.address())
+            })
             .unwrap_or_else(|d| {
                 self.diags.push(d);
                 Expansion::Unknown

@@ -196,6 +196,21 @@ pub struct TargetScope {
     pub dependencies: HashSet<(ModuleId, String)>,
 }
 
+/// `module.m["a"].aws_instance.x[0]` → `module.m.aws_instance.x`.
+pub fn strip_instance_keys(address: &str) -> String {
+    let mut out = String::new();
+    let mut depth = 0;
+    for c in address.chars() {
+        match c {
+            '[' => depth += 1,
+            ']' => depth -= 1,
+            _ if depth == 0 => out.push(c),
+            _ => {}
+        }
+    }
+    out
+}
+
 /// Whether `address` is `target` or lies under it (`aws_instance.x` covers
 /// `aws_instance.x[0]`; `module.m` covers everything in it).
 pub fn under_target(address: &str, target: &str) -> bool {
@@ -206,6 +221,17 @@ pub fn under_target(address: &str, target: &str) -> bool {
 }
 
 impl TargetScope {
+    /// Whether a block (resource or module call) is in scope, by its address without
+    /// instance keys.
+    pub fn wants(&self, module: ModuleId, prefix: &str, local: &str) -> bool {
+        let address = format!("{prefix}{local}");
+        self.targets
+            .iter()
+            .map(|t| strip_instance_keys(t))
+            .any(|t| under_target(&address, &t) || under_target(&t, &address))
+            || self.dependencies.contains(&(module, local.to_string()))
+    }
+
     pub fn includes(&self, module: ModuleId, address: &str, resource: &Resource) -> bool {
         self.targets.iter().any(|t| under_target(address, t))
             || self.dependencies.contains(&(module, resource.address()))
@@ -353,6 +379,12 @@ pub fn prevent_destroy(resource: &Resource, address: &str) -> Diagnostic {
 }
 
 impl ResourceHandler for Planner<'_> {
+    fn wants(&self, module: ModuleId, prefix: &str, local: &str) -> bool {
+        self.targets
+            .as_ref()
+            .is_none_or(|t| t.wants(module, prefix, local))
+    }
+
     fn instance(
         &mut self,
         module: ModuleId,
