@@ -729,3 +729,44 @@ fn count_known_only_after_apply_is_refused_not_treated_as_zero() {
     let plan = plinth(d, &["plan", "--detailed-exitcode"]);
     assert_eq!(plan.code, 0, "{}{}", plan.stdout, plan.stderr);
 }
+
+#[test]
+fn json_plan_has_terraforms_shape() {
+    let dir = main_tf(ONE);
+    let d = dir.path();
+    let run = ok(plinth(d, &["plan", "--json", "--out", "p.plan"]));
+    let json_text = run.stdout.split("\nSaved the plan").next().unwrap_or("");
+    let plan: serde_json::Value = serde_json::from_str(json_text).expect("plan json");
+    let c = &plan["resource_changes"][0];
+    assert_eq!(c["address"], "plinth_data.x");
+    assert_eq!(c["mode"], "managed");
+    assert_eq!(c["type"], "plinth_data");
+    assert_eq!(c["provider_name"], "terraform.io/builtin/terraform");
+    assert_eq!(c["change"]["actions"], serde_json::json!(["create"]));
+    assert_eq!(c["change"]["before"], serde_json::Value::Null);
+    assert_eq!(c["change"]["after"]["input"], "a");
+    assert_eq!(c["change"]["after_unknown"]["id"], true);
+    assert_eq!(c["change"]["after_unknown"]["input"], false);
+    let shown: serde_json::Value =
+        serde_json::from_str(&ok(plinth(d, &["show", "--json", "p.plan"])).stdout).expect("json");
+    assert_eq!(
+        shown["resource_changes"][0]["change"]["after"]["input"],
+        "a"
+    );
+
+    ok(plinth(d, &["apply", "p.plan"]));
+    write(d, &ONE.replace("\"t1\"", "\"t2\""));
+    let replace: serde_json::Value =
+        serde_json::from_str(&ok(plinth(d, &["plan", "--json"])).stdout).expect("json");
+    let c = &replace["resource_changes"][0];
+    assert_eq!(
+        c["change"]["actions"],
+        serde_json::json!(["delete", "create"])
+    );
+    assert_eq!(c["action_reason"], "replace_because_cannot_update");
+    assert_eq!(
+        c["change"]["replace_paths"],
+        serde_json::json!([["triggers_replace"]])
+    );
+    assert_eq!(c["change"]["before"]["triggers_replace"], "t1");
+}

@@ -52,6 +52,9 @@ pub enum Command {
     Show {
         /// The plan file.
         file: PathBuf,
+        /// As JSON (the shape of Terraform's JSON plan).
+        #[arg(long)]
+        json: bool,
     },
     /// Print output values from the state.
     Output(state_cmds::OutputArgs),
@@ -137,6 +140,11 @@ fn handle_interrupts() {
 }
 
 pub fn run() -> ExitCode {
+    // Output piped into `head` and closed early ends plinth quietly, as other Unix tools.
+    // SAFETY: restoring the default disposition of SIGPIPE at start-up.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+    }
     let matches = Cli::command().get_matches();
     let cli = match Cli::from_arg_matches(&matches) {
         Ok(cli) => cli,
@@ -167,7 +175,7 @@ pub fn run() -> ExitCode {
             handle_interrupts();
             run::run(args, sub, &out, run::Mode::Destroy)
         }
-        Command::Show { file } => run::show(&file, &out),
+        Command::Show { file, json } => run::show(&file, json, &out),
         Command::Output(args) => state_cmds::output(args),
         Command::State(cmd) => state_cmds::state(cmd),
         Command::Workspace(cmd) => workspace::run(cmd),

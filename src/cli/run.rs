@@ -36,6 +36,9 @@ pub struct Args {
     /// Apply without asking for confirmation.
     #[arg(long)]
     auto_approve: bool,
+    /// Print the plan as JSON (the shape of Terraform's JSON plan) instead of text.
+    #[arg(long)]
+    json: bool,
     /// Save the plan to FILE, for `plinth apply FILE` and `plinth show FILE`.
     #[arg(long, value_name = "FILE")]
     out: Option<std::path::PathBuf>,
@@ -372,8 +375,15 @@ fn apply_saved(path: &Path, args: &Args, out: &Output) -> u8 {
 }
 
 /// `plinth show FILE`: renders a saved plan.
-pub fn show(path: &Path, out: &Output) -> u8 {
+pub fn show(path: &Path, json: bool, out: &Output) -> u8 {
     match PlanFile::read(path) {
+        Ok(file) if json => {
+            println!(
+                "{}",
+                serde_json::to_string_pretty(&render::json(&file.plan())).unwrap_or_default()
+            );
+            0
+        }
         Ok(file) => {
             print!("{}", render::text(&file.plan(), out.color));
             0
@@ -404,7 +414,14 @@ fn show_plan(
     if !diags.is_empty() {
         eprint!("{}", render_text(&prepared.sources, &diags, out.color));
     }
-    print!("{}", render::text(&plan, out.color));
+    if args.json {
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&render::json(&plan)).unwrap_or_default()
+        );
+    } else {
+        print!("{}", render::text(&plan, out.color));
+    }
     let code = if args.detailed_exitcode && plan.has_changes() {
         2
     } else {

@@ -342,18 +342,43 @@ pub fn prior_value(prior: &Snapshot, address: &str) -> Value {
 
 /// `module.m["k"].aws_instance.x[0]` → (`aws_instance`, `x`).
 pub fn split_address(address: &str) -> (String, String) {
+    let (_, type_name, name) = parse_address(address);
+    (type_name, name)
+}
+
+/// The resource part of an instance address: mode, type and name, past any
+/// `module.NAME[KEY].` steps and without the instance key.
+pub fn parse_address(address: &str) -> (crate::lang::refs::ResourceMode, String, String) {
     let mut rest = address;
     while let Some(after) = rest.strip_prefix("module.") {
-        let end = after
-            .find("].")
-            .map(|i| i + 2)
-            .or_else(|| after.find('.').map(|i| i + 1))
-            .unwrap_or(after.len());
-        rest = &after[end..];
+        let name_end = after.find(['.', '[']).unwrap_or(after.len());
+        let mut tail = &after[name_end..];
+        if tail.starts_with('[') {
+            // Skip the key, which may itself contain dots or brackets inside quotes.
+            let mut in_string = false;
+            let mut end = tail.len();
+            for (i, c) in tail.char_indices() {
+                match c {
+                    '"' => in_string = !in_string,
+                    ']' if !in_string => {
+                        end = i + 1;
+                        break;
+                    }
+                    _ => {}
+                }
+            }
+            tail = &tail[end..];
+        }
+        rest = tail.strip_prefix('.').unwrap_or(tail);
     }
+    let (mode, rest) = match rest.strip_prefix("data.") {
+        Some(r) => (crate::lang::refs::ResourceMode::Data, r),
+        None => (crate::lang::refs::ResourceMode::Managed, rest),
+    };
     let rest = rest.split('[').next().unwrap_or(rest);
     let mut parts = rest.splitn(2, '.');
     (
+        mode,
         parts.next().unwrap_or("").to_string(),
         parts.next().unwrap_or("").to_string(),
     )
@@ -427,5 +452,41 @@ impl ResourceHandler for Planner<'_> {
             replace_paths: decision.replace_paths,
         });
         decision.after
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::lang::refs::ResourceMode;
+
+    #[test]
+    fn addresses_split_past_module_steps() {
+        let cases = [
+            (
+                "terraform_data.x",
+                (ResourceMode::Managed, "terraform_data", "x"),
+            ),
+            (
+                "terraform_data.x[3]",
+                (ResourceMode::Managed, "terraform_data", "x"),
+            ),
+            (
+                "data.aws_ami.ubuntu",
+                (ResourceMode::Data, "aws_ami", "ubuntu"),
+            ),
+            (
+                "module.pool[\"a.b]\"].module.n[0].aws_instance.gpu[\"k\"]",
+                (ResourceMode::Managed, "aws_instance", "gpu"),
+            ),
+            ("module.m.data.x.y", (ResourceMode::Data, "x", "y")),
+        ];
+        for (address, (mode, t, n)) in cases {
+            assert_eq!(
+                parse_address(address),
+                (mode, t.to_string(), n.to_string()),
+                "{address}"
+            );
+        }
     }
 }

@@ -192,3 +192,77 @@ pub fn text(plan: &Plan, color: bool) -> String {
     );
     out
 }
+
+/// The plan in the shape of Terraform's JSON plan (`terraform show -json`), so
+/// policy and cost tools read it unchanged: `resource_changes` with `actions`,
+/// `before`, `after`, `after_unknown`, `before_sensitive`, `after_sensitive`,
+/// `replace_paths` and `action_reason`.
+pub fn json(plan: &Plan) -> serde_json::Value {
+    use super::file::encode;
+    use serde_json::json;
+    let actions = |a: Action| -> Vec<&'static str> {
+        match a {
+            Action::NoOp => vec!["no-op"],
+            Action::Create => vec!["create"],
+            Action::Update => vec!["update"],
+            Action::DeleteThenCreate => vec!["delete", "create"],
+            Action::CreateThenDelete => vec!["create", "delete"],
+            Action::Delete => vec!["delete"],
+        }
+    };
+    let changes: Vec<serde_json::Value> = plan
+        .changes
+        .iter()
+        .map(|c| {
+            let before = c.before.as_ref().map(encode);
+            let after = c.after.as_ref().map(encode);
+            let provider = c
+                .provider
+                .trim_start_matches("provider[\"")
+                .split("\"]")
+                .next()
+                .unwrap_or(&c.provider)
+                .to_string();
+            let index = c.address.rsplit_once('[').and_then(|(_, k)| {
+                let k = k.trim_end_matches(']');
+                k.parse::<u64>().map(serde_json::Value::from).ok().or_else(|| serde_json::from_str(k).ok())
+            });
+            let mut change = json!({
+                "address": c.address,
+                "mode": match super::parse_address(&c.address).0 {
+                    crate::lang::refs::ResourceMode::Data => "data",
+                    crate::lang::refs::ResourceMode::Managed => "managed",
+                },
+                "type": c.type_name,
+                "name": c.name,
+                "provider_name": provider,
+                "change": {
+                    "actions": actions(c.action),
+                    "before": before.as_ref().map(|e| e.value.clone()),
+                    "after": after.as_ref().map(|e| e.value.clone()),
+                    "after_unknown": after.as_ref().map_or(json!(false), |e| e.unknown.clone()),
+                    "before_sensitive": before.as_ref().map_or(json!(false), |e| e.sensitive.clone()),
+                    "after_sensitive": after.as_ref().map_or(json!(false), |e| e.sensitive.clone()),
+                },
+            });
+            if let Some(i) = index {
+                change["index"] = i;
+            }
+            if !c.replace_paths.is_empty() {
+                change["change"]["replace_paths"] = c.replace_paths.iter().map(|p| json!([p])).collect();
+            }
+            if let Some(r) = c.reason {
+                change["action_reason"] = json!(r);
+            }
+            if let Some(p) = &c.previous_address {
+                change["previous_address"] = json!(p);
+            }
+            change
+        })
+        .collect();
+    json!({
+        "format_version": "1.0",
+        "plinth_version": env!("CARGO_PKG_VERSION"),
+        "resource_changes": changes,
+    })
+}
