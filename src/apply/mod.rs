@@ -19,9 +19,9 @@ use crate::graph::walk::ResourceHandler;
 use crate::graph::{Graph, NodeKind};
 use crate::lang::Value;
 use crate::plan::{
-    decide, moved_instances, no_provider, prevent_destroy, prior_value, remark, split_address,
-    state_value, strip_instance_keys, under_target, Action, Plan, PlannedChange, Planner,
-    TargetScope,
+    decide, moved_instances, no_provider, outside_targets, prevent_destroy, remark, scope_wants,
+    split_address, state_value, strip_instance_keys, under_target, Action, Plan, PlannedChange,
+    Planner, TargetScope,
 };
 use crate::plugin::builtin;
 use crate::stack::Prepared;
@@ -376,9 +376,7 @@ fn sensitive_paths(v: &Value) -> Vec<Vec<serde_json::Value>> {
 
 impl ResourceHandler for Applier<'_> {
     fn wants(&self, module: ModuleId, prefix: &str, local: &str) -> bool {
-        self.targets
-            .as_ref()
-            .is_none_or(|t| t.wants(module, prefix, local))
+        scope_wants(self.targets.as_ref(), module, prefix, local)
     }
 
     fn instance(
@@ -390,10 +388,14 @@ impl ResourceHandler for Applier<'_> {
         diags: &mut Diagnostics,
     ) -> Value {
         self.seen.insert(address.to_string());
-        if let Some(t) = &self.targets {
-            if !t.includes(module, address, resource) {
-                return prior_value(&self.prior, address);
-            }
+        if let Some(v) = outside_targets(
+            self.targets.as_ref(),
+            &self.prior,
+            module,
+            address,
+            resource,
+        ) {
+            return v;
         }
         if !builtin::is_builtin(&resource.type_name) {
             diags.push(no_provider(resource));

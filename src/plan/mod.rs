@@ -238,6 +238,29 @@ impl TargetScope {
     }
 }
 
+/// Whether a `--target` scope (if any) covers the block `prefix` + `local`.
+pub fn scope_wants(
+    targets: Option<&TargetScope>,
+    module: ModuleId,
+    prefix: &str,
+    local: &str,
+) -> bool {
+    targets.is_none_or(|t| t.wants(module, prefix, local))
+}
+
+/// For an instance outside `--target`, the value state holds for it (the walk goes on
+/// with it unchanged); `None` when the instance is in scope.
+pub fn outside_targets(
+    targets: Option<&TargetScope>,
+    prior: &Snapshot,
+    module: ModuleId,
+    address: &str,
+    resource: &Resource,
+) -> Option<Value> {
+    let t = targets?;
+    (!t.includes(module, address, resource)).then(|| prior_value(prior, address))
+}
+
 /// Builds the plan during the walk.
 pub struct Planner<'s> {
     prior: &'s Snapshot,
@@ -405,9 +428,7 @@ pub fn prevent_destroy(resource: &Resource, address: &str) -> Diagnostic {
 
 impl ResourceHandler for Planner<'_> {
     fn wants(&self, module: ModuleId, prefix: &str, local: &str) -> bool {
-        self.targets
-            .as_ref()
-            .is_none_or(|t| t.wants(module, prefix, local))
+        scope_wants(self.targets.as_ref(), module, prefix, local)
     }
 
     fn instance(
@@ -419,10 +440,10 @@ impl ResourceHandler for Planner<'_> {
         diags: &mut Diagnostics,
     ) -> Value {
         self.seen.insert(address.to_string());
-        if let Some(t) = &self.targets {
-            if !t.includes(module, address, resource) {
-                return prior_value(self.prior, address);
-            }
+        if let Some(v) =
+            outside_targets(self.targets.as_ref(), self.prior, module, address, resource)
+        {
+            return v;
         }
         if !builtin::is_builtin(&resource.type_name) {
             diags.push(no_provider(resource));
