@@ -770,3 +770,27 @@ fn json_plan_has_terraforms_shape() {
     );
     assert_eq!(c["change"]["before"]["triggers_replace"], "t1");
 }
+
+#[test]
+fn prevent_destroy_inside_a_module_is_enforced() {
+    let dir = common::stack(&[
+        ("main.tf", "module \"db\" {\n  source = \"./db\"\n}\n"),
+        ("db/main.tf", "resource \"terraform_data\" \"data\" {\n  lifecycle {\n    prevent_destroy = true\n  }\n}\n"),
+    ]);
+    let d = dir.path();
+    ok(plinth(d, &["apply", "--auto-approve"]));
+    assert_eq!(state_list(d), ["module.db.terraform_data.data"]);
+    let destroy = plinth(d, &["destroy", "--auto-approve"]);
+    assert_eq!(destroy.code, 1, "{}", destroy.stdout);
+    assert!(
+        destroy.stderr.contains("Instance cannot be destroyed"),
+        "{}",
+        destroy.stderr
+    );
+    assert!(
+        destroy.stderr.contains("db/main.tf:1:1"),
+        "{}",
+        destroy.stderr
+    );
+    assert_eq!(state_list(d), ["module.db.terraform_data.data"]);
+}

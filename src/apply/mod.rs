@@ -19,9 +19,9 @@ use crate::graph::walk::ResourceHandler;
 use crate::graph::{Graph, NodeKind};
 use crate::lang::Value;
 use crate::plan::{
-    decide, moved_instances, no_provider, outside_targets, prevent_destroy, remark, scope_wants,
-    split_address, state_value, strip_instance_keys, under_target, Action, Plan, PlannedChange,
-    Planner, TargetScope,
+    decide, declared_resource, moved_instances, no_provider, outside_targets, prevent_destroy,
+    remark, scope_wants, split_address, state_value, strip_instance_keys, under_target, Action,
+    Plan, PlannedChange, Planner, TargetScope,
 };
 use crate::plugin::builtin;
 use crate::stack::Prepared;
@@ -192,18 +192,6 @@ pub fn plan_destroy(prepared: &Prepared, prior: &Snapshot) -> (Plan, Diagnostics
         },
         diags,
     )
-}
-
-fn declared_resource<'c>(config: &'c Config, address: &str) -> Option<&'c Resource> {
-    if address.starts_with("module.") {
-        return None;
-    }
-    let (type_name, name) = split_address(address);
-    config
-        .root()
-        .resources
-        .iter()
-        .find(|r| r.type_name == type_name && r.name == name)
 }
 
 /// For each resource, the resources it depends on, directly or through locals,

@@ -302,11 +302,7 @@ impl<'s> Planner<'s> {
                 }
             }
             let (type_name, name) = split_address(address);
-            let declared = config
-                .root()
-                .resources
-                .iter()
-                .any(|r| r.type_name == type_name && r.name == name);
+            let declared = declared_resource(config, address).is_some();
             self.changes.push(PlannedChange {
                 address: address.clone(),
                 previous_address: None,
@@ -372,9 +368,20 @@ pub fn split_address(address: &str) -> (String, String) {
 /// The resource part of an instance address: mode, type and name, past any
 /// `module.NAME[KEY].` steps and without the instance key.
 pub fn parse_address(address: &str) -> (crate::lang::refs::ResourceMode, String, String) {
+    let (_, mode, type_name, name) = parse_full_address(address);
+    (mode, type_name, name)
+}
+
+/// An instance address in parts: the module call names (keys dropped), mode, type
+/// and name.
+pub fn parse_full_address(
+    address: &str,
+) -> (Vec<String>, crate::lang::refs::ResourceMode, String, String) {
+    let mut modules = Vec::new();
     let mut rest = address;
     while let Some(after) = rest.strip_prefix("module.") {
         let name_end = after.find(['.', '[']).unwrap_or(after.len());
+        modules.push(after[..name_end].to_string());
         let mut tail = &after[name_end..];
         if tail.starts_with('[') {
             // Skip the key, which may itself contain dots or brackets inside quotes.
@@ -400,11 +407,23 @@ pub fn parse_address(address: &str) -> (crate::lang::refs::ResourceMode, String,
     };
     let rest = rest.split('[').next().unwrap_or(rest);
     let mut parts = rest.splitn(2, '.');
+    let type_name = parts.next().unwrap_or("").to_string();
     (
+        modules,
         mode,
-        parts.next().unwrap_or("").to_string(),
+        type_name,
         parts.next().unwrap_or("").to_string(),
     )
+}
+
+/// The configuration block an instance address belongs to, in whichever module.
+pub fn declared_resource<'c>(
+    config: &'c crate::config::Config,
+    address: &str,
+) -> Option<&'c Resource> {
+    let (modules, mode, type_name, name) = parse_full_address(address);
+    let module = config.modules.iter().find(|m| m.path == modules)?;
+    module.resource(mode, &type_name, &name)
 }
 
 /// The error for a resource the engine has no provider for yet.
@@ -502,6 +521,10 @@ mod tests {
             ),
             ("module.m.data.x.y", (ResourceMode::Data, "x", "y")),
         ];
+        assert_eq!(
+            parse_full_address("module.a[\"x\"].module.b.t.n[0]").0,
+            ["a", "b"]
+        );
         for (address, (mode, t, n)) in cases {
             assert_eq!(
                 parse_address(address),
