@@ -50,3 +50,29 @@ fn expressions_equal_terraforms_values() {
         mismatches.join("\n")
     );
 }
+
+#[test]
+fn expressions_terraform_rejects_are_rejected_at_the_line() {
+    let corpus = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/conformance/errors.txt");
+    let text = std::fs::read_to_string(corpus).expect("errors.txt");
+    let mut accepted = Vec::new();
+    for e in text.lines().filter(|l| !l.trim().is_empty()) {
+        // Each was checked to fail `terraform apply` (v1.0.3) in this same stack.
+        let stack =
+            format!("locals {{\n  missing_obj = {{}}\n}}\noutput \"e\" {{\n  value = {e}\n}}\n");
+        let dir = common::main_tf(&stack);
+        let s = common::evaluate(dir.path());
+        let first = s.diagnostics.errors().next();
+        let line = first
+            .and_then(|d| d.span)
+            .map(|span| s.sources.get(span.file).position(span.start).line);
+        if line != Some(5) {
+            accepted.push(format!("{e}: {:?}", first.map(|d| d.to_string())));
+        }
+    }
+    assert!(
+        accepted.is_empty(),
+        "not rejected at the expression's line:\n{}",
+        accepted.join("\n")
+    );
+}
