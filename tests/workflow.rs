@@ -794,3 +794,58 @@ fn prevent_destroy_inside_a_module_is_enforced() {
     );
     assert_eq!(state_list(d), ["module.db.terraform_data.data"]);
 }
+
+#[test]
+fn lock_timeout_waits_for_the_holder_to_finish() {
+    let dir = main_tf(ONE);
+    let d = dir.path();
+    ok(plinth(d, &["apply", "--auto-approve"]));
+    let wdir = plinth_state::workspace::workspace_dir(d, "default");
+    let held =
+        plinth_state::lock::StackLock::acquire(&wdir, "apply", Duration::ZERO).expect("lock");
+    let release = std::thread::spawn(move || {
+        std::thread::sleep(Duration::from_millis(800));
+        drop(held);
+    });
+    let started = std::time::Instant::now();
+    let run = ok(plinth(
+        d,
+        &[
+            "apply",
+            "--auto-approve",
+            "--lock-timeout",
+            "10s",
+            "--var",
+            "v=b",
+        ],
+    ));
+    assert!(
+        started.elapsed() >= Duration::from_millis(700),
+        "did not wait for the lock"
+    );
+    assert!(run.stdout.contains("1 changed"), "{}", run.stdout);
+    release.join().expect("release thread");
+}
+
+#[test]
+fn removed_instances_carry_terraforms_reasons() {
+    let dir = main_tf("resource \"terraform_data\" \"n\" {\n  count = 2\n}\nresource \"terraform_data\" \"m\" {\n  for_each = toset([\"a\", \"b\"])\n}\nresource \"terraform_data\" \"gone\" {}\n");
+    let d = dir.path();
+    ok(plinth(d, &["apply", "--auto-approve"]));
+    write(d, "resource \"terraform_data\" \"n\" {\n  count = 1\n}\nresource \"terraform_data\" \"m\" {\n  for_each = toset([\"a\"])\n}\n");
+    let plan: serde_json::Value =
+        serde_json::from_str(&ok(plinth(d, &["plan", "--json"])).stdout).expect("json");
+    let reason = |addr: &str| {
+        plan["resource_changes"]
+            .as_array()
+            .and_then(|a| a.iter().find(|c| c["address"] == addr))
+            .map(|c| c["action_reason"].clone())
+            .unwrap_or_default()
+    };
+    assert_eq!(reason("terraform_data.n[1]"), "delete_because_count_index");
+    assert_eq!(reason("terraform_data.m[\"b\"]"), "delete_because_each_key");
+    assert_eq!(
+        reason("terraform_data.gone"),
+        "delete_because_no_resource_config"
+    );
+}

@@ -310,10 +310,10 @@ impl<'s> Planner<'s> {
                 name,
                 provider: rs.provider.clone(),
                 action: Action::Delete,
-                reason: Some(if declared {
-                    "delete_because_count_index"
-                } else {
-                    "delete_because_no_resource_config"
+                reason: Some(match (declared, address.ends_with("\"]")) {
+                    (false, _) => "delete_because_no_resource_config",
+                    (true, true) => "delete_because_each_key",
+                    (true, false) => "delete_because_count_index",
                 }),
                 before: Some(state_value(rs)),
                 after: None,
