@@ -849,3 +849,59 @@ fn removed_instances_carry_terraforms_reasons() {
         "delete_because_no_resource_config"
     );
 }
+
+#[test]
+fn output_only_changes_are_changes() {
+    let dir = main_tf("resource \"terraform_data\" \"x\" {\n  input = \"a\"\n}\noutput \"v\" {\n  value = terraform_data.x.output\n}\noutput \"gone\" {\n  value = 1\n}\noutput \"secret\" {\n  value     = \"s1\"\n  sensitive = true\n}\n");
+    let d = dir.path();
+    let first = ok(plinth(d, &["plan"]));
+    assert!(
+        first.stdout.contains("Changes to Outputs:"),
+        "{}",
+        first.stdout
+    );
+    assert!(
+        first.stdout.contains("  + v      = \"a\""),
+        "{}",
+        first.stdout
+    );
+    ok(plinth(d, &["apply", "--auto-approve"]));
+    write(d, "resource \"terraform_data\" \"x\" {\n  input = \"a\"\n}\noutput \"v\" {\n  value = \"${terraform_data.x.output}-2\"\n}\noutput \"secret\" {\n  value     = \"s2\"\n  sensitive = true\n}\n");
+    let plan = plinth(d, &["plan", "--detailed-exitcode"]);
+    assert_eq!(plan.code, 2, "{}", plan.stdout);
+    assert!(
+        plan.stdout.contains("~ v      = \"a\" -> \"a-2\""),
+        "{}",
+        plan.stdout
+    );
+    assert!(
+        plan.stdout.contains("- gone   = 1 -> null"),
+        "{}",
+        plan.stdout
+    );
+    assert!(
+        plan.stdout
+            .contains("~ secret = (sensitive value) -> (sensitive value)"),
+        "{}",
+        plan.stdout
+    );
+    assert!(
+        !plan.stdout.contains("s2") && !plan.stdout.contains("s1"),
+        "{}",
+        plan.stdout
+    );
+    assert!(plan
+        .stdout
+        .contains("without changing any real infrastructure"));
+    assert!(!plan.stdout.contains("Plan:"), "{}", plan.stdout);
+    let json: serde_json::Value =
+        serde_json::from_str(&ok(plinth(d, &["plan", "--json"])).stdout).expect("json");
+    assert_eq!(
+        json["output_changes"]["v"]["actions"],
+        serde_json::json!(["update"])
+    );
+    assert_eq!(json["output_changes"]["secret"]["after_sensitive"], true);
+    ok(plinth(d, &["apply", "--auto-approve"]));
+    assert_eq!(ok(plinth(d, &["output", "v", "--raw"])).stdout, "a-2");
+    assert_eq!(plinth(d, &["plan", "--detailed-exitcode"]).code, 0);
+}

@@ -127,7 +127,7 @@ pub fn plan(prepared: &Prepared, prior: &Snapshot, options: &ChangeOptions) -> (
         }
     }
     all.extend(diags);
-    let outputs = evaluation
+    let outputs: BTreeMap<String, Value> = evaluation
         .root()
         .map(|r| {
             r.outputs
@@ -145,12 +145,31 @@ pub fn plan(prepared: &Prepared, prior: &Snapshot, options: &ChangeOptions) -> (
                 .collect()
         })
         .unwrap_or_default();
+    let sensitive: HashSet<&str> = prepared
+        .config
+        .root()
+        .outputs
+        .iter()
+        .filter(|o| o.sensitive)
+        .map(|o| o.name.as_str())
+        .collect();
+    let marked: BTreeMap<String, Value> = outputs
+        .iter()
+        .map(|(k, v): (&String, &Value)| {
+            (
+                k.clone(),
+                v.clone().deep_unmark().mark(sensitive.contains(k.as_str())),
+            )
+        })
+        .collect();
+    let output_changes = crate::plan::output_changes(prior, &marked);
     let plan = Plan {
         changes,
         lineage: prior.lineage.clone(),
         serial: prior.serial,
         outputs,
         variables,
+        output_changes,
     };
     (plan, all.sorted_unique())
 }
@@ -189,6 +208,7 @@ pub fn plan_destroy(prepared: &Prepared, prior: &Snapshot) -> (Plan, Diagnostics
             serial: prior.serial,
             outputs: BTreeMap::new(),
             variables: BTreeMap::new(),
+            output_changes: crate::plan::output_changes(prior, &BTreeMap::new()),
         },
         diags,
     )

@@ -32,6 +32,16 @@ pub struct PlanFile {
     /// Root variable values the plan was made with.
     pub variables: BTreeMap<String, EncodedValue>,
     pub changes: Vec<EncodedChange>,
+    #[serde(default)]
+    pub output_changes: Vec<EncodedOutputChange>,
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+pub struct EncodedOutputChange {
+    pub name: String,
+    pub actions: Vec<String>,
+    pub before: Option<EncodedValue>,
+    pub after: Option<EncodedValue>,
 }
 
 /// A value in JSON with its unknown and sensitive masks, as Terraform's JSON plan
@@ -224,6 +234,16 @@ impl PlanFile {
                     replace_paths: c.replace_paths.clone(),
                 })
                 .collect(),
+            output_changes: plan
+                .output_changes
+                .iter()
+                .map(|o| EncodedOutputChange {
+                    name: o.name.clone(),
+                    actions: actions(o.action),
+                    before: o.before.as_ref().map(encode),
+                    after: o.after.as_ref().map(encode),
+                })
+                .collect(),
         }
     }
 
@@ -252,6 +272,16 @@ impl PlanFile {
                 .variables
                 .iter()
                 .map(|(k, v)| (k.clone(), decode(v)))
+                .collect(),
+            output_changes: self
+                .output_changes
+                .iter()
+                .map(|o| super::OutputChange {
+                    name: o.name.clone(),
+                    action: action_of(&o.actions).unwrap_or(Action::NoOp),
+                    before: o.before.as_ref().map(decode),
+                    after: o.after.as_ref().map(decode),
+                })
                 .collect(),
         }
     }

@@ -61,6 +61,60 @@ pub struct Plan {
     pub outputs: BTreeMap<String, Value>,
     /// The root variable values the plan was made with (saved in plan files).
     pub variables: BTreeMap<String, Value>,
+    /// Root outputs whose value changes, as Terraform's "Changes to Outputs".
+    pub output_changes: Vec<OutputChange>,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct OutputChange {
+    pub name: String,
+    /// Create, Update or Delete.
+    pub action: Action,
+    pub before: Option<Value>,
+    pub after: Option<Value>,
+}
+
+/// Compares the outputs in state with the planned ones (sensitive outputs marked).
+pub fn output_changes(prior: &Snapshot, planned: &BTreeMap<String, Value>) -> Vec<OutputChange> {
+    let mut out = Vec::new();
+    for (name, after) in planned {
+        let before = prior
+            .outputs
+            .get(name)
+            .map(|o| Value::from_json(&o.value).mark(o.sensitive));
+        let same = before.as_ref().is_some_and(|b| {
+            after.is_wholly_known()
+                && b.to_json() == after.to_json()
+                && b.is_sensitive() == after.is_sensitive()
+        });
+        if same {
+            continue;
+        }
+        let action = if before.is_some() {
+            Action::Update
+        } else {
+            Action::Create
+        };
+        out.push(OutputChange {
+            name: name.clone(),
+            action,
+            before,
+            after: Some(after.clone()),
+        });
+    }
+    for (name, o) in &prior.outputs {
+        if !planned.contains_key(name) {
+            let before = Some(Value::from_json(&o.value).mark(o.sensitive));
+            out.push(OutputChange {
+                name: name.clone(),
+                action: Action::Delete,
+                before,
+                after: None,
+            });
+        }
+    }
+    out.sort_by(|a, b| a.name.cmp(&b.name));
+    out
 }
 
 impl Plan {
@@ -82,7 +136,12 @@ impl Plan {
         c
     }
 
+    /// Whether applying would change anything: resources, or only output values.
     pub fn has_changes(&self) -> bool {
+        self.has_resource_changes() || !self.output_changes.is_empty()
+    }
+
+    pub fn has_resource_changes(&self) -> bool {
         self.changes
             .iter()
             .any(|c| c.action.is_change() || c.previous_address.is_some())

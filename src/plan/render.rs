@@ -175,21 +175,64 @@ pub fn text(plan: &Plan, color: bool) -> String {
         .iter()
         .filter(|c| c.action.is_change() || c.previous_address.is_some())
         .collect();
-    if shown.is_empty() {
+    if shown.is_empty() && plan.output_changes.is_empty() {
         out.push_str(&p.bold("No changes."));
         out.push_str(" Your infrastructure matches the configuration.\n");
         return out;
     }
-    out.push_str("plinth will perform the following actions:\n\n");
-    for c in shown {
-        change_text(c, &p, &mut out);
+    if !shown.is_empty() {
+        out.push_str("plinth will perform the following actions:\n\n");
+        for c in &shown {
+            change_text(c, &p, &mut out);
+        }
+        let (add, change, destroy) = plan.counts();
+        let _ = writeln!(
+            out,
+            "{} {add} to add, {change} to change, {destroy} to destroy.",
+            p.bold("Plan:")
+        );
     }
-    let (add, change, destroy) = plan.counts();
-    let _ = writeln!(
-        out,
-        "{} {add} to add, {change} to change, {destroy} to destroy.",
-        p.bold("Plan:")
-    );
+    if !plan.output_changes.is_empty() {
+        out.push_str("\nChanges to Outputs:\n");
+        let width = plan
+            .output_changes
+            .iter()
+            .map(|o| o.name.len())
+            .max()
+            .unwrap_or(0);
+        for o in &plan.output_changes {
+            let col = 4 + width + 3;
+            let line = match (o.action, &o.before, &o.after) {
+                (Action::Create, _, Some(a)) => format!(
+                    "  {} {:<width$} = {}",
+                    p.green("+"),
+                    o.name,
+                    value_text(a, col)
+                ),
+                (Action::Delete, Some(b), _) => format!(
+                    "  {} {:<width$} = {} -> null",
+                    p.red("-"),
+                    o.name,
+                    value_text(b, col)
+                ),
+                (_, Some(b), Some(a)) => {
+                    format!(
+                        "  {} {:<width$} = {} -> {}",
+                        p.yellow("~"),
+                        o.name,
+                        value_text(b, col),
+                        value_text(a, col)
+                    )
+                }
+                _ => continue,
+            };
+            out.push_str(&line);
+            out.push('\n');
+        }
+        if shown.is_empty() {
+            out.push_str("\nYou can apply this plan to save these new output values to the plinth state, without changing any real infrastructure.\n");
+        }
+    }
     out
 }
 
@@ -260,9 +303,27 @@ pub fn json(plan: &Plan) -> serde_json::Value {
             change
         })
         .collect();
+    let outputs: serde_json::Map<String, serde_json::Value> = plan
+        .output_changes
+        .iter()
+        .map(|o| {
+            let before = o.before.as_ref().map(encode);
+            let after = o.after.as_ref().map(encode);
+            let change = json!({
+                "actions": actions(o.action),
+                "before": before.as_ref().map(|e| e.value.clone()),
+                "after": after.as_ref().map(|e| e.value.clone()),
+                "after_unknown": after.as_ref().map_or(json!(false), |e| e.unknown.clone()),
+                "before_sensitive": before.as_ref().map_or(json!(false), |e| e.sensitive.clone()),
+                "after_sensitive": after.as_ref().map_or(json!(false), |e| e.sensitive.clone()),
+            });
+            (o.name.clone(), change)
+        })
+        .collect();
     json!({
         "format_version": "1.0",
         "plinth_version": env!("CARGO_PKG_VERSION"),
         "resource_changes": changes,
+        "output_changes": outputs,
     })
 }
