@@ -36,7 +36,7 @@ impl Prepared {
     /// Walks the graph; `handler` decides resource values (none: unknown).
     pub fn evaluate<'a>(
         &'a self,
-        handler: Option<&'a mut dyn ResourceHandler>,
+        handler: Option<&'a dyn ResourceHandler>,
     ) -> (Evaluation, Diagnostics) {
         evaluate_with(
             &self.config,

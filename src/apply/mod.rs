@@ -7,7 +7,8 @@
 //! come next.
 
 use std::collections::{BTreeMap, HashMap, HashSet};
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::Mutex;
 
 use plinth_state::{
     Commit, Intent, IntentAction, OutputState, ResourceState, Snapshot, StateStore,
@@ -19,9 +20,9 @@ use crate::graph::walk::ResourceHandler;
 use crate::graph::{Graph, NodeKind};
 use crate::lang::Value;
 use crate::plan::{
-    decide, declared_resource, moved_instances, no_provider, outside_targets, prevent_destroy,
-    remark, scope_wants, split_address, state_value, strip_instance_keys, under_target, Action,
-    Plan, PlannedChange, Planner, TargetScope,
+    decide, declared_resource, lock, moved_instances, no_provider, outside_targets,
+    prevent_destroy, remark, scope_wants, split_address, state_value, strip_instance_keys,
+    under_target, Action, Plan, PlannedChange, Planner, TargetScope,
 };
 use crate::plugin::builtin;
 use crate::stack::Prepared;
@@ -108,13 +109,13 @@ fn moves(config: &Config, prior: &Snapshot) -> HashMap<String, String> {
 
 /// Plans the stack against `prior`. Diagnostics include the stack's own.
 pub fn plan(prepared: &Prepared, prior: &Snapshot, options: &ChangeOptions) -> (Plan, Diagnostics) {
-    let mut planner = Planner::new(
+    let planner = Planner::new(
         prior,
         moves(&prepared.config, prior),
         options.replace.clone(),
         target_scope(prepared, &options.targets),
     );
-    let (evaluation, mut diags) = prepared.evaluate(Some(&mut planner));
+    let (evaluation, mut diags) = prepared.evaluate(Some(&planner));
     let mut all = prepared.diagnostics.clone();
     let changes = planner.finish(&prepared.config);
     for c in &changes {
@@ -257,10 +258,10 @@ pub struct Applier<'s> {
     replace: HashSet<String>,
     targets: Option<TargetScope>,
     dependencies: HashMap<(ModuleId, String), Vec<String>>,
-    seen: HashSet<String>,
-    progress: &'s mut dyn FnMut(&str),
+    seen: Mutex<HashSet<String>>,
+    progress: &'s (dyn Fn(&str) + Sync),
     /// Instances changed.
-    pub applied: usize,
+    applied: AtomicUsize,
 }
 
 impl Applier<'_> {
@@ -288,13 +289,14 @@ impl Applier<'_> {
 
     /// Deletes instances in state that the configuration no longer has, dependents
     /// first.
-    fn delete_orphans(&mut self, diags: &mut Diagnostics) {
+    fn delete_orphans(&self, diags: &mut Diagnostics) {
         let renamed: HashSet<String> = self.moved.values().cloned().collect();
+        let seen = lock(&self.seen).clone();
         let orphans: Vec<String> = self
             .prior
             .resources
             .keys()
-            .filter(|a| !self.seen.contains(*a) && !renamed.contains(*a))
+            .filter(|a| !seen.contains(*a) && !renamed.contains(*a))
             .filter(|a| {
                 self.targets
                     .as_ref()
@@ -330,7 +332,7 @@ impl Applier<'_> {
             ) {
                 return;
             }
-            self.applied += 1;
+            self.applied.fetch_add(1, Ordering::SeqCst);
             (self.progress)(&format!("{address}: Destruction complete"));
         }
     }
@@ -388,14 +390,14 @@ impl ResourceHandler for Applier<'_> {
     }
 
     fn instance(
-        &mut self,
+        &self,
         module: ModuleId,
         address: &str,
         resource: &Resource,
         config: Value,
         diags: &mut Diagnostics,
     ) -> Value {
-        self.seen.insert(address.to_string());
+        lock(&self.seen).insert(address.to_string());
         if let Some(v) = outside_targets(
             self.targets.as_ref(),
             &self.prior,
@@ -419,24 +421,21 @@ impl ResourceHandler for Applier<'_> {
             );
             return Value::unknown();
         }
-        if let Some(old) = self.moved.get(address).cloned() {
-            if !self.save(
-                Commit {
-                    rename: vec![(old.clone(), address.to_string())],
-                    ..Commit::default()
-                },
-                address,
-                diags,
-            ) {
+        let previous = self.moved.get(address).cloned();
+        if let Some(old) = &previous {
+            let rename = Commit {
+                rename: vec![(old.clone(), address.to_string())],
+                ..Commit::default()
+            };
+            if !self.save(rename, address, diags) {
                 return Value::unknown();
-            }
-            if let Some(mut rs) = self.prior.resources.remove(&old) {
-                rs.address = address.to_string();
-                self.prior.resources.insert(address.to_string(), rs);
             }
             (self.progress)(&format!("{old}: Moved to {address}"));
         }
-        let prior_state = self.prior.resources.get(address);
+        let prior_state = self
+            .prior
+            .resources
+            .get(previous.as_deref().unwrap_or(address));
         let prior = prior_state.map(state_value);
         let decision = decide(resource, prior, config, self.replace.contains(address));
         let replacing = matches!(
@@ -508,7 +507,7 @@ impl ResourceHandler for Applier<'_> {
         ) {
             return Value::unknown();
         }
-        self.applied += 1;
+        self.applied.fetch_add(1, Ordering::SeqCst);
         let id_text = new
             .to_json()
             .get("id")
@@ -529,7 +528,7 @@ pub fn apply(
     prepared: &Prepared,
     store: &dyn StateStore,
     options: &ChangeOptions,
-    progress: &mut dyn FnMut(&str),
+    progress: &(dyn Fn(&str) + Sync),
 ) -> (usize, Diagnostics) {
     let prior = match store.snapshot() {
         Ok(s) => s,
@@ -543,23 +542,23 @@ pub fn apply(
     let mut diags = Diagnostics::default();
     close_stale_intents(store, &prior, progress, &mut diags);
     let moved = moves(&prepared.config, &prior);
-    let mut applier = Applier {
+    let applier = Applier {
         store,
         prior,
         moved,
         replace: options.replace.clone(),
         targets: target_scope(prepared, &options.targets),
         dependencies: resource_dependencies(prepared),
-        seen: HashSet::new(),
+        seen: Mutex::new(HashSet::new()),
         progress,
-        applied: 0,
+        applied: AtomicUsize::new(0),
     };
-    let (evaluation, walk_diags) = prepared.evaluate(Some(&mut applier));
+    let (evaluation, walk_diags) = prepared.evaluate(Some(&applier));
     diags.extend(walk_diags);
     if !diags.has_errors() && !stop_requested() {
         applier.delete_orphans(&mut diags);
     }
-    let applied = applier.applied;
+    let applied = applier.applied.load(Ordering::SeqCst);
     if let Some(root) = evaluation.root() {
         let outputs: BTreeMap<String, OutputState> = prepared
             .config
@@ -593,7 +592,7 @@ pub fn apply(
 fn close_stale_intents(
     store: &dyn StateStore,
     prior: &Snapshot,
-    progress: &mut dyn FnMut(&str),
+    progress: &(dyn Fn(&str) + Sync),
     diags: &mut Diagnostics,
 ) {
     if prior.intents.is_empty() {
@@ -615,7 +614,7 @@ fn close_stale_intents(
 }
 
 /// Destroys everything in state, dependents first.
-pub fn destroy(store: &dyn StateStore, progress: &mut dyn FnMut(&str)) -> (usize, Diagnostics) {
+pub fn destroy(store: &dyn StateStore, progress: &(dyn Fn(&str) + Sync)) -> (usize, Diagnostics) {
     let prior = match store.snapshot() {
         Ok(s) => s,
         Err(e) => {
@@ -625,16 +624,16 @@ pub fn destroy(store: &dyn StateStore, progress: &mut dyn FnMut(&str)) -> (usize
             )
         }
     };
-    let mut applier = Applier {
+    let applier = Applier {
         store,
         prior,
         moved: HashMap::new(),
         replace: HashSet::new(),
         targets: None,
         dependencies: HashMap::new(),
-        seen: HashSet::new(),
+        seen: Mutex::new(HashSet::new()),
         progress,
-        applied: 0,
+        applied: AtomicUsize::new(0),
     };
     let mut diags = Diagnostics::default();
     close_stale_intents(store, &applier.prior.clone(), applier.progress, &mut diags);
@@ -645,7 +644,7 @@ pub fn destroy(store: &dyn StateStore, progress: &mut dyn FnMut(&str)) -> (usize
     }) {
         diags.push(Diagnostic::error("Failed to save outputs").detail(e.to_string()));
     }
-    (applier.applied, diags)
+    (applier.applied.load(Ordering::SeqCst), diags)
 }
 
 fn single(d: Diagnostic) -> Diagnostics {

@@ -217,11 +217,11 @@ fn execute(
     change: &ChangeOptions,
     out: &Output,
 ) -> u8 {
-    let mut progress = |line: &str| println!("{line}");
+    let progress = |line: &str| println!("{line}");
     let (_, diags) = if mode == Mode::Destroy {
-        apply::destroy(store, &mut progress)
+        apply::destroy(store, &progress)
     } else {
-        apply::apply(prepared, store, change, &mut progress)
+        apply::apply(prepared, store, change, &progress)
     };
     if apply::stop_requested() {
         let n = diags.errors().count();

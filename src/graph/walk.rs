@@ -116,10 +116,10 @@ impl Evaluation {
 /// Decides the value of each resource instance once its configuration is evaluated:
 /// a planner asks the provider what will change, an applier makes the change. Without
 /// one (validate) every resource is unknown of its schema's type.
-pub trait ResourceHandler {
+pub trait ResourceHandler: Sync {
     /// The value dependents see for `address`, given its evaluated configuration.
     fn instance(
-        &mut self,
+        &self,
         module: ModuleId,
         address: &str,
         resource: &Resource,
@@ -150,7 +150,7 @@ pub fn evaluate_with<'a>(
     sources: &'a Sources,
     inputs: &'a HashMap<String, InputValue>,
     options: &'a WalkOptions,
-    handler: Option<&'a mut dyn ResourceHandler>,
+    handler: Option<&'a dyn ResourceHandler>,
 ) -> (Evaluation, Diagnostics) {
     let mut walk = Walk {
         config,
@@ -176,7 +176,7 @@ struct Walk<'a> {
     result: Evaluation,
     module_instances: HashMap<ModuleId, Vec<ModuleInstance>>,
     diags: Diagnostics,
-    handler: Option<&'a mut dyn ResourceHandler>,
+    handler: Option<&'a dyn ResourceHandler>,
 }
 
 /// The scope of one expression: its module instance, and `count`/`each`/`self` where
@@ -809,7 +809,7 @@ impl<'a> Walk<'a> {
         let ty = schema.map_or(Type::Dynamic, Schema::implied_type);
         let mut instance_values: HashMap<InstanceKey, Value> = HashMap::new();
         for (instance_key, address, cfg) in configs {
-            let value = match self.handler.as_deref_mut() {
+            let value = match self.handler {
                 Some(h) if instance_key != InstanceKey::Unknown && !diags.has_errors() => {
                     h.instance(m, &address, r, cfg.clone(), &mut diags)
                 }

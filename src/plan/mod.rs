@@ -6,6 +6,12 @@ pub mod file;
 pub mod render;
 
 use std::collections::{BTreeMap, HashMap, HashSet};
+use std::sync::{Mutex, MutexGuard};
+
+/// Locks a mutex, going on with the data even if another thread panicked holding it.
+pub fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
+}
 
 use plinth_state::Snapshot;
 
@@ -327,8 +333,8 @@ pub struct Planner<'s> {
     moved: HashMap<String, String>,
     replace: HashSet<String>,
     targets: Option<TargetScope>,
-    seen: HashSet<String>,
-    pub changes: Vec<PlannedChange>,
+    seen: Mutex<HashSet<String>>,
+    changes: Mutex<Vec<PlannedChange>>,
 }
 
 impl<'s> Planner<'s> {
@@ -343,16 +349,18 @@ impl<'s> Planner<'s> {
             moved,
             replace,
             targets,
-            seen: HashSet::new(),
-            changes: Vec::new(),
+            seen: Mutex::new(HashSet::new()),
+            changes: Mutex::new(Vec::new()),
         }
     }
 
     /// Orphans: instances in state that the configuration no longer declares.
-    pub fn finish(mut self, config: &crate::config::Config) -> Vec<PlannedChange> {
+    pub fn finish(self, config: &crate::config::Config) -> Vec<PlannedChange> {
+        let seen = self.seen.into_inner().unwrap_or_else(|e| e.into_inner());
+        let mut changes = self.changes.into_inner().unwrap_or_else(|e| e.into_inner());
         let renamed: HashSet<&String> = self.moved.values().collect();
         for (address, rs) in &self.prior.resources {
-            if self.seen.contains(address) || renamed.contains(address) {
+            if seen.contains(address) || renamed.contains(address) {
                 continue;
             }
             if let Some(t) = &self.targets {
@@ -362,7 +370,7 @@ impl<'s> Planner<'s> {
             }
             let (type_name, name) = split_address(address);
             let declared = declared_resource(config, address).is_some();
-            self.changes.push(PlannedChange {
+            changes.push(PlannedChange {
                 address: address.clone(),
                 previous_address: None,
                 type_name,
@@ -379,7 +387,7 @@ impl<'s> Planner<'s> {
                 replace_paths: Vec::new(),
             });
         }
-        self.changes
+        changes
     }
 }
 
@@ -510,14 +518,14 @@ impl ResourceHandler for Planner<'_> {
     }
 
     fn instance(
-        &mut self,
+        &self,
         module: ModuleId,
         address: &str,
         resource: &Resource,
         config: Value,
         diags: &mut Diagnostics,
     ) -> Value {
-        self.seen.insert(address.to_string());
+        lock(&self.seen).insert(address.to_string());
         if let Some(v) =
             outside_targets(self.targets.as_ref(), self.prior, module, address, resource)
         {
@@ -538,7 +546,7 @@ impl ResourceHandler for Planner<'_> {
         {
             diags.push(prevent_destroy(resource, address));
         }
-        self.changes.push(PlannedChange {
+        lock(&self.changes).push(PlannedChange {
             address: address.to_string(),
             previous_address: previous,
             type_name: resource.type_name.clone(),
