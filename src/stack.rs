@@ -33,6 +33,25 @@ pub struct Prepared {
 }
 
 impl Prepared {
+    /// Walks the graph starting each node as soon as its dependencies are done, with at
+    /// most `limit` handler calls at once (apply).
+    pub fn evaluate_concurrently<'a>(
+        &'a self,
+        handler: &'a dyn ResourceHandler,
+        limit: usize,
+    ) -> (Evaluation, Diagnostics) {
+        let mut options = self.walk_options.clone();
+        options.concurrency = Some(limit);
+        evaluate_with(
+            &self.config,
+            &self.graph,
+            &self.sources,
+            &self.inputs,
+            &options,
+            Some(handler),
+        )
+    }
+
     /// Walks the graph; `handler` decides resource values (none: unknown).
     pub fn evaluate<'a>(
         &'a self,
@@ -91,6 +110,7 @@ fn prepare_loaded(
             .unwrap_or_else(|| "default".to_string()),
         cwd,
         require_root_vars: options.require_root_vars,
+        concurrency: None,
     };
     Prepared {
         dir: dir.to_path_buf(),

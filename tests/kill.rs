@@ -44,13 +44,14 @@ fn apply_survives_sigkill_at_random_moments() {
         let kill_after = 1 + (seed % 40) as usize;
         let mut lines = BufReader::new(child.stdout.take().expect("stdout")).lines();
         let mut completions = 0;
-        let mut in_flight: Option<String> = None;
-        let mut record = |line: &str, in_flight: &mut Option<String>| {
+        // Calls started and not reported finished: several can be in flight at once.
+        let mut in_flight: HashSet<String> = HashSet::new();
+        let mut record = |line: &str, in_flight: &mut HashSet<String>| {
             if let Some(addr) = line.strip_suffix(": Creating...") {
-                *in_flight = Some(addr.to_string());
+                in_flight.insert(addr.to_string());
             } else if let Some((addr, _)) = line.split_once(": Creation complete") {
                 created.insert(addr.to_string());
-                *in_flight = None;
+                in_flight.remove(addr);
                 return true;
             }
             false
@@ -93,15 +94,10 @@ fn apply_survives_sigkill_at_random_moments() {
             );
         }
         let intents = state["intents"].as_object().expect("intents");
-        assert!(
-            intents.len() <= 1,
-            "round {round}: more intents than calls in flight: {intents:?}"
-        );
         for intent in intents.values() {
             let addr = intent["address"].as_str().unwrap_or("");
-            assert_eq!(
-                Some(addr),
-                in_flight.as_deref(),
+            assert!(
+                in_flight.contains(addr),
                 "round {round}: intent for {addr} was not in flight"
             );
             assert!(

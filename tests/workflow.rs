@@ -577,6 +577,9 @@ fn state_rm_and_mv() {
         main_tf("resource \"terraform_data\" \"a\" {}\nresource \"terraform_data\" \"b\" {}\n");
     let d = dir.path();
     ok(plinth(d, &["apply", "--auto-approve"]));
+    let pulled: serde_json::Value =
+        serde_json::from_str(&ok(plinth(d, &["state", "pull"])).stdout).expect("json");
+    let after_apply = pulled["serial"].to_string();
     ok(plinth(
         d,
         &["state", "mv", "terraform_data.a", "terraform_data.c"],
@@ -596,7 +599,13 @@ fn state_rm_and_mv() {
     assert!(history.lines().count() >= 6, "{history}");
     let at1 = ok(plinth(
         d,
-        &["state", "show", "--serial", "2", "terraform_data.a"],
+        &[
+            "state",
+            "show",
+            "--serial",
+            &after_apply,
+            "terraform_data.a",
+        ],
     ));
     assert!(
         at1.stdout.starts_with("# terraform_data.a:"),

@@ -46,6 +46,8 @@ pub struct ChangeOptions {
     pub replace: HashSet<String>,
     /// `--target ADDR`; empty means everything.
     pub targets: Vec<String>,
+    /// `--parallelism N`: at most N provider calls at once; `None`, no global cap.
+    pub parallelism: Option<usize>,
 }
 
 /// The `--target` scope: the targets, and every resource they depend on through any
@@ -553,7 +555,8 @@ pub fn apply(
         progress,
         applied: AtomicUsize::new(0),
     };
-    let (evaluation, walk_diags) = prepared.evaluate(Some(&applier));
+    let limit = options.parallelism.unwrap_or(usize::MAX);
+    let (evaluation, walk_diags) = prepared.evaluate_concurrently(&applier, limit);
     diags.extend(walk_diags);
     if !diags.has_errors() && !stop_requested() {
         applier.delete_orphans(&mut diags);

@@ -26,6 +26,9 @@ pub struct Args {
     /// Plan (or apply) destroying everything in state.
     #[arg(long)]
     destroy: bool,
+    /// Run at most N provider calls at once (default: as many as the dependencies allow).
+    #[arg(long, value_name = "N")]
+    parallelism: Option<usize>,
     /// Limit the plan to this resource, instance or module and what it depends on
     /// (repeatable).
     #[arg(long, value_name = "ADDR")]
@@ -120,6 +123,7 @@ pub fn run(args: Args, matches: &clap::ArgMatches, out: &Output, mode: Mode) -> 
     let change = ChangeOptions {
         replace: args.replace.iter().cloned().collect::<HashSet<_>>(),
         targets: args.target.clone(),
+        parallelism: args.parallelism,
     };
     let wdir = store_dir(dir);
     let has_state = wdir.join("store").join("snapshot.json").exists();
@@ -337,6 +341,7 @@ fn apply_saved(path: &Path, args: &Args, out: &Output) -> u8 {
     let change = ChangeOptions {
         replace: file.replace.iter().cloned().collect(),
         targets: file.targets.clone(),
+        parallelism: args.parallelism,
     };
     let (now, diags) = if file.destroy {
         apply::plan_destroy(&prepared, &published)

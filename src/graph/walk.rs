@@ -21,12 +21,16 @@ use crate::schema::{builtin_resource, Nesting, Schema};
 /// stack, low enough that a typo such as `count = 1e9` fails at once.
 pub const MAX_INSTANCES: i64 = 100_000;
 
+#[derive(Clone, Debug)]
 pub struct WalkOptions {
     pub workspace: String,
     /// `path.cwd`.
     pub cwd: String,
     /// Whether a root variable without a value is an error (plan) or unknown (validate).
     pub require_root_vars: bool,
+    /// Walk concurrently, with at most this many handler calls at once (apply);
+    /// `None` walks in order on one thread (validate, plan).
+    pub concurrency: Option<usize>,
 }
 
 /// How many instances a resource or module call has.
@@ -113,6 +117,139 @@ impl Evaluation {
     }
 }
 
+/// One resource instance waiting for the handler.
+struct Job {
+    key: InstanceKey,
+    address: String,
+    config: Value,
+    /// Whether to ask the handler (not when its configuration had errors, or its
+    /// key is unknown).
+    call: bool,
+}
+
+/// A resource node's evaluated instances, per module instance.
+struct ResourceWork<'a> {
+    m: ModuleId,
+    resource: &'a Resource,
+    ty: Type,
+    parts: Vec<(ModuleInstance, Expansion, Vec<Job>)>,
+}
+
+/// Bounds how many handler calls run at once (`--parallelism`).
+pub struct CallLimit {
+    free: std::sync::Mutex<usize>,
+    freed: std::sync::Condvar,
+}
+
+impl CallLimit {
+    pub fn new(n: usize) -> CallLimit {
+        CallLimit {
+            free: std::sync::Mutex::new(n.max(1)),
+            freed: std::sync::Condvar::new(),
+        }
+    }
+
+    fn run<T>(&self, f: impl FnOnce() -> T) -> T {
+        let mut free = self.free.lock().unwrap_or_else(|e| e.into_inner());
+        while *free == 0 {
+            free = self.freed.wait(free).unwrap_or_else(|e| e.into_inner());
+        }
+        *free -= 1;
+        drop(free);
+        let out = f();
+        *self.free.lock().unwrap_or_else(|e| e.into_inner()) += 1;
+        self.freed.notify_one();
+        out
+    }
+}
+
+/// Asks the handler about every instance of a resource node. With a limit, the
+/// instances' calls run on worker threads at most that many at a time; without one,
+/// in order on this thread.
+fn run_calls(
+    handler: Option<&dyn ResourceHandler>,
+    work: &ResourceWork,
+    limit: Option<&CallLimit>,
+) -> (Vec<Vec<Option<Value>>>, Diagnostics) {
+    let Some(h) = handler else {
+        let empty = work
+            .parts
+            .iter()
+            .map(|(_, _, jobs)| jobs.iter().map(|_| None).collect())
+            .collect();
+        return (empty, Diagnostics::default());
+    };
+    let call = |job: &Job| -> (Option<Value>, Diagnostics) {
+        let mut diags = Diagnostics::default();
+        if !job.call {
+            return (None, diags);
+        }
+        let v = h.instance(
+            work.m,
+            &job.address,
+            work.resource,
+            job.config.clone(),
+            &mut diags,
+        );
+        (Some(v), diags)
+    };
+    let mut diags = Diagnostics::default();
+    let results = match limit {
+        None => work
+            .parts
+            .iter()
+            .map(|(_, _, jobs)| {
+                jobs.iter()
+                    .map(|j| {
+                        let (v, d) = call(j);
+                        diags.extend(d);
+                        v
+                    })
+                    .collect()
+            })
+            .collect(),
+        Some(limit) => {
+            let todo: Vec<(usize, usize)> = work
+                .parts
+                .iter()
+                .enumerate()
+                .flat_map(|(p, (_, _, jobs))| {
+                    jobs.iter()
+                        .enumerate()
+                        .filter(|(_, j)| j.call)
+                        .map(move |(i, _)| (p, i))
+                })
+                .collect();
+            let mut results: Vec<Vec<Option<Value>>> = work
+                .parts
+                .iter()
+                .map(|(_, _, jobs)| jobs.iter().map(|_| None).collect())
+                .collect();
+            let next = std::sync::atomic::AtomicUsize::new(0);
+            let done = std::sync::Mutex::new(Vec::with_capacity(todo.len()));
+            let workers = todo.len().min(64);
+            std::thread::scope(|s| {
+                for _ in 0..workers {
+                    s.spawn(|| loop {
+                        let n = next.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                        let Some(&(p, i)) = todo.get(n) else { break };
+                        let out = limit.run(|| call(&work.parts[p].2[i]));
+                        done.lock()
+                            .unwrap_or_else(|e| e.into_inner())
+                            .push((p, i, out));
+                    });
+                }
+            });
+            for (p, i, (v, d)) in done.into_inner().unwrap_or_else(|e| e.into_inner()) {
+                results[p][i] = v;
+                diags.extend(d);
+            }
+            results
+        }
+    };
+    (results, diags)
+}
+
 /// Decides the value of each resource instance once its configuration is evaluated:
 /// a planner asks the provider what will change, an applier makes the change. Without
 /// one (validate) every resource is unknown of its schema's type.
@@ -162,8 +299,14 @@ pub fn evaluate_with<'a>(
         diags: Diagnostics::default(),
         handler,
     };
-    for ix in graph.evaluation_order() {
-        walk.node(graph, ix);
+    let handler_present = walk.handler.is_some();
+    match options.concurrency {
+        Some(limit) if handler_present => walk.concurrently(graph, limit),
+        _ => {
+            for ix in graph.evaluation_order() {
+                walk.node(graph, ix);
+            }
+        }
     }
     (walk.result, walk.diags)
 }
@@ -376,6 +519,11 @@ impl<'a> Walk<'a> {
     }
 
     fn node(&mut self, graph: &Graph, ix: NodeIndex) {
+        if let Some(work) = self.begin_resource(graph, ix) {
+            let (results, diags) = run_calls(self.handler, &work, None);
+            self.finish_resource(work, results, diags);
+            return;
+        }
         let node = &graph.inner[ix];
         let m = node.module;
         let name = node.name.clone();
@@ -396,12 +544,7 @@ impl<'a> Walk<'a> {
                     self.values_mut(&inst).locals.insert(name.clone(), value);
                 }
                 NodeKind::Output => self.output(m, &inst, &name),
-                NodeKind::Resource(mode) => {
-                    let (type_name, rname) = name.split_once('.').unwrap_or((&name, ""));
-                    if let Some(r) = module.resource(*mode, type_name, rname) {
-                        self.resource(m, &inst, r);
-                    }
-                }
+                NodeKind::Resource(_) => {}
                 NodeKind::ModuleCall => {
                     let Some(call) = module.module_call(&name) else {
                         continue;
@@ -441,6 +584,103 @@ impl<'a> Walk<'a> {
                 }
             }
         }
+    }
+
+    /// Walks the graph starting each node as soon as its dependencies are done:
+    /// evaluation stays on this thread, the handler's calls for a resource node run
+    /// on worker threads, and their results are stored when they come back.
+    fn concurrently(&mut self, graph: &Graph, limit: usize) {
+        use std::collections::VecDeque;
+        let order = graph.evaluation_order();
+        let evaluable: std::collections::HashSet<NodeIndex> = order.iter().copied().collect();
+        let mut waiting: HashMap<NodeIndex, usize> = order
+            .iter()
+            .map(|&ix| {
+                (
+                    ix,
+                    graph
+                        .dependencies(ix)
+                        .filter(|d| evaluable.contains(d))
+                        .count(),
+                )
+            })
+            .collect();
+        let mut ready: VecDeque<NodeIndex> = order
+            .iter()
+            .copied()
+            .filter(|ix| waiting[ix] == 0)
+            .collect();
+        let complete = |ix: NodeIndex,
+                        waiting: &mut HashMap<NodeIndex, usize>,
+                        ready: &mut VecDeque<NodeIndex>| {
+            for next in graph
+                .inner
+                .neighbors_directed(ix, petgraph::Direction::Outgoing)
+            {
+                if let Some(n) = waiting.get_mut(&next) {
+                    *n -= 1;
+                    if *n == 0 {
+                        ready.push_back(next);
+                    }
+                }
+            }
+        };
+        let limit = CallLimit::new(limit);
+        let handler = self.handler;
+        std::thread::scope(|s| {
+            let (tx, rx) = std::sync::mpsc::channel();
+            let mut in_flight = 0usize;
+            loop {
+                while let Some(ix) = ready.pop_front() {
+                    match self.begin_resource(graph, ix) {
+                        Some(work)
+                            if work
+                                .parts
+                                .iter()
+                                .any(|(_, _, jobs)| jobs.iter().any(|j| j.call)) =>
+                        {
+                            in_flight += 1;
+                            let tx = tx.clone();
+                            let limit = &limit;
+                            s.spawn(move || {
+                                let (results, diags) = run_calls(handler, &work, Some(limit));
+                                let _ = tx.send((ix, work, results, diags));
+                            });
+                        }
+                        Some(work) => {
+                            let (results, diags) = run_calls(handler, &work, None);
+                            self.finish_resource(work, results, diags);
+                            complete(ix, &mut waiting, &mut ready);
+                        }
+                        None => {
+                            self.node(graph, ix);
+                            complete(ix, &mut waiting, &mut ready);
+                        }
+                    }
+                }
+                if in_flight == 0 {
+                    break;
+                }
+                let Ok((ix, work, results, diags)) = rx.recv() else {
+                    break;
+                };
+                in_flight -= 1;
+                self.finish_resource(work, results, diags);
+                complete(ix, &mut waiting, &mut ready);
+            }
+        });
+    }
+
+    /// For a resource node, its evaluated instances; `None` for other nodes.
+    fn begin_resource(&mut self, graph: &Graph, ix: NodeIndex) -> Option<ResourceWork<'a>> {
+        let node = &graph.inner[ix];
+        let NodeKind::Resource(mode) = node.kind else {
+            return None;
+        };
+        let config = self.config;
+        let (type_name, rname) = node.name.split_once('.').unwrap_or((&node.name, ""));
+        let r = config.modules[node.module].resource(mode, type_name, rname)?;
+        Some(self.prepare_resource(node.module, r))
     }
 
     fn variable(&mut self, m: ModuleId, inst: &ModuleInstance, name: &str) {
@@ -771,63 +1011,97 @@ impl<'a> Walk<'a> {
         }
     }
 
-    fn resource(&mut self, m: ModuleId, inst: &ModuleInstance, r: &Resource) {
+    /// Evaluates a resource node's instances in every instance of its module: the
+    /// first half of handling it; the handler's calls and [`Walk::finish_resource`]
+    /// follow.
+    fn prepare_resource(&mut self, m: ModuleId, r: &'a Resource) -> ResourceWork<'a> {
         let schema = builtin_resource(&r.type_name);
-        let scope = self.scope(m, inst, Repetition::None);
-        let expansion = self
-            .expand(r.count.as_ref(), r.for_each.as_ref(), &scope)
-            .and_then(|e| {
-                self.require_known(e, r.count.as_ref(), r.for_each.as_ref(), m, &r.address())
-            })
-            .unwrap_or_else(|d| {
-                self.diags.push(d);
-                Expansion::Unknown
-            });
-        let key = r.address();
-        let mut diags = Diagnostics::default();
-        let mut configs = Vec::new();
-        for (instance_key, repetition) in expansion.instances() {
-            let scope = self.scope(m, inst, repetition);
-            let cfg = self.body(&r.body, schema, &scope, &mut Vec::new(), &mut diags);
-            for check in &r.lifecycle.preconditions {
-                if let Some(message) = self.failed_check(check, &scope, &mut diags) {
-                    diags.push(
-                        Diagnostic::error("Resource precondition failed")
-                            .detail(message)
-                            .at_opt(check.condition.span()),
-                    );
-                }
-            }
-            for e in &r.lifecycle.replace_triggered_by {
-                if let Err(d) = self.eval(e, &scope) {
-                    diags.push(d);
-                }
-            }
-            let address = format!("{}{}{}", inst.prefix(), key, instance_key);
-            configs.push((instance_key, address, cfg));
-        }
         let ty = schema.map_or(Type::Dynamic, Schema::implied_type);
-        let mut instance_values: HashMap<InstanceKey, Value> = HashMap::new();
-        for (instance_key, address, cfg) in configs {
-            let value = match self.handler {
-                Some(h) if instance_key != InstanceKey::Unknown && !diags.has_errors() => {
-                    h.instance(m, &address, r, cfg.clone(), &mut diags)
+        let key = r.address();
+        let mut parts = Vec::new();
+        for inst in self.instances_of(m) {
+            let scope = self.scope(m, &inst, Repetition::None);
+            let expansion = self
+                .expand(r.count.as_ref(), r.for_each.as_ref(), &scope)
+                .and_then(|e| self.require_known(e, r.count.as_ref(), r.for_each.as_ref(), m, &key))
+                .unwrap_or_else(|d| {
+                    self.diags.push(d);
+                    Expansion::Unknown
+                });
+            let mut diags = Diagnostics::default();
+            let mut jobs = Vec::new();
+            for (instance_key, repetition) in expansion.instances() {
+                let scope = self.scope(m, &inst, repetition);
+                let before = diags.errors().count();
+                let config = self.body(&r.body, schema, &scope, &mut Vec::new(), &mut diags);
+                for check in &r.lifecycle.preconditions {
+                    if let Some(message) = self.failed_check(check, &scope, &mut diags) {
+                        diags.push(
+                            Diagnostic::error("Resource precondition failed")
+                                .detail(message)
+                                .at_opt(check.condition.span()),
+                        );
+                    }
                 }
-                _ => Value::Unknown(ty.clone()),
-            };
-            instance_values.insert(instance_key, value);
-            self.result.resource_configs.insert(address, cfg);
+                for e in &r.lifecycle.replace_triggered_by {
+                    if let Err(d) = self.eval(e, &scope) {
+                        diags.push(d);
+                    }
+                }
+                let call = self.handler.is_some()
+                    && instance_key != InstanceKey::Unknown
+                    && diags.errors().count() == before;
+                let address = format!("{}{}{}", inst.prefix(), key, instance_key);
+                jobs.push(Job {
+                    key: instance_key,
+                    address,
+                    config,
+                    call,
+                });
+            }
+            // An instance whose configuration had errors stops its siblings' calls too.
+            if diags.has_errors() {
+                for j in &mut jobs {
+                    j.call = false;
+                }
+            }
+            self.diags.extend(diags);
+            parts.push((inst, expansion, jobs));
         }
+        ResourceWork {
+            m,
+            resource: r,
+            ty,
+            parts,
+        }
+    }
+
+    /// Stores what the handler decided for each instance (`results[part][job]`).
+    fn finish_resource(
+        &mut self,
+        work: ResourceWork<'a>,
+        results: Vec<Vec<Option<Value>>>,
+        diags: Diagnostics,
+    ) {
         self.diags.extend(diags);
-        let value = expansion.shape(|k| {
-            instance_values
-                .get(k)
-                .cloned()
-                .unwrap_or_else(|| Value::Unknown(ty.clone()))
-        });
-        let values = self.values_mut(inst);
-        values.resources.insert(key.clone(), value);
-        values.resource_expansions.insert(key, expansion);
+        let key = work.resource.address();
+        for ((inst, expansion, jobs), values) in work.parts.into_iter().zip(results) {
+            let mut instance_values: HashMap<InstanceKey, Value> = HashMap::new();
+            for (job, value) in jobs.into_iter().zip(values) {
+                let value = value.unwrap_or_else(|| Value::Unknown(work.ty.clone()));
+                instance_values.insert(job.key, value);
+                self.result.resource_configs.insert(job.address, job.config);
+            }
+            let value = expansion.shape(|k| {
+                instance_values
+                    .get(k)
+                    .cloned()
+                    .unwrap_or_else(|| Value::Unknown(work.ty.clone()))
+            });
+            let values = self.values_mut(&inst);
+            values.resources.insert(key.clone(), value);
+            values.resource_expansions.insert(key.clone(), expansion);
+        }
     }
 
     /// Evaluates a block body into an object: arguments by name, nested blocks as

@@ -111,14 +111,19 @@ impl SledStore {
     /// Writes `snapshot.json` (atomically, by rename) for readers while this process
     /// holds the store.
     pub fn publish(&self) -> Result<()> {
+        let mut last = self.last_publish.lock().unwrap_or_else(|e| e.into_inner());
+        self.publish_locked(&mut last)
+    }
+
+    /// Publishes with the publish lock held, so concurrent committers never race on
+    /// the temporary file.
+    fn publish_locked(&self, last: &mut Option<Instant>) -> Result<()> {
         let snapshot = self.snapshot()?;
         let text = serde_json::to_vec(&snapshot).map_err(|e| storage(&self.dir, e))?;
         let tmp = self.dir.join(format!("{SNAPSHOT_FILE}.tmp"));
         std::fs::write(&tmp, text).map_err(|e| storage(&self.dir, e))?;
         std::fs::rename(&tmp, self.dir.join(SNAPSHOT_FILE)).map_err(|e| storage(&self.dir, e))?;
-        if let Ok(mut last) = self.last_publish.lock() {
-            *last = Some(Instant::now());
-        }
+        *last = Some(Instant::now());
         Ok(())
     }
 
@@ -270,14 +275,15 @@ impl StateStore for SledStore {
             Err(TransactionError::Abort(message)) => return Err(storage(&self.dir, message)),
             Err(TransactionError::Storage(e)) => return Err(storage(&self.dir, e)),
         };
+        // Flushing outside the commit lock lets concurrent commits share one fsync
+        // (group commit); each still returns only after a flush that covers it.
+        drop(_serialized);
         self.db.flush().map_err(|e| storage(&self.dir, e))?;
-        let due = self
-            .last_publish
-            .lock()
-            .map(|last| last.is_none_or(|t| t.elapsed() >= PUBLISH_EVERY))
-            .unwrap_or(true);
-        if due {
-            self.publish()?;
+        // A commit never waits for another thread's publish: that one is recent.
+        if let Ok(mut last) = self.last_publish.try_lock() {
+            if last.is_none_or(|t| t.elapsed() >= PUBLISH_EVERY) {
+                self.publish_locked(&mut last)?;
+            }
         }
         Ok(serial)
     }
