@@ -12,6 +12,22 @@ use std::process::{Command, Stdio};
 
 use common::{main_tf, plinth};
 
+/// `plinth apply --auto-approve` in `d`, its output piped for reading.
+fn spawn_apply(d: &std::path::Path) -> std::process::Child {
+    Command::new(env!("CARGO_BIN_EXE_plinth"))
+        .args([
+            "-C",
+            d.to_str().expect("path"),
+            "--no-color",
+            "apply",
+            "--auto-approve",
+        ])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn apply")
+}
+
 #[test]
 fn apply_survives_sigkill_at_random_moments() {
     let dir =
@@ -26,18 +42,7 @@ fn apply_survives_sigkill_at_random_moments() {
     let mut created: HashSet<String> = HashSet::new();
     let mut expect_takeover = false;
     for round in 0..20 {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_plinth"))
-            .args([
-                "-C",
-                d.to_str().expect("path"),
-                "--no-color",
-                "apply",
-                "--auto-approve",
-            ])
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("spawn apply");
+        let mut child = spawn_apply(d);
         seed ^= seed << 13;
         seed ^= seed >> 7;
         seed ^= seed << 17;
@@ -152,18 +157,7 @@ fn ctrl_c_lets_in_flight_work_finish_saves_and_releases_the_lock() {
     let dir =
         main_tf("resource \"plinth_data\" \"r\" {\n  count = 5000\n  input = count.index\n}\n");
     let d = dir.path();
-    let mut child = Command::new(env!("CARGO_BIN_EXE_plinth"))
-        .args([
-            "-C",
-            d.to_str().expect("path"),
-            "--no-color",
-            "apply",
-            "--auto-approve",
-        ])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("spawn apply");
+    let mut child = spawn_apply(d);
     let mut lines = BufReader::new(child.stdout.take().expect("stdout")).lines();
     let mut created = HashSet::new();
     for line in lines.by_ref() {
