@@ -135,3 +135,35 @@ fn parallelism_caps_calls_in_flight() {
     assert!(max >= 2, "instances of one resource never overlapped");
     assert_eq!(recorder.events.lock().expect("events").len(), 80);
 }
+
+/// A handler that panics for one resource.
+struct Panicky;
+
+impl ResourceHandler for Panicky {
+    fn instance(
+        &self,
+        _m: ModuleId,
+        address: &str,
+        _r: &Resource,
+        config: Value,
+        _d: &mut Diagnostics,
+    ) -> Value {
+        if address == "terraform_data.a" {
+            panic!("provider bug");
+        }
+        config
+    }
+}
+
+#[test]
+fn a_panicking_call_is_reported_not_hung_on() {
+    let dir = common::main_tf(STACK);
+    let prepared = prepare(dir.path(), &StackOptions::default());
+    let (_, diags) = prepared.evaluate_concurrently(&Panicky, usize::MAX);
+    let text: Vec<String> = diags.errors().map(|d| d.to_string()).collect();
+    assert!(
+        text.iter()
+            .any(|t| t.contains("a provider call for terraform_data.a panicked")),
+        "{text:?}"
+    );
+}

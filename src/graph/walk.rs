@@ -643,7 +643,18 @@ impl<'a> Walk<'a> {
                             let tx = tx.clone();
                             let limit = &limit;
                             s.spawn(move || {
-                                let (results, diags) = run_calls(handler, &work, Some(limit));
+                                // Always report back, even if a call panicked, so the
+                                // walk never waits for a result that cannot come.
+                                let run = std::panic::AssertUnwindSafe(|| run_calls(handler, &work, Some(limit)));
+                                let (results, diags) = std::panic::catch_unwind(run).unwrap_or_else(|_| {
+                                    let mut diags = Diagnostics::default();
+                                    diags.push(
+                                        Diagnostic::error("Internal error")
+                                            .detail(format!("a provider call for {} panicked; its instances were not changed.", work.resource.address())),
+                                    );
+                                    let none = work.parts.iter().map(|(_, _, jobs)| jobs.iter().map(|_| None).collect()).collect();
+                                    (none, diags)
+                                });
                                 let _ = tx.send((ix, work, results, diags));
                             });
                         }
