@@ -9,6 +9,7 @@
 //! OS lock, so a killed holder never leaves the stack wedged, and its record (id,
 //! operation, who, pid, time) lets a second process say who holds it.
 
+mod group;
 pub mod lock;
 mod sled_store;
 pub mod workspace;
@@ -17,6 +18,7 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
+pub use group::GroupCommit;
 pub use sled_store::SledStore;
 
 #[derive(Debug, thiserror::Error)]

@@ -7,7 +7,8 @@ use std::time::Duration;
 
 use plinth_state::lock::{LockError, StackLock};
 use plinth_state::{
-    Commit, Intent, IntentAction, OutputState, ResourceState, SledStore, StateError, StateStore,
+    Commit, GroupCommit, Intent, IntentAction, OutputState, ResourceState, SledStore, StateError,
+    StateStore,
 };
 
 fn resource(address: &str, n: i64) -> ResourceState {
@@ -55,6 +56,42 @@ fn commits_bump_the_serial_and_keep_the_lineage() {
     let s = store.snapshot().expect("snapshot");
     assert_eq!((s.lineage, s.serial), (lineage, 2));
     assert_eq!(s.resources.keys().collect::<Vec<_>>(), ["a.x", "a.y"]);
+}
+
+#[test]
+fn concurrent_commits_share_rounds_and_each_is_durable_on_return() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let store = GroupCommit::new(SledStore::open(dir.path()).expect("open"));
+    let threads: usize = 32;
+    let per_thread: usize = 20;
+    std::thread::scope(|s| {
+        for t in 0..threads {
+            let store = &store;
+            s.spawn(move || {
+                for i in 0..per_thread {
+                    let address = format!("a.r[{}]", t * per_thread + i);
+                    let serial = store
+                        .commit(put(vec![resource(&address, i as i64)]))
+                        .expect("commit");
+                    // Once commit returns, the change is in the store at that serial.
+                    let at = store.snapshot_at(serial).expect("snapshot at");
+                    assert!(
+                        at.resources.contains_key(&address),
+                        "{address} missing at {serial}"
+                    );
+                }
+            });
+        }
+    });
+    let s = store.snapshot().expect("snapshot");
+    assert_eq!(s.resources.len(), threads * per_thread);
+    assert!(
+        s.serial < (threads * per_thread) as u64,
+        "no commits were merged: {} serials for {} changes",
+        s.serial,
+        threads * per_thread
+    );
+    assert_eq!(store.history().expect("history").len() as u64, s.serial);
 }
 
 #[test]
