@@ -10,6 +10,7 @@ use crate::config::{load_stack, Config};
 use crate::diag::{Diagnostics, Sources};
 use crate::graph::walk::{evaluate_with, Evaluation, ResourceHandler, WalkOptions};
 use crate::graph::{build_graph, Graph};
+use crate::plugin::Providers;
 
 /// What a command asks of the front half.
 #[derive(Clone, Debug, Default)]
@@ -30,11 +31,13 @@ pub struct Prepared {
     pub inputs: HashMap<String, InputValue>,
     pub walk_options: WalkOptions,
     pub diagnostics: Diagnostics,
+    /// The providers plan and apply call.
+    pub providers: Providers,
 }
 
 impl Prepared {
     /// Walks the graph starting each node as soon as its dependencies are done, with at
-    /// most `limit` handler calls at once (apply).
+    /// most `limit` handler calls at once.
     pub fn evaluate_concurrently<'a>(
         &'a self,
         handler: &'a dyn ResourceHandler,
@@ -52,7 +55,8 @@ impl Prepared {
         )
     }
 
-    /// Walks the graph; `handler` decides resource values (none: unknown).
+    /// Walks the graph; `handler` decides resource values (none: unknown), with no
+    /// cap on its calls at once.
     pub fn evaluate<'a>(
         &'a self,
         handler: Option<&'a dyn ResourceHandler>,
@@ -120,6 +124,7 @@ fn prepare_loaded(
         inputs,
         walk_options,
         diagnostics: diags,
+        providers: Providers::default(),
     }
 }
 

@@ -5,20 +5,20 @@
 mod common;
 
 use std::collections::HashSet;
-use std::sync::{Condvar, Mutex};
+use std::sync::Mutex;
 use std::time::Duration;
 
 use plinth::config::{ModuleId, Resource};
 use plinth::diag::Diagnostics;
-use plinth::graph::walk::ResourceHandler;
+use plinth::graph::walk::{ResourceHandler, Trigger};
 use plinth::lang::Value;
+use plinth::plugin::BoxFuture;
 use plinth::stack::{prepare, StackOptions};
 
 /// Records the order of calls; resources named in `meet` wait for each other.
 struct Recorder {
     meet: HashSet<String>,
-    arrived: Mutex<usize>,
-    all_here: Condvar,
+    all_here: tokio::sync::Barrier,
     events: Mutex<Vec<String>>,
     running: Mutex<(usize, usize)>,
 }
@@ -27,8 +27,7 @@ impl Recorder {
     fn new(meet: &[&str]) -> Recorder {
         Recorder {
             meet: meet.iter().map(|s| s.to_string()).collect(),
-            arrived: Mutex::new(0),
-            all_here: Condvar::new(),
+            all_here: tokio::sync::Barrier::new(meet.len().max(1)),
             events: Mutex::new(Vec::new()),
             running: Mutex::new((0, 0)),
         }
@@ -36,46 +35,41 @@ impl Recorder {
 }
 
 impl ResourceHandler for Recorder {
-    fn instance(
-        &self,
+    fn instance<'a>(
+        &'a self,
         _m: ModuleId,
-        address: &str,
-        _r: &Resource,
+        address: &'a str,
+        _r: &'a Resource,
         config: Value,
-        _d: &mut Diagnostics,
-    ) -> Value {
-        self.events
-            .lock()
-            .expect("events")
-            .push(format!("start {address}"));
-        {
-            let mut r = self.running.lock().expect("running");
-            r.0 += 1;
-            r.1 = r.1.max(r.0);
-        }
-        if self.meet.contains(address) {
-            let mut n = self.arrived.lock().expect("arrived");
-            *n += 1;
-            self.all_here.notify_all();
-            let (n, timeout) = self
-                .all_here
-                .wait_timeout_while(n, Duration::from_secs(10), |n| *n < self.meet.len())
-                .expect("wait");
-            assert!(
-                !timeout.timed_out(),
-                "{address} waited alone: the walk did not run {} at once ({} arrived)",
-                self.meet.len(),
-                *n
-            );
-        } else {
-            std::thread::sleep(Duration::from_millis(5));
-        }
-        self.running.lock().expect("running").0 -= 1;
-        self.events
-            .lock()
-            .expect("events")
-            .push(format!("end {address}"));
-        config
+        _t: &'a [Trigger],
+    ) -> BoxFuture<'a, (Value, Diagnostics)> {
+        Box::pin(async move {
+            self.events
+                .lock()
+                .expect("events")
+                .push(format!("start {address}"));
+            {
+                let mut r = self.running.lock().expect("running");
+                r.0 += 1;
+                r.1 = r.1.max(r.0);
+            }
+            if self.meet.contains(address) {
+                let met = tokio::time::timeout(Duration::from_secs(10), self.all_here.wait()).await;
+                assert!(
+                    met.is_ok(),
+                    "{address} waited alone: the walk did not run {} at once",
+                    self.meet.len(),
+                );
+            } else {
+                tokio::time::sleep(Duration::from_millis(5)).await;
+            }
+            self.running.lock().expect("running").0 -= 1;
+            self.events
+                .lock()
+                .expect("events")
+                .push(format!("end {address}"));
+            (config, Diagnostics::default())
+        })
     }
 }
 
@@ -140,18 +134,20 @@ fn parallelism_caps_calls_in_flight() {
 struct Panicky;
 
 impl ResourceHandler for Panicky {
-    fn instance(
-        &self,
+    fn instance<'a>(
+        &'a self,
         _m: ModuleId,
-        address: &str,
-        _r: &Resource,
+        address: &'a str,
+        _r: &'a Resource,
         config: Value,
-        _d: &mut Diagnostics,
-    ) -> Value {
-        if address == "terraform_data.a" {
-            panic!("provider bug");
-        }
-        config
+        _t: &'a [Trigger],
+    ) -> BoxFuture<'a, (Value, Diagnostics)> {
+        Box::pin(async move {
+            if address == "terraform_data.a" {
+                panic!("provider bug");
+            }
+            (config, Diagnostics::default())
+        })
     }
 }
 

@@ -12,8 +12,8 @@ use std::process::{Command, Stdio};
 
 use common::{main_tf, plinth};
 
-/// `plinth apply --auto-approve` in `d`, its output piped for reading.
-fn spawn_apply(d: &std::path::Path) -> std::process::Child {
+/// `plinth apply --auto-approve [extra]` in `d`, its output piped for reading.
+fn spawn_apply(d: &std::path::Path, extra: &[&str]) -> std::process::Child {
     Command::new(env!("CARGO_BIN_EXE_plinth"))
         .args([
             "-C",
@@ -22,16 +22,36 @@ fn spawn_apply(d: &std::path::Path) -> std::process::Child {
             "apply",
             "--auto-approve",
         ])
+        .args(extra)
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
         .expect("spawn apply")
 }
 
+/// The index in `plinth_data.r[7]`.
+fn index_of(addr: &str) -> i64 {
+    addr.trim_start_matches("plinth_data.r[")
+        .trim_end_matches(']')
+        .parse()
+        .expect("index")
+}
+
+const ROUNDS: &str = r#"
+variable "round" {
+  type = number
+}
+resource "plinth_data" "r" {
+  count = 1000
+  input = "${var.round}-${count.index}"
+}
+"#;
+
+/// Every round changes all 1,000 instances (created in the first, updated after),
+/// so every kill lands in the middle of an apply.
 #[test]
 fn apply_survives_sigkill_at_random_moments() {
-    let dir =
-        main_tf("resource \"plinth_data\" \"r\" {\n  count = 1000\n  input = count.index\n}\n");
+    let dir = main_tf(ROUNDS);
     let d = dir.path();
     let mut seed = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
@@ -39,23 +59,30 @@ fn apply_survives_sigkill_at_random_moments() {
         .unwrap_or(7)
         | 1;
     eprintln!("seed {seed}");
-    let mut created: HashSet<String> = HashSet::new();
     let mut expect_takeover = false;
+    let mut observed = 0;
     for round in 0..20 {
-        let mut child = spawn_apply(d);
+        let var = format!("round={round}");
+        let mut child = spawn_apply(d, &["--var", &var]);
         seed ^= seed << 13;
         seed ^= seed >> 7;
         seed ^= seed << 17;
         let kill_after = 1 + (seed % 40) as usize;
         let mut lines = BufReader::new(child.stdout.take().expect("stdout")).lines();
-        let mut completions = 0;
-        // Calls started and not reported finished: several can be in flight at once.
+        // Calls started and not reported finished: many can be in flight at once.
         let mut in_flight: HashSet<String> = HashSet::new();
-        let mut record = |line: &str, in_flight: &mut HashSet<String>| {
-            if let Some(addr) = line.strip_suffix(": Creating...") {
+        let mut done: HashSet<String> = HashSet::new();
+        let record = |line: &str, in_flight: &mut HashSet<String>, done: &mut HashSet<String>| {
+            if let Some(addr) = line
+                .strip_suffix(": Creating...")
+                .or_else(|| line.strip_suffix(": Modifying..."))
+            {
                 in_flight.insert(addr.to_string());
-            } else if let Some((addr, _)) = line.split_once(": Creation complete") {
-                created.insert(addr.to_string());
+            } else if let Some((addr, _)) = line
+                .split_once(": Creation complete")
+                .or_else(|| line.split_once(": Modifications complete"))
+            {
+                done.insert(addr.to_string());
                 in_flight.remove(addr);
                 return true;
             }
@@ -63,19 +90,22 @@ fn apply_survives_sigkill_at_random_moments() {
         };
         for line in lines.by_ref() {
             let line = line.expect("line");
-            if record(&line, &mut in_flight) {
-                completions += 1;
-                if completions >= kill_after {
-                    break;
-                }
+            if record(&line, &mut in_flight, &mut done) && done.len() >= kill_after {
+                break;
             }
         }
         child.kill().expect("SIGKILL");
         for line in lines.map_while(Result::ok) {
-            record(&line, &mut in_flight);
+            record(&line, &mut in_flight, &mut done);
         }
         let output = child.wait_with_output().expect("wait");
         let stderr = String::from_utf8_lossy(&output.stderr);
+        assert_eq!(
+            output.status.code(),
+            None,
+            "round {round}: apply finished before it was killed:\n{stderr}"
+        );
+        assert!(done.len() < 1000, "round {round}: every change finished");
         if expect_takeover {
             assert!(
                 stderr.contains("Took over a stale lock"),
@@ -83,6 +113,7 @@ fn apply_survives_sigkill_at_random_moments() {
             );
         }
         expect_takeover = true;
+        observed += done.len();
 
         let pulled = plinth(d, &["state", "pull"]);
         assert_eq!(
@@ -92,10 +123,15 @@ fn apply_survives_sigkill_at_random_moments() {
         );
         let state: serde_json::Value = serde_json::from_str(&pulled.stdout).expect("state json");
         let resources = state["resources"].as_object().expect("resources");
-        for addr in &created {
+        let holds_this_round = |addr: &str| {
+            resources.get(addr).is_some_and(|r| {
+                r["attributes"]["input"] == format!("{round}-{}", index_of(addr)).as_str()
+            })
+        };
+        for addr in &done {
             assert!(
-                resources.contains_key(addr),
-                "round {round}: {addr} was reported created but is not in state"
+                holds_this_round(addr),
+                "round {round}: {addr} was reported changed but state does not hold the change"
             );
         }
         let intents = state["intents"].as_object().expect("intents");
@@ -106,18 +142,14 @@ fn apply_survives_sigkill_at_random_moments() {
                 "round {round}: intent for {addr} was not in flight"
             );
             assert!(
-                !resources.contains_key(addr),
+                !holds_this_round(addr),
                 "round {round}: {addr} has both a result and a pending intent"
             );
         }
     }
-    assert!(
-        created.len() >= 20,
-        "too few creations observed: {}",
-        created.len()
-    );
+    assert!(observed >= 20, "too few changes observed: {observed}");
 
-    let last = plinth(d, &["apply", "--auto-approve"]);
+    let last = plinth(d, &["apply", "--auto-approve", "--var", "round=100"]);
     assert_eq!(last.code, 0, "{}", last.stderr);
     assert!(
         last.stderr.contains("Took over a stale lock"),
@@ -134,13 +166,9 @@ fn apply_survives_sigkill_at_random_moments() {
         .collect();
     assert_eq!(ids.len(), 1000, "duplicate ids");
     for (addr, r) in resources {
-        let index: i64 = addr
-            .trim_start_matches("plinth_data.r[")
-            .trim_end_matches(']')
-            .parse()
-            .expect("index");
         assert_eq!(
-            r["attributes"]["input"], index,
+            r["attributes"]["input"],
+            format!("100-{}", index_of(addr)).as_str(),
             "{addr} holds the wrong input"
         );
     }
@@ -148,7 +176,7 @@ fn apply_survives_sigkill_at_random_moments() {
         state["intents"].as_object().expect("intents").is_empty(),
         "stale intents were not closed"
     );
-    let plan = plinth(d, &["plan", "--detailed-exitcode"]);
+    let plan = plinth(d, &["plan", "--detailed-exitcode", "--var", "round=100"]);
     assert_eq!(plan.code, 0, "not converged:\n{}", plan.stdout);
 }
 
@@ -157,7 +185,8 @@ fn ctrl_c_lets_in_flight_work_finish_saves_and_releases_the_lock() {
     let dir =
         main_tf("resource \"plinth_data\" \"r\" {\n  count = 5000\n  input = count.index\n}\n");
     let d = dir.path();
-    let mut child = spawn_apply(d);
+    // Without a cap every call would be in flight at once, and all would finish.
+    let mut child = spawn_apply(d, &["--parallelism", "8"]);
     let mut lines = BufReader::new(child.stdout.take().expect("stdout")).lines();
     let mut created = HashSet::new();
     for line in lines.by_ref() {

@@ -914,3 +914,156 @@ fn output_only_changes_are_changes() {
     assert_eq!(ok(plinth(d, &["output", "v", "--raw"])).stdout, "a-2");
     assert_eq!(plinth(d, &["plan", "--detailed-exitcode"]).code, 0);
 }
+
+#[test]
+fn refresh_flags_on_a_stack_that_matches() {
+    let dir = main_tf(ONE);
+    let d = dir.path();
+    ok(plinth(d, &["apply", "--auto-approve"]));
+    let only = plinth(d, &["plan", "--refresh-only", "--detailed-exitcode"]);
+    assert_eq!(only.code, 0, "{}{}", only.stdout, only.stderr);
+    assert!(
+        only.stdout
+            .contains("Your infrastructure still matches the configuration"),
+        "{}",
+        only.stdout
+    );
+    let before = store_bytes(d);
+    let apply_only = ok(plinth(d, &["apply", "--refresh-only", "--auto-approve"]));
+    assert!(
+        apply_only.stdout.contains("still matches"),
+        "{}",
+        apply_only.stdout
+    );
+    assert_eq!(
+        before,
+        store_bytes(d),
+        "a refresh with no drift wrote state"
+    );
+
+    write(d, &ONE.replace("default = \"a\"", "default = \"b\""));
+    let skipped = plinth(d, &["plan", "--refresh=false", "--detailed-exitcode"]);
+    assert_eq!(skipped.code, 2, "{}{}", skipped.stdout, skipped.stderr);
+    assert!(skipped.stdout.contains("~ input"), "{}", skipped.stdout);
+    // A refresh-only plan ignores the configuration's changes.
+    let only = plinth(d, &["plan", "--refresh-only", "--detailed-exitcode"]);
+    assert_eq!(only.code, 0, "{}", only.stdout);
+
+    let bad = plinth(d, &["apply", "--refresh-only", "--destroy"]);
+    assert_eq!(bad.code, 1);
+    assert!(
+        bad.stderr.contains("--refresh-only cannot be used"),
+        "{}",
+        bad.stderr
+    );
+    let bad = plinth(d, &["plan", "--refresh", "maybe"]);
+    assert_ne!(bad.code, 0);
+}
+
+const TRIGGERED: &str = r#"
+variable "v" {
+  default = "a"
+}
+resource "plinth_data" "src" {
+  input = var.v
+}
+resource "plinth_data" "other" {
+  input = "x"
+}
+resource "plinth_data" "whole" {
+  input = "w"
+  lifecycle {
+    replace_triggered_by = [plinth_data.src]
+  }
+}
+resource "plinth_data" "attr" {
+  input = "a2"
+  lifecycle {
+    replace_triggered_by = [plinth_data.src.output]
+  }
+}
+resource "plinth_data" "unrelated" {
+  input = "u"
+  lifecycle {
+    replace_triggered_by = [plinth_data.other]
+  }
+}
+resource "plinth_data" "counted" {
+  count = 2
+  input = count.index
+  lifecycle {
+    replace_triggered_by = [plinth_data.src.id, plinth_data.other]
+  }
+}
+"#;
+
+#[test]
+fn replace_triggered_by_replaces_when_what_it_names_changes() {
+    let dir = main_tf(TRIGGERED);
+    let d = dir.path();
+    ok(plinth(d, &["apply", "--auto-approve"]));
+    let id_of = |addr: &str| -> String {
+        let shown = ok(plinth(d, &["state", "show", addr])).stdout;
+        shown
+            .lines()
+            .find_map(|l| l.trim().strip_prefix("id"))
+            .map(|l| l.trim_start_matches([' ', '=']).to_string())
+            .unwrap_or_else(|| panic!("no id in {shown}"))
+    };
+    let whole = id_of("plinth_data.whole");
+    let unrelated = id_of("plinth_data.unrelated");
+    let counted = id_of("plinth_data.counted[0]");
+
+    let plan = plinth(d, &["plan", "--var", "v=b", "--json"]);
+    assert_eq!(plan.code, 0, "{}", plan.stderr);
+    let json: serde_json::Value = serde_json::from_str(&plan.stdout).expect("json");
+    let mut seen = BTreeMap::new();
+    for c in json["resource_changes"].as_array().expect("changes") {
+        seen.insert(
+            c["address"].as_str().unwrap_or("").to_string(),
+            (
+                c["change"]["actions"].to_string(),
+                c["action_reason"].as_str().unwrap_or("").to_string(),
+            ),
+        );
+    }
+    let replaced = (
+        r#"["delete","create"]"#.to_string(),
+        "replace_by_triggers".to_string(),
+    );
+    assert_eq!(seen["plinth_data.src"].0, r#"["update"]"#);
+    assert_eq!(seen["plinth_data.whole"], replaced);
+    assert_eq!(seen["plinth_data.attr"], replaced, "src.output changes");
+    assert_eq!(seen["plinth_data.unrelated"].0, r#"["no-op"]"#);
+    // src.id does not change on an update, and other is unchanged.
+    assert_eq!(seen["plinth_data.counted[0]"].0, r#"["no-op"]"#);
+
+    ok(plinth(d, &["apply", "--auto-approve", "--var", "v=b"]));
+    assert_ne!(id_of("plinth_data.whole"), whole);
+    assert_eq!(id_of("plinth_data.unrelated"), unrelated);
+    assert_eq!(id_of("plinth_data.counted[0]"), counted);
+    let again = plinth(d, &["plan", "--var", "v=b", "--detailed-exitcode"]);
+    assert_eq!(again.code, 0, "{}", again.stdout);
+}
+
+#[test]
+fn replace_triggered_by_must_name_a_managed_resource() {
+    let dir = main_tf(
+        "variable \"v\" {\n  default = 1\n}\nresource \"plinth_data\" \"x\" {\n  lifecycle {\n    replace_triggered_by = [var.v]\n  }\n}\n",
+    );
+    let run = plinth(dir.path(), &["plan"]);
+    assert_eq!(run.code, 1);
+    assert!(
+        run.stderr
+            .contains("Invalid replace_triggered_by expression"),
+        "{}",
+        run.stderr
+    );
+    assert!(run.stderr.contains("main.tf:6"), "{}", run.stderr);
+    let dir = main_tf(
+        "resource \"plinth_data\" \"x\" {\n  lifecycle {\n    replace_triggered_by = [plinth_data.nope]\n  }\n}\n",
+    );
+    let run = plinth(dir.path(), &["plan"]);
+    assert_eq!(run.code, 1);
+    assert!(run.stderr.contains("undeclared resource"), "{}", run.stderr);
+}

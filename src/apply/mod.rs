@@ -1,14 +1,13 @@
 //! Executing a plan against providers, persisting as it goes: before a provider call
 //! that changes the world, an intent is committed; the instance's new state is
 //! committed as soon as the provider answers, before anything depending on it starts.
-//!
-//! FIXME(issue 3): the walk is sequential and re-plans each instance with the values
-//! known at apply time; a saved plan file, the parallel tokio walk, and group commits
-//! come next.
+//! Apply plans each instance again with the values known by then (a saved plan is
+//! checked against the same state and configuration first, so both agree).
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
+use std::time::Instant;
 
 use plinth_state::{
     Commit, Intent, IntentAction, OutputState, ResourceState, Snapshot, StateStore,
@@ -16,15 +15,16 @@ use plinth_state::{
 
 use crate::config::{Config, ModuleId, Resource};
 use crate::diag::{Diagnostic, Diagnostics};
-use crate::graph::walk::ResourceHandler;
+use crate::graph::walk::{ResourceHandler, Trigger};
 use crate::graph::{Graph, NodeKind};
 use crate::lang::Value;
+use crate::plan::refresh::refresh;
 use crate::plan::{
-    decide, declared_resource, lock, moved_instances, no_provider, outside_targets,
+    about_instance, decide, declared_resource, lock, moved_instances, no_provider, outside_targets,
     prevent_destroy, remark, scope_wants, split_address, state_value, strip_instance_keys,
-    under_target, Action, Plan, PlannedChange, Planner, TargetScope,
+    under_target, Action, Decided, Plan, PlannedChange, Planner, TargetScope,
 };
-use crate::plugin::builtin;
+use crate::plugin::{runtime, ApplyRequest, BoxFuture, ObjectState, Provider, Providers};
 use crate::stack::Prepared;
 
 static STOP: AtomicBool = AtomicBool::new(false);
@@ -48,6 +48,28 @@ pub struct ChangeOptions {
     pub targets: Vec<String>,
     /// `--parallelism N`: at most N provider calls at once; `None`, no global cap.
     pub parallelism: Option<usize>,
+    /// `--refresh=false`: plan against state as stored, without reading resources.
+    pub skip_refresh: bool,
+    /// `--refresh-only`: record what changed outside plinth, change nothing.
+    pub refresh_only: bool,
+}
+
+impl ChangeOptions {
+    fn limit(&self) -> usize {
+        self.parallelism.unwrap_or(usize::MAX)
+    }
+}
+
+/// What an apply tells the user as it goes: one line per instance as it starts and
+/// as it finishes.
+pub trait Progress: Sync {
+    /// A provider call began: `verb` is "Creating...", "Destroying...", ….
+    fn started(&self, address: &str, verb: &str);
+    /// It ended: `Some("Creation complete after 2s [id=…]")`, or `None` when it
+    /// failed (the error is reported with the others at the end).
+    fn finished(&self, address: &str, message: Option<&str>);
+    /// Anything else worth a line (a rename, a stale intent closed).
+    fn note(&self, line: &str);
 }
 
 /// The `--target` scope: the targets, and every resource they depend on through any
@@ -109,17 +131,52 @@ fn moves(config: &Config, prior: &Snapshot) -> HashMap<String, String> {
     out
 }
 
-/// Plans the stack against `prior`. Diagnostics include the stack's own.
+/// Refreshes `prior` unless told not to: the state to plan against, and what
+/// drifted.
+fn refreshed(
+    prepared: &Prepared,
+    prior: &Snapshot,
+    options: &ChangeOptions,
+) -> (Snapshot, Vec<PlannedChange>, Diagnostics) {
+    if options.skip_refresh {
+        return (prior.clone(), Vec::new(), Diagnostics::default());
+    }
+    let r = refresh(prior, &prepared.providers, options.limit());
+    (r.state, r.drift, r.diagnostics)
+}
+
+fn empty_plan(prior: &Snapshot) -> Plan {
+    Plan {
+        lineage: prior.lineage.clone(),
+        serial: prior.serial,
+        ..Plan::default()
+    }
+}
+
+/// Plans the stack against `prior`, refreshed first. Diagnostics include the
+/// stack's own.
 pub fn plan(prepared: &Prepared, prior: &Snapshot, options: &ChangeOptions) -> (Plan, Diagnostics) {
+    let (current, drift, refresh_diags) = refreshed(prepared, prior, options);
+    if refresh_diags.has_errors() || options.refresh_only {
+        let plan = Plan {
+            drift,
+            refresh_only: options.refresh_only,
+            ..empty_plan(prior)
+        };
+        return (plan, refresh_diags.sorted_unique());
+    }
     let planner = Planner::new(
-        prior,
-        moves(&prepared.config, prior),
+        &current,
+        &prepared.providers,
+        moves(&prepared.config, &current),
         options.replace.clone(),
         target_scope(prepared, &options.targets),
     );
-    let (evaluation, mut diags) = prepared.evaluate(Some(&planner));
+    let (evaluation, mut diags) = prepared.evaluate_concurrently(&planner, options.limit());
     let mut all = prepared.diagnostics.clone();
-    let changes = planner.finish(&prepared.config);
+    all.extend(refresh_diags);
+    let mut changes = planner.finish(&prepared.config);
+    changes.sort_by(|a, b| a.address.cmp(&b.address));
     for c in &changes {
         if c.action == Action::Delete {
             if let Some(r) = declared_resource(&prepared.config, &c.address) {
@@ -130,24 +187,14 @@ pub fn plan(prepared: &Prepared, prior: &Snapshot, options: &ChangeOptions) -> (
         }
     }
     all.extend(diags);
-    let outputs: BTreeMap<String, Value> = evaluation
-        .root()
-        .map(|r| {
-            r.outputs
-                .iter()
-                .map(|(k, v)| (k.clone(), v.clone()))
-                .collect()
-        })
-        .unwrap_or_default();
-    let variables = evaluation
-        .root()
-        .map(|r| {
-            r.variables
-                .iter()
-                .map(|(k, v)| (k.clone(), v.clone()))
-                .collect()
-        })
-        .unwrap_or_default();
+    let root_values = |f: fn(&crate::graph::walk::InstanceValues) -> &HashMap<String, Value>| {
+        evaluation
+            .root()
+            .map(|r| f(r).iter().map(|(k, v)| (k.clone(), v.clone())).collect())
+            .unwrap_or_default()
+    };
+    let outputs: BTreeMap<String, Value> = root_values(|r| &r.outputs);
+    let variables: BTreeMap<String, Value> = root_values(|r| &r.variables);
     let sensitive: HashSet<&str> = prepared
         .config
         .root()
@@ -165,22 +212,27 @@ pub fn plan(prepared: &Prepared, prior: &Snapshot, options: &ChangeOptions) -> (
             )
         })
         .collect();
-    let output_changes = crate::plan::output_changes(prior, &marked);
+    let output_changes = crate::plan::output_changes(&current, &marked);
     let plan = Plan {
         changes,
-        lineage: prior.lineage.clone(),
-        serial: prior.serial,
         outputs,
         variables,
         output_changes,
+        drift,
+        ..empty_plan(prior)
     };
     (plan, all.sorted_unique())
 }
 
-/// A plan that destroys everything in state.
-pub fn plan_destroy(prepared: &Prepared, prior: &Snapshot) -> (Plan, Diagnostics) {
-    let mut diags = Diagnostics::default();
-    let changes = prior
+/// A plan that destroys everything in state (refreshed first, so objects already
+/// gone are not destroyed again).
+pub fn plan_destroy(
+    prepared: &Prepared,
+    prior: &Snapshot,
+    options: &ChangeOptions,
+) -> (Plan, Diagnostics) {
+    let (current, drift, mut diags) = refreshed(prepared, prior, options);
+    let changes = current
         .resources
         .values()
         .map(|rs| {
@@ -204,17 +256,13 @@ pub fn plan_destroy(prepared: &Prepared, prior: &Snapshot) -> (Plan, Diagnostics
             }
         })
         .collect();
-    (
-        Plan {
-            changes,
-            lineage: prior.lineage.clone(),
-            serial: prior.serial,
-            outputs: BTreeMap::new(),
-            variables: BTreeMap::new(),
-            output_changes: crate::plan::output_changes(prior, &BTreeMap::new()),
-        },
-        diags,
-    )
+    let plan = Plan {
+        changes,
+        output_changes: crate::plan::output_changes(&current, &BTreeMap::new()),
+        drift,
+        ..empty_plan(prior)
+    };
+    (plan, diags.sorted_unique())
 }
 
 /// For each resource, the resources it depends on, directly or through locals,
@@ -254,29 +302,56 @@ fn resource_dependencies(prepared: &Prepared) -> HashMap<(ModuleId, String), Vec
 
 /// Applies changes during a walk, committing each instance's result at once.
 pub struct Applier<'s> {
-    store: &'s dyn StateStore,
+    store: Arc<dyn StateStore>,
+    providers: &'s Providers,
     prior: Snapshot,
     moved: HashMap<String, String>,
     replace: HashSet<String>,
     targets: Option<TargetScope>,
     dependencies: HashMap<(ModuleId, String), Vec<String>>,
     seen: Mutex<HashSet<String>>,
-    progress: &'s (dyn Fn(&str) + Sync),
+    progress: &'s dyn Progress,
+    limit: usize,
+    decided: Decided,
     /// Instances changed.
     applied: AtomicUsize,
 }
 
+/// How an instance's change reads in progress lines.
+fn verbs(action: Action) -> (IntentAction, &'static str, &'static str) {
+    match action {
+        Action::Create => (IntentAction::Create, "Creating...", "Creation complete"),
+        Action::Update => (
+            IntentAction::Update,
+            "Modifying...",
+            "Modifications complete",
+        ),
+        Action::Delete => (
+            IntentAction::Delete,
+            "Destroying...",
+            "Destruction complete",
+        ),
+        _ => (
+            IntentAction::Replace,
+            "Replacing...",
+            "Replacement complete",
+        ),
+    }
+}
+
 impl Applier<'_> {
-    fn save(&self, commit: Commit, address: &str, diags: &mut Diagnostics) -> bool {
-        match self.store.commit(commit) {
-            Ok(_) => true,
-            Err(e) => {
-                diags.push(
-                    Diagnostic::error("Failed to save state").detail(format!("{address}: {e}")),
-                );
-                false
-            }
-        }
+    /// Commits `commit` on a blocking thread (it waits for fsync), so other calls
+    /// go on meanwhile.
+    async fn save(&self, commit: Commit, address: &str, diags: &mut Diagnostics) -> bool {
+        let store = Arc::clone(&self.store);
+        let outcome = tokio::task::spawn_blocking(move || store.commit(commit)).await;
+        let error = match outcome {
+            Ok(Ok(_)) => return true,
+            Ok(Err(e)) => e.to_string(),
+            Err(e) => e.to_string(),
+        };
+        diags.push(Diagnostic::error("Failed to save state").detail(format!("{address}: {error}")));
+        false
     }
 
     fn intent(address: &str, action: IntentAction) -> Intent {
@@ -289,9 +364,50 @@ impl Applier<'_> {
         }
     }
 
-    /// Deletes instances in state that the configuration no longer has, dependents
-    /// first.
-    fn delete_orphans(&self, diags: &mut Diagnostics) {
+    /// Records that a call for `address` is about to start and says so; `None` if
+    /// that failed, or if a stop was asked for before the intent could be written
+    /// (so no call starts after Ctrl-C, however many were waiting to).
+    async fn begin(
+        &self,
+        address: &str,
+        action: IntentAction,
+        verb: &str,
+        diags: &mut Diagnostics,
+    ) -> Option<String> {
+        let intent = Self::intent(address, action);
+        let id = intent.id.clone();
+        let commit = Commit {
+            begin_intents: vec![intent],
+            ..Commit::default()
+        };
+        // Said before the intent is written, so that every intent a killed plinth
+        // leaves behind names a call it reported starting.
+        self.progress.started(address, verb);
+        let store = Arc::clone(&self.store);
+        let outcome =
+            tokio::task::spawn_blocking(move || (!stop_requested()).then(|| store.commit(commit)))
+                .await;
+        let error = match outcome {
+            Ok(Some(Ok(_))) => return Some(id),
+            Ok(None) => {
+                self.progress.finished(address, None);
+                diags.push(Diagnostic::error("Apply interrupted").detail(format!(
+                    "{address} was not changed: plinth was interrupted, and it let the changes in flight finish and saved them."
+                )));
+                return None;
+            }
+            Ok(Some(Err(e))) => e.to_string(),
+            Err(e) => e.to_string(),
+        };
+        self.progress.finished(address, None);
+        diags.push(Diagnostic::error("Failed to save state").detail(format!("{address}: {error}")));
+        None
+    }
+
+    /// Deletes instances in state that the configuration no longer has, each only
+    /// after every instance depending on it is gone, independent ones at once.
+    async fn delete_orphans(&self, diags: &mut Diagnostics) {
+        use futures_util::stream::{FuturesUnordered, StreamExt};
         let renamed: HashSet<String> = self.moved.values().cloned().collect();
         let seen = lock(&self.seen).clone();
         let orphans: Vec<String> = self
@@ -306,72 +422,369 @@ impl Applier<'_> {
             })
             .cloned()
             .collect();
-        for address in order_for_destroy(&self.prior, &orphans) {
-            if stop_requested() {
-                return;
+        let mut order = DestroyOrder::new(&self.prior, &orphans);
+        let limit =
+            tokio::sync::Semaphore::new(self.limit.clamp(1, tokio::sync::Semaphore::MAX_PERMITS));
+        let limit = &limit;
+        let mut running = FuturesUnordered::new();
+        let mut failed = false;
+        loop {
+            if !failed && !stop_requested() {
+                for address in order.ready() {
+                    running.push(async move {
+                        let _permit = limit.acquire().await.ok();
+                        let mut d = Diagnostics::default();
+                        let ok = self.delete_one(&address, &mut d).await;
+                        (address, ok, d)
+                    });
+                }
             }
-            let intent = Self::intent(&address, IntentAction::Delete);
-            let id = intent.id.clone();
-            (self.progress)(&format!("{address}: Destroying..."));
-            if !self.save(
-                Commit {
-                    begin_intents: vec![intent],
-                    ..Commit::default()
-                },
-                &address,
-                diags,
-            ) {
-                return;
+            let Some((address, ok, d)) = running.next().await else {
+                break;
+            };
+            diags.extend(d);
+            if ok {
+                order.done(&address);
+            } else {
+                failed = true;
             }
-            if !self.save(
+        }
+    }
+
+    async fn delete_one(&self, address: &str, diags: &mut Diagnostics) -> bool {
+        let Some(rs) = self.prior.resources.get(address) else {
+            return true;
+        };
+        let (type_name, _) = split_address(address);
+        let Some(provider) = self.providers.for_state(&rs.provider, &type_name) else {
+            diags.push(Diagnostic::error("Provider not available").detail(format!(
+                "{address} was made by {}, and plinth cannot reach that provider to destroy it.",
+                rs.provider
+            )));
+            return false;
+        };
+        let started = Instant::now();
+        let Some(id) = self
+            .begin(address, IntentAction::Delete, "Destroying...", diags)
+            .await
+        else {
+            return false;
+        };
+        let prior = state_value(rs);
+        let request = ApplyRequest {
+            type_name: &type_name,
+            prior: Some(&prior),
+            planned: None,
+            config: None,
+            private: &rs.private,
+        };
+        let outcome = provider.apply(request).await;
+        let (commit, ok) = match outcome {
+            Ok(_) => (
                 Commit {
-                    remove: vec![address.clone()],
+                    remove: vec![address.to_string()],
                     end_intents: vec![id],
                     ..Commit::default()
                 },
-                &address,
-                diags,
-            ) {
-                return;
+                true,
+            ),
+            Err(d) => {
+                for mut x in d.items {
+                    x.detail = format!("{}\n\nwhile destroying {address}", x.detail);
+                    diags.push(x);
+                }
+                (
+                    Commit {
+                        end_intents: vec![id],
+                        ..Commit::default()
+                    },
+                    false,
+                )
             }
-            self.applied.fetch_add(1, Ordering::SeqCst);
-            (self.progress)(&format!("{address}: Destruction complete"));
+        };
+        if !self.save(commit, address, diags).await || !ok {
+            self.progress.finished(address, None);
+            return false;
         }
+        self.applied.fetch_add(1, Ordering::SeqCst);
+        self.progress.finished(
+            address,
+            Some(&format!(
+                "Destruction complete after {}s",
+                started.elapsed().as_secs()
+            )),
+        );
+        true
+    }
+
+    /// Makes one planned change through the provider: for a replacement, the delete
+    /// and the create in the order `create_before_destroy` asks for. Returns the new
+    /// object (`None`: it no longer exists), or the provider's errors with what
+    /// exists after them.
+    async fn change(
+        &self,
+        provider: &dyn Provider,
+        resource: &Resource,
+        decision: &crate::plan::Decision,
+        prior_private: &[u8],
+    ) -> Result<ObjectState, (Diagnostics, bool)> {
+        let type_name = &resource.type_name;
+        let create = ApplyRequest {
+            type_name,
+            prior: None,
+            planned: Some(&decision.after),
+            config: Some(&decision.config),
+            private: &decision.private,
+        };
+        let delete = || ApplyRequest {
+            type_name,
+            prior: decision.before.as_ref(),
+            planned: None,
+            config: None,
+            private: prior_private,
+        };
+        // The bool says whether the prior object is gone after a failure.
+        match decision.action {
+            Action::DeleteThenCreate => {
+                provider.apply(delete()).await.map_err(|d| (d, false))?;
+                provider.apply(create).await.map_err(|d| (d, true))
+            }
+            Action::CreateThenDelete => {
+                let new = provider.apply(create).await.map_err(|d| (d, false))?;
+                provider.apply(delete()).await.map_err(|d| (d, false))?;
+                Ok(new)
+            }
+            _ => {
+                let update = ApplyRequest {
+                    prior: decision.before.as_ref(),
+                    ..create
+                };
+                provider.apply(update).await.map_err(|d| (d, false))
+            }
+        }
+    }
+
+    async fn instance_async(
+        &self,
+        module: ModuleId,
+        address: &str,
+        resource: &Resource,
+        config: Value,
+        triggers: &[Trigger],
+        diags: &mut Diagnostics,
+    ) -> Value {
+        lock(&self.seen).insert(address.to_string());
+        if let Some(v) = outside_targets(
+            self.targets.as_ref(),
+            &self.prior,
+            module,
+            address,
+            resource,
+        ) {
+            return v;
+        }
+        let Some((provider_address, provider)) = self.providers.for_type(&resource.type_name)
+        else {
+            diags.push(no_provider(resource));
+            return Value::unknown();
+        };
+        if !config.is_wholly_known() {
+            diags.push(
+                Diagnostic::error("Change not applied")
+                    .detail(format!(
+                        "{address} was not applied because a change it depends on failed."
+                    ))
+                    .at(resource.span),
+            );
+            return Value::unknown();
+        }
+        let previous = self.moved.get(address).cloned();
+        if let Some(old) = &previous {
+            let rename = Commit {
+                rename: vec![(old.clone(), address.to_string())],
+                ..Commit::default()
+            };
+            if !self.save(rename, address, diags).await {
+                return Value::unknown();
+            }
+            self.progress.note(&format!("{old}: Moved to {address}"));
+        }
+        let prior_state = self
+            .prior
+            .resources
+            .get(previous.as_deref().unwrap_or(address));
+        let prior_private = prior_state.map(|rs| rs.private.clone()).unwrap_or_default();
+        let prior = prior_state.map(|rs| (state_value(rs), prior_private.as_slice()));
+        let force = self
+            .decided
+            .force_replace(self.replace.contains(address), triggers);
+        let decision = match decide(provider, resource, prior, config, force).await {
+            Ok(d) => d,
+            Err(d) => {
+                diags.extend(about_instance(resource, address, d));
+                return Value::unknown();
+            }
+        };
+        self.decided.record(address, &decision);
+        let replacing = matches!(
+            decision.action,
+            Action::DeleteThenCreate | Action::CreateThenDelete
+        );
+        if replacing && resource.lifecycle.prevent_destroy {
+            diags.push(prevent_destroy(resource, address));
+            return decision.before.unwrap_or_else(Value::unknown);
+        }
+        if decision.action == Action::NoOp {
+            return decision.after;
+        }
+        if stop_requested() {
+            diags.push(
+                Diagnostic::error("Apply interrupted")
+                    .detail(format!("{address} was not changed: plinth was interrupted, and it let the changes in flight finish and saved them.")),
+            );
+            return decision.before.unwrap_or_else(Value::unknown);
+        }
+        let (action, verb, done) = verbs(decision.action);
+        let started = Instant::now();
+        let Some(id) = self.begin(address, action, verb, diags).await else {
+            return Value::unknown();
+        };
+        let outcome = self
+            .change(provider, resource, &decision, &prior_private)
+            .await;
+        let (new, commit) = match outcome {
+            Ok(ObjectState {
+                value: Some(new),
+                private,
+            }) => {
+                let paths = sensitive_paths(&decision.after);
+                let key = (module, resource.address());
+                let state = ResourceState {
+                    address: address.to_string(),
+                    provider: provider_address.to_string(),
+                    schema_version: 0,
+                    attributes: new.clone().deep_unmark().to_json(),
+                    sensitive_paths: paths.clone(),
+                    private,
+                    dependencies: self.dependencies.get(&key).cloned().unwrap_or_default(),
+                    create_before_destroy: resource.lifecycle.create_before_destroy,
+                };
+                let commit = Commit {
+                    put: vec![state],
+                    end_intents: vec![id],
+                    ..Commit::default()
+                };
+                (Some(remark(new, &paths)), commit)
+            }
+            Ok(ObjectState { value: None, .. }) => {
+                let commit = Commit {
+                    remove: vec![address.to_string()],
+                    end_intents: vec![id],
+                    ..Commit::default()
+                };
+                (None, commit)
+            }
+            Err((d, gone)) => {
+                diags.extend(about_instance(resource, address, d));
+                let commit = Commit {
+                    remove: if gone {
+                        vec![address.to_string()]
+                    } else {
+                        Vec::new()
+                    },
+                    end_intents: vec![id],
+                    ..Commit::default()
+                };
+                self.save(commit, address, diags).await;
+                self.progress.finished(address, None);
+                return Value::unknown();
+            }
+        };
+        if !self.save(commit, address, diags).await {
+            self.progress.finished(address, None);
+            return Value::unknown();
+        }
+        self.applied.fetch_add(1, Ordering::SeqCst);
+        let id_text = new
+            .as_ref()
+            .map(|v| v.clone().deep_unmark().to_json())
+            .and_then(|j| j.get("id").and_then(|v| v.as_str()).map(str::to_string))
+            .unwrap_or_default();
+        let message = format!(
+            "{done} after {}s [id={id_text}]",
+            started.elapsed().as_secs()
+        );
+        self.progress.finished(address, Some(&message));
+        new.unwrap_or_else(Value::unknown)
     }
 }
 
-/// Addresses ordered so that an instance comes before the instances it depends on.
-fn order_for_destroy(state: &Snapshot, addresses: &[String]) -> Vec<String> {
-    let set: HashSet<&String> = addresses.iter().collect();
-    let base = |a: &str| -> String { a.split('[').next().unwrap_or(a).to_string() };
-    let mut remaining: Vec<String> = addresses.to_vec();
-    remaining.sort();
-    let mut out = Vec::with_capacity(remaining.len());
-    while !remaining.is_empty() {
-        let before = remaining.len();
-        let mut next = Vec::new();
-        for a in &remaining {
-            // Does anything still remaining depend on `a`?
-            let needed = remaining.iter().any(|other| {
-                other != a
-                    && set.contains(other)
-                    && state
-                        .resources
-                        .get(other)
-                        .is_some_and(|rs| rs.dependencies.iter().any(|d| *d == base(a)))
-            });
-            if needed {
-                next.push(a.clone());
-            } else {
-                out.push(a.clone());
-            }
+/// Destroys instances dependents-first: an instance is ready once every instance
+/// (among those being destroyed) that depends on it is gone.
+struct DestroyOrder {
+    /// For each instance, how many instances still depend on it.
+    dependents: HashMap<String, usize>,
+    /// For each instance, the instances it depends on.
+    depends_on: HashMap<String, Vec<String>>,
+    started: HashSet<String>,
+}
+
+impl DestroyOrder {
+    fn new(state: &Snapshot, addresses: &[String]) -> DestroyOrder {
+        let base = |a: &str| -> String { a.split('[').next().unwrap_or(a).to_string() };
+        let mut by_base: HashMap<String, Vec<&String>> = HashMap::new();
+        for a in addresses {
+            by_base.entry(base(a)).or_default().push(a);
         }
-        remaining = next;
-        if remaining.len() == before {
-            out.append(&mut remaining);
+        let mut dependents: HashMap<String, usize> =
+            addresses.iter().map(|a| (a.clone(), 0)).collect();
+        let mut depends_on: HashMap<String, Vec<String>> = HashMap::new();
+        for a in addresses {
+            let Some(rs) = state.resources.get(a) else {
+                continue;
+            };
+            let mut deps: Vec<String> = rs
+                .dependencies
+                .iter()
+                .flat_map(|d| by_base.get(d).into_iter().flatten())
+                .filter(|d| d.as_str() != a.as_str())
+                .map(|d| d.to_string())
+                .collect();
+            deps.sort();
+            deps.dedup();
+            for d in &deps {
+                *dependents.entry(d.clone()).or_default() += 1;
+            }
+            depends_on.insert(a.clone(), deps);
+        }
+        DestroyOrder {
+            dependents,
+            depends_on,
+            started: HashSet::new(),
         }
     }
-    out
+
+    /// Instances not started yet that nothing remaining depends on.
+    fn ready(&mut self) -> Vec<String> {
+        let mut out: Vec<String> = self
+            .dependents
+            .iter()
+            .filter(|(a, n)| **n == 0 && !self.started.contains(*a))
+            .map(|(a, _)| a.clone())
+            .collect();
+        out.sort();
+        self.started.extend(out.iter().cloned());
+        out
+    }
+
+    fn done(&mut self, address: &str) {
+        self.dependents.remove(address);
+        for d in self.depends_on.remove(address).unwrap_or_default() {
+            if let Some(n) = self.dependents.get_mut(&d) {
+                *n = n.saturating_sub(1);
+            }
+        }
+    }
 }
 
 fn sensitive_paths(v: &Value) -> Vec<Vec<serde_json::Value>> {
@@ -391,146 +804,63 @@ impl ResourceHandler for Applier<'_> {
         scope_wants(self.targets.as_ref(), module, prefix, local)
     }
 
-    fn instance(
-        &self,
+    fn instance<'a>(
+        &'a self,
         module: ModuleId,
-        address: &str,
-        resource: &Resource,
+        address: &'a str,
+        resource: &'a Resource,
         config: Value,
-        diags: &mut Diagnostics,
-    ) -> Value {
-        lock(&self.seen).insert(address.to_string());
-        if let Some(v) = outside_targets(
-            self.targets.as_ref(),
-            &self.prior,
-            module,
-            address,
-            resource,
-        ) {
-            return v;
-        }
-        if !builtin::is_builtin(&resource.type_name) {
-            diags.push(no_provider(resource));
-            return Value::unknown();
-        }
-        if !config.is_wholly_known() {
-            diags.push(
-                Diagnostic::error("Change not applied")
-                    .detail(format!(
-                        "{address} was not applied because a change it depends on failed."
-                    ))
-                    .at(resource.span),
-            );
-            return Value::unknown();
-        }
-        let previous = self.moved.get(address).cloned();
-        if let Some(old) = &previous {
-            let rename = Commit {
-                rename: vec![(old.clone(), address.to_string())],
-                ..Commit::default()
-            };
-            if !self.save(rename, address, diags) {
-                return Value::unknown();
-            }
-            (self.progress)(&format!("{old}: Moved to {address}"));
-        }
-        let prior_state = self
-            .prior
-            .resources
-            .get(previous.as_deref().unwrap_or(address));
-        let prior = prior_state.map(state_value);
-        let decision = decide(resource, prior, config, self.replace.contains(address));
-        let replacing = matches!(
-            decision.action,
-            Action::DeleteThenCreate | Action::CreateThenDelete
-        );
-        if replacing && resource.lifecycle.prevent_destroy {
-            diags.push(prevent_destroy(resource, address));
-            return decision.before.unwrap_or_else(Value::unknown);
-        }
-        if decision.action == Action::NoOp {
-            return decision.after;
-        }
-        if stop_requested() {
-            diags.push(
-                Diagnostic::error("Apply interrupted")
-                    .detail(format!("{address} was not changed: plinth was interrupted, and it let the changes in flight finish and saved them.")),
-            );
-            return decision.before.unwrap_or_else(Value::unknown);
-        }
-        let (action, verb, done) = match decision.action {
-            Action::Create => (IntentAction::Create, "Creating...", "Creation complete"),
-            Action::Update => (
-                IntentAction::Update,
-                "Modifying...",
-                "Modifications complete",
-            ),
-            _ => (
-                IntentAction::Replace,
-                "Replacing...",
-                "Replacement complete",
-            ),
-        };
-        let started = std::time::Instant::now();
-        (self.progress)(&format!("{address}: {verb}"));
-        let intent = Self::intent(address, action);
-        let id = intent.id.clone();
-        if !self.save(
-            Commit {
-                begin_intents: vec![intent],
-                ..Commit::default()
-            },
-            address,
-            diags,
-        ) {
-            return Value::unknown();
-        }
-        let paths = sensitive_paths(&decision.after);
-        let new = builtin::apply(&decision.after);
-        let key = (module, resource.address());
-        let state = ResourceState {
-            address: address.to_string(),
-            provider: builtin::PROVIDER_ADDRESS.to_string(),
-            schema_version: 0,
-            attributes: new.to_json(),
-            sensitive_paths: paths.clone(),
-            private: Vec::new(),
-            dependencies: self.dependencies.get(&key).cloned().unwrap_or_default(),
-            create_before_destroy: resource.lifecycle.create_before_destroy,
-        };
-        if !self.save(
-            Commit {
-                put: vec![state],
-                end_intents: vec![id],
-                ..Commit::default()
-            },
-            address,
-            diags,
-        ) {
-            return Value::unknown();
-        }
-        self.applied.fetch_add(1, Ordering::SeqCst);
-        let id_text = new
-            .to_json()
-            .get("id")
-            .and_then(|v| v.as_str())
-            .unwrap_or("")
-            .to_string();
-        (self.progress)(&format!(
-            "{address}: {done} after {}s [id={id_text}]",
-            started.elapsed().as_secs()
-        ));
-        remark(new, &paths)
+        triggers: &'a [Trigger],
+    ) -> BoxFuture<'a, (Value, Diagnostics)> {
+        Box::pin(async move {
+            let mut diags = Diagnostics::default();
+            let v = self
+                .instance_async(module, address, resource, config, triggers, &mut diags)
+                .await;
+            (v, diags)
+        })
     }
 }
 
-/// Applies the stack: walks it again with the values known now, changing and saving
-/// each instance, then deletes orphans and saves the outputs.
-pub fn apply(
+/// Refreshes `prior` and writes what changed outside plinth to the store: the state
+/// to apply against, and how many instances drifted.
+fn refresh_and_record(
     prepared: &Prepared,
     store: &dyn StateStore,
+    prior: Snapshot,
     options: &ChangeOptions,
-    progress: &(dyn Fn(&str) + Sync),
+    diags: &mut Diagnostics,
+) -> Option<(Snapshot, usize)> {
+    if options.skip_refresh {
+        return Some((prior, 0));
+    }
+    let r = refresh(&prior, &prepared.providers, options.limit());
+    diags.extend(r.diagnostics.clone());
+    if r.diagnostics.has_errors() {
+        return None;
+    }
+    let (put, remove) = r.commit_parts();
+    if !put.is_empty() || !remove.is_empty() {
+        if let Err(e) = store.commit(Commit {
+            put,
+            remove,
+            ..Commit::default()
+        }) {
+            diags.push(Diagnostic::error("Failed to save state").detail(e.to_string()));
+            return None;
+        }
+    }
+    Some((r.state, r.drift.len()))
+}
+
+/// Applies the stack: refreshes, walks it again with the values known now, changing
+/// and saving each instance, then deletes orphans and saves the outputs. Returns how
+/// many instances changed (with `--refresh-only`: how many drifted).
+pub fn apply(
+    prepared: &Prepared,
+    store: Arc<dyn StateStore>,
+    options: &ChangeOptions,
+    progress: &dyn Progress,
 ) -> (usize, Diagnostics) {
     let prior = match store.snapshot() {
         Ok(s) => s,
@@ -542,10 +872,19 @@ pub fn apply(
         }
     };
     let mut diags = Diagnostics::default();
-    close_stale_intents(store, &prior, progress, &mut diags);
+    close_stale_intents(store.as_ref(), &prior, progress, &mut diags);
+    let Some((prior, drifted)) =
+        refresh_and_record(prepared, store.as_ref(), prior, options, &mut diags)
+    else {
+        return (0, diags.sorted_unique());
+    };
+    if options.refresh_only {
+        return (drifted, diags.sorted_unique());
+    }
     let moved = moves(&prepared.config, &prior);
     let applier = Applier {
-        store,
+        store: Arc::clone(&store),
+        providers: &prepared.providers,
         prior,
         moved,
         replace: options.replace.clone(),
@@ -553,13 +892,14 @@ pub fn apply(
         dependencies: resource_dependencies(prepared),
         seen: Mutex::new(HashSet::new()),
         progress,
+        limit: options.limit(),
+        decided: Decided::default(),
         applied: AtomicUsize::new(0),
     };
-    let limit = options.parallelism.unwrap_or(usize::MAX);
-    let (evaluation, walk_diags) = prepared.evaluate_concurrently(&applier, limit);
+    let (evaluation, walk_diags) = prepared.evaluate_concurrently(&applier, options.limit());
     diags.extend(walk_diags);
     if !diags.has_errors() && !stop_requested() {
-        applier.delete_orphans(&mut diags);
+        runtime().block_on(applier.delete_orphans(&mut diags));
     }
     let applied = applier.applied.load(Ordering::SeqCst);
     if let Some(root) = evaluation.root() {
@@ -591,18 +931,18 @@ pub fn apply(
 
 /// Calls that were in flight when an earlier plinth was killed: their outcome is
 /// unknown, so the user is told which, and the instances are planned again from what
-/// state says (an instance whose result was never saved is created again).
+/// state (refreshed) says: an instance whose result was never saved is created again.
 fn close_stale_intents(
     store: &dyn StateStore,
     prior: &Snapshot,
-    progress: &(dyn Fn(&str) + Sync),
+    progress: &dyn Progress,
     diags: &mut Diagnostics,
 ) {
     if prior.intents.is_empty() {
         return;
     }
     for i in prior.intents.values() {
-        progress(&format!(
+        progress.note(&format!(
             "Warning: a {:?} of {} was in flight when plinth (pid {}) stopped; its result was never saved, so it is planned again.",
             i.action, i.address, i.pid
         ));
@@ -617,7 +957,12 @@ fn close_stale_intents(
 }
 
 /// Destroys everything in state, dependents first.
-pub fn destroy(store: &dyn StateStore, progress: &(dyn Fn(&str) + Sync)) -> (usize, Diagnostics) {
+pub fn destroy(
+    prepared: &Prepared,
+    store: Arc<dyn StateStore>,
+    options: &ChangeOptions,
+    progress: &dyn Progress,
+) -> (usize, Diagnostics) {
     let prior = match store.snapshot() {
         Ok(s) => s,
         Err(e) => {
@@ -627,8 +972,15 @@ pub fn destroy(store: &dyn StateStore, progress: &(dyn Fn(&str) + Sync)) -> (usi
             )
         }
     };
+    let mut diags = Diagnostics::default();
+    close_stale_intents(store.as_ref(), &prior, progress, &mut diags);
+    let Some((prior, _)) = refresh_and_record(prepared, store.as_ref(), prior, options, &mut diags)
+    else {
+        return (0, diags.sorted_unique());
+    };
     let applier = Applier {
-        store,
+        store: Arc::clone(&store),
+        providers: &prepared.providers,
         prior,
         moved: HashMap::new(),
         replace: HashSet::new(),
@@ -636,18 +988,21 @@ pub fn destroy(store: &dyn StateStore, progress: &(dyn Fn(&str) + Sync)) -> (usi
         dependencies: HashMap::new(),
         seen: Mutex::new(HashSet::new()),
         progress,
+        limit: options.limit(),
+        decided: Decided::default(),
         applied: AtomicUsize::new(0),
     };
-    let mut diags = Diagnostics::default();
-    close_stale_intents(store, &applier.prior.clone(), applier.progress, &mut diags);
-    applier.delete_orphans(&mut diags);
+    runtime().block_on(applier.delete_orphans(&mut diags));
     if let Err(e) = store.commit(Commit {
         outputs: Some(BTreeMap::new()),
         ..Commit::default()
     }) {
         diags.push(Diagnostic::error("Failed to save outputs").detail(e.to_string()));
     }
-    (applier.applied.load(Ordering::SeqCst), diags)
+    (
+        applier.applied.load(Ordering::SeqCst),
+        diags.sorted_unique(),
+    )
 }
 
 fn single(d: Diagnostic) -> Diagnostics {

@@ -3,6 +3,7 @@
 
 mod fmt;
 mod graph;
+mod progress;
 mod run;
 mod state_cmds;
 mod validate;

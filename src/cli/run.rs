@@ -4,10 +4,11 @@
 use std::collections::HashSet;
 use std::io::{BufRead, Write};
 use std::path::Path;
+use std::sync::Arc;
 use std::time::Duration;
 
 use plinth_state::lock::StackLock;
-use plinth_state::{workspace, SledStore, Snapshot, StateStore};
+use plinth_state::{workspace, GroupCommit, SledStore, Snapshot, StateStore};
 
 use super::{Output, VarOptions};
 use crate::apply::{self, ChangeOptions};
@@ -48,6 +49,14 @@ pub struct Args {
     /// A plan saved with `plinth plan --out` (apply only).
     #[arg(value_name = "PLAN_FILE")]
     plan_file: Option<std::path::PathBuf>,
+    /// Read every resource through its provider before planning (`--refresh=false`
+    /// plans against state as stored).
+    #[arg(long, default_value_t = true, action = clap::ArgAction::Set, num_args = 0..=1, default_missing_value = "true", require_equals = true)]
+    refresh: bool,
+    /// Only record what changed outside plinth: plan (or apply) no changes to
+    /// resources.
+    #[arg(long)]
+    refresh_only: bool,
     /// How long to wait for another plinth process to release the state, e.g. 30s.
     #[arg(long, default_value = "0s", value_parser = parse_duration)]
     lock_timeout: Duration,
@@ -120,10 +129,16 @@ pub fn run(args: Args, matches: &clap::ArgMatches, out: &Output, mode: Mode) -> 
             out,
         );
     }
+    if args.refresh_only && (!args.refresh || mode == Mode::Destroy) {
+        eprintln!("Error: --refresh-only cannot be used with --refresh=false or --destroy.");
+        return 1;
+    }
     let change = ChangeOptions {
         replace: args.replace.iter().cloned().collect::<HashSet<_>>(),
         targets: args.target.clone(),
         parallelism: args.parallelism,
+        skip_refresh: !args.refresh,
+        refresh_only: args.refresh_only,
     };
     let wdir = store_dir(dir);
     let has_state = wdir.join("store").join("snapshot.json").exists();
@@ -159,7 +174,7 @@ pub fn run(args: Args, matches: &clap::ArgMatches, out: &Output, mode: Mode) -> 
         return code;
     }
     let store = match SledStore::open(&wdir.join("store")) {
-        Ok(s) => s,
+        Ok(s) => Arc::new(GroupCommit::new(s)),
         Err(e) => {
             eprintln!("Error opening the state: {e}");
             return 1;
@@ -192,7 +207,7 @@ pub fn run(args: Args, matches: &clap::ArgMatches, out: &Output, mode: Mode) -> 
             return 1;
         }
     }
-    let code = execute(&prepared, &store, &plan, mode, &change, out);
+    let code = execute(&prepared, store, &plan, mode, &change, out);
     drop(lock);
     code
 }
@@ -212,20 +227,35 @@ fn take_lock(wdir: &Path, operation: &str, timeout: Duration) -> Result<StackLoc
     }
 }
 
-/// Applies (or destroys) with the store open, then reports.
+/// Applies (or destroys) with the store open, then reports. The store is closed
+/// before this returns, so the caller can release the lock.
 fn execute(
     prepared: &Prepared,
-    store: &SledStore,
+    store: Arc<GroupCommit<SledStore>>,
     plan: &Plan,
     mode: Mode,
     change: &ChangeOptions,
     out: &Output,
 ) -> u8 {
-    let progress = |line: &str| println!("{line}");
+    let code = execute_open(prepared, &store, plan, mode, change, out);
+    drop(store);
+    code
+}
+
+fn execute_open(
+    prepared: &Prepared,
+    store: &Arc<GroupCommit<SledStore>>,
+    plan: &Plan,
+    mode: Mode,
+    change: &ChangeOptions,
+    out: &Output,
+) -> u8 {
+    let progress = super::progress::ApplyProgress::new();
+    let shared: Arc<dyn StateStore> = store.clone();
     let (_, diags) = if mode == Mode::Destroy {
-        apply::destroy(store, &progress)
+        apply::destroy(prepared, shared, change, &progress)
     } else {
-        apply::apply(prepared, store, change, &progress)
+        apply::apply(prepared, shared, change, &progress)
     };
     if apply::stop_requested() {
         let n = diags.errors().count();
@@ -236,13 +266,19 @@ fn execute(
         return fail(&prepared.sources, &diags, out);
     }
     let (add, change_n, destroy) = plan.counts();
-    if mode == Mode::Destroy {
+    if plan.refresh_only {
+        println!(
+            "\nApply complete! Resources: 0 added, 0 changed, 0 destroyed; the state now records {} change(s) made outside plinth.",
+            plan.drift.len()
+        );
+        print_outputs(store.as_ref());
+    } else if mode == Mode::Destroy {
         println!("\nDestroy complete! Resources: {destroy} destroyed.");
     } else {
         println!(
             "\nApply complete! Resources: {add} added, {change_n} changed, {destroy} destroyed."
         );
-        print_outputs(store);
+        print_outputs(store.as_ref());
     }
     0
 }
@@ -250,13 +286,14 @@ fn execute(
 /// `plan --out FILE`: `None` when there is nothing to save or it was saved.
 fn save_plan(plan: Option<&Plan>, prepared: &Prepared, args: &Args) -> Option<u8> {
     let (plan, path) = (plan?, args.out.as_ref()?);
-    let file = PlanFile::new(
+    let mut file = PlanFile::new(
         plan,
         config_hash(&prepared.sources),
         args.destroy,
         args.replace.clone(),
         args.target.clone(),
     );
+    file.skip_refresh = !args.refresh;
     match file.write(path) {
         Ok(()) => {
             println!(
@@ -342,9 +379,11 @@ fn apply_saved(path: &Path, args: &Args, out: &Output) -> u8 {
         replace: file.replace.iter().cloned().collect(),
         targets: file.targets.clone(),
         parallelism: args.parallelism,
+        skip_refresh: file.skip_refresh,
+        refresh_only: file.refresh_only,
     };
     let (now, diags) = if file.destroy {
-        apply::plan_destroy(&prepared, &published)
+        apply::plan_destroy(&prepared, &published, &change)
     } else {
         apply::plan(&prepared, &published, &change)
     };
@@ -354,6 +393,7 @@ fn apply_saved(path: &Path, args: &Args, out: &Output) -> u8 {
     let summary = |p: &Plan| -> Vec<(String, Action)> {
         p.changes
             .iter()
+            .chain(&p.drift)
             .map(|c| (c.address.clone(), c.action))
             .collect()
     };
@@ -365,7 +405,7 @@ fn apply_saved(path: &Path, args: &Args, out: &Output) -> u8 {
         return 0;
     }
     let store = match SledStore::open(&wdir.join("store")) {
-        Ok(s) => s,
+        Ok(s) => Arc::new(GroupCommit::new(s)),
         Err(e) => return refuse(format!("the state cannot be opened: {e}")),
     };
     match store.position() {
@@ -374,7 +414,7 @@ fn apply_saved(path: &Path, args: &Args, out: &Output) -> u8 {
         Ok((lineage, serial)) => return moved_on(&lineage, serial),
         Err(e) => return refuse(format!("the state cannot be read: {e}")),
     }
-    let code = execute(&prepared, &store, &saved, mode, &change, out);
+    let code = execute(&prepared, store, &saved, mode, &change, out);
     drop(lock);
     code
 }
@@ -409,7 +449,7 @@ fn show_plan(
     out: &Output,
 ) -> (u8, Option<crate::plan::Plan>) {
     let (plan, diags) = if args.destroy || mode == Mode::Destroy {
-        apply::plan_destroy(prepared, prior)
+        apply::plan_destroy(prepared, prior, change)
     } else {
         apply::plan(prepared, prior, change)
     };
@@ -435,7 +475,7 @@ fn show_plan(
     (code, Some(plan))
 }
 
-fn print_outputs(store: &SledStore) {
+fn print_outputs(store: &dyn StateStore) {
     let Ok(snapshot) = store.snapshot() else {
         return;
     };

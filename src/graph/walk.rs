@@ -4,6 +4,7 @@
 //! planned here, so their values are unknown of their schema's type.
 
 use std::collections::{BTreeMap, HashMap};
+use std::fmt::Write as _;
 
 use petgraph::graph::NodeIndex;
 
@@ -15,6 +16,7 @@ use crate::diag::{did_you_mean, Diagnostic, Diagnostics, Sources, Span};
 use crate::lang::convert::convert;
 use crate::lang::refs::{Reference, ResourceMode, Subject};
 use crate::lang::{Constraint, Evaluator, Scope, Type, Value};
+use crate::plugin::{runtime, BoxFuture};
 use crate::schema::{builtin_resource, Nesting, Schema};
 
 /// The most instances one resource or module call may expand to: far above any real
@@ -28,8 +30,8 @@ pub struct WalkOptions {
     pub cwd: String,
     /// Whether a root variable without a value is an error (plan) or unknown (validate).
     pub require_root_vars: bool,
-    /// Walk concurrently, with at most this many handler calls at once (apply);
-    /// `None` walks in order on one thread (validate, plan).
+    /// At most this many handler calls at once; `None`: as many as the dependencies
+    /// allow. A walk without a handler (validate) runs in order on one thread.
     pub concurrency: Option<usize>,
 }
 
@@ -125,6 +127,27 @@ struct Job {
     /// Whether to ask the handler (not when its configuration had errors, or its
     /// key is unknown).
     call: bool,
+    triggers: Vec<Trigger>,
+}
+
+/// One `replace_triggered_by` entry of an instance, resolved: the instance it names
+/// and, when it names an attribute, which. A change to that instance (or attribute)
+/// replaces this one.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Trigger {
+    /// The whole resource (`aws_instance.x`, every instance) or one instance.
+    pub address: String,
+    pub attribute: Option<String>,
+}
+
+impl Trigger {
+    /// Whether the instance at `address` is one this trigger names.
+    pub fn covers(&self, address: &str) -> bool {
+        address == self.address
+            || address
+                .strip_prefix(self.address.as_str())
+                .is_some_and(|rest| rest.starts_with('['))
+    }
 }
 
 /// A resource node's evaluated instances, per module instance.
@@ -135,118 +158,57 @@ struct ResourceWork<'a> {
     parts: Vec<(ModuleInstance, Expansion, Vec<Job>)>,
 }
 
-/// Bounds how many handler calls run at once (`--parallelism`).
-pub struct CallLimit {
-    free: std::sync::Mutex<usize>,
-    freed: std::sync::Condvar,
-}
-
-impl CallLimit {
-    pub fn new(n: usize) -> CallLimit {
-        CallLimit {
-            free: std::sync::Mutex::new(n.max(1)),
-            freed: std::sync::Condvar::new(),
-        }
-    }
-
-    fn run<T>(&self, f: impl FnOnce() -> T) -> T {
-        let mut free = self.free.lock().unwrap_or_else(|e| e.into_inner());
-        while *free == 0 {
-            free = self.freed.wait(free).unwrap_or_else(|e| e.into_inner());
-        }
-        *free -= 1;
-        drop(free);
-        let out = f();
-        *self.free.lock().unwrap_or_else(|e| e.into_inner()) += 1;
-        self.freed.notify_one();
-        out
-    }
-}
-
-/// Asks the handler about every instance of a resource node. With a limit, the
-/// instances' calls run on worker threads at most that many at a time; without one,
-/// in order on this thread.
-fn run_calls(
-    handler: Option<&dyn ResourceHandler>,
-    work: &ResourceWork,
-    limit: Option<&CallLimit>,
+/// Asks the handler about every instance of a resource node, all at once; `limit`
+/// bounds how many calls run at a time across the whole walk (`--parallelism`). A
+/// panicking call is reported as an error on its resource instead of ending the walk.
+async fn run_calls(
+    handler: &dyn ResourceHandler,
+    work: &ResourceWork<'_>,
+    limit: &tokio::sync::Semaphore,
 ) -> (Vec<Vec<Option<Value>>>, Diagnostics) {
-    let Some(h) = handler else {
-        let empty = work
-            .parts
-            .iter()
-            .map(|(_, _, jobs)| jobs.iter().map(|_| None).collect())
-            .collect();
-        return (empty, Diagnostics::default());
-    };
-    let call = |job: &Job| -> (Option<Value>, Diagnostics) {
-        let mut diags = Diagnostics::default();
-        if !job.call {
-            return (None, diags);
-        }
-        let v = h.instance(
-            work.m,
-            &job.address,
-            work.resource,
-            job.config.clone(),
-            &mut diags,
-        );
-        (Some(v), diags)
-    };
+    use futures_util::stream::{FuturesUnordered, StreamExt};
+    use futures_util::FutureExt;
+    let mut results: Vec<Vec<Option<Value>>> = work
+        .parts
+        .iter()
+        .map(|(_, _, jobs)| jobs.iter().map(|_| None).collect())
+        .collect();
+    let mut calls: FuturesUnordered<_> = work
+        .parts
+        .iter()
+        .enumerate()
+        .flat_map(|(p, (_, _, jobs))| jobs.iter().enumerate().map(move |(i, j)| (p, i, j)))
+        .filter(|(_, _, j)| j.call)
+        .map(|(p, i, job)| async move {
+            // The semaphore is never closed, so acquiring can only wait.
+            let _permit = limit.acquire().await.ok();
+            let call = handler.instance(
+                work.m,
+                &job.address,
+                work.resource,
+                job.config.clone(),
+                &job.triggers,
+            );
+            (
+                p,
+                i,
+                std::panic::AssertUnwindSafe(call).catch_unwind().await,
+            )
+        })
+        .collect();
     let mut diags = Diagnostics::default();
-    let results = match limit {
-        None => work
-            .parts
-            .iter()
-            .map(|(_, _, jobs)| {
-                jobs.iter()
-                    .map(|j| {
-                        let (v, d) = call(j);
-                        diags.extend(d);
-                        v
-                    })
-                    .collect()
-            })
-            .collect(),
-        Some(limit) => {
-            let todo: Vec<(usize, usize)> = work
-                .parts
-                .iter()
-                .enumerate()
-                .flat_map(|(p, (_, _, jobs))| {
-                    jobs.iter()
-                        .enumerate()
-                        .filter(|(_, j)| j.call)
-                        .map(move |(i, _)| (p, i))
-                })
-                .collect();
-            let mut results: Vec<Vec<Option<Value>>> = work
-                .parts
-                .iter()
-                .map(|(_, _, jobs)| jobs.iter().map(|_| None).collect())
-                .collect();
-            let next = std::sync::atomic::AtomicUsize::new(0);
-            let done = std::sync::Mutex::new(Vec::with_capacity(todo.len()));
-            let workers = todo.len().min(64);
-            std::thread::scope(|s| {
-                for _ in 0..workers {
-                    s.spawn(|| loop {
-                        let n = next.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
-                        let Some(&(p, i)) = todo.get(n) else { break };
-                        let out = limit.run(|| call(&work.parts[p].2[i]));
-                        done.lock()
-                            .unwrap_or_else(|e| e.into_inner())
-                            .push((p, i, out));
-                    });
-                }
-            });
-            for (p, i, (v, d)) in done.into_inner().unwrap_or_else(|e| e.into_inner()) {
-                results[p][i] = v;
+    while let Some((p, i, outcome)) = calls.next().await {
+        match outcome {
+            Ok((v, d)) => {
+                results[p][i] = Some(v);
                 diags.extend(d);
             }
-            results
+            Err(_) => diags.push(Diagnostic::error("Internal error").detail(format!(
+                "a provider call for {} panicked; it was not changed.",
+                work.parts[p].2[i].address
+            ))),
         }
-    };
+    }
     (results, diags)
 }
 
@@ -254,15 +216,16 @@ fn run_calls(
 /// a planner asks the provider what will change, an applier makes the change. Without
 /// one (validate) every resource is unknown of its schema's type.
 pub trait ResourceHandler: Sync {
-    /// The value dependents see for `address`, given its evaluated configuration.
-    fn instance(
-        &self,
+    /// The value dependents see for `address`, given its evaluated configuration,
+    /// with the diagnostics of working it out.
+    fn instance<'a>(
+        &'a self,
         module: ModuleId,
-        address: &str,
-        resource: &Resource,
+        address: &'a str,
+        resource: &'a Resource,
         config: Value,
-        diags: &mut Diagnostics,
-    ) -> Value;
+        triggers: &'a [Trigger],
+    ) -> BoxFuture<'a, (Value, Diagnostics)>;
 
     /// Whether the handler works on the block `prefix` + `local` (a resource's
     /// `type.name` or a module call's `module.name`): false outside `--target`.
@@ -299,10 +262,12 @@ pub fn evaluate_with<'a>(
         diags: Diagnostics::default(),
         handler,
     };
-    let handler_present = walk.handler.is_some();
-    match options.concurrency {
-        Some(limit) if handler_present => walk.concurrently(graph, limit),
-        _ => {
+    match walk.handler {
+        Some(handler) => {
+            let limit = options.concurrency.unwrap_or(usize::MAX);
+            runtime().block_on(walk.concurrently(graph, handler, limit));
+        }
+        None => {
             for ix in graph.evaluation_order() {
                 walk.node(graph, ix);
             }
@@ -518,10 +483,15 @@ impl<'a> Walk<'a> {
         self.result.values.entry(inst.clone()).or_default()
     }
 
+    /// Evaluates one node; a resource node's instances are all unknown (no handler).
     fn node(&mut self, graph: &Graph, ix: NodeIndex) {
         if let Some(work) = self.begin_resource(graph, ix) {
-            let (results, diags) = run_calls(self.handler, &work, None);
-            self.finish_resource(work, results, diags);
+            let none = work
+                .parts
+                .iter()
+                .map(|(_, _, jobs)| jobs.iter().map(|_| None).collect())
+                .collect();
+            self.finish_resource(work, none, Diagnostics::default());
             return;
         }
         let node = &graph.inner[ix];
@@ -587,9 +557,16 @@ impl<'a> Walk<'a> {
     }
 
     /// Walks the graph starting each node as soon as its dependencies are done:
-    /// evaluation stays on this thread, the handler's calls for a resource node run
-    /// on worker threads, and their results are stored when they come back.
-    fn concurrently(&mut self, graph: &Graph, limit: usize) {
+    /// evaluation stays on this task, the handler's calls for a resource node run
+    /// concurrently with everything else, and their results are stored when they
+    /// come back.
+    async fn concurrently(
+        &mut self,
+        graph: &Graph,
+        handler: &'a dyn ResourceHandler,
+        limit: usize,
+    ) {
+        use futures_util::stream::{FuturesUnordered, StreamExt};
         use std::collections::VecDeque;
         let order = graph.evaluation_order();
         let evaluable: std::collections::HashSet<NodeIndex> = order.iter().copied().collect();
@@ -625,61 +602,28 @@ impl<'a> Walk<'a> {
                 }
             }
         };
-        let limit = CallLimit::new(limit);
-        let handler = self.handler;
-        std::thread::scope(|s| {
-            let (tx, rx) = std::sync::mpsc::channel();
-            let mut in_flight = 0usize;
-            loop {
-                while let Some(ix) = ready.pop_front() {
-                    match self.begin_resource(graph, ix) {
-                        Some(work)
-                            if work
-                                .parts
-                                .iter()
-                                .any(|(_, _, jobs)| jobs.iter().any(|j| j.call)) =>
-                        {
-                            in_flight += 1;
-                            let tx = tx.clone();
-                            let limit = &limit;
-                            s.spawn(move || {
-                                // Always report back, even if a call panicked, so the
-                                // walk never waits for a result that cannot come.
-                                let run = std::panic::AssertUnwindSafe(|| run_calls(handler, &work, Some(limit)));
-                                let (results, diags) = std::panic::catch_unwind(run).unwrap_or_else(|_| {
-                                    let mut diags = Diagnostics::default();
-                                    diags.push(
-                                        Diagnostic::error("Internal error")
-                                            .detail(format!("a provider call for {} panicked; its instances were not changed.", work.resource.address())),
-                                    );
-                                    let none = work.parts.iter().map(|(_, _, jobs)| jobs.iter().map(|_| None).collect()).collect();
-                                    (none, diags)
-                                });
-                                let _ = tx.send((ix, work, results, diags));
-                            });
-                        }
-                        Some(work) => {
-                            let (results, diags) = run_calls(handler, &work, None);
-                            self.finish_resource(work, results, diags);
-                            complete(ix, &mut waiting, &mut ready);
-                        }
-                        None => {
-                            self.node(graph, ix);
-                            complete(ix, &mut waiting, &mut ready);
-                        }
+        let limit = tokio::sync::Semaphore::new(limit.min(tokio::sync::Semaphore::MAX_PERMITS));
+        let limit = &limit;
+        let mut in_flight = FuturesUnordered::new();
+        loop {
+            while let Some(ix) = ready.pop_front() {
+                match self.begin_resource(graph, ix) {
+                    Some(work) => in_flight.push(async move {
+                        let (results, diags) = run_calls(handler, &work, limit).await;
+                        (ix, work, results, diags)
+                    }),
+                    None => {
+                        self.node(graph, ix);
+                        complete(ix, &mut waiting, &mut ready);
                     }
                 }
-                if in_flight == 0 {
-                    break;
-                }
-                let Ok((ix, work, results, diags)) = rx.recv() else {
-                    break;
-                };
-                in_flight -= 1;
-                self.finish_resource(work, results, diags);
-                complete(ix, &mut waiting, &mut ready);
             }
-        });
+            let Some((ix, work, results, diags)) = in_flight.next().await else {
+                break;
+            };
+            self.finish_resource(work, results, diags);
+            complete(ix, &mut waiting, &mut ready);
+        }
     }
 
     /// For a resource node, its evaluated instances; `None` for other nodes.
@@ -1022,6 +966,74 @@ impl<'a> Walk<'a> {
         }
     }
 
+    /// Reads a `replace_triggered_by` entry: a reference to a managed resource, one of
+    /// its instances (the key may use `count.index` or `each.key`), or an attribute.
+    fn trigger(
+        &self,
+        e: &Expr,
+        scope: &InstanceScope,
+        inst: &ModuleInstance,
+    ) -> Result<Trigger, Diagnostic> {
+        use hcl_edit::expr::{Expression, TraversalOperator};
+        use hcl_edit::Span as _;
+        let invalid = || {
+            Diagnostic::error("Invalid replace_triggered_by expression")
+                .detail("replace_triggered_by entries must be references to managed resources, their instances, or their attributes.")
+                .at_opt(e.expr.span().map(|r| Span::new(e.file, r)))
+        };
+        let (root, ops) = match &e.expr {
+            Expression::Traversal(t) => match &t.expr {
+                Expression::Variable(v) => (v, t.operators.as_slice()),
+                _ => return Err(invalid()),
+            },
+            _ => return Err(invalid()),
+        };
+        let root_span = root
+            .span()
+            .map(|r| Span::new(e.file, r))
+            .ok_or_else(invalid)?;
+        let reference = crate::lang::refs::parse_reference(root.as_str(), root_span, ops, e.file)?;
+        if let Some(d) = undeclared(self.config, scope.module, &reference) {
+            return Err(d);
+        }
+        let Subject::Resource {
+            mode: ResourceMode::Managed,
+            type_name,
+            name,
+        } = &reference.subject
+        else {
+            return Err(invalid());
+        };
+        let mut address = format!("{}{type_name}.{name}", inst.prefix());
+        let mut rest = &ops[reference.ops_consumed..];
+        let key = match rest.first().map(|op| op.value()) {
+            Some(TraversalOperator::Index(ix)) => {
+                rest = &rest[1..];
+                Some(Evaluator::new(e.file, &self.sources.get(e.file).text, scope).eval(ix)?)
+            }
+            Some(TraversalOperator::LegacyIndex(n)) => {
+                rest = &rest[1..];
+                Some(Value::number(*n.value() as usize))
+            }
+            _ => None,
+        };
+        match key.map(|k| k.peel().0.clone()) {
+            Some(Value::Number(n)) => {
+                let _ = write!(address, "[{}]", n.to_i64().ok_or_else(invalid)?);
+            }
+            Some(Value::String(k)) => {
+                let _ = write!(address, "[{}]", Value::String(k).render());
+            }
+            Some(_) => return Err(invalid()),
+            None => {}
+        }
+        let attribute = match rest.first().map(|op| op.value()) {
+            Some(TraversalOperator::GetAttr(a)) => Some(a.as_str().to_string()),
+            _ => None,
+        };
+        Ok(Trigger { address, attribute })
+    }
+
     /// Evaluates a resource node's instances in every instance of its module: the
     /// first half of handling it; the handler's calls and [`Walk::finish_resource`]
     /// follow.
@@ -1054,9 +1066,11 @@ impl<'a> Walk<'a> {
                         );
                     }
                 }
+                let mut triggers = Vec::new();
                 for e in &r.lifecycle.replace_triggered_by {
-                    if let Err(d) = self.eval(e, &scope) {
-                        diags.push(d);
+                    match self.trigger(e, &scope, &inst) {
+                        Ok(t) => triggers.push(t),
+                        Err(d) => diags.push(d),
                     }
                 }
                 let call = self.handler.is_some()
@@ -1068,6 +1082,7 @@ impl<'a> Walk<'a> {
                     address,
                     config,
                     call,
+                    triggers,
                 });
             }
             // An instance whose configuration had errors stops its siblings' calls too.

@@ -34,6 +34,14 @@ pub struct PlanFile {
     pub changes: Vec<EncodedChange>,
     #[serde(default)]
     pub output_changes: Vec<EncodedOutputChange>,
+    /// Planned with `--refresh=false`.
+    #[serde(default)]
+    pub skip_refresh: bool,
+    #[serde(default)]
+    pub refresh_only: bool,
+    /// What refresh found changed outside plinth.
+    #[serde(default)]
+    pub drift: Vec<EncodedChange>,
 }
 
 #[derive(Debug, Serialize, Deserialize)]
@@ -176,6 +184,36 @@ fn action_of(names: &[String]) -> Option<Action> {
     })
 }
 
+fn encode_change(c: &PlannedChange) -> EncodedChange {
+    EncodedChange {
+        address: c.address.clone(),
+        previous_address: c.previous_address.clone(),
+        type_name: c.type_name.clone(),
+        name: c.name.clone(),
+        provider_name: c.provider.clone(),
+        actions: actions(c.action),
+        action_reason: c.reason.map(str::to_string),
+        before: c.before.as_ref().map(encode),
+        after: c.after.as_ref().map(encode),
+        replace_paths: c.replace_paths.clone(),
+    }
+}
+
+fn decode_change(c: &EncodedChange) -> PlannedChange {
+    PlannedChange {
+        address: c.address.clone(),
+        previous_address: c.previous_address.clone(),
+        type_name: c.type_name.clone(),
+        name: c.name.clone(),
+        provider: c.provider_name.clone(),
+        action: action_of(&c.actions).unwrap_or(Action::NoOp),
+        reason: None,
+        before: c.before.as_ref().map(decode),
+        after: c.after.as_ref().map(decode),
+        replace_paths: c.replace_paths.clone(),
+    }
+}
+
 /// A stable hash (FNV-1a, 64 bits) of every stack file that was loaded: a plan is
 /// only valid for the exact configuration it was made from.
 pub fn config_hash(sources: &Sources) -> String {
@@ -218,22 +256,7 @@ impl PlanFile {
                 .iter()
                 .map(|(k, v)| (k.clone(), encode(v)))
                 .collect(),
-            changes: plan
-                .changes
-                .iter()
-                .map(|c| EncodedChange {
-                    address: c.address.clone(),
-                    previous_address: c.previous_address.clone(),
-                    type_name: c.type_name.clone(),
-                    name: c.name.clone(),
-                    provider_name: c.provider.clone(),
-                    actions: actions(c.action),
-                    action_reason: c.reason.map(str::to_string),
-                    before: c.before.as_ref().map(encode),
-                    after: c.after.as_ref().map(encode),
-                    replace_paths: c.replace_paths.clone(),
-                })
-                .collect(),
+            changes: plan.changes.iter().map(encode_change).collect(),
             output_changes: plan
                 .output_changes
                 .iter()
@@ -244,27 +267,15 @@ impl PlanFile {
                     after: o.after.as_ref().map(encode),
                 })
                 .collect(),
+            skip_refresh: false,
+            refresh_only: plan.refresh_only,
+            drift: plan.drift.iter().map(encode_change).collect(),
         }
     }
 
     pub fn plan(&self) -> Plan {
         Plan {
-            changes: self
-                .changes
-                .iter()
-                .map(|c| PlannedChange {
-                    address: c.address.clone(),
-                    previous_address: c.previous_address.clone(),
-                    type_name: c.type_name.clone(),
-                    name: c.name.clone(),
-                    provider: c.provider_name.clone(),
-                    action: action_of(&c.actions).unwrap_or(Action::NoOp),
-                    reason: None,
-                    before: c.before.as_ref().map(decode),
-                    after: c.after.as_ref().map(decode),
-                    replace_paths: c.replace_paths.clone(),
-                })
-                .collect(),
+            changes: self.changes.iter().map(decode_change).collect(),
             lineage: self.lineage.clone(),
             serial: self.serial,
             outputs: BTreeMap::new(),
@@ -283,6 +294,8 @@ impl PlanFile {
                     after: o.after.as_ref().map(decode),
                 })
                 .collect(),
+            drift: self.drift.iter().map(decode_change).collect(),
+            refresh_only: self.refresh_only,
         }
     }
 

@@ -3,6 +3,7 @@
 //! Terraform's JSON plan needs (before, after with unknowns, replace paths, reasons).
 
 pub mod file;
+pub mod refresh;
 pub mod render;
 
 use std::collections::{BTreeMap, HashMap, HashSet};
@@ -17,9 +18,9 @@ use plinth_state::Snapshot;
 
 use crate::config::{ModuleId, Resource};
 use crate::diag::{Diagnostic, Diagnostics};
-use crate::graph::walk::ResourceHandler;
+use crate::graph::walk::{ResourceHandler, Trigger};
 use crate::lang::Value;
-use crate::plugin::builtin;
+use crate::plugin::{BoxFuture, PlanRequest, Provider, Providers};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Action {
@@ -69,6 +70,11 @@ pub struct Plan {
     pub variables: BTreeMap<String, Value>,
     /// Root outputs whose value changes, as Terraform's "Changes to Outputs".
     pub output_changes: Vec<OutputChange>,
+    /// Objects that changed outside plinth since the last apply, found by refresh:
+    /// updates (with before and after) and deletions.
+    pub drift: Vec<PlannedChange>,
+    /// `--refresh-only`: applying records the drift in state and changes nothing.
+    pub refresh_only: bool,
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -142,8 +148,12 @@ impl Plan {
         c
     }
 
-    /// Whether applying would change anything: resources, or only output values.
+    /// Whether applying would change anything: resources, or only output values
+    /// (in a refresh-only plan: whether anything drifted).
     pub fn has_changes(&self) -> bool {
+        if self.refresh_only {
+            return !self.drift.is_empty();
+        }
         self.has_resource_changes() || !self.output_changes.is_empty()
     }
 
@@ -174,60 +184,158 @@ pub struct Decision {
     pub before: Option<Value>,
     pub after: Value,
     pub replace_paths: Vec<String>,
+    /// The configuration the provider planned from (after `ignore_changes`).
+    pub config: Value,
+    /// The provider's private data for the planned object.
+    pub private: Vec<u8>,
 }
 
-/// Decides what happens to one instance: its prior value (from state), its
-/// configuration, `ignore_changes`, `--replace`, and the provider's plan.
-pub fn decide(
-    resource: &Resource,
-    prior: Option<Value>,
-    mut config: Value,
-    force_replace: bool,
-) -> Decision {
-    if let (Some(p), Value::Object(cfg)) = (&prior, &mut config) {
-        let ignored: Vec<String> = if resource.lifecycle.ignore_all_changes {
-            cfg.keys().cloned().collect()
-        } else {
-            resource
-                .lifecycle
-                .ignore_changes
-                .iter()
-                .filter_map(ignored_name)
-                .collect()
-        };
-        if let Value::Object(pm) = p.peel().0 {
-            for name in ignored {
-                if let Some(v) = pm.get(&name) {
-                    cfg.insert(name, v.clone());
-                }
+/// The configuration with `ignore_changes` attributes taken from the prior value.
+fn with_ignored(resource: &Resource, prior: Option<&Value>, mut config: Value) -> Value {
+    let (Some(p), Value::Object(cfg)) = (prior, &mut config) else {
+        return config;
+    };
+    let ignored: Vec<String> = if resource.lifecycle.ignore_all_changes {
+        cfg.keys().cloned().collect()
+    } else {
+        resource
+            .lifecycle
+            .ignore_changes
+            .iter()
+            .filter_map(ignored_name)
+            .collect()
+    };
+    if let Value::Object(pm) = p.peel().0 {
+        for name in ignored {
+            if let Some(v) = pm.get(&name) {
+                cfg.insert(name, v.clone());
             }
         }
     }
-    let planned = builtin::plan(prior.as_ref(), &config);
+    config
+}
+
+/// Decides what happens to one instance: its prior value (from state, refreshed),
+/// its configuration, `ignore_changes`, `--replace`, and the provider's plan. A
+/// replacement is planned again as a creation, as Terraform does.
+pub async fn decide(
+    provider: &dyn Provider,
+    resource: &Resource,
+    prior: Option<(Value, &[u8])>,
+    config: Value,
+    force_replace: Option<&'static str>,
+) -> Result<Decision, Diagnostics> {
+    let (prior, prior_private) = match prior {
+        Some((v, p)) => (Some(v), p),
+        None => (None, &[][..]),
+    };
+    let config = with_ignored(resource, prior.as_ref(), config);
+    let request = |prior| PlanRequest {
+        type_name: &resource.type_name,
+        prior,
+        config: &config,
+        prior_private,
+    };
+    let planned = provider.plan(request(prior.as_ref())).await?;
     let (action, reason) = match &prior {
         None => (Action::Create, None),
-        Some(_) if force_replace => (replace_action(resource), Some("replace_by_request")),
+        Some(_) if force_replace.is_some() => (replace_action(resource), force_replace),
         Some(_) if !planned.requires_replace.is_empty() => (
             replace_action(resource),
             Some("replace_because_cannot_update"),
         ),
-        Some(p) if p.strict_equal(&planned.after) && planned.after.is_wholly_known() => {
+        Some(p) if p.strict_equal(&planned.planned) && planned.planned.is_wholly_known() => {
             (Action::NoOp, None)
         }
         Some(_) => (Action::Update, None),
     };
-    let after = if force_replace {
-        builtin::plan(None, &config).after
+    let replace_paths = planned.requires_replace.clone();
+    let planned = if matches!(action, Action::DeleteThenCreate | Action::CreateThenDelete) {
+        provider.plan(request(None)).await?
     } else {
-        planned.after
+        planned
     };
-    Decision {
+    Ok(Decision {
         action,
         reason,
         before: prior,
-        after,
-        replace_paths: planned.requires_replace,
+        after: planned.planned,
+        replace_paths,
+        config,
+        private: planned.private,
+    })
+}
+
+/// What has been decided for each instance so far in a walk, for
+/// `replace_triggered_by`: an instance is replaced when one it names is updated or
+/// replaced, or when an attribute it names changes.
+#[derive(Default)]
+pub struct Decided {
+    by_address: Mutex<HashMap<String, DecidedChange>>,
+}
+
+/// An instance's action with its value before and after.
+type DecidedChange = (Action, Option<Value>, Option<Value>);
+
+impl Decided {
+    pub fn record(&self, address: &str, d: &Decision) {
+        lock(&self.by_address).insert(
+            address.to_string(),
+            (d.action, d.before.clone(), Some(d.after.clone())),
+        );
     }
+
+    /// Why the instance must be replaced: `--replace` named it, or a trigger fired.
+    pub fn force_replace(&self, requested: bool, triggers: &[Trigger]) -> Option<&'static str> {
+        if requested {
+            return Some("replace_by_request");
+        }
+        if triggers.is_empty() {
+            return None;
+        }
+        let decided = lock(&self.by_address);
+        let fired = triggers.iter().any(|t| {
+            decided
+                .iter()
+                .filter(|(a, _)| t.covers(a))
+                .any(|(_, (action, before, after))| match &t.attribute {
+                    None => matches!(
+                        action,
+                        Action::Update | Action::DeleteThenCreate | Action::CreateThenDelete
+                    ),
+                    Some(name) => {
+                        *action != Action::Create && attribute_changed(before, after, name)
+                    }
+                })
+        });
+        fired.then_some("replace_by_triggers")
+    }
+}
+
+fn attribute_changed(before: &Option<Value>, after: &Option<Value>, name: &str) -> bool {
+    let get = |v: &Option<Value>| match v.as_ref().map(|v| v.peel().0) {
+        Some(Value::Object(m)) => m.get(name).cloned().unwrap_or_else(Value::null),
+        _ => Value::null(),
+    };
+    let (b, a) = (get(before), get(after));
+    !a.is_wholly_known() || b.deep_unmark().to_json() != a.deep_unmark().to_json()
+}
+
+/// A provider's diagnostics about one instance, placed at its block and naming it.
+pub fn about_instance(resource: &Resource, address: &str, diags: Diagnostics) -> Diagnostics {
+    let mut out = Diagnostics::default();
+    for mut d in diags.items {
+        if d.span.is_none() {
+            d.span = Some(resource.span);
+        }
+        d.detail = if d.detail.is_empty() {
+            format!("with {address}")
+        } else {
+            format!("{}\n\nwith {address}", d.detail)
+        };
+        out.push(d);
+    }
+    out
 }
 
 fn replace_action(r: &Resource) -> Action {
@@ -329,28 +437,33 @@ pub fn outside_targets(
 /// Builds the plan during the walk.
 pub struct Planner<'s> {
     prior: &'s Snapshot,
+    providers: &'s Providers,
     /// Renames from `moved` blocks: new address → old address.
     moved: HashMap<String, String>,
     replace: HashSet<String>,
     targets: Option<TargetScope>,
     seen: Mutex<HashSet<String>>,
     changes: Mutex<Vec<PlannedChange>>,
+    decided: Decided,
 }
 
 impl<'s> Planner<'s> {
     pub fn new(
         prior: &'s Snapshot,
+        providers: &'s Providers,
         moved: HashMap<String, String>,
         replace: HashSet<String>,
         targets: Option<TargetScope>,
     ) -> Planner<'s> {
         Planner {
             prior,
+            providers,
             moved,
             replace,
             targets,
             seen: Mutex::new(HashSet::new()),
             changes: Mutex::new(Vec::new()),
+            decided: Decided::default(),
         }
     }
 
@@ -517,48 +630,66 @@ impl ResourceHandler for Planner<'_> {
         scope_wants(self.targets.as_ref(), module, prefix, local)
     }
 
-    fn instance(
-        &self,
+    fn instance<'a>(
+        &'a self,
         module: ModuleId,
-        address: &str,
-        resource: &Resource,
+        address: &'a str,
+        resource: &'a Resource,
         config: Value,
-        diags: &mut Diagnostics,
-    ) -> Value {
-        lock(&self.seen).insert(address.to_string());
-        if let Some(v) =
-            outside_targets(self.targets.as_ref(), self.prior, module, address, resource)
-        {
-            return v;
-        }
-        if !builtin::is_builtin(&resource.type_name) {
-            diags.push(no_provider(resource));
-            return Value::unknown();
-        }
-        let previous = self.moved.get(address).cloned();
-        let prior_address = previous.as_deref().unwrap_or(address);
-        let prior = self.prior.resources.get(prior_address).map(state_value);
-        let decision = decide(resource, prior, config, self.replace.contains(address));
-        if matches!(
-            decision.action,
-            Action::DeleteThenCreate | Action::CreateThenDelete
-        ) && resource.lifecycle.prevent_destroy
-        {
-            diags.push(prevent_destroy(resource, address));
-        }
-        lock(&self.changes).push(PlannedChange {
-            address: address.to_string(),
-            previous_address: previous,
-            type_name: resource.type_name.clone(),
-            name: resource.name.clone(),
-            provider: builtin::PROVIDER_ADDRESS.to_string(),
-            action: decision.action,
-            reason: decision.reason,
-            before: decision.before,
-            after: Some(decision.after.clone()),
-            replace_paths: decision.replace_paths,
-        });
-        decision.after
+        triggers: &'a [Trigger],
+    ) -> BoxFuture<'a, (Value, Diagnostics)> {
+        Box::pin(async move {
+            let mut diags = Diagnostics::default();
+            lock(&self.seen).insert(address.to_string());
+            if let Some(v) =
+                outside_targets(self.targets.as_ref(), self.prior, module, address, resource)
+            {
+                return (v, diags);
+            }
+            let Some((provider_address, provider)) = self.providers.for_type(&resource.type_name)
+            else {
+                diags.push(no_provider(resource));
+                return (Value::unknown(), diags);
+            };
+            let previous = self.moved.get(address).cloned();
+            let prior_address = previous.as_deref().unwrap_or(address);
+            let prior = self
+                .prior
+                .resources
+                .get(prior_address)
+                .map(|rs| (state_value(rs), rs.private.as_slice()));
+            let force = self
+                .decided
+                .force_replace(self.replace.contains(address), triggers);
+            let decision = match decide(provider, resource, prior, config, force).await {
+                Ok(d) => d,
+                Err(d) => {
+                    diags.extend(about_instance(resource, address, d));
+                    return (Value::unknown(), diags);
+                }
+            };
+            self.decided.record(address, &decision);
+            if matches!(
+                decision.action,
+                Action::DeleteThenCreate | Action::CreateThenDelete
+            ) && resource.lifecycle.prevent_destroy
+            {
+                diags.push(prevent_destroy(resource, address));
+            }
+            lock(&self.changes).push(PlannedChange {
+                address: address.to_string(),
+                previous_address: previous,
+                type_name: resource.type_name.clone(),
+                name: resource.name.clone(),
+                provider: provider_address.to_string(),
+                action: decision.action,
+                reason: decision.reason,
+                before: decision.before,
+                after: Some(decision.after.clone()),
+                replace_paths: decision.replace_paths,
+            });
+            (decision.after, diags)
+        })
     }
 }
 

@@ -55,8 +55,13 @@ fn header(c: &PlannedChange, p: &Paint) -> (String, String) {
     let what = match (c.action, &c.previous_address) {
         (Action::Create, _) => "will be created".to_string(),
         (Action::Update, _) => "will be updated in-place".to_string(),
-        (Action::DeleteThenCreate, _) => "must be replaced".to_string(),
-        (Action::CreateThenDelete, _) => "must be replaced".to_string(),
+        (Action::DeleteThenCreate | Action::CreateThenDelete, _) => match c.reason {
+            Some("replace_by_request") => "will be replaced, as requested".to_string(),
+            Some("replace_by_triggers") => {
+                "will be replaced due to changes in replace_triggered_by".to_string()
+            }
+            _ => "must be replaced".to_string(),
+        },
         (Action::Delete, _) => "will be destroyed".to_string(),
         (Action::NoOp, Some(prev)) => {
             return (
@@ -81,8 +86,26 @@ fn header(c: &PlannedChange, p: &Paint) -> (String, String) {
     (line, symbol)
 }
 
+/// How a change made outside plinth reads: "has been changed" or "has been deleted".
+fn drift_header(c: &PlannedChange, p: &Paint) -> (String, String) {
+    match c.action {
+        Action::Delete => (
+            format!("  # {} has been deleted", p.bold(&c.address)),
+            format!("  {}", p.red("-")),
+        ),
+        _ => (
+            format!("  # {} has been changed", p.bold(&c.address)),
+            format!("  {}", p.yellow("~")),
+        ),
+    }
+}
+
 fn change_text(c: &PlannedChange, p: &Paint, out: &mut String) {
-    let (head, symbol) = header(c, p);
+    change_text_with(c, p, out, header(c, p));
+}
+
+fn change_text_with(c: &PlannedChange, p: &Paint, out: &mut String, head: (String, String)) {
+    let (head, symbol) = head;
     out.push_str(&head);
     out.push('\n');
     let _ = writeln!(
@@ -166,10 +189,41 @@ fn change_text(c: &PlannedChange, p: &Paint, out: &mut String) {
     out.push_str("    }\n\n");
 }
 
+const RULE: &str = "─────────────────────────────────────────────────────────────────────────────";
+
+/// What refresh found changed outside plinth, before the plan proper.
+fn drift_text(plan: &Plan, p: &Paint, out: &mut String) {
+    if plan.drift.is_empty() {
+        return;
+    }
+    let _ = writeln!(
+        out,
+        "{}\n",
+        p.bold("Note: Objects have changed outside of plinth")
+    );
+    out.push_str("plinth detected the following changes made outside of plinth since the\nlast \"plinth apply\":\n\n");
+    for c in &plan.drift {
+        change_text_with(c, p, out, drift_header(c, p));
+    }
+    if plan.refresh_only {
+        out.push_str("This is a refresh-only plan, so plinth will not take any actions to undo\nthese. If you were expecting these changes then you can apply this plan to\nrecord the updated values in the plinth state without changing any remote\nobjects.\n");
+    } else {
+        let _ = writeln!(out, "Unless you have made equivalent changes to your configuration, or ignored the\nrelevant attributes using ignore_changes, the following plan may include\nactions to undo or respond to these changes.\n\n{RULE}\n");
+    }
+}
+
 /// The plan as text; `color` only on a terminal.
 pub fn text(plan: &Plan, color: bool) -> String {
     let p = Paint { color };
     let mut out = String::new();
+    drift_text(plan, &p, &mut out);
+    if plan.refresh_only {
+        if plan.drift.is_empty() {
+            out.push_str(&p.bold("No changes."));
+            out.push_str(" Your infrastructure still matches the configuration.\n\nplinth has checked that the real remote objects still match the result of\nyour most recent changes, and found no differences.\n");
+        }
+        return out;
+    }
     let shown: Vec<&PlannedChange> = plan
         .changes
         .iter()
@@ -253,56 +307,58 @@ pub fn json(plan: &Plan) -> serde_json::Value {
             Action::Delete => vec!["delete"],
         }
     };
-    let changes: Vec<serde_json::Value> = plan
-        .changes
-        .iter()
-        .map(|c| {
-            let before = c.before.as_ref().map(encode);
-            let after = c.after.as_ref().map(encode);
-            let provider = c
-                .provider
-                .trim_start_matches("provider[\"")
-                .split("\"]")
-                .next()
-                .unwrap_or(&c.provider)
-                .to_string();
-            let index = c.address.rsplit_once('[').and_then(|(_, k)| {
-                let k = k.trim_end_matches(']');
-                k.parse::<u64>().map(serde_json::Value::from).ok().or_else(|| serde_json::from_str(k).ok())
-            });
-            let mut change = json!({
-                "address": c.address,
-                "mode": match super::parse_address(&c.address).0 {
-                    crate::lang::refs::ResourceMode::Data => "data",
-                    crate::lang::refs::ResourceMode::Managed => "managed",
-                },
-                "type": c.type_name,
-                "name": c.name,
-                "provider_name": provider,
-                "change": {
-                    "actions": actions(c.action),
-                    "before": before.as_ref().map(|e| e.value.clone()),
-                    "after": after.as_ref().map(|e| e.value.clone()),
-                    "after_unknown": after.as_ref().map_or(json!(false), |e| e.unknown.clone()),
-                    "before_sensitive": before.as_ref().map_or(json!(false), |e| e.sensitive.clone()),
-                    "after_sensitive": after.as_ref().map_or(json!(false), |e| e.sensitive.clone()),
-                },
-            });
-            if let Some(i) = index {
-                change["index"] = i;
-            }
-            if !c.replace_paths.is_empty() {
-                change["change"]["replace_paths"] = c.replace_paths.iter().map(|p| json!([p])).collect();
-            }
-            if let Some(r) = c.reason {
-                change["action_reason"] = json!(r);
-            }
-            if let Some(p) = &c.previous_address {
-                change["previous_address"] = json!(p);
-            }
-            change
-        })
-        .collect();
+    let entry = |c: &PlannedChange| {
+        let before = c.before.as_ref().map(encode);
+        let after = c.after.as_ref().map(encode);
+        let provider = c
+            .provider
+            .trim_start_matches("provider[\"")
+            .split("\"]")
+            .next()
+            .unwrap_or(&c.provider)
+            .to_string();
+        let index = c.address.rsplit_once('[').and_then(|(_, k)| {
+            let k = k.trim_end_matches(']');
+            k.parse::<u64>()
+                .map(serde_json::Value::from)
+                .ok()
+                .or_else(|| serde_json::from_str(k).ok())
+        });
+        let mut change = json!({
+            "address": c.address,
+            "mode": match super::parse_address(&c.address).0 {
+                crate::lang::refs::ResourceMode::Data => "data",
+                crate::lang::refs::ResourceMode::Managed => "managed",
+            },
+            "type": c.type_name,
+            "name": c.name,
+            "provider_name": provider,
+            "change": {
+                "actions": actions(c.action),
+                "before": before.as_ref().map(|e| e.value.clone()),
+                "after": after.as_ref().map(|e| e.value.clone()),
+                "after_unknown": after.as_ref().map_or(json!(false), |e| e.unknown.clone()),
+                "before_sensitive": before.as_ref().map_or(json!(false), |e| e.sensitive.clone()),
+                "after_sensitive": after.as_ref().map_or(json!(false), |e| e.sensitive.clone()),
+            },
+        });
+        if let Some(i) = index {
+            change["index"] = i;
+        }
+        if !c.replace_paths.is_empty() {
+            change["change"]["replace_paths"] =
+                c.replace_paths.iter().map(|p| json!([p])).collect();
+        }
+        if let Some(r) = c.reason {
+            change["action_reason"] = json!(r);
+        }
+        if let Some(p) = &c.previous_address {
+            change["previous_address"] = json!(p);
+        }
+        change
+    };
+    let changes: Vec<serde_json::Value> = plan.changes.iter().map(entry).collect();
+    let drift: Vec<serde_json::Value> = plan.drift.iter().map(entry).collect();
     let outputs: serde_json::Map<String, serde_json::Value> = plan
         .output_changes
         .iter()
@@ -323,6 +379,7 @@ pub fn json(plan: &Plan) -> serde_json::Value {
     json!({
         "format_version": "1.0",
         "plinth_version": env!("CARGO_PKG_VERSION"),
+        "resource_drift": drift,
         "resource_changes": changes,
         "output_changes": outputs,
     })

@@ -4,6 +4,8 @@
 
 use std::collections::BTreeMap;
 
+use super::{ApplyRequest, BoxFuture, ObjectState, PlanRequest, PlannedState, Provider};
+use crate::diag::Diagnostics;
 use crate::lang::{Type, Value};
 
 pub const PROVIDER_ADDRESS: &str = "provider[\"terraform.io/builtin/terraform\"]";
@@ -12,12 +14,43 @@ pub fn is_builtin(type_name: &str) -> bool {
     matches!(type_name, "plinth_data" | "terraform_data")
 }
 
-/// What the provider plans for one instance.
-pub struct Planned {
-    /// The value after the change, with unknowns where only apply can tell.
-    pub after: Value,
-    /// Attributes whose change forces replacement.
-    pub requires_replace: Vec<String>,
+/// The built-in provider. Its objects live only in state, so reading one returns
+/// it unchanged and deleting one forgets it.
+pub struct Builtin;
+
+impl Provider for Builtin {
+    fn read<'a>(
+        &'a self,
+        _type_name: &'a str,
+        current: &'a Value,
+        _private: &'a [u8],
+    ) -> BoxFuture<'a, Result<ObjectState, Diagnostics>> {
+        Box::pin(async move {
+            Ok(ObjectState {
+                value: Some(current.clone()),
+                private: Vec::new(),
+            })
+        })
+    }
+
+    fn plan<'a>(
+        &'a self,
+        request: PlanRequest<'a>,
+    ) -> BoxFuture<'a, Result<PlannedState, Diagnostics>> {
+        Box::pin(async move { Ok(plan(request.prior, request.config)) })
+    }
+
+    fn apply<'a>(
+        &'a self,
+        request: ApplyRequest<'a>,
+    ) -> BoxFuture<'a, Result<ObjectState, Diagnostics>> {
+        Box::pin(async move {
+            Ok(ObjectState {
+                value: request.planned.map(apply),
+                private: Vec::new(),
+            })
+        })
+    }
 }
 
 fn attr(v: &Value, name: &str) -> Value {
@@ -36,7 +69,7 @@ fn same(a: &Value, b: &Value) -> bool {
 }
 
 /// Plans `config` against `prior` (none when the instance is new).
-pub fn plan(prior: Option<&Value>, config: &Value) -> Planned {
+fn plan(prior: Option<&Value>, config: &Value) -> PlannedState {
     let input = attr(config, "input");
     let triggers = attr(config, "triggers_replace");
     let output = if input.is_wholly_known() {
@@ -53,21 +86,24 @@ pub fn plan(prior: Option<&Value>, config: &Value) -> Planned {
         ]))
     };
     let Some(prior) = prior else {
-        return Planned {
-            after: fresh(input, triggers, output),
+        return PlannedState {
+            planned: fresh(input, triggers, output),
             requires_replace: Vec::new(),
+            private: Vec::new(),
         };
     };
     if !same(&attr(prior, "triggers_replace"), &triggers) {
-        return Planned {
-            after: fresh(input, triggers, output),
+        return PlannedState {
+            planned: fresh(input, triggers, output),
             requires_replace: vec!["triggers_replace".to_string()],
+            private: Vec::new(),
         };
     }
     if same(&attr(prior, "input"), &input) {
-        return Planned {
-            after: prior.clone(),
+        return PlannedState {
+            planned: prior.clone(),
             requires_replace: Vec::new(),
+            private: Vec::new(),
         };
     }
     let after = Value::Object(BTreeMap::from([
@@ -76,14 +112,15 @@ pub fn plan(prior: Option<&Value>, config: &Value) -> Planned {
         ("output".to_string(), output),
         ("triggers_replace".to_string(), triggers),
     ]));
-    Planned {
-        after,
+    PlannedState {
+        planned: after,
         requires_replace: Vec::new(),
+        private: Vec::new(),
     }
 }
 
 /// Carries out a planned change, returning the new state.
-pub fn apply(planned: &Value) -> Value {
+fn apply(planned: &Value) -> Value {
     let Value::Object(mut m) = planned.clone().deep_unmark() else {
         return planned.clone();
     };

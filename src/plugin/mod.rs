@@ -1,5 +1,150 @@
-//! Providers. Today only the one compiled into the engine ([`builtin`]); the plugin
-//! host for Terraform-protocol providers arrives with issue 4 behind the same calls:
-//! plan a resource instance's change, apply it.
+//! Providers: the interface the engine calls to read, plan and change resources, and
+//! the registry that finds the provider for a resource type. The built-in `plinth`
+//! provider lives here; plugin processes speaking the Terraform protocol come next.
+//!
+//! Calls are async: they run on [`runtime`], so that thousands of them can be in
+//! flight at once without a thread each.
 
 pub mod builtin;
+
+use std::collections::HashMap;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::{Arc, OnceLock};
+
+use crate::diag::Diagnostics;
+use crate::lang::Value;
+
+pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
+
+/// The runtime every walk and provider call runs on. Its workers run provider I/O and
+/// blocking state writes; the walk itself is driven from the caller's thread.
+pub fn runtime() -> &'static tokio::runtime::Runtime {
+    static RUNTIME: OnceLock<tokio::runtime::Runtime> = OnceLock::new();
+    RUNTIME.get_or_init(|| {
+        tokio::runtime::Builder::new_multi_thread()
+            .enable_all()
+            .thread_name("plinth-worker")
+            .build()
+            .unwrap_or_else(|e| {
+                // Without threads plinth cannot work at all; say why plainly.
+                eprintln!("Error: cannot start plinth's worker threads: {e}");
+                std::process::exit(1)
+            })
+    })
+}
+
+/// Asking a provider to plan a change to one instance (Terraform's
+/// PlanResourceChange). `prior` is `None` for an instance that does not exist yet.
+pub struct PlanRequest<'a> {
+    pub type_name: &'a str,
+    pub prior: Option<&'a Value>,
+    pub config: &'a Value,
+    pub prior_private: &'a [u8],
+}
+
+pub struct PlannedState {
+    /// The value after the change, with unknowns where only apply can tell.
+    pub planned: Value,
+    /// Attributes whose change forces replacement.
+    pub requires_replace: Vec<String>,
+    pub private: Vec<u8>,
+}
+
+/// Asking a provider to make a planned change (ApplyResourceChange): `planned` is
+/// `None` to delete, `prior` is `None` to create.
+pub struct ApplyRequest<'a> {
+    pub type_name: &'a str,
+    pub prior: Option<&'a Value>,
+    pub planned: Option<&'a Value>,
+    pub config: Option<&'a Value>,
+    pub private: &'a [u8],
+}
+
+/// What a provider says an object is now: `None` when it no longer exists.
+pub struct ObjectState {
+    pub value: Option<Value>,
+    pub private: Vec<u8>,
+}
+
+/// One provider configuration, as the engine sees it. Errors come back as
+/// diagnostics carrying the provider's own words.
+pub trait Provider: Send + Sync {
+    /// ReadResource: the object as it is now, for refresh.
+    fn read<'a>(
+        &'a self,
+        type_name: &'a str,
+        current: &'a Value,
+        private: &'a [u8],
+    ) -> BoxFuture<'a, Result<ObjectState, Diagnostics>>;
+
+    fn plan<'a>(
+        &'a self,
+        request: PlanRequest<'a>,
+    ) -> BoxFuture<'a, Result<PlannedState, Diagnostics>>;
+
+    fn apply<'a>(
+        &'a self,
+        request: ApplyRequest<'a>,
+    ) -> BoxFuture<'a, Result<ObjectState, Diagnostics>>;
+}
+
+/// The providers a stack uses, found by resource type or by the provider address
+/// recorded in state.
+#[derive(Clone)]
+pub struct Providers {
+    /// Resource type prefix (`aws` for `aws_instance`) → (address, provider).
+    by_prefix: HashMap<String, (String, Arc<dyn Provider>)>,
+    builtin: Arc<dyn Provider>,
+}
+
+impl Default for Providers {
+    fn default() -> Self {
+        Providers {
+            by_prefix: HashMap::new(),
+            builtin: Arc::new(builtin::Builtin),
+        }
+    }
+}
+
+impl std::fmt::Debug for Providers {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let mut names: Vec<&String> = self.by_prefix.keys().collect();
+        names.sort();
+        f.debug_struct("Providers")
+            .field("prefixes", &names)
+            .finish()
+    }
+}
+
+impl Providers {
+    /// Serves the resource types `prefix_*` with `provider`, recorded in state as
+    /// `address` (`provider["registry.terraform.io/hashicorp/aws"]`).
+    pub fn register(&mut self, prefix: &str, address: &str, provider: Arc<dyn Provider>) {
+        self.by_prefix
+            .insert(prefix.to_string(), (address.to_string(), provider));
+    }
+
+    /// The provider for a resource type, with the address state records for it.
+    pub fn for_type(&self, type_name: &str) -> Option<(&str, &dyn Provider)> {
+        if builtin::is_builtin(type_name) {
+            return Some((builtin::PROVIDER_ADDRESS, self.builtin.as_ref()));
+        }
+        let prefix = type_name.split('_').next().unwrap_or(type_name);
+        self.by_prefix
+            .get(prefix)
+            .map(|(a, p)| (a.as_str(), p.as_ref()))
+    }
+
+    /// The provider state says made an instance, falling back to the type's.
+    pub fn for_state(&self, address: &str, type_name: &str) -> Option<&dyn Provider> {
+        if address == builtin::PROVIDER_ADDRESS {
+            return Some(self.builtin.as_ref());
+        }
+        self.by_prefix
+            .values()
+            .find(|(a, _)| a == address)
+            .map(|(_, p)| p.as_ref())
+            .or_else(|| self.for_type(type_name).map(|(_, p)| p))
+    }
+}

@@ -1,0 +1,130 @@
+//! Refresh: every instance in state is read back through its provider, all at once
+//! (at most `--parallelism` calls), before anything is planned. What changed outside
+//! plinth becomes the plan's drift; the refreshed state is what the plan compares the
+//! configuration with.
+
+use futures_util::stream::{FuturesUnordered, StreamExt};
+use plinth_state::{ResourceState, Snapshot};
+
+use super::{split_address, state_value, Action, PlannedChange};
+use crate::diag::{Diagnostic, Diagnostics};
+use crate::plugin::{runtime, Providers};
+
+pub struct Refreshed {
+    /// The state with every instance as its provider reads it now.
+    pub state: Snapshot,
+    /// Instances that changed (`Update`) or disappeared (`Delete`) outside plinth.
+    pub drift: Vec<PlannedChange>,
+    /// Instances whose stored attributes or private data refresh changed.
+    changed: Vec<String>,
+    pub diagnostics: Diagnostics,
+}
+
+impl Refreshed {
+    /// The instance states to write so that state matches what refresh found:
+    /// (changed instances, addresses of vanished ones).
+    pub fn commit_parts(&self) -> (Vec<ResourceState>, Vec<String>) {
+        let put = self
+            .changed
+            .iter()
+            .filter_map(|a| self.state.resources.get(a).cloned())
+            .collect();
+        let remove = self
+            .drift
+            .iter()
+            .filter(|d| d.action == Action::Delete)
+            .map(|d| d.address.clone())
+            .collect();
+        (put, remove)
+    }
+}
+
+/// Reads every instance in `prior` through its provider.
+pub fn refresh(prior: &Snapshot, providers: &Providers, limit: usize) -> Refreshed {
+    runtime().block_on(refresh_async(prior, providers, limit))
+}
+
+async fn refresh_async(prior: &Snapshot, providers: &Providers, limit: usize) -> Refreshed {
+    let limit = tokio::sync::Semaphore::new(limit.clamp(1, tokio::sync::Semaphore::MAX_PERMITS));
+    let limit = &limit;
+    let mut reads: FuturesUnordered<_> = prior
+        .resources
+        .values()
+        .map(|rs| async move {
+            let (type_name, _) = split_address(&rs.address);
+            let Some(provider) = providers.for_state(&rs.provider, &type_name) else {
+                let d = Diagnostic::error("Provider not available").detail(format!(
+                    "{} is in state, made by {}, and plinth cannot reach that provider to read it.",
+                    rs.address, rs.provider
+                ));
+                return (rs, Err(single(d)));
+            };
+            let _permit = limit.acquire().await.ok();
+            let current = state_value(rs);
+            (rs, provider.read(&type_name, &current, &rs.private).await)
+        })
+        .collect();
+    let mut state = prior.clone();
+    let mut drift = Vec::new();
+    let mut changed = Vec::new();
+    let mut diagnostics = Diagnostics::default();
+    while let Some((rs, outcome)) = reads.next().await {
+        let read = match outcome {
+            Ok(r) => r,
+            Err(d) => {
+                for mut x in d.items {
+                    x.detail = format!("{}\n\nwhile reading {}", x.detail, rs.address);
+                    diagnostics.push(x);
+                }
+                continue;
+            }
+        };
+        let before = state_value(rs);
+        let (type_name, name) = split_address(&rs.address);
+        let change = |action, after| PlannedChange {
+            address: rs.address.clone(),
+            previous_address: None,
+            type_name: type_name.clone(),
+            name: name.clone(),
+            provider: rs.provider.clone(),
+            action,
+            reason: None,
+            before: Some(before.clone()),
+            after,
+            replace_paths: Vec::new(),
+        };
+        match read.value {
+            None => {
+                state.resources.remove(&rs.address);
+                drift.push(change(Action::Delete, None));
+            }
+            Some(now) => {
+                let json = now.clone().deep_unmark().to_json();
+                if json == rs.attributes && read.private == rs.private {
+                    continue;
+                }
+                if let Some(s) = state.resources.get_mut(&rs.address) {
+                    changed.push(rs.address.clone());
+                    s.private = read.private;
+                    if json != s.attributes {
+                        s.attributes = json;
+                        drift.push(change(Action::Update, Some(state_value(s))));
+                    }
+                }
+            }
+        }
+    }
+    drift.sort_by(|a, b| a.address.cmp(&b.address));
+    Refreshed {
+        state,
+        drift,
+        changed,
+        diagnostics,
+    }
+}
+
+fn single(d: Diagnostic) -> Diagnostics {
+    let mut diags = Diagnostics::default();
+    diags.push(d);
+    diags
+}
