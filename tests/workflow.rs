@@ -1067,3 +1067,48 @@ fn replace_triggered_by_must_name_a_managed_resource() {
     assert_eq!(run.code, 1);
     assert!(run.stderr.contains("undeclared resource"), "{}", run.stderr);
 }
+
+#[test]
+fn destroy_waits_for_every_dependent_instance_across_modules() {
+    let dir = common::stack(&[
+        (
+            "main.tf",
+            "resource \"terraform_data\" \"a\" {\n  count = 3\n}\nresource \"terraform_data\" \"b\" {\n  count = 3\n  input = terraform_data.a[count.index].id\n}\nmodule \"m\" {\n  source = \"./m\"\n  ids    = terraform_data.b[*].id\n}\n",
+        ),
+        (
+            "m/main.tf",
+            "variable \"ids\" {}\nresource \"terraform_data\" \"c\" {\n  for_each = toset([\"x\", \"y\"])\n  input    = var.ids\n}\n",
+        ),
+    ]);
+    let d = dir.path();
+    ok(plinth(d, &["apply", "--auto-approve"]));
+    let run = ok(plinth(d, &["destroy", "--auto-approve"]));
+    let lines: Vec<&str> = run.stdout.lines().collect();
+    let position = |resource: &str, event: &str, last: bool| {
+        let mut hits = lines
+            .iter()
+            .enumerate()
+            .filter(|(_, l)| l.starts_with(resource) && l.contains(event));
+        let hit = if last { hits.last() } else { hits.next() };
+        hit.map(|(i, _)| i)
+            .unwrap_or_else(|| panic!("{resource} {event} missing:\n{}", run.stdout))
+    };
+    let last_done = |r: &str| position(r, ": Destruction complete", true);
+    let first_start = |r: &str| position(r, ": Destroying...", false);
+    assert!(
+        last_done("module.m.terraform_data.c[") < first_start("terraform_data.b["),
+        "{}",
+        run.stdout
+    );
+    assert!(
+        last_done("terraform_data.b[") < first_start("terraform_data.a["),
+        "{}",
+        run.stdout
+    );
+    assert!(
+        run.stdout.contains("Resources: 8 destroyed."),
+        "{}",
+        run.stdout
+    );
+    assert!(state_list(d).is_empty());
+}

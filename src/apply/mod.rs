@@ -719,67 +719,89 @@ impl Applier<'_> {
     }
 }
 
-/// Destroys instances dependents-first: an instance is ready once every instance
-/// (among those being destroyed) that depends on it is gone.
+/// Destroys instances dependents-first, by resource as state records dependencies:
+/// a resource's instances are ready, all at once, when every resource (among those
+/// being destroyed) that depends on it is gone.
 struct DestroyOrder {
-    /// For each instance, how many instances still depend on it.
+    /// Per resource (address without instance keys), its instances being destroyed.
+    instances: HashMap<String, Vec<String>>,
+    /// Per resource, how many of its instances are not destroyed yet.
+    left: HashMap<String, usize>,
+    /// Per resource, how many resources that depend on it are not destroyed yet.
     dependents: HashMap<String, usize>,
-    /// For each instance, the instances it depends on.
     depends_on: HashMap<String, Vec<String>>,
     started: HashSet<String>,
 }
 
 impl DestroyOrder {
     fn new(state: &Snapshot, addresses: &[String]) -> DestroyOrder {
-        let base = |a: &str| -> String { a.split('[').next().unwrap_or(a).to_string() };
-        let mut by_base: HashMap<String, Vec<&String>> = HashMap::new();
+        let mut instances: HashMap<String, Vec<String>> = HashMap::new();
         for a in addresses {
-            by_base.entry(base(a)).or_default().push(a);
+            instances
+                .entry(strip_instance_keys(a))
+                .or_default()
+                .push(a.clone());
         }
-        let mut dependents: HashMap<String, usize> =
-            addresses.iter().map(|a| (a.clone(), 0)).collect();
         let mut depends_on: HashMap<String, Vec<String>> = HashMap::new();
         for a in addresses {
+            let base = strip_instance_keys(a);
             let Some(rs) = state.resources.get(a) else {
                 continue;
             };
-            let mut deps: Vec<String> = rs
-                .dependencies
-                .iter()
-                .flat_map(|d| by_base.get(d).into_iter().flatten())
-                .filter(|d| d.as_str() != a.as_str())
-                .map(|d| d.to_string())
-                .collect();
-            deps.sort();
-            deps.dedup();
-            for d in &deps {
+            let deps = depends_on.entry(base.clone()).or_default();
+            for d in &rs.dependencies {
+                if *d != base && instances.contains_key(d) && !deps.contains(d) {
+                    deps.push(d.clone());
+                }
+            }
+        }
+        let mut dependents: HashMap<String, usize> =
+            instances.keys().map(|b| (b.clone(), 0)).collect();
+        for deps in depends_on.values() {
+            for d in deps {
                 *dependents.entry(d.clone()).or_default() += 1;
             }
-            depends_on.insert(a.clone(), deps);
         }
+        let left = instances
+            .iter()
+            .map(|(b, v)| (b.clone(), v.len()))
+            .collect();
         DestroyOrder {
+            instances,
+            left,
             dependents,
             depends_on,
             started: HashSet::new(),
         }
     }
 
-    /// Instances not started yet that nothing remaining depends on.
+    /// Instances not started yet whose resource nothing remaining depends on.
     fn ready(&mut self) -> Vec<String> {
-        let mut out: Vec<String> = self
+        let mut bases: Vec<String> = self
             .dependents
             .iter()
-            .filter(|(a, n)| **n == 0 && !self.started.contains(*a))
-            .map(|(a, _)| a.clone())
+            .filter(|(b, n)| **n == 0 && !self.started.contains(*b))
+            .map(|(b, _)| b.clone())
             .collect();
-        out.sort();
-        self.started.extend(out.iter().cloned());
+        bases.sort();
+        let mut out = Vec::new();
+        for b in bases {
+            out.extend(self.instances.remove(&b).unwrap_or_default());
+            self.started.insert(b);
+        }
         out
     }
 
     fn done(&mut self, address: &str) {
-        self.dependents.remove(address);
-        for d in self.depends_on.remove(address).unwrap_or_default() {
+        let base = strip_instance_keys(address);
+        let Some(n) = self.left.get_mut(&base) else {
+            return;
+        };
+        *n = n.saturating_sub(1);
+        if *n > 0 {
+            return;
+        }
+        for d in self.depends_on.remove(&base).unwrap_or_default() {
             if let Some(n) = self.dependents.get_mut(&d) {
                 *n = n.saturating_sub(1);
             }
