@@ -1089,7 +1089,7 @@ fn destroy_waits_for_every_dependent_instance_across_modules() {
             .iter()
             .enumerate()
             .filter(|(_, l)| l.starts_with(resource) && l.contains(event));
-        let hit = if last { hits.last() } else { hits.next() };
+        let hit = if last { hits.next_back() } else { hits.next() };
         hit.map(|(i, _)| i)
             .unwrap_or_else(|| panic!("{resource} {event} missing:\n{}", run.stdout))
     };
