@@ -5,10 +5,11 @@
 pub mod convert;
 pub mod eval;
 pub mod functions;
-pub mod number;
 pub mod refs;
-pub mod types;
-pub mod value;
+
+// The value model lives in the protocol crate, so the plugin codec and the provider
+// SDK share it; it is re-exported here as part of the language.
+pub use plinth_protocol::{number, types, value};
 
 pub use eval::{Evaluator, Scope};
 pub use number::Number;

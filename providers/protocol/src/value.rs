@@ -290,7 +290,7 @@ impl Value {
         match v {
             J::Null => Value::null(),
             J::Bool(b) => Value::Bool(*b),
-            J::Number(n) => super::Number::parse(&n.to_string())
+            J::Number(n) => Number::parse(&n.to_string())
                 .map(Value::Number)
                 .unwrap_or(Value::null()),
             J::String(s) => Value::String(s.clone()),
