@@ -20,6 +20,20 @@ pub struct StackOptions {
     pub env: Vec<(String, String)>,
     pub workspace: Option<String>,
     pub require_root_vars: bool,
+    /// Whether to find and start the provider plugins the stack uses.
+    pub providers: ProviderStart,
+}
+
+/// Whether a command starts the stack's provider plugins.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum ProviderStart {
+    /// Not at all: only built-in resources have schemas (library users, tests).
+    #[default]
+    Never,
+    /// Those that are installed; a missing one is a warning (validate).
+    Installed,
+    /// All of them; a missing one is an error (plan, apply).
+    Required,
 }
 
 /// A stack loaded and its graph built, ready to be walked (once or more).
@@ -33,6 +47,8 @@ pub struct Prepared {
     pub diagnostics: Diagnostics,
     /// The providers plan and apply call.
     pub providers: Providers,
+    /// The plugins started for this stack.
+    pub started: Vec<crate::plugin::start::Started>,
 }
 
 impl Prepared {
@@ -45,6 +61,7 @@ impl Prepared {
     ) -> (Evaluation, Diagnostics) {
         let mut options = self.walk_options.clone();
         options.concurrency = Some(limit);
+        options.providers = self.providers.clone();
         evaluate_with(
             &self.config,
             &self.graph,
@@ -61,12 +78,14 @@ impl Prepared {
         &'a self,
         handler: Option<&'a dyn ResourceHandler>,
     ) -> (Evaluation, Diagnostics) {
+        let mut options = self.walk_options.clone();
+        options.providers = self.providers.clone();
         evaluate_with(
             &self.config,
             &self.graph,
             &self.sources,
             &self.inputs,
-            &self.walk_options,
+            &options,
             handler,
         )
     }
@@ -104,6 +123,14 @@ fn prepare_loaded(
     diags.extend(input_diags);
     let (graph, graph_diags) = build_graph(&config);
     diags.extend(graph_diags);
+    let mut providers = Providers::default();
+    let mut started = Vec::new();
+    if options.providers != ProviderStart::Never && !diags.has_errors() {
+        let required = options.providers == ProviderStart::Required;
+        let (s, d) = crate::plugin::start::start_all(dir, &config, &mut providers, required);
+        started = s;
+        diags.extend(d);
+    }
     let cwd = std::env::current_dir()
         .map(|d| d.display().to_string())
         .unwrap_or_default();
@@ -115,6 +142,7 @@ fn prepare_loaded(
         cwd,
         require_root_vars: options.require_root_vars,
         concurrency: None,
+        providers: Providers::default(),
     };
     Prepared {
         dir: dir.to_path_buf(),
@@ -124,7 +152,8 @@ fn prepare_loaded(
         inputs,
         walk_options,
         diagnostics: diags,
-        providers: Providers::default(),
+        providers,
+        started,
     }
 }
 

@@ -22,7 +22,9 @@ pub struct Args {
 }
 
 pub fn run(args: Args, matches: &clap::ArgMatches, out: &Output) -> u8 {
-    let stack = load_and_evaluate(Path::new("."), &args.vars.stack_options(matches));
+    let mut options = args.vars.stack_options(matches);
+    options.providers = crate::stack::ProviderStart::Never;
+    let stack = load_and_evaluate(Path::new("."), &options);
     if stack.diagnostics.has_errors() {
         eprint!(
             "{}",

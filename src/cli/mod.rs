@@ -114,6 +114,7 @@ impl VarOptions {
             env: std::env::vars().collect(),
             workspace: Some(plinth_state::workspace::current(std::path::Path::new("."))),
             require_root_vars: false,
+            providers: crate::stack::ProviderStart::Installed,
         }
     }
 }

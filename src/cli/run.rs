@@ -120,6 +120,7 @@ pub fn run(args: Args, matches: &clap::ArgMatches, out: &Output, mode: Mode) -> 
     }
     let mut options = args.vars.stack_options(matches);
     options.require_root_vars = mode != Mode::Destroy;
+    options.providers = crate::stack::ProviderStart::Required;
     let dir = Path::new(".");
     let prepared = prepare(dir, &options);
     if prepared.diagnostics.has_errors() {
@@ -325,7 +326,11 @@ fn apply_saved(path: &Path, args: &Args, out: &Output) -> u8 {
     };
     let saved = file.plan();
     let dir = Path::new(".");
-    let mut prepared = prepare(dir, &StackOptions::default());
+    let options = StackOptions {
+        providers: crate::stack::ProviderStart::Required,
+        ..StackOptions::default()
+    };
+    let mut prepared = prepare(dir, &options);
     if prepared.diagnostics.has_errors() {
         return fail(
             &prepared.sources,

@@ -17,7 +17,7 @@ use crate::lang::convert::convert;
 use crate::lang::refs::{Reference, ResourceMode, Subject};
 use crate::lang::{Constraint, Evaluator, Scope, Type, Value};
 use crate::plugin::{runtime, BoxFuture};
-use crate::schema::{builtin_resource, Nesting, Schema};
+use crate::schema::{Nesting, Schema};
 
 /// The most instances one resource or module call may expand to: far above any real
 /// stack, low enough that a typo such as `count = 1e9` fails at once.
@@ -33,6 +33,8 @@ pub struct WalkOptions {
     /// At most this many handler calls at once; `None`: as many as the dependencies
     /// allow. A walk without a handler (validate) runs in order on one thread.
     pub concurrency: Option<usize>,
+    /// Where resource schemas come from (built-in types and started plugins).
+    pub providers: crate::plugin::Providers,
 }
 
 /// How many instances a resource or module call has.
@@ -1038,7 +1040,10 @@ impl<'a> Walk<'a> {
     /// first half of handling it; the handler's calls and [`Walk::finish_resource`]
     /// follow.
     fn prepare_resource(&mut self, m: ModuleId, r: &'a Resource) -> ResourceWork<'a> {
-        let schema = builtin_resource(&r.type_name);
+        let schema = match r.mode {
+            ResourceMode::Data => self.options.providers.data_schema(&r.type_name),
+            ResourceMode::Managed => self.options.providers.resource_schema(&r.type_name),
+        };
         let ty = schema.map_or(Type::Dynamic, Schema::implied_type);
         let key = r.address();
         let mut parts = Vec::new();
@@ -1245,7 +1250,9 @@ impl<'a> Walk<'a> {
         for (kind, values) in blocks {
             let nesting = schema.and_then(|s| s.blocks.get(&kind)).map(|n| n.nesting);
             let v = match nesting {
-                Some(Nesting::Single) => values.into_iter().next().unwrap_or_else(Value::null),
+                Some(Nesting::Single | Nesting::Group) => {
+                    values.into_iter().next().unwrap_or_else(Value::null)
+                }
                 _ => Value::Tuple(values),
             };
             out.insert(kind, v);

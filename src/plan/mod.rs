@@ -190,6 +190,13 @@ pub struct Decision {
     pub private: Vec<u8>,
 }
 
+/// Whether a planned value is the prior one: equal as stored (a null is a null
+/// whatever its type, and the sensitive mark is not a change), and wholly known.
+fn same_object(prior: &Value, planned: &Value) -> bool {
+    planned.is_wholly_known()
+        && prior.clone().deep_unmark().to_json() == planned.clone().deep_unmark().to_json()
+}
+
 /// The configuration with `ignore_changes` attributes taken from the prior value.
 fn with_ignored(resource: &Resource, prior: Option<&Value>, mut config: Value) -> Value {
     let (Some(p), Value::Object(cfg)) = (prior, &mut config) else {
@@ -244,9 +251,7 @@ pub async fn decide(
             replace_action(resource),
             Some("replace_because_cannot_update"),
         ),
-        Some(p) if p.strict_equal(&planned.planned) && planned.planned.is_wholly_known() => {
-            (Action::NoOp, None)
-        }
+        Some(p) if same_object(p, &planned.planned) => (Action::NoOp, None),
         Some(_) => (Action::Update, None),
     };
     let replace_paths = planned.requires_replace.clone();
@@ -610,7 +615,7 @@ pub fn declared_resource<'c>(
 pub fn no_provider(resource: &Resource) -> Diagnostic {
     Diagnostic::error("Provider not available")
         .detail(format!(
-            "{} needs the provider for {:?}, and plinth can only plan and apply its built-in plinth_data (terraform_data) resources until provider plugins are supported.",
+            "{} needs a provider for {:?} that was not started. Declare it in required_providers and install it with plinth init.",
             resource.address(),
             resource.type_name
         ))

@@ -6,6 +6,10 @@
 //! flight at once without a thread each.
 
 pub mod builtin;
+pub mod client;
+pub mod discovery;
+pub mod host;
+pub mod start;
 
 use std::collections::HashMap;
 use std::future::Future;
@@ -14,6 +18,7 @@ use std::sync::{Arc, OnceLock};
 
 use crate::diag::Diagnostics;
 use crate::lang::Value;
+use crate::schema::Schema;
 
 pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 
@@ -96,6 +101,9 @@ pub struct Providers {
     /// Resource type prefix (`aws` for `aws_instance`) → (address, provider).
     by_prefix: HashMap<String, (String, Arc<dyn Provider>)>,
     builtin: Arc<dyn Provider>,
+    /// Schemas of the resource and data source types of registered plugins.
+    resource_schemas: Arc<HashMap<String, Schema>>,
+    data_schemas: Arc<HashMap<String, Schema>>,
 }
 
 impl Default for Providers {
@@ -103,6 +111,8 @@ impl Default for Providers {
         Providers {
             by_prefix: HashMap::new(),
             builtin: Arc::new(builtin::Builtin),
+            resource_schemas: Arc::default(),
+            data_schemas: Arc::default(),
         }
     }
 }
@@ -123,6 +133,27 @@ impl Providers {
     pub fn register(&mut self, prefix: &str, address: &str, provider: Arc<dyn Provider>) {
         self.by_prefix
             .insert(prefix.to_string(), (address.to_string(), provider));
+    }
+
+    /// Adds the resource and data source schemas a provider declared.
+    pub fn register_schemas(&mut self, schema: &plinth_protocol::schema::ProviderSchema) {
+        let resources = Arc::make_mut(&mut self.resource_schemas);
+        for (k, s) in &schema.resources {
+            resources.insert(k.clone(), s.block.clone());
+        }
+        let data = Arc::make_mut(&mut self.data_schemas);
+        for (k, s) in &schema.data_sources {
+            data.insert(k.clone(), s.block.clone());
+        }
+    }
+
+    /// The schema of a resource type (built in or from a plugin), if known.
+    pub fn resource_schema(&self, type_name: &str) -> Option<&Schema> {
+        crate::schema::builtin_resource(type_name).or_else(|| self.resource_schemas.get(type_name))
+    }
+
+    pub fn data_schema(&self, type_name: &str) -> Option<&Schema> {
+        self.data_schemas.get(type_name)
     }
 
     /// The provider for a resource type, with the address state records for it.

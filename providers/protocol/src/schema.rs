@@ -570,3 +570,139 @@ impl ProviderSchema {
         })
     }
 }
+
+// ---- reading that JSON back (the engine's schema cache) ----
+
+fn nesting_named(name: &str) -> Result<Nesting, String> {
+    Ok(match name {
+        "single" => Nesting::Single,
+        "group" => Nesting::Group,
+        "list" => Nesting::List,
+        "set" => Nesting::Set,
+        "map" => Nesting::Map,
+        other => return Err(format!("unknown nesting mode {other:?}")),
+    })
+}
+
+fn flag(j: &J, name: &str) -> bool {
+    j.get(name).and_then(J::as_bool).unwrap_or(false)
+}
+
+fn text(j: &J, name: &str) -> String {
+    j.get(name).and_then(J::as_str).unwrap_or("").to_string()
+}
+
+fn attribute_from_json(j: &J) -> Result<Attribute, String> {
+    let nested = match j.get("nested_type") {
+        Some(n) => Some(NestedAttributes {
+            attributes: attributes_from_json(n.get("attributes"))?,
+            nesting: nesting_named(n.get("nesting_mode").and_then(J::as_str).unwrap_or(""))?,
+            min_items: n.get("min_items").and_then(J::as_i64).unwrap_or(0),
+            max_items: n.get("max_items").and_then(J::as_i64).unwrap_or(0),
+        }),
+        None => None,
+    };
+    let ty = match (&nested, j.get("type")) {
+        (Some(n), _) => n.nesting.wrap(Type::Object(
+            n.attributes
+                .iter()
+                .map(|(k, a)| (k.clone(), a.ty.clone()))
+                .collect(),
+        )),
+        (None, Some(t)) => type_from_json(t)?,
+        (None, None) => return Err("an attribute has neither type nor nested_type".into()),
+    };
+    Ok(Attribute {
+        ty,
+        nested,
+        description: text(j, "description"),
+        markdown: text(j, "description_kind") == "markdown",
+        required: flag(j, "required"),
+        optional: flag(j, "optional"),
+        computed: flag(j, "computed"),
+        sensitive: flag(j, "sensitive"),
+        deprecated: flag(j, "deprecated"),
+    })
+}
+
+fn attributes_from_json(j: Option<&J>) -> Result<BTreeMap<String, Attribute>, String> {
+    match j.and_then(J::as_object) {
+        Some(m) => m
+            .iter()
+            .map(|(k, a)| Ok((k.clone(), attribute_from_json(a)?)))
+            .collect(),
+        None => Ok(BTreeMap::new()),
+    }
+}
+
+impl Block {
+    pub fn from_json(j: &J) -> Result<Block, String> {
+        let blocks = match j.get("block_types").and_then(J::as_object) {
+            Some(m) => m
+                .iter()
+                .map(|(k, b)| {
+                    Ok((
+                        k.clone(),
+                        NestedBlock {
+                            nesting: nesting_named(
+                                b.get("nesting_mode").and_then(J::as_str).unwrap_or(""),
+                            )?,
+                            block: b
+                                .get("block")
+                                .map(Block::from_json)
+                                .transpose()?
+                                .unwrap_or_default(),
+                            min_items: b.get("min_items").and_then(J::as_i64).unwrap_or(0),
+                            max_items: b.get("max_items").and_then(J::as_i64).unwrap_or(0),
+                        },
+                    ))
+                })
+                .collect::<Result<_, String>>()?,
+            None => BTreeMap::new(),
+        };
+        Ok(Block {
+            attributes: attributes_from_json(j.get("attributes"))?,
+            blocks,
+            description: text(j, "description"),
+            markdown: text(j, "description_kind") == "markdown",
+            deprecated: flag(j, "deprecated"),
+        })
+    }
+}
+
+impl Schema {
+    pub fn from_json(j: &J) -> Result<Schema, String> {
+        Ok(Schema {
+            version: j.get("version").and_then(J::as_i64).unwrap_or(0),
+            block: j
+                .get("block")
+                .map(Block::from_json)
+                .transpose()?
+                .unwrap_or_default(),
+        })
+    }
+}
+
+impl ProviderSchema {
+    /// Reads what [`ProviderSchema::to_json`] wrote.
+    pub fn from_json(j: &J) -> Result<ProviderSchema, String> {
+        let map = |name: &str| -> Result<BTreeMap<String, Schema>, String> {
+            match j.get(name).and_then(J::as_object) {
+                Some(m) => m
+                    .iter()
+                    .map(|(k, s)| Ok((k.clone(), Schema::from_json(s)?)))
+                    .collect(),
+                None => Ok(BTreeMap::new()),
+            }
+        };
+        Ok(ProviderSchema {
+            provider: j
+                .get("provider")
+                .map(Schema::from_json)
+                .transpose()?
+                .unwrap_or_default(),
+            resources: map("resource_schemas")?,
+            data_sources: map("data_source_schemas")?,
+        })
+    }
+}

@@ -1,0 +1,357 @@
+//! Finding provider executables. A provider is named by its source address
+//! (`plinth/local`, `terraform-lxd/lxd`, `registry.terraform.io/hashicorp/aws`) and
+//! looked for, in order:
+//!
+//! 1. a `dev_overrides` entry in the CLI configuration (`PLINTH_CLI_CONFIG_FILE`, or
+//!    `~/.plinthrc`): a directory holding the executable;
+//! 2. `.plinth/providers/` of the stack, where `plinth init` installs;
+//! 3. each directory of `PLINTH_PLUGIN_DIR` (separated by `:`).
+//!
+//! A directory is read either in the registry layout,
+//! `<host>/<namespace>/<type>/<version>/<os>_<arch>/terraform-provider-<type>[_v<version>]`,
+//! or flat, holding `terraform-provider-<type>[_v<version>]` as cargo builds it (so
+//! `PLINTH_PLUGIN_DIR=target/release` works during development).
+
+use std::path::{Path, PathBuf};
+
+pub const DEFAULT_HOST: &str = "registry.terraform.io";
+
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct SourceAddress {
+    pub host: String,
+    pub namespace: String,
+    pub type_name: String,
+}
+
+impl SourceAddress {
+    pub fn parse(source: &str) -> Result<SourceAddress, String> {
+        let parts: Vec<String> = source.split('/').map(str::to_lowercase).collect();
+        let valid = |s: &str| {
+            !s.is_empty()
+                && s.chars()
+                    .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_' || c == '.')
+        };
+        if !parts.iter().all(|p| valid(p)) {
+            return Err(format!(
+                "{source:?} is not a valid provider source address: use [HOSTNAME/]NAMESPACE/TYPE, e.g. \"plinth/local\"."
+            ));
+        }
+        match parts.as_slice() {
+            [t] => Ok(SourceAddress {
+                host: DEFAULT_HOST.into(),
+                namespace: "hashicorp".into(),
+                type_name: t.clone(),
+            }),
+            [n, t] => Ok(SourceAddress {
+                host: DEFAULT_HOST.into(),
+                namespace: n.clone(),
+                type_name: t.clone(),
+            }),
+            [h, n, t] => Ok(SourceAddress {
+                host: h.clone(),
+                namespace: n.clone(),
+                type_name: t.clone(),
+            }),
+            _ => Err(format!(
+                "{source:?} is not a valid provider source address: use [HOSTNAME/]NAMESPACE/TYPE."
+            )),
+        }
+    }
+
+    /// How state records the provider: `provider["registry.terraform.io/plinth/local"]`.
+    pub fn state_address(&self) -> String {
+        format!("provider[\"{self}\"]")
+    }
+
+    /// The short form users write, without the default host.
+    pub fn short(&self) -> String {
+        if self.host == DEFAULT_HOST {
+            format!("{}/{}", self.namespace, self.type_name)
+        } else {
+            self.to_string()
+        }
+    }
+}
+
+impl std::fmt::Display for SourceAddress {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}/{}/{}", self.host, self.namespace, self.type_name)
+    }
+}
+
+/// `linux_amd64`, as provider packages name platforms.
+pub fn platform() -> String {
+    let arch = match std::env::consts::ARCH {
+        "x86_64" => "amd64",
+        "aarch64" => "arm64",
+        "x86" => "386",
+        other => other,
+    };
+    format!("{}_{arch}", std::env::consts::OS)
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct Found {
+    pub path: PathBuf,
+    /// The version, when the layout or the file name says it.
+    pub version: Option<String>,
+    /// Where it was found, for `plinth providers`.
+    pub origin: String,
+}
+
+/// A version constraint as `required_providers` writes it: `1.5.0`, `= 1.5.0`,
+/// `>= 1.2, < 2.0`, `~> 1.5`.
+pub fn satisfies(version: &str, constraint: &str) -> bool {
+    let v = parse_version(version);
+    constraint.split(',').all(|c| {
+        let c = c.trim();
+        let (op, rest) = ["~>", ">=", "<=", "!=", ">", "<", "="]
+            .iter()
+            .find_map(|op| c.strip_prefix(op).map(|r| (*op, r.trim())))
+            .unwrap_or(("=", c));
+        let want = parse_version(rest);
+        match op {
+            "=" => v == want,
+            "!=" => v != want,
+            ">" => v > want,
+            ">=" => v >= want,
+            "<" => v < want,
+            "<=" => v <= want,
+            _ => {
+                // ~> 1.5 allows 1.x from 1.5; ~> 1.5.0 allows 1.5.x from 1.5.0.
+                let parts = rest.split('.').count().max(2);
+                let mut upper = want.clone();
+                upper.truncate(parts - 1);
+                if let Some(last) = upper.last_mut() {
+                    *last += 1;
+                }
+                v >= want && v < upper
+            }
+        }
+    })
+}
+
+fn parse_version(v: &str) -> Vec<u64> {
+    let mut out: Vec<u64> = v
+        .trim()
+        .trim_start_matches('v')
+        .split(['.', '-', '+'])
+        .take(3)
+        .map(|p| p.parse().unwrap_or(0))
+        .collect();
+    out.resize(3, 0);
+    out
+}
+
+fn executable(path: &Path) -> bool {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::metadata(path).is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
+}
+
+/// `terraform-provider-<type>` or `terraform-provider-<type>_v<version>` in `dir`.
+fn in_flat_dir(dir: &Path, type_name: &str) -> Vec<(PathBuf, Option<String>)> {
+    let plain = format!("terraform-provider-{type_name}");
+    let mut out = Vec::new();
+    for entry in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+        let name = entry.file_name().to_string_lossy().into_owned();
+        let version = if name == plain {
+            None
+        } else if let Some(v) = name.strip_prefix(&format!("{plain}_v")) {
+            Some(v.to_string())
+        } else {
+            continue;
+        };
+        if executable(&entry.path()) {
+            out.push((entry.path(), version));
+        }
+    }
+    out
+}
+
+/// The registry layout under `root`: every version's executable for this platform.
+fn in_registry_layout(root: &Path, addr: &SourceAddress) -> Vec<(PathBuf, Option<String>)> {
+    let base = root
+        .join(&addr.host)
+        .join(&addr.namespace)
+        .join(&addr.type_name);
+    let mut out = Vec::new();
+    for entry in std::fs::read_dir(&base).into_iter().flatten().flatten() {
+        let version = entry.file_name().to_string_lossy().into_owned();
+        let dir = entry.path().join(platform());
+        for (path, _) in in_flat_dir(&dir, &addr.type_name) {
+            out.push((path, Some(version.clone())));
+        }
+    }
+    out
+}
+
+/// The directories a CLI configuration's `dev_overrides` names, by source address.
+pub fn dev_overrides() -> Vec<(SourceAddress, PathBuf)> {
+    let path = std::env::var_os("PLINTH_CLI_CONFIG_FILE")
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|h| Path::new(&h).join(".plinthrc")));
+    let Some(text) = path.and_then(|p| std::fs::read_to_string(p).ok()) else {
+        return Vec::new();
+    };
+    parse_dev_overrides(&text)
+}
+
+/// Reads `"SOURCE" = "DIR"` lines inside `dev_overrides { … }`, the syntax of
+/// Terraform's CLI configuration (which is HCL 1, where quoted keys are allowed).
+fn parse_dev_overrides(text: &str) -> Vec<(SourceAddress, PathBuf)> {
+    let mut out = Vec::new();
+    let mut inside = false;
+    for line in text.lines() {
+        let line = line.trim();
+        if !inside {
+            inside = line.starts_with("dev_overrides") && line.ends_with('{');
+            continue;
+        }
+        if line.starts_with('}') {
+            inside = false;
+            continue;
+        }
+        let Some((key, value)) = line.split_once('=') else {
+            continue;
+        };
+        let unquote = |s: &str| {
+            let s = s.trim();
+            s.strip_prefix('"')
+                .and_then(|s| s.strip_suffix('"'))
+                .map(str::to_string)
+        };
+        if let (Some(k), Some(v)) = (unquote(key), unquote(value)) {
+            if let Ok(addr) = SourceAddress::parse(&k) {
+                out.push((addr, PathBuf::from(v)));
+            }
+        }
+    }
+    out
+}
+
+/// Finds the executable for `addr` satisfying `constraint`, the newest if several.
+pub fn find(
+    addr: &SourceAddress,
+    constraint: Option<&str>,
+    stack_dir: &Path,
+) -> Result<Found, String> {
+    for (over, dir) in dev_overrides() {
+        if &over == addr {
+            if let Some((path, version)) = in_flat_dir(&dir, &addr.type_name).into_iter().next() {
+                return Ok(Found {
+                    path,
+                    version,
+                    origin: format!("dev_overrides ({})", dir.display()),
+                });
+            }
+        }
+    }
+    let mut places: Vec<(PathBuf, String)> = vec![(
+        stack_dir.join(".plinth").join("providers"),
+        ".plinth/providers".into(),
+    )];
+    if let Some(dirs) = std::env::var_os("PLINTH_PLUGIN_DIR") {
+        for d in std::env::split_paths(&dirs) {
+            let label = format!("PLINTH_PLUGIN_DIR ({})", d.display());
+            places.push((d, label));
+        }
+    }
+    let mut seen_versions = Vec::new();
+    for (dir, origin) in &places {
+        let mut candidates = in_registry_layout(dir, addr);
+        candidates.extend(in_flat_dir(dir, &addr.type_name));
+        let mut fitting: Vec<(PathBuf, Option<String>)> = candidates
+            .into_iter()
+            .filter(|(_, v)| {
+                if let Some(v) = v {
+                    seen_versions.push(v.clone());
+                }
+                match (v, constraint) {
+                    (Some(v), Some(c)) => satisfies(v, c),
+                    _ => true,
+                }
+            })
+            .collect();
+        fitting.sort_by(|a, b| {
+            let key = |x: &Option<String>| x.as_deref().map(parse_version);
+            key(&b.1).cmp(&key(&a.1))
+        });
+        if let Some((path, version)) = fitting.into_iter().next() {
+            return Ok(Found {
+                path,
+                version,
+                origin: origin.clone(),
+            });
+        }
+    }
+    let searched: Vec<String> = places
+        .iter()
+        .map(|(d, _)| d.display().to_string())
+        .collect();
+    Err(format!(
+        "no executable for provider {} {}was found. Looked in {} (registry layout <host>/<namespace>/<type>/<version>/{}/terraform-provider-{}, or a flat directory of terraform-provider-{}[_v<version>]){}. Run plinth init with --plugin-dir, or set PLINTH_PLUGIN_DIR.",
+        addr.short(),
+        constraint.map(|c| format!("matching {c:?} ")).unwrap_or_default(),
+        searched.join(", "),
+        platform(),
+        addr.type_name,
+        addr.type_name,
+        if seen_versions.is_empty() {
+            String::new()
+        } else {
+            format!("; versions found: {}", seen_versions.join(", "))
+        }
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn source_addresses() {
+        let a = SourceAddress::parse("plinth/local").unwrap();
+        assert_eq!(a.to_string(), "registry.terraform.io/plinth/local");
+        assert_eq!(
+            a.state_address(),
+            "provider[\"registry.terraform.io/plinth/local\"]"
+        );
+        assert_eq!(
+            SourceAddress::parse("aws").unwrap().short(),
+            "hashicorp/aws"
+        );
+        assert_eq!(
+            SourceAddress::parse("example.com/Acme/Thing")
+                .unwrap()
+                .to_string(),
+            "example.com/acme/thing"
+        );
+        assert!(SourceAddress::parse("a/b/c/d").is_err());
+        assert!(SourceAddress::parse("a b/c").is_err());
+    }
+
+    #[test]
+    fn dev_overrides_read_terraforms_syntax() {
+        let text = "provider_installation {\n  dev_overrides {\n    \"plinth/local\" = \"/opt/p\"\n  }\n  direct {}\n}\n";
+        assert_eq!(
+            parse_dev_overrides(text),
+            [(
+                SourceAddress::parse("plinth/local").unwrap(),
+                PathBuf::from("/opt/p")
+            )]
+        );
+    }
+
+    #[test]
+    fn version_constraints() {
+        assert!(satisfies("1.5.0", "1.5.0"));
+        assert!(satisfies("1.5.0", "= 1.5.0"));
+        assert!(!satisfies("1.5.1", "= 1.5.0"));
+        assert!(satisfies("1.7.2", ">= 1.5, < 2.0"));
+        assert!(!satisfies("2.0.0", ">= 1.5, < 2.0"));
+        assert!(satisfies("1.9.0", "~> 1.5"));
+        assert!(!satisfies("2.0.0", "~> 1.5"));
+        assert!(satisfies("1.5.9", "~> 1.5.0"));
+        assert!(!satisfies("1.6.0", "~> 1.5.0"));
+    }
+}

@@ -1,0 +1,336 @@
+//! A provider plugin as the engine's [`Provider`]: values are shaped to the schema's
+//! types, encoded as msgpack, sent through [`PluginClient`], and decoded again. Core's
+//! share of the protocol lives here too: the proposed new state handed to
+//! PlanResourceChange, and turning a provider's answer into diagnostics.
+
+use std::collections::{BTreeMap, HashMap};
+
+use plinth_protocol::json::value_from_json;
+use plinth_protocol::msgpack;
+use plinth_protocol::schema::{Block, Nesting, ProviderSchema};
+
+use super::client::{CallError, PluginClient, Returned, WireDiagnostic};
+use super::discovery::SourceAddress;
+use super::{ApplyRequest, BoxFuture, ObjectState, PlanRequest, PlannedState, Provider};
+use crate::diag::{Diagnostic, Diagnostics};
+use crate::lang::convert::convert_to_type;
+use crate::lang::{Type, Value};
+
+pub struct PluginProvider {
+    pub address: SourceAddress,
+    pub client: PluginClient,
+    pub schema: ProviderSchema,
+    resource_types: HashMap<String, Type>,
+}
+
+impl PluginProvider {
+    pub fn new(address: SourceAddress, client: PluginClient, schema: ProviderSchema) -> Self {
+        let resource_types = schema
+            .resources
+            .iter()
+            .map(|(k, s)| (k.clone(), s.block.implied_type()))
+            .collect();
+        PluginProvider {
+            address,
+            client,
+            schema,
+            resource_types,
+        }
+    }
+
+    fn resource(&self, type_name: &str) -> Result<(&Block, &Type), Diagnostics> {
+        match (
+            self.schema.resources.get(type_name),
+            self.resource_types.get(type_name),
+        ) {
+            (Some(s), Some(t)) => Ok((&s.block, t)),
+            _ => Err(single(Diagnostic::error("Invalid resource type").detail(
+                format!(
+                    "The provider {} does not support resource type {type_name:?}.",
+                    self.address.short()
+                ),
+            ))),
+        }
+    }
+
+    /// The provider's answer as diagnostics, naming the provider when the call
+    /// itself failed.
+    pub fn diagnostics(&self, e: CallError) -> Diagnostics {
+        match e {
+            CallError::Provider(diags) => wire(&diags),
+            CallError::Transport(message) => {
+                single(Diagnostic::error("Plugin did not respond").detail(format!(
+                    "The plugin for provider {} ({}) failed during the call: {message}",
+                    self.address.short(),
+                    self.client.name
+                )))
+            }
+        }
+    }
+}
+
+fn single(d: Diagnostic) -> Diagnostics {
+    let mut out = Diagnostics::default();
+    out.push(d);
+    out
+}
+
+/// A provider's diagnostics in plinth's form; the attribute path, when given, is named
+/// in the detail.
+pub fn wire(diags: &[WireDiagnostic]) -> Diagnostics {
+    let mut out = Diagnostics::default();
+    for d in diags {
+        let mut detail = d.detail.clone();
+        if !d.attribute.is_empty() {
+            let path = d.attribute.join(".");
+            detail = if detail.is_empty() {
+                format!("(attribute {path})")
+            } else {
+                format!("{detail} (attribute {path})")
+            };
+        }
+        let diag = if d.error {
+            Diagnostic::error(d.summary.clone())
+        } else {
+            Diagnostic::warning(d.summary.clone())
+        };
+        out.push(diag.detail(detail));
+    }
+    out
+}
+
+/// Shapes a value to `ty` the way a schema reads a block: missing object attributes
+/// are null, tuples become lists or sets, primitives convert.
+pub fn conform(v: &Value, ty: &Type) -> Value {
+    let v = v.peel().0;
+    match v {
+        Value::Unknown(_) => return Value::Unknown(ty.clone()),
+        Value::Null(_) => return Value::Null(ty.clone()),
+        _ => {}
+    }
+    match (ty, v) {
+        (Type::Dynamic, _) => v.clone().deep_unmark(),
+        (Type::Object(attrs), Value::Object(m) | Value::Map(_, m)) => Value::Object(
+            attrs
+                .iter()
+                .map(|(k, t)| {
+                    let x = m
+                        .get(k)
+                        .map_or_else(|| Value::Null(t.clone()), |x| conform(x, t));
+                    (k.clone(), x)
+                })
+                .collect(),
+        ),
+        (Type::Map(e), Value::Object(m) | Value::Map(_, m)) => Value::Map(
+            (**e).clone(),
+            m.iter().map(|(k, x)| (k.clone(), conform(x, e))).collect(),
+        ),
+        (Type::List(e), Value::Tuple(items) | Value::List(_, items) | Value::Set(_, items)) => {
+            Value::List((**e).clone(), items.iter().map(|x| conform(x, e)).collect())
+        }
+        (Type::Set(e), Value::Tuple(items) | Value::List(_, items) | Value::Set(_, items)) => {
+            Value::set((**e).clone(), items.iter().map(|x| conform(x, e)).collect())
+        }
+        (Type::Tuple(ts), Value::Tuple(items) | Value::List(_, items))
+            if ts.len() == items.len() =>
+        {
+            Value::Tuple(items.iter().zip(ts).map(|(x, t)| conform(x, t)).collect())
+        }
+        _ => {
+            convert_to_type(v.clone().deep_unmark(), ty).unwrap_or_else(|_| v.clone().deep_unmark())
+        }
+    }
+}
+
+fn attr_of(v: &Value, name: &str) -> Value {
+    match v.peel().0 {
+        Value::Object(m) => m.get(name).cloned().unwrap_or_else(Value::null),
+        _ => Value::null(),
+    }
+}
+
+/// Terraform core's proposed new state: the configuration, with the prior value of
+/// every computed attribute the configuration leaves null; nested blocks likewise,
+/// matched by position (lists) or key (maps).
+pub fn proposed_new(block: &Block, prior: &Value, config: &Value) -> Value {
+    if config.is_null() || !config.is_known() {
+        return config.clone();
+    }
+    let prior_known = !prior.is_null() && prior.is_known();
+    let mut out = BTreeMap::new();
+    for (name, a) in &block.attributes {
+        let c = attr_of(config, name);
+        let v = if a.computed && c.is_null() && prior_known {
+            attr_of(prior, name)
+        } else {
+            c
+        };
+        out.insert(name.clone(), v);
+    }
+    for (name, nb) in &block.blocks {
+        let c = attr_of(config, name);
+        let p = if prior_known {
+            attr_of(prior, name)
+        } else {
+            Value::null()
+        };
+        let v = match (nb.nesting, &c) {
+            (Nesting::Single | Nesting::Group, _) => proposed_new(&nb.block, &p, &c),
+            (Nesting::List, Value::List(t, items)) => {
+                let prior_items = match p.peel().0 {
+                    Value::List(_, x) => x.clone(),
+                    _ => Vec::new(),
+                };
+                Value::List(
+                    t.clone(),
+                    items
+                        .iter()
+                        .enumerate()
+                        .map(|(i, x)| {
+                            proposed_new(&nb.block, prior_items.get(i).unwrap_or(&Value::null()), x)
+                        })
+                        .collect(),
+                )
+            }
+            (Nesting::Map, Value::Map(t, m)) => Value::Map(
+                t.clone(),
+                m.iter()
+                    .map(|(k, x)| (k.clone(), proposed_new(&nb.block, &attr_of(&p, k), x)))
+                    .collect(),
+            ),
+            _ => c.clone(),
+        };
+        out.insert(name.clone(), v);
+    }
+    Value::Object(out)
+}
+
+/// Marks the attributes the schema calls sensitive.
+fn mark_sensitive(block: &Block, v: Value) -> Value {
+    match v {
+        Value::Object(mut m) => {
+            for (name, a) in &block.attributes {
+                if a.sensitive {
+                    if let Some(x) = m.remove(name) {
+                        m.insert(name.clone(), x.sensitive());
+                    }
+                }
+            }
+            Value::Object(m)
+        }
+        other => other,
+    }
+}
+
+fn encode(v: &Value, ty: &Type) -> Result<Vec<u8>, Diagnostics> {
+    msgpack::encode(&conform(v, ty), ty).map_err(|e| {
+        single(Diagnostic::error("Cannot encode a value for the provider").detail(e.to_string()))
+    })
+}
+
+fn decode(r: Returned, ty: &Type, what: &str) -> Result<Value, Diagnostics> {
+    let bad = |e: String| {
+        single(
+            Diagnostic::error("Provider produced an invalid value").detail(format!(
+                "The {what} the provider returned cannot be read: {e}"
+            )),
+        )
+    };
+    match r {
+        Returned::Msgpack(b) => msgpack::decode(&b, ty).map_err(|e| bad(e.to_string())),
+        Returned::Json(b) => {
+            let j: serde_json::Value =
+                serde_json::from_slice(&b).map_err(|e| bad(e.to_string()))?;
+            value_from_json(&j, ty).map_err(bad)
+        }
+        Returned::Absent => Ok(Value::Null(ty.clone())),
+    }
+}
+
+impl Provider for PluginProvider {
+    fn read<'a>(
+        &'a self,
+        type_name: &'a str,
+        current: &'a Value,
+        private: &'a [u8],
+    ) -> BoxFuture<'a, Result<ObjectState, Diagnostics>> {
+        Box::pin(async move {
+            let (block, ty) = self.resource(type_name)?;
+            let bytes = encode(current, ty)?;
+            let (reply, _) = self
+                .client
+                .read_resource(type_name, bytes, private.to_vec())
+                .await
+                .map_err(|e| self.diagnostics(e))?;
+            let v = decode(reply.state, ty, "current state")?;
+            Ok(ObjectState {
+                value: (!v.is_null()).then(|| mark_sensitive(block, v)),
+                private: reply.private,
+            })
+        })
+    }
+
+    fn plan<'a>(
+        &'a self,
+        request: PlanRequest<'a>,
+    ) -> BoxFuture<'a, Result<PlannedState, Diagnostics>> {
+        Box::pin(async move {
+            let (block, ty) = self.resource(request.type_name)?;
+            let prior = request
+                .prior
+                .map_or_else(|| Value::Null(ty.clone()), |p| conform(p, ty));
+            let config = conform(request.config, ty);
+            let proposed = proposed_new(block, &prior, &config);
+            let (planned, _) = self
+                .client
+                .plan_resource(
+                    request.type_name,
+                    encode(&prior, ty)?,
+                    encode(&proposed, ty)?,
+                    encode(&config, ty)?,
+                    request.prior_private.to_vec(),
+                )
+                .await
+                .map_err(|e| self.diagnostics(e))?;
+            let value = decode(planned.planned, ty, "planned state")?;
+            Ok(PlannedState {
+                planned: mark_sensitive(block, value),
+                requires_replace: planned
+                    .requires_replace
+                    .into_iter()
+                    .filter_map(|p| p.into_iter().next())
+                    .collect(),
+                private: planned.private,
+            })
+        })
+    }
+
+    fn apply<'a>(
+        &'a self,
+        request: ApplyRequest<'a>,
+    ) -> BoxFuture<'a, Result<ObjectState, Diagnostics>> {
+        Box::pin(async move {
+            let (block, ty) = self.resource(request.type_name)?;
+            let null = Value::Null(ty.clone());
+            let prior = request.prior.unwrap_or(&null);
+            let planned = request.planned.unwrap_or(&null);
+            let config = request.config.unwrap_or(&null);
+            let (reply, _) = self
+                .client
+                .apply_resource(
+                    request.type_name,
+                    encode(prior, ty)?,
+                    encode(planned, ty)?,
+                    encode(config, ty)?,
+                    request.private.to_vec(),
+                )
+                .await
+                .map_err(|e| self.diagnostics(e))?;
+            let v = decode(reply.state, ty, "new state")?;
+            Ok(ObjectState {
+                value: (!v.is_null()).then(|| mark_sensitive(block, v)),
+                private: reply.private,
+            })
+        })
+    }
+}

@@ -1,0 +1,226 @@
+//! The providers a stack needs, found and started: one plugin process per provider,
+//! its schema read once per binary (cached on disk by the binary's SHA-256) and its
+//! types registered in [`Providers`].
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use plinth_protocol::schema::ProviderSchema;
+use sha2::{Digest, Sha256};
+
+use super::client::PluginClient;
+use super::discovery::{find, Found, SourceAddress};
+use super::host::PluginProvider;
+use super::{runtime, Providers};
+use crate::config::Config;
+use crate::diag::{Diagnostic, Diagnostics, Span};
+
+/// A provider the configuration needs: its local name (the resource type prefix), its
+/// source address and version constraint, and where it is asked for.
+#[derive(Clone, Debug)]
+pub struct Requirement {
+    pub local: String,
+    pub source: SourceAddress,
+    pub version: Option<String>,
+    pub span: Option<Span>,
+}
+
+/// Local names that are the built-in provider, never a plugin.
+fn builtin(local: &str) -> bool {
+    matches!(local, "terraform" | "plinth")
+}
+
+/// Every provider any module uses, by source address.
+pub fn requirements(config: &Config) -> (Vec<Requirement>, Diagnostics) {
+    let mut out: BTreeMap<SourceAddress, Requirement> = BTreeMap::new();
+    let mut diags = Diagnostics::default();
+    let root_required = &config.root().settings.required_providers;
+    for module in &config.modules {
+        let mut used: Vec<(String, Option<Span>)> = module
+            .settings
+            .required_providers
+            .iter()
+            .map(|(k, r)| (k.clone(), Some(r.span)))
+            .collect();
+        used.extend(
+            module
+                .providers
+                .iter()
+                .map(|p| (p.name.clone(), Some(p.span))),
+        );
+        for r in &module.resources {
+            let local = match &r.provider {
+                Some(p) => p.name.clone(),
+                None => r.type_name.split('_').next().unwrap_or("").to_string(),
+            };
+            used.push((local, Some(r.span)));
+        }
+        for (local, span) in used {
+            if builtin(&local) || local.is_empty() {
+                continue;
+            }
+            let requirement = module
+                .settings
+                .required_providers
+                .get(&local)
+                .or_else(|| root_required.get(&local));
+            let source_text = requirement
+                .map(|r| r.source.clone())
+                .unwrap_or_else(|| format!("hashicorp/{local}"));
+            let source = match SourceAddress::parse(&source_text) {
+                Ok(s) => s,
+                Err(e) => {
+                    diags.push(
+                        Diagnostic::error("Invalid provider source address")
+                            .detail(e)
+                            .at_opt(requirement.map(|r| r.span).or(span)),
+                    );
+                    continue;
+                }
+            };
+            out.entry(source.clone()).or_insert(Requirement {
+                local,
+                source,
+                version: requirement.and_then(|r| r.version.clone()),
+                span: requirement.map(|r| r.span).or(span),
+            });
+        }
+    }
+    (out.into_values().collect(), diags)
+}
+
+/// A started provider, for `plinth providers`.
+#[derive(Clone, Debug)]
+pub struct Started {
+    pub requirement: Requirement,
+    pub found: Found,
+    pub protocol: u32,
+    pub schema: ProviderSchema,
+}
+
+/// The user's cache for provider schemas (`PLINTH_CACHE_DIR`, else
+/// `$XDG_CACHE_HOME/plinth`, else `~/.cache/plinth`).
+fn cache_dir() -> Option<PathBuf> {
+    if let Some(d) = std::env::var_os("PLINTH_CACHE_DIR") {
+        return Some(PathBuf::from(d));
+    }
+    if let Some(d) = std::env::var_os("XDG_CACHE_HOME") {
+        return Some(Path::new(&d).join("plinth"));
+    }
+    std::env::var_os("HOME").map(|h| Path::new(&h).join(".cache").join("plinth"))
+}
+
+/// The SHA-256 of a file, in hex.
+pub fn file_hash(path: &Path) -> std::io::Result<String> {
+    let mut file = std::fs::File::open(path)?;
+    let mut hasher = Sha256::new();
+    std::io::copy(&mut file, &mut hasher)?;
+    Ok(hasher
+        .finalize()
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect())
+}
+
+async fn schema_of(client: &PluginClient, binary: &Path) -> Result<ProviderSchema, String> {
+    let cached = file_hash(binary)
+        .ok()
+        .and_then(|h| cache_dir().map(|d| d.join("schemas").join(format!("{h}.json"))));
+    if let Some(path) = &cached {
+        if let Some(schema) = std::fs::read(path)
+            .ok()
+            .and_then(|b| serde_json::from_slice::<serde_json::Value>(&b).ok())
+            .and_then(|j| ProviderSchema::from_json(&j).ok())
+        {
+            return Ok(schema);
+        }
+    }
+    let (schema, _) = client.schema().await.map_err(|e| match e {
+        super::client::CallError::Provider(d) => d
+            .iter()
+            .map(|d| format!("{}: {}", d.summary, d.detail))
+            .collect::<Vec<_>>()
+            .join("; "),
+        super::client::CallError::Transport(m) => m,
+    })?;
+    if let Some(path) = &cached {
+        if let Some(dir) = path.parent() {
+            let _ = std::fs::create_dir_all(dir);
+        }
+        let tmp = path.with_extension("tmp");
+        if std::fs::write(&tmp, schema.to_json().to_string()).is_ok() {
+            let _ = std::fs::rename(&tmp, path);
+        }
+    }
+    Ok(schema)
+}
+
+/// Finds and starts every provider the configuration needs, registering each in
+/// `providers`. A provider that cannot be found is an error when `required`
+/// (plan, apply), and a warning otherwise (validate goes on without its schemas).
+pub fn start_all(
+    dir: &Path,
+    config: &Config,
+    providers: &mut Providers,
+    required: bool,
+) -> (Vec<Started>, Diagnostics) {
+    let (needed, mut diags) = requirements(config);
+    let mut found = Vec::new();
+    for r in needed {
+        match find(&r.source, r.version.as_deref(), dir) {
+            Ok(f) => found.push((r, f)),
+            Err(e) => {
+                let d = if required {
+                    Diagnostic::error("Provider not installed")
+                } else {
+                    Diagnostic::warning("Provider not installed")
+                };
+                let detail = if required {
+                    e
+                } else {
+                    format!("{e} Its resources are not checked against its schema.")
+                };
+                diags.push(d.detail(detail).at_opt(r.span));
+            }
+        }
+    }
+    let outcomes = runtime().block_on(futures_util::future::join_all(found.into_iter().map(
+        |(r, f)| async move {
+            let name = format!(
+                "{} {}",
+                r.source.short(),
+                f.version.as_deref().unwrap_or("")
+            )
+            .trim()
+            .to_string();
+            let client = PluginClient::start(&name, &f.path).await?;
+            let schema = schema_of(&client, &f.path).await.map_err(|e| {
+                format!(
+                    "the plugin for provider {} did not give its schema: {e}",
+                    r.source.short()
+                )
+            })?;
+            Ok::<_, String>((r, f, client, schema))
+        },
+    )));
+    let mut started = Vec::new();
+    for outcome in outcomes {
+        match outcome {
+            Ok((r, f, client, schema)) => {
+                providers.register_schemas(&schema);
+                let protocol = client.protocol;
+                let provider = PluginProvider::new(r.source.clone(), client, schema.clone());
+                providers.register(&r.local, &r.source.state_address(), Arc::new(provider));
+                started.push(Started {
+                    requirement: r,
+                    found: f,
+                    protocol,
+                    schema,
+                });
+            }
+            Err(e) => diags.push(Diagnostic::error("Provider failed to start").detail(e)),
+        }
+    }
+    (started, diags)
+}
