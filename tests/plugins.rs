@@ -265,3 +265,72 @@ fn plinth_and_terraform_make_the_same_files() {
         "destroy left the directory"
     );
 }
+
+#[test]
+fn data_sources_are_read_at_plan_or_during_apply() {
+    let provider_dir = local_provider_dir();
+    let dir = common::main_tf(
+        r#"
+terraform {
+  required_providers {
+    local = {
+      source = "plinth/local"
+    }
+  }
+}
+data "local_file" "seed" {
+  filename = "${path.module}/seed.txt"
+}
+resource "local_file" "copy" {
+  filename = "${path.module}/copy.txt"
+  content  = upper(data.local_file.seed.content)
+}
+data "local_file" "back" {
+  filename = local_file.copy.filename
+}
+output "back" {
+  value = data.local_file.back.content
+}
+"#,
+    );
+    let d = dir.path();
+    std::fs::write(d.join("seed.txt"), "seeded\n").expect("seed");
+    let plan = run_with(d, &provider_dir, &["plan"]);
+    assert_eq!(plan.code, 0, "{}", plan.stderr);
+    // The seed is read now; the copy's reader waits for the copy.
+    assert!(
+        plan.stdout.contains("content              = \"SEEDED\\n\""),
+        "{}",
+        plan.stdout
+    );
+    assert!(
+        plan.stdout
+            .contains("# data.local_file.back will be read during apply"),
+        "{}",
+        plan.stdout
+    );
+    let apply = run_with(d, &provider_dir, &["apply", "--auto-approve"]);
+    assert_eq!(apply.code, 0, "{}", apply.stderr);
+    assert!(
+        apply.stdout.contains("back = \"SEEDED\\n\""),
+        "{}",
+        apply.stdout
+    );
+    let quiet = run_with(d, &provider_dir, &["plan", "--detailed-exitcode"]);
+    assert_eq!(quiet.code, 0, "{}", quiet.stdout);
+
+    // A data source that fails names itself and the provider's reason.
+    std::fs::remove_file(d.join("seed.txt")).expect("remove");
+    let broken = run_with(d, &provider_dir, &["plan"]);
+    assert_eq!(broken.code, 1);
+    assert!(
+        broken.stderr.contains("Cannot read file"),
+        "{}",
+        broken.stderr
+    );
+    assert!(
+        broken.stderr.contains("with data.local_file.seed"),
+        "{}",
+        broken.stderr
+    );
+}

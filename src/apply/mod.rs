@@ -131,6 +131,51 @@ fn moves(config: &Config, prior: &Snapshot) -> HashMap<String, String> {
     out
 }
 
+/// Configures every plugin provider (ConfigureProvider) with its root provider block,
+/// evaluated with what is known before any resource is read; a provider without a
+/// block gets an empty configuration. A process is configured once, so planning and
+/// then applying in one run configures it once.
+pub fn configure_providers(prepared: &Prepared) -> Diagnostics {
+    let plugins: Vec<(&str, &dyn Provider)> = prepared.providers.plugins().collect();
+    if plugins.is_empty() {
+        return Diagnostics::default();
+    }
+    let (evaluation, _) = prepared.evaluate(None);
+    let empty = Value::Object(BTreeMap::new());
+    let configs: Vec<Value> = plugins
+        .iter()
+        .map(|(local, _)| {
+            evaluation
+                .provider_configs
+                .get(&(0, local.to_string()))
+                .cloned()
+                .unwrap_or_else(|| empty.clone())
+        })
+        .collect();
+    let outcomes = runtime().block_on(futures_util::future::join_all(
+        plugins
+            .iter()
+            .zip(&configs)
+            .map(|((_, p), config)| p.configure(config)),
+    ));
+    let mut diags = Diagnostics::default();
+    for ((local, _), outcome) in plugins.iter().zip(outcomes) {
+        let Err(d) = outcome else { continue };
+        let block = prepared
+            .config
+            .root()
+            .providers
+            .iter()
+            .find(|p| p.local_address() == *local)
+            .map(|p| p.span);
+        for mut x in d.items {
+            x.detail = format!("{}\n\nwhile configuring provider {local:?}", x.detail);
+            diags.push(x.at_opt(block));
+        }
+    }
+    diags
+}
+
 /// Refreshes `prior` unless told not to: the state to plan against, and what
 /// drifted.
 fn refreshed(
@@ -156,6 +201,10 @@ fn empty_plan(prior: &Snapshot) -> Plan {
 /// Plans the stack against `prior`, refreshed first. Diagnostics include the
 /// stack's own.
 pub fn plan(prepared: &Prepared, prior: &Snapshot, options: &ChangeOptions) -> (Plan, Diagnostics) {
+    let configured = configure_providers(prepared);
+    if configured.has_errors() {
+        return (empty_plan(prior), configured.sorted_unique());
+    }
     let (current, drift, refresh_diags) = refreshed(prepared, prior, options);
     if refresh_diags.has_errors() || options.refresh_only {
         let plan = Plan {
@@ -171,7 +220,8 @@ pub fn plan(prepared: &Prepared, prior: &Snapshot, options: &ChangeOptions) -> (
         moves(&prepared.config, &current),
         options.replace.clone(),
         target_scope(prepared, &options.targets),
-    );
+    )
+    .with_dependencies(resource_dependencies(prepared));
     let (evaluation, mut diags) = prepared.evaluate_concurrently(&planner, options.limit());
     let mut all = prepared.diagnostics.clone();
     all.extend(refresh_diags);
@@ -231,6 +281,10 @@ pub fn plan_destroy(
     prior: &Snapshot,
     options: &ChangeOptions,
 ) -> (Plan, Diagnostics) {
+    let configured = configure_providers(prepared);
+    if configured.has_errors() {
+        return (empty_plan(prior), configured.sorted_unique());
+    }
     let (current, drift, mut diags) = refreshed(prepared, prior, options);
     let changes = current
         .resources
@@ -598,6 +652,15 @@ impl Applier<'_> {
             );
             return Value::unknown();
         }
+        if resource.mode == crate::lang::refs::ResourceMode::Data {
+            return match provider.read_data(&resource.type_name, &config).await {
+                Ok(v) => v,
+                Err(d) => {
+                    diags.extend(about_instance(resource, address, d));
+                    Value::unknown()
+                }
+            };
+        }
         let previous = self.moved.get(address).cloned();
         if let Some(old) = &previous {
             let rename = Commit {
@@ -893,7 +956,10 @@ pub fn apply(
             )
         }
     };
-    let mut diags = Diagnostics::default();
+    let mut diags = configure_providers(prepared);
+    if diags.has_errors() {
+        return (0, diags.sorted_unique());
+    }
     close_stale_intents(store.as_ref(), &prior, progress, &mut diags);
     let Some((prior, drifted)) =
         refresh_and_record(prepared, store.as_ref(), prior, options, &mut diags)
@@ -994,7 +1060,10 @@ pub fn destroy(
             )
         }
     };
-    let mut diags = Diagnostics::default();
+    let mut diags = configure_providers(prepared);
+    if diags.has_errors() {
+        return (0, diags.sorted_unique());
+    }
     close_stale_intents(store.as_ref(), &prior, progress, &mut diags);
     let Some((prior, _)) = refresh_and_record(prepared, store.as_ref(), prior, options, &mut diags)
     else {

@@ -113,6 +113,9 @@ pub struct InstanceValues {
 pub struct Evaluation {
     pub values: HashMap<ModuleInstance, InstanceValues>,
     pub resource_configs: BTreeMap<String, Value>,
+    /// Each provider block's evaluated configuration, by module and local address
+    /// (`aws` or `aws.west`).
+    pub provider_configs: HashMap<(ModuleId, String), Value>,
 }
 
 impl Evaluation {
@@ -549,8 +552,12 @@ impl<'a> Walk<'a> {
                     };
                     let scope = self.scope(m, &inst, Repetition::None);
                     let mut diags = Diagnostics::default();
-                    self.body(&p.body, None, &scope, &mut Vec::new(), &mut diags);
+                    let schema = self.options.providers.provider_schema(&p.name);
+                    let value = self.body(&p.body, schema, &scope, &mut Vec::new(), &mut diags);
                     self.diags.extend(diags);
+                    self.result
+                        .provider_configs
+                        .insert((m, name.clone()), value);
                     // Provider configurations are per module, not per instance.
                     break;
                 }

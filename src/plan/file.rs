@@ -162,6 +162,7 @@ pub fn decode(e: &EncodedValue) -> Value {
 fn actions(a: Action) -> Vec<String> {
     let names: &[&str] = match a {
         Action::NoOp => &["no-op"],
+        Action::Read => &["read"],
         Action::Create => &["create"],
         Action::Update => &["update"],
         Action::DeleteThenCreate => &["delete", "create"],
@@ -180,6 +181,7 @@ fn action_of(names: &[String]) -> Option<Action> {
         ["delete", "create"] => Action::DeleteThenCreate,
         ["create", "delete"] => Action::CreateThenDelete,
         ["delete"] => Action::Delete,
+        ["read"] => Action::Read,
         _ => return None,
     })
 }

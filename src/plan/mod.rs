@@ -32,6 +32,8 @@ pub enum Action {
     /// Replace by creating first (`create_before_destroy`).
     CreateThenDelete,
     Delete,
+    /// A data source read during apply, because its configuration is only known then.
+    Read,
 }
 
 impl Action {
@@ -142,7 +144,7 @@ impl Plan {
                     c.2 += 1
                 }
                 Action::Delete => c.2 += 1,
-                Action::NoOp => {}
+                Action::NoOp | Action::Read => {}
             }
         }
         c
@@ -283,6 +285,15 @@ pub struct Decided {
 type DecidedChange = (Action, Option<Value>, Option<Value>);
 
 impl Decided {
+    /// Whether any instance of the resources at `addresses` (without keys) changes.
+    pub fn any_change(&self, addresses: &[String]) -> bool {
+        lock(&self.by_address).iter().any(|(a, (action, _, _))| {
+            action.is_change()
+                && *action != Action::Read
+                && addresses.iter().any(|d| strip_instance_keys(a) == *d)
+        })
+    }
+
     pub fn record(&self, address: &str, d: &Decision) {
         lock(&self.by_address).insert(
             address.to_string(),
@@ -450,6 +461,7 @@ pub struct Planner<'s> {
     seen: Mutex<HashSet<String>>,
     changes: Mutex<Vec<PlannedChange>>,
     decided: Decided,
+    dependencies: HashMap<(ModuleId, String), Vec<String>>,
 }
 
 impl<'s> Planner<'s> {
@@ -469,7 +481,18 @@ impl<'s> Planner<'s> {
             seen: Mutex::new(HashSet::new()),
             changes: Mutex::new(Vec::new()),
             decided: Decided::default(),
+            dependencies: HashMap::new(),
         }
+    }
+
+    /// What each resource depends on (as `apply` records it in state), so a data
+    /// source that depends on a resource with a pending change is read during apply.
+    pub fn with_dependencies(
+        mut self,
+        dependencies: HashMap<(ModuleId, String), Vec<String>>,
+    ) -> Self {
+        self.dependencies = dependencies;
+        self
     }
 
     /// Orphans: instances in state that the configuration no longer declares.
@@ -656,6 +679,34 @@ impl ResourceHandler for Planner<'_> {
                 diags.push(no_provider(resource));
                 return (Value::unknown(), diags);
             };
+            if resource.mode == crate::lang::refs::ResourceMode::Data {
+                let waits = self
+                    .dependencies
+                    .get(&(module, resource.address()))
+                    .is_some_and(|deps| self.decided.any_change(deps));
+                if config.is_wholly_known() && !waits {
+                    return match provider.read_data(&resource.type_name, &config).await {
+                        Ok(v) => (v, diags),
+                        Err(d) => {
+                            diags.extend(about_instance(resource, address, d));
+                            (Value::unknown(), diags)
+                        }
+                    };
+                }
+                lock(&self.changes).push(PlannedChange {
+                    address: address.to_string(),
+                    previous_address: None,
+                    type_name: resource.type_name.clone(),
+                    name: resource.name.clone(),
+                    provider: provider_address.to_string(),
+                    action: Action::Read,
+                    reason: None,
+                    before: None,
+                    after: Some(config),
+                    replace_paths: Vec::new(),
+                });
+                return (Value::unknown(), diags);
+            }
             let previous = self.moved.get(address).cloned();
             let prior_address = previous.as_deref().unwrap_or(address);
             let prior = self

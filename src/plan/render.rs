@@ -23,6 +23,9 @@ impl Paint {
     fn green(&self, t: &str) -> String {
         self.code("32", t)
     }
+    fn cyan(&self, t: &str) -> String {
+        self.code("36", t)
+    }
     fn yellow(&self, t: &str) -> String {
         self.code("33", t)
     }
@@ -63,6 +66,7 @@ fn header(c: &PlannedChange, p: &Paint) -> (String, String) {
             _ => "must be replaced".to_string(),
         },
         (Action::Delete, _) => "will be destroyed".to_string(),
+        (Action::Read, _) => "will be read during apply".to_string(),
         (Action::NoOp, Some(prev)) => {
             return (
                 format!("  # {prev} has moved to {}", c.address),
@@ -78,6 +82,7 @@ fn header(c: &PlannedChange, p: &Paint) -> (String, String) {
         Action::CreateThenDelete => format!("{}/{}", p.green("+"), p.red("-")),
         Action::Delete => format!("  {}", p.red("-")),
         Action::NoOp => "   ".to_string(),
+        Action::Read => format!(" {}", p.cyan("<=")),
     };
     let mut line = format!("  # {} {what}", p.bold(&c.address));
     if let Some(prev) = &c.previous_address {
@@ -108,9 +113,13 @@ fn change_text_with(c: &PlannedChange, p: &Paint, out: &mut String, head: (Strin
     let (head, symbol) = head;
     out.push_str(&head);
     out.push('\n');
+    let keyword = match super::parse_address(&c.address).0 {
+        crate::lang::refs::ResourceMode::Data => "data",
+        crate::lang::refs::ResourceMode::Managed => "resource",
+    };
     let _ = writeln!(
         out,
-        "{symbol} resource \"{}\" \"{}\" {{",
+        "{symbol} {keyword} \"{}\" \"{}\" {{",
         c.type_name, c.name
     );
     let before = attrs(c.before.as_ref());
@@ -300,6 +309,7 @@ pub fn json(plan: &Plan) -> serde_json::Value {
     let actions = |a: Action| -> Vec<&'static str> {
         match a {
             Action::NoOp => vec!["no-op"],
+            Action::Read => vec!["read"],
             Action::Create => vec!["create"],
             Action::Update => vec!["update"],
             Action::DeleteThenCreate => vec!["delete", "create"],

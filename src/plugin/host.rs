@@ -21,6 +21,8 @@ pub struct PluginProvider {
     pub client: PluginClient,
     pub schema: ProviderSchema,
     resource_types: HashMap<String, Type>,
+    /// ConfigureProvider's outcome: a process is configured once.
+    configured: tokio::sync::OnceCell<Result<(), Diagnostics>>,
 }
 
 impl PluginProvider {
@@ -35,6 +37,7 @@ impl PluginProvider {
             client,
             schema,
             resource_types,
+            configured: tokio::sync::OnceCell::new(),
         }
     }
 
@@ -248,6 +251,51 @@ fn decode(r: Returned, ty: &Type, what: &str) -> Result<Value, Diagnostics> {
 }
 
 impl Provider for PluginProvider {
+    fn shutdown(&self) -> BoxFuture<'_, ()> {
+        Box::pin(self.client.stop())
+    }
+
+    fn configure<'a>(&'a self, config: &'a Value) -> BoxFuture<'a, Result<(), Diagnostics>> {
+        Box::pin(async move {
+            self.configured
+                .get_or_init(|| async {
+                    let ty = self.schema.provider.block.implied_type();
+                    let bytes = encode(config, &ty)?;
+                    self.client
+                        .configure(bytes)
+                        .await
+                        .map(|_| ())
+                        .map_err(|e| self.diagnostics(e))
+                })
+                .await
+                .clone()
+        })
+    }
+
+    fn read_data<'a>(
+        &'a self,
+        type_name: &'a str,
+        config: &'a Value,
+    ) -> BoxFuture<'a, Result<Value, Diagnostics>> {
+        Box::pin(async move {
+            let Some(schema) = self.schema.data_sources.get(type_name) else {
+                return Err(single(Diagnostic::error("Invalid data source").detail(
+                    format!(
+                        "The provider {} has no data source {type_name:?}.",
+                        self.address.short()
+                    ),
+                )));
+            };
+            let ty = schema.block.implied_type();
+            let (state, _) = self
+                .client
+                .read_data_source(type_name, encode(config, &ty)?)
+                .await
+                .map_err(|e| self.diagnostics(e))?;
+            Ok(mark_sensitive(&schema.block, decode(state, &ty, "data")?))
+        })
+    }
+
     fn validate<'a>(
         &'a self,
         type_name: &'a str,

@@ -107,6 +107,34 @@ pub trait Provider: Send + Sync {
         request: ApplyRequest<'a>,
     ) -> BoxFuture<'a, Result<ObjectState, Diagnostics>>;
 
+    /// ConfigureProvider, with the provider block's evaluated configuration (an
+    /// empty one when the stack has no block for it).
+    fn configure<'a>(&'a self, _config: &'a Value) -> BoxFuture<'a, Result<(), Diagnostics>> {
+        Box::pin(async { Ok(()) })
+    }
+
+    /// ReadDataSource: a data source's value for a wholly known configuration.
+    fn read_data<'a>(
+        &'a self,
+        type_name: &'a str,
+        _config: &'a Value,
+    ) -> BoxFuture<'a, Result<Value, Diagnostics>> {
+        Box::pin(async move {
+            let mut d = Diagnostics::default();
+            d.push(
+                crate::diag::Diagnostic::error("Invalid data source")
+                    .detail(format!("This provider has no data source {type_name:?}.")),
+            );
+            Err(d)
+        })
+    }
+
+    /// Asks a plugin process to stop (StopProvider, then go-plugin's Shutdown), and
+    /// kills it if it does not exit in time.
+    fn shutdown(&self) -> BoxFuture<'_, ()> {
+        Box::pin(async {})
+    }
+
     /// ValidateResourceConfig / ValidateDataResourceConfig: the provider's own checks
     /// of a configuration (which may hold unknowns).
     fn validate<'a>(
@@ -136,6 +164,28 @@ pub struct Providers {
     /// Schemas of the resource and data source types of registered plugins.
     resource_schemas: Arc<HashMap<String, Schema>>,
     data_schemas: Arc<HashMap<String, Schema>>,
+    /// Provider configuration schemas by local name.
+    provider_schemas: Arc<HashMap<String, Schema>>,
+    /// The plugin processes, stopped when the last copy of this registry goes.
+    running: Arc<Running>,
+}
+
+/// The started plugins; dropping the last reference asks each to stop (and kills
+/// those that do not), so a command never leaves provider processes behind.
+#[derive(Default)]
+struct Running(std::sync::Mutex<Vec<Arc<dyn Provider>>>);
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        let plugins = std::mem::take(&mut *self.0.lock().unwrap_or_else(|e| e.into_inner()));
+        // Inside an async context the processes are killed by their own drop instead.
+        if plugins.is_empty() || tokio::runtime::Handle::try_current().is_ok() {
+            return;
+        }
+        runtime().block_on(futures_util::future::join_all(
+            plugins.iter().map(|p| p.shutdown()),
+        ));
+    }
 }
 
 impl Default for Providers {
@@ -145,6 +195,8 @@ impl Default for Providers {
             builtin: Arc::new(builtin::Builtin),
             resource_schemas: Arc::default(),
             data_schemas: Arc::default(),
+            provider_schemas: Arc::default(),
+            running: Arc::default(),
         }
     }
 }
@@ -163,12 +215,36 @@ impl Providers {
     /// Serves the resource types `prefix_*` with `provider`, recorded in state as
     /// `address` (`provider["registry.terraform.io/hashicorp/aws"]`).
     pub fn register(&mut self, prefix: &str, address: &str, provider: Arc<dyn Provider>) {
+        self.running
+            .0
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .push(Arc::clone(&provider));
         self.by_prefix
             .insert(prefix.to_string(), (address.to_string(), provider));
     }
 
-    /// Adds the resource and data source schemas a provider declared.
-    pub fn register_schemas(&mut self, schema: &plinth_protocol::schema::ProviderSchema) {
+    /// The schema of the provider block for local name `local`.
+    pub fn provider_schema(&self, local: &str) -> Option<&Schema> {
+        self.provider_schemas.get(local)
+    }
+
+    /// The plugin providers, by local name.
+    pub fn plugins(&self) -> impl Iterator<Item = (&str, &dyn Provider)> {
+        self.by_prefix
+            .iter()
+            .map(|(k, (_, p))| (k.as_str(), p.as_ref()))
+    }
+
+    /// Adds the schemas a provider declared: its own under `local`, and those of its
+    /// resource and data source types.
+    pub fn register_schemas(
+        &mut self,
+        local: &str,
+        schema: &plinth_protocol::schema::ProviderSchema,
+    ) {
+        Arc::make_mut(&mut self.provider_schemas)
+            .insert(local.to_string(), schema.provider.block.clone());
         let resources = Arc::make_mut(&mut self.resource_schemas);
         for (k, s) in &schema.resources {
             resources.insert(k.clone(), s.block.clone());

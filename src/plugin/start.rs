@@ -208,7 +208,7 @@ pub fn start_all(
     for outcome in outcomes {
         match outcome {
             Ok((r, f, client, schema)) => {
-                providers.register_schemas(&schema);
+                providers.register_schemas(&r.local, &schema);
                 let protocol = client.protocol;
                 let provider = PluginProvider::new(r.source.clone(), client, schema.clone());
                 providers.register(&r.local, &r.source.state_address(), Arc::new(provider));
