@@ -334,3 +334,124 @@ output "back" {
         broken.stderr
     );
 }
+
+/// A plugin directory whose `terraform-provider-local` records its pid, then becomes
+/// the real provider (exec keeps the pid).
+fn recording_provider(pid_file: &Path) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let real = local_provider_dir().join("terraform-provider-local");
+    let script = dir.path().join("terraform-provider-local");
+    std::fs::write(
+        &script,
+        format!(
+            "#!/bin/sh\necho $$ >> '{}'\nexec '{}' \"$@\"\n",
+            pid_file.display(),
+            real.display()
+        ),
+    )
+    .expect("script");
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).expect("chmod");
+    dir
+}
+
+#[test]
+fn a_provider_killed_during_apply_is_named_and_nothing_completed_is_lost() {
+    use std::io::{BufRead, BufReader};
+    let stack = common::main_tf(
+        r#"
+terraform {
+  required_providers {
+    local = {
+      source = "plinth/local"
+    }
+  }
+}
+resource "local_file" "f" {
+  count    = 1500
+  filename = "${path.module}/out/f-${count.index}.txt"
+  content  = "file ${count.index}\n"
+}
+"#,
+    );
+    let d = stack.path();
+    let pid_file = d.join("provider.pids");
+    let plugins = recording_provider(&pid_file);
+    let mut child = Command::new(env!("CARGO_BIN_EXE_plinth"))
+        .args([
+            "-C",
+            d.to_str().expect("path"),
+            "--no-color",
+            "apply",
+            "--auto-approve",
+        ])
+        .env("PLINTH_PLUGIN_DIR", plugins.path())
+        .env("PLINTH_CACHE_DIR", d.join(".cache"))
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("spawn");
+    let mut lines = BufReader::new(child.stdout.take().expect("stdout")).lines();
+    let mut created = std::collections::HashSet::new();
+    let mut started = std::collections::HashSet::new();
+    let record = |line: &str,
+                  started: &mut std::collections::HashSet<String>,
+                  created: &mut std::collections::HashSet<String>| {
+        if let Some(a) = line.strip_suffix(": Creating...") {
+            started.insert(a.to_string());
+        } else if let Some((a, _)) = line.split_once(": Creation complete") {
+            created.insert(a.to_string());
+        }
+    };
+    for line in lines.by_ref().map_while(Result::ok) {
+        record(&line, &mut started, &mut created);
+        if created.len() >= 20 {
+            break;
+        }
+    }
+    let pids = std::fs::read_to_string(&pid_file).expect("pid file");
+    let pid = pids.lines().last().expect("a pid").trim().to_string();
+    assert!(Command::new("kill")
+        .args(["-KILL", &pid])
+        .status()
+        .expect("kill")
+        .success());
+    for line in lines.map_while(Result::ok) {
+        record(&line, &mut started, &mut created);
+    }
+    let output = child.wait_with_output().expect("wait");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("Plugin did not respond"), "{stderr}");
+    assert!(stderr.contains("provider plinth/local"), "{stderr}");
+    assert!(stderr.contains("with local_file.f["), "{stderr}");
+
+    let state: serde_json::Value =
+        serde_json::from_str(&common::plinth(d, &["state", "pull"]).stdout).expect("state");
+    let resources = state["resources"].as_object().expect("resources");
+    assert!(
+        resources.len() < 1500,
+        "the kill came too late to test anything"
+    );
+    for a in &created {
+        assert!(
+            resources.contains_key(a),
+            "{a} was reported created but is not in state"
+        );
+    }
+    for intent in state["intents"].as_object().expect("intents").values() {
+        let a = intent["address"].as_str().unwrap_or("");
+        assert!(started.contains(a), "intent for {a}, which never started");
+    }
+
+    let again = run_with(d, &local_provider_dir(), &["apply", "--auto-approve"]);
+    assert_eq!(again.code, 0, "{}\n{}", again.stdout, again.stderr);
+    assert!(
+        !again.stderr.contains("stale lock"),
+        "the lock was not released: {}",
+        again.stderr
+    );
+    let quiet = run_with(d, &local_provider_dir(), &["plan", "--detailed-exitcode"]);
+    assert_eq!(quiet.code, 0, "{}", quiet.stdout);
+    assert_eq!(std::fs::read_dir(d.join("out")).expect("out").count(), 1500);
+}

@@ -24,6 +24,7 @@ use crate::plan::{
     prevent_destroy, remark, scope_wants, split_address, state_value, strip_instance_keys,
     under_target, Action, Decided, Plan, PlannedChange, Planner, TargetScope,
 };
+use crate::plugin::host::PLUGIN_FAILED;
 use crate::plugin::{runtime, ApplyRequest, BoxFuture, ObjectState, Provider, Providers};
 use crate::stack::Prepared;
 
@@ -748,6 +749,9 @@ impl Applier<'_> {
                 (None, commit)
             }
             Err((d, gone)) => {
+                // When the plugin itself failed, nobody knows whether the change
+                // happened: the intent stays, as after a kill, for the next apply.
+                let unknown_outcome = d.items.iter().any(|x| x.summary == PLUGIN_FAILED);
                 diags.extend(about_instance(resource, address, d));
                 let commit = Commit {
                     remove: if gone {
@@ -755,7 +759,11 @@ impl Applier<'_> {
                     } else {
                         Vec::new()
                     },
-                    end_intents: vec![id],
+                    end_intents: if unknown_outcome {
+                        Vec::new()
+                    } else {
+                        vec![id]
+                    },
                     ..Commit::default()
                 };
                 self.save(commit, address, diags).await;

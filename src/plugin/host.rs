@@ -16,6 +16,10 @@ use crate::diag::{Diagnostic, Diagnostics};
 use crate::lang::convert::convert_to_type;
 use crate::lang::{Type, Value};
 
+/// The summary of the diagnostic for a plugin that failed during a call (crashed,
+/// or stopped answering), as opposed to a provider reporting an error.
+pub const PLUGIN_FAILED: &str = "Plugin did not respond";
+
 pub struct PluginProvider {
     pub address: SourceAddress,
     pub client: PluginClient,
