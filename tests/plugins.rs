@@ -455,3 +455,89 @@ resource "local_file" "f" {
     assert_eq!(quiet.code, 0, "{}", quiet.stdout);
     assert_eq!(std::fs::read_dir(d.join("out")).expect("out").count(), 1500);
 }
+
+#[test]
+fn init_installs_locks_and_refuses_a_changed_binary() {
+    let lxd = installed("lxd-provider-path");
+    let dir = common::main_tf(&format!(
+        "{LXD}\nresource \"lxd_container\" \"web\" {{\n  name  = \"web\"\n  image = \"ubuntu:20.04\"\n}}\n"
+    ));
+    let d = dir.path();
+    let source = lxd.parent().expect("dir");
+    let nowhere = d.join("no-plugins");
+    let init = run_with(
+        d,
+        &nowhere,
+        &["init", "--plugin-dir", source.to_str().expect("path")],
+    );
+    assert_eq!(init.code, 0, "{}\n{}", init.stdout, init.stderr);
+    let installed_at = d.join(
+        ".plinth/providers/registry.terraform.io/terraform-lxd/lxd/1.5.0/linux_amd64/terraform-provider-lxd_v1.5.0",
+    );
+    assert!(installed_at.exists());
+    let lock = std::fs::read_to_string(d.join(".plinth.lock.hcl")).expect("lock file");
+    assert!(
+        lock.contains("provider \"registry.terraform.io/terraform-lxd/lxd\""),
+        "{lock}"
+    );
+    assert!(lock.contains("version     = \"1.5.0\""), "{lock}");
+    assert!(lock.contains("\"sha256:"), "{lock}");
+
+    // Installed providers are found without any plugin directory.
+    let listed = run_with(d, &nowhere, &["providers"]);
+    assert!(
+        listed.stdout.contains(".plinth/providers"),
+        "{}",
+        listed.stdout
+    );
+    assert_eq!(run_with(d, &nowhere, &["validate"]).code, 0);
+
+    // A binary that changed after init is refused, naming the lock file.
+    let mut bytes = std::fs::read(&installed_at).expect("read");
+    bytes.push(0);
+    std::fs::write(&installed_at, &bytes).expect("tamper");
+    let refused = run_with(d, &nowhere, &["plan"]);
+    assert_eq!(refused.code, 1);
+    assert!(
+        refused
+            .stderr
+            .contains("Provider does not match the lock file"),
+        "{}",
+        refused.stderr
+    );
+    assert!(
+        refused.stderr.contains("plinth init --upgrade"),
+        "{}",
+        refused.stderr
+    );
+
+    // init from a directory holding a different binary refuses, unless --upgrade.
+    let other = tempfile::tempdir().expect("tempdir");
+    let changed = other.path().join("terraform-provider-lxd_v1.5.0");
+    std::fs::write(&changed, &bytes).expect("write");
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&changed, std::fs::Permissions::from_mode(0o755)).expect("chmod");
+    let other_dir = other.path().to_str().expect("path");
+    let again = run_with(d, &nowhere, &["init", "--plugin-dir", other_dir]);
+    assert_eq!(again.code, 1, "{}", again.stdout);
+    assert!(
+        again.stderr.contains("does not match .plinth.lock.hcl"),
+        "{}",
+        again.stderr
+    );
+    assert_eq!(
+        std::fs::read_to_string(d.join(".plinth.lock.hcl")).expect("lock"),
+        lock
+    );
+    let upgraded = run_with(
+        d,
+        &nowhere,
+        &["init", "--upgrade", "--plugin-dir", other_dir],
+    );
+    assert_eq!(upgraded.code, 0, "{}", upgraded.stderr);
+    assert_ne!(
+        std::fs::read_to_string(d.join(".plinth.lock.hcl")).expect("lock"),
+        lock
+    );
+    assert_eq!(run_with(d, &nowhere, &["plan"]).code, 0);
+}

@@ -3,6 +3,7 @@
 
 mod fmt;
 mod graph;
+mod init;
 mod progress;
 mod providers;
 mod run;
@@ -38,6 +39,8 @@ pub struct Cli {
 
 #[derive(Subcommand, Debug)]
 pub enum Command {
+    /// Install the stack's providers from local directories and lock their versions.
+    Init(init::Args),
     /// Check that the stack is valid: syntax, references, types, cycles, validations.
     Validate(validate::Args),
     /// Rewrite stack files in the canonical style.
@@ -169,6 +172,7 @@ pub fn run() -> ExitCode {
             && std::env::var_os("NO_COLOR").is_none(),
     };
     let code = match cli.command {
+        Command::Init(args) => init::run(args, &out),
         Command::Validate(args) => validate::run(args, sub, &out),
         Command::Fmt(args) => fmt::run(args, &out),
         Command::Graph(args) => graph::run(args, sub, &out),

@@ -250,14 +250,33 @@ pub fn find(
         stack_dir.join(".plinth").join("providers"),
         ".plinth/providers".into(),
     )];
-    if let Some(dirs) = std::env::var_os("PLINTH_PLUGIN_DIR") {
-        for d in std::env::split_paths(&dirs) {
-            let label = format!("PLINTH_PLUGIN_DIR ({})", d.display());
-            places.push((d, label));
-        }
-    }
+    places.extend(plugin_dirs());
+    find_in(&places, addr, constraint)
+}
+
+/// The directories of `PLINTH_PLUGIN_DIR`, each with a label for messages.
+pub fn plugin_dirs() -> Vec<(PathBuf, String)> {
+    std::env::var_os("PLINTH_PLUGIN_DIR")
+        .map(|dirs| {
+            std::env::split_paths(&dirs)
+                .map(|d| {
+                    let label = format!("PLINTH_PLUGIN_DIR ({})", d.display());
+                    (d, label)
+                })
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// Finds the newest executable for `addr` satisfying `constraint` in `places`, in
+/// order (the first place that has one wins).
+pub fn find_in(
+    places: &[(PathBuf, String)],
+    addr: &SourceAddress,
+    constraint: Option<&str>,
+) -> Result<Found, String> {
     let mut seen_versions = Vec::new();
-    for (dir, origin) in &places {
+    for (dir, origin) in places {
         let mut candidates = in_registry_layout(dir, addr);
         candidates.extend(in_flat_dir(dir, &addr.type_name));
         let mut fitting: Vec<(PathBuf, Option<String>)> = candidates
@@ -289,7 +308,7 @@ pub fn find(
         .map(|(d, _)| d.display().to_string())
         .collect();
     Err(format!(
-        "no executable for provider {} {}was found. Looked in {} (registry layout <host>/<namespace>/<type>/<version>/{}/terraform-provider-{}, or a flat directory of terraform-provider-{}[_v<version>]){}. Run plinth init with --plugin-dir, or set PLINTH_PLUGIN_DIR.",
+        "no executable for provider {} {}was found. Looked in {} (registry layout <host>/<namespace>/<type>/<version>/{}/terraform-provider-{}, or a flat directory of terraform-provider-{}[_v<version>]){}. Run plinth init --plugin-dir DIR, or set PLINTH_PLUGIN_DIR.",
         addr.short(),
         constraint.map(|c| format!("matching {c:?} ")).unwrap_or_default(),
         searched.join(", "),

@@ -156,6 +156,31 @@ async fn schema_of(client: &PluginClient, binary: &Path) -> Result<ProviderSchem
     Ok(schema)
 }
 
+/// Why a found binary may not be used under `.plinth.lock.hcl`, if it may not: its
+/// SHA-256 must be one the lock records (dev overrides are exempt, as in Terraform).
+pub fn check_lock(lock: &super::lockfile::LockFile, r: &Requirement, f: &Found) -> Option<String> {
+    let locked = lock.get(&r.source.to_string())?;
+    if f.origin.starts_with("dev_overrides") {
+        return None;
+    }
+    let hash = match file_hash(&f.path) {
+        Ok(h) => format!("sha256:{h}"),
+        Err(e) => return Some(format!("cannot read {}: {e}", f.path.display())),
+    };
+    if locked.hashes.contains(&hash) {
+        return None;
+    }
+    Some(format!(
+        "{} (found in {}) has {hash}, but {} records {} for provider {} {}. If this binary is the one you want, run plinth init --upgrade.",
+        f.path.display(),
+        f.origin,
+        super::lockfile::FILE,
+        locked.hashes.join(", "),
+        r.source.short(),
+        locked.version
+    ))
+}
+
 /// Finds and starts every provider the configuration needs, registering each in
 /// `providers`. A provider that cannot be found is an error when `required`
 /// (plan, apply), and a warning otherwise (validate goes on without its schemas).
@@ -166,10 +191,27 @@ pub fn start_all(
     required: bool,
 ) -> (Vec<Started>, Diagnostics) {
     let (needed, mut diags) = requirements(config);
+    let lock = match super::lockfile::read(dir) {
+        Ok(l) => l,
+        Err(e) => {
+            diags.push(Diagnostic::error("Invalid lock file").detail(e));
+            return (Vec::new(), diags);
+        }
+    };
     let mut found = Vec::new();
     for r in needed {
         match find(&r.source, r.version.as_deref(), dir) {
-            Ok(f) => found.push((r, f)),
+            Ok(f) => {
+                if let Some(problem) = check_lock(&lock, &r, &f) {
+                    diags.push(
+                        Diagnostic::error("Provider does not match the lock file")
+                            .detail(problem)
+                            .at_opt(r.span),
+                    );
+                    continue;
+                }
+                found.push((r, f))
+            }
             Err(e) => {
                 let d = if required {
                     Diagnostic::error("Provider not installed")
