@@ -62,3 +62,51 @@ def measure(argv, cwd, env=None):
     if rc != 0:
         sys.exit(f"{argv[0]} failed ({rc}):\n{stdout}\n{stderr}")
     return dt, rss, stdout
+
+
+def _tree_rss_kb(root):
+    """The summed resident memory (kB) of `root` and every process descending from it."""
+    children = {}
+    for pid in os.listdir("/proc"):
+        if not pid.isdigit():
+            continue
+        try:
+            with open(f"/proc/{pid}/stat") as f:
+                ppid = int(f.read().rsplit(")", 1)[1].split()[1])
+            children.setdefault(ppid, []).append(int(pid))
+        except (OSError, ValueError, IndexError):
+            pass
+    total, todo = 0, [root]
+    while todo:
+        pid = todo.pop()
+        todo.extend(children.get(pid, []))
+        try:
+            with open(f"/proc/{pid}/status") as f:
+                for line in f:
+                    if line.startswith("VmRSS:"):
+                        total += int(line.split()[1])
+        except OSError:
+            pass
+    return total
+
+
+def measure_tree(argv, cwd, env=None):
+    """Runs a command; returns (seconds, peak summed RSS in MB of it and its children,
+    e.g. the engine and its provider plugins, stdout). Memory is sampled every 10 ms."""
+    import time
+    t = time.monotonic()
+    p = subprocess.Popen(argv, cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    peak = 0
+    import threading
+    out = {}
+    def drain():
+        out["stdout"], out["stderr"] = p.communicate()
+    th = threading.Thread(target=drain)
+    th.start()
+    while th.is_alive():
+        peak = max(peak, _tree_rss_kb(p.pid))
+        time.sleep(0.01)
+    dt = time.monotonic() - t
+    if p.returncode != 0:
+        sys.exit(f"{argv[0]} failed ({p.returncode}):\n{out['stdout'][-2000:]}\n{out['stderr'][-2000:]}")
+    return dt, peak / 1024, out["stdout"]
