@@ -541,3 +541,59 @@ fn init_installs_locks_and_refuses_a_changed_binary() {
     );
     assert_eq!(run_with(d, &nowhere, &["plan"]).code, 0);
 }
+
+/// The most calls plinth reported in flight at once to the provider, and its limit.
+fn peak(stderr: &str) -> (usize, String) {
+    let line = stderr
+        .lines()
+        .find(|l| l.contains("calls were in flight at once"))
+        .unwrap_or_else(|| panic!("no concurrency report in:\n{stderr}"));
+    let n = line
+        .split("at most ")
+        .nth(1)
+        .and_then(|r| r.split_whitespace().next())
+        .and_then(|n| n.parse().ok())
+        .expect("a number");
+    let limit = line
+        .split("declared limit: ")
+        .nth(1)
+        .map(|r| r.trim_end_matches(')').to_string())
+        .expect("a limit");
+    (n, limit)
+}
+
+#[test]
+fn a_providers_declared_concurrency_limit_is_kept() {
+    let provider_dir = local_provider_dir();
+    let stack = "terraform {\n  required_providers {\n    local = {\n      source = \"plinth/local\"\n    }\n  }\n}\nresource \"local_file\" \"f\" {\n  count    = 80\n  filename = \"${path.module}/out/f-${count.index}.txt\"\n  content  = \"x\"\n}\n";
+    let run = |limit: Option<&str>| {
+        let dir = common::main_tf(stack);
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_plinth"));
+        cmd.args([
+            "-C",
+            dir.path().to_str().expect("path"),
+            "--no-color",
+            "apply",
+            "--auto-approve",
+        ])
+        .env("PLINTH_PLUGIN_DIR", &provider_dir)
+        .env("PLINTH_CACHE_DIR", dir.path().join(".cache"))
+        .env("PLINTH_LOG", "1");
+        if let Some(l) = limit {
+            cmd.env("PLINTH_LOCAL_MAX_CONCURRENCY", l);
+        }
+        let out = cmd.output().expect("run");
+        let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+        assert!(out.status.success(), "{stderr}");
+        peak(&stderr)
+    };
+    let (limited, declared) = run(Some("3"));
+    assert_eq!(declared, "3");
+    assert!(
+        (1..=3).contains(&limited),
+        "{limited} calls at once under a limit of 3"
+    );
+    let (free, declared) = run(None);
+    assert_eq!(declared, "none");
+    assert!(free > 3, "without a limit only {free} calls overlapped");
+}

@@ -8,6 +8,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         "proto/tfplugin6.proto",
         "proto/plugin.proto",
         "proto/health.proto",
+        "proto/plinth.proto",
     ];
     for p in protos {
         println!("cargo:rerun-if-changed={p}");

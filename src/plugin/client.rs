@@ -55,6 +55,7 @@ pub struct PluginClient {
     pub protocol: u32,
     rpc: Rpc,
     controller: GrpcControllerClient<Channel>,
+    channel: Channel,
     child: Mutex<Option<Child>>,
     stderr: Arc<Mutex<VecDeque<String>>>,
 }
@@ -286,10 +287,25 @@ impl PluginClient {
             name: name.to_string(),
             protocol,
             rpc,
-            controller: GrpcControllerClient::new(channel),
+            controller: GrpcControllerClient::new(channel.clone()),
+            channel,
             child: Mutex::new(Some(child)),
             stderr,
         })
+    }
+
+    /// The concurrency limit the plugin declares through plinth's capabilities
+    /// service; `None` when it declares none or does not offer the service.
+    pub async fn max_concurrency(&self) -> Option<usize> {
+        let mut c = plinth_protocol::capabilities::capabilities_client::CapabilitiesClient::new(
+            self.channel.clone(),
+        );
+        let r = c
+            .get_capabilities(plinth_protocol::capabilities::get_capabilities::Request {})
+            .await
+            .ok()?
+            .into_inner();
+        usize::try_from(r.max_concurrency).ok().filter(|n| *n > 0)
     }
 
     /// Whether the process is still running.

@@ -27,10 +27,53 @@ pub struct PluginProvider {
     resource_types: HashMap<String, Type>,
     /// ConfigureProvider's outcome: a process is configured once.
     configured: tokio::sync::OnceCell<Result<(), Diagnostics>>,
+    /// The provider's declared concurrency limit, kept for every call.
+    limit: Option<(usize, tokio::sync::Semaphore)>,
+    in_flight: std::sync::atomic::AtomicUsize,
+    /// The most calls that were in flight at once (reported with PLINTH_LOG).
+    pub peak: std::sync::atomic::AtomicUsize,
+}
+
+/// Holds a call slot for the duration of one provider call.
+struct Slot<'a> {
+    provider: &'a PluginProvider,
+    _permit: Option<tokio::sync::SemaphorePermit<'a>>,
+}
+
+impl Drop for Slot<'_> {
+    fn drop(&mut self) {
+        self.provider
+            .in_flight
+            .fetch_sub(1, std::sync::atomic::Ordering::SeqCst);
+    }
 }
 
 impl PluginProvider {
-    pub fn new(address: SourceAddress, client: PluginClient, schema: ProviderSchema) -> Self {
+    /// Waits for a call slot under the provider's declared limit.
+    async fn slot(&self) -> Slot<'_> {
+        use std::sync::atomic::Ordering;
+        let permit = match &self.limit {
+            Some((_, s)) => s.acquire().await.ok(),
+            None => None,
+        };
+        let now = self.in_flight.fetch_add(1, Ordering::SeqCst) + 1;
+        self.peak.fetch_max(now, Ordering::SeqCst);
+        Slot {
+            provider: self,
+            _permit: permit,
+        }
+    }
+
+    pub fn limit(&self) -> Option<usize> {
+        self.limit.as_ref().map(|(n, _)| *n)
+    }
+
+    pub fn new(
+        address: SourceAddress,
+        client: PluginClient,
+        schema: ProviderSchema,
+        limit: Option<usize>,
+    ) -> Self {
         let resource_types = schema
             .resources
             .iter()
@@ -42,6 +85,9 @@ impl PluginProvider {
             schema,
             resource_types,
             configured: tokio::sync::OnceCell::new(),
+            limit: limit.map(|n| (n, tokio::sync::Semaphore::new(n))),
+            in_flight: std::sync::atomic::AtomicUsize::new(0),
+            peak: std::sync::atomic::AtomicUsize::new(0),
         }
     }
 
@@ -256,7 +302,17 @@ fn decode(r: Returned, ty: &Type, what: &str) -> Result<Value, Diagnostics> {
 
 impl Provider for PluginProvider {
     fn shutdown(&self) -> BoxFuture<'_, ()> {
-        Box::pin(self.client.stop())
+        Box::pin(async move {
+            if std::env::var_os("PLINTH_LOG").is_some() {
+                eprintln!(
+                    "[plinth] provider {}: at most {} calls were in flight at once (declared limit: {})",
+                    self.address.short(),
+                    self.peak.load(std::sync::atomic::Ordering::SeqCst),
+                    self.limit().map_or("none".to_string(), |n| n.to_string())
+                );
+            }
+            self.client.stop().await
+        })
     }
 
     fn configure<'a>(&'a self, config: &'a Value) -> BoxFuture<'a, Result<(), Diagnostics>> {
@@ -291,6 +347,7 @@ impl Provider for PluginProvider {
                 )));
             };
             let ty = schema.block.implied_type();
+            let _slot = self.slot().await;
             let (state, _) = self
                 .client
                 .read_data_source(type_name, encode(config, &ty)?)
@@ -363,6 +420,7 @@ impl Provider for PluginProvider {
         Box::pin(async move {
             let (block, ty) = self.resource(type_name)?;
             let bytes = encode(current, ty)?;
+            let _slot = self.slot().await;
             let (reply, _) = self
                 .client
                 .read_resource(type_name, bytes, private.to_vec())
@@ -387,6 +445,7 @@ impl Provider for PluginProvider {
                 .map_or_else(|| Value::Null(ty.clone()), |p| conform(p, ty));
             let config = conform(request.config, ty);
             let proposed = proposed_new(block, &prior, &config);
+            let _slot = self.slot().await;
             let (planned, _) = self
                 .client
                 .plan_resource(
@@ -421,6 +480,7 @@ impl Provider for PluginProvider {
             let prior = request.prior.unwrap_or(&null);
             let planned = request.planned.unwrap_or(&null);
             let config = request.config.unwrap_or(&null);
+            let _slot = self.slot().await;
             let (reply, _) = self
                 .client
                 .apply_resource(

@@ -237,22 +237,23 @@ pub fn start_all(
             .trim()
             .to_string();
             let client = PluginClient::start(&name, &f.path).await?;
+            let limit = client.max_concurrency().await;
             let schema = schema_of(&client, &f.path).await.map_err(|e| {
                 format!(
                     "the plugin for provider {} did not give its schema: {e}",
                     r.source.short()
                 )
             })?;
-            Ok::<_, String>((r, f, client, schema))
+            Ok::<_, String>((r, f, client, schema, limit))
         },
     )));
     let mut started = Vec::new();
     for outcome in outcomes {
         match outcome {
-            Ok((r, f, client, schema)) => {
+            Ok((r, f, client, schema, limit)) => {
                 providers.register_schemas(&r.local, &schema);
                 let protocol = client.protocol;
-                let provider = PluginProvider::new(r.source.clone(), client, schema.clone());
+                let provider = PluginProvider::new(r.source.clone(), client, schema.clone(), limit);
                 providers.register(&r.local, &r.source.state_address(), Arc::new(provider));
                 started.push(Started {
                     requirement: r,

@@ -25,6 +25,15 @@ fn main() -> std::process::ExitCode {
 struct Local;
 
 impl Provider for Local {
+    /// Unlimited, unless `PLINTH_LOCAL_MAX_CONCURRENCY` says otherwise (for slow or
+    /// network file systems).
+    fn max_concurrency(&self) -> Option<usize> {
+        std::env::var("PLINTH_LOCAL_MAX_CONCURRENCY")
+            .ok()
+            .and_then(|v| v.parse().ok())
+            .filter(|n| *n > 0)
+    }
+
     fn resources(&self) -> Vec<Box<dyn Resource>> {
         vec![Box::new(LocalFile), Box::new(LocalDirectory)]
     }

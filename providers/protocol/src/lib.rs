@@ -38,6 +38,12 @@ pub mod health {
     tonic::include_proto!("grpc.health.v1");
 }
 
+/// plinth's capabilities service (a provider's concurrency limit).
+#[allow(clippy::all, missing_docs)]
+pub mod capabilities {
+    tonic::include_proto!("plinth");
+}
+
 /// The go-plugin handshake's shared facts: the cookie a plugin checks to know it was
 /// started by Terraform-compatible core, and the core protocol version.
 pub mod handshake {

@@ -209,6 +209,13 @@ pub trait Provider: Send + Sync + 'static {
         Vec::new()
     }
 
+    /// The most calls this provider wants in flight at once (an API's rate limit, a
+    /// device that takes one request at a time); `None` for no limit. plinth keeps to
+    /// it; Terraform and OpenTofu do not ask.
+    fn max_concurrency(&self) -> Option<usize> {
+        None
+    }
+
     fn resources(&self) -> Vec<Box<dyn Resource>>;
 
     fn data_sources(&self) -> Vec<Box<dyn DataSource>> {

@@ -15,6 +15,8 @@ use std::sync::Arc;
 use std::task::{Context, Poll};
 
 use base64::Engine as _;
+use plinth_protocol::capabilities::capabilities_server::{Capabilities, CapabilitiesServer};
+use plinth_protocol::capabilities::get_capabilities;
 use plinth_protocol::goplugin::grpc_controller_server::{GrpcController, GrpcControllerServer};
 use plinth_protocol::handshake::{CORE_PROTOCOL_VERSION, MAGIC_COOKIE_KEY, MAGIC_COOKIE_VALUE};
 use plinth_protocol::health::health_server::{Health, HealthServer};
@@ -124,6 +126,7 @@ async fn run(served: Arc<Served>) -> Result<(), BoxError> {
                 .max_encoding_message_size(max),
         )
         .add_service(GrpcControllerServer::new(controller))
+        .add_service(CapabilitiesServer::from_arc(Arc::clone(&served)))
         .add_service(HealthServer::new(Healthy))
         .serve_with_incoming_shutdown(incoming, async move {
             let _ = stop_rx.wait_for(|stop| *stop).await;
@@ -302,6 +305,18 @@ impl Health for Healthy {
     ) -> Result<Response<HealthCheckResponse>, Status> {
         Ok(Response::new(HealthCheckResponse {
             status: health_check_response::ServingStatus::Serving as i32,
+        }))
+    }
+}
+
+#[tonic::async_trait]
+impl Capabilities for Served {
+    async fn get_capabilities(
+        &self,
+        _request: Request<get_capabilities::Request>,
+    ) -> Result<Response<get_capabilities::Response>, Status> {
+        Ok(Response::new(get_capabilities::Response {
+            max_concurrency: self.provider.max_concurrency().map_or(0, |n| n as i64),
         }))
     }
 }
