@@ -597,3 +597,110 @@ fn a_providers_declared_concurrency_limit_is_kept() {
     assert_eq!(declared, "none");
     assert!(free > 3, "without a limit only {free} calls overlapped");
 }
+
+#[test]
+fn import_blocks_and_plinth_import_bring_existing_files_under_management() {
+    let provider_dir = local_provider_dir();
+    let dir = common::main_tf(
+        r#"
+terraform {
+  required_providers {
+    local = {
+      source = "plinth/local"
+    }
+  }
+}
+import {
+  to = local_file.a
+  id = "./existing/a.txt"
+}
+resource "local_file" "a" {
+  filename        = "./existing/a.txt"
+  content         = "already here\n"
+  file_permission = "0644"
+}
+resource "local_file" "b" {
+  filename        = "./existing/b.txt"
+  content         = "b\n"
+  file_permission = "0644"
+}
+"#,
+    );
+    let d = dir.path();
+    std::fs::create_dir(d.join("existing")).expect("dir");
+    use std::os::unix::fs::PermissionsExt;
+    for (name, text) in [("a.txt", "already here\n"), ("b.txt", "b\n")] {
+        let path = d.join("existing").join(name);
+        std::fs::write(&path, text).expect("write");
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o644)).expect("chmod");
+    }
+    let plan = run_with(d, &provider_dir, &["plan"]);
+    assert_eq!(plan.code, 0, "{}", plan.stderr);
+    assert!(
+        plan.stdout.contains("# local_file.a will be imported"),
+        "{}",
+        plan.stdout
+    );
+    assert!(
+        plan.stdout.contains("Plan: 1 to import, 1 to add"),
+        "{}",
+        plan.stdout
+    );
+    let json = run_with(d, &provider_dir, &["plan", "--json"]);
+    assert!(json.stdout.contains("\"importing\""), "{}", json.stdout);
+
+    // An address the configuration does not declare, and an id that names nothing.
+    let undeclared = run_with(
+        d,
+        &provider_dir,
+        &["import", "local_file.c", "./existing/b.txt"],
+    );
+    assert_eq!(undeclared.code, 1);
+    assert!(
+        undeclared
+            .stderr
+            .contains("Configuration for import target does not exist"),
+        "{}",
+        undeclared.stderr
+    );
+    let missing = run_with(
+        d,
+        &provider_dir,
+        &["import", "local_file.b", "./existing/none.txt"],
+    );
+    assert_eq!(missing.code, 1);
+    assert!(
+        missing.stderr.contains("Cannot import file"),
+        "{}",
+        missing.stderr
+    );
+
+    let imported = run_with(
+        d,
+        &provider_dir,
+        &["import", "local_file.b", "./existing/b.txt"],
+    );
+    assert_eq!(imported.code, 0, "{}", imported.stderr);
+    assert!(
+        imported.stdout.contains("Import successful!"),
+        "{}",
+        imported.stdout
+    );
+    let again = run_with(
+        d,
+        &provider_dir,
+        &["import", "local_file.b", "./existing/b.txt"],
+    );
+    assert_eq!(again.code, 1);
+    assert!(again.stderr.contains("already managed"), "{}", again.stderr);
+
+    let apply = run_with(d, &provider_dir, &["apply", "--auto-approve"]);
+    assert_eq!(apply.code, 0, "{}", apply.stderr);
+    assert!(
+        apply.stdout.contains("1 imported, 0 added, 0 changed"),
+        "{}",
+        apply.stdout
+    );
+    let quiet = run_with(d, &provider_dir, &["plan", "--detailed-exitcode"]);
+    assert_eq!(quiet.code, 0, "{}", quiet.stdout);
+}

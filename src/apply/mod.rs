@@ -177,6 +177,108 @@ pub fn configure_providers(prepared: &Prepared) -> Diagnostics {
     diags
 }
 
+/// An `import` block's id is a constant expression (functions allowed, no references).
+struct NoReferences;
+
+impl crate::lang::Scope for NoReferences {
+    fn resolve(&self, r: &crate::lang::refs::Reference) -> Result<Value, Diagnostic> {
+        Err(Diagnostic::error("Invalid import id")
+            .detail("An import block's id must be known before anything is planned; plinth accepts constant expressions here.")
+            .at(r.span))
+    }
+}
+
+/// Imports what the root module's `import` blocks name and state does not hold yet:
+/// the state with the imported objects added, and address → id for the plan.
+pub fn import_blocks(
+    prepared: &Prepared,
+    prior: &Snapshot,
+) -> (Snapshot, BTreeMap<String, String>, Diagnostics) {
+    let mut state = prior.clone();
+    let mut imported = BTreeMap::new();
+    let mut diags = Diagnostics::default();
+    let mut todo = Vec::new();
+    for import in &prepared.config.root().imports {
+        if prior.resources.contains_key(&import.to) {
+            continue;
+        }
+        let text = &prepared.sources.get(import.id.file).text;
+        let id = match crate::lang::Evaluator::new(import.id.file, text, &NoReferences)
+            .eval(&import.id.expr)
+        {
+            Ok(Value::String(s)) => s,
+            Ok(other) => {
+                diags.push(
+                    Diagnostic::error("Invalid import id")
+                        .detail(format!(
+                            "The id must be a string, not {}.",
+                            other.ty().friendly_name()
+                        ))
+                        .at(import.to_span),
+                );
+                continue;
+            }
+            Err(d) => {
+                diags.push(d);
+                continue;
+            }
+        };
+        let (type_name, _) = split_address(&import.to);
+        let Some((address, provider)) = prepared.providers.for_type(&type_name) else {
+            diags.push(
+                Diagnostic::error("Provider not available")
+                    .detail(format!(
+                        "No provider serves {type_name}, so {} cannot be imported.",
+                        import.to
+                    ))
+                    .at(import.to_span),
+            );
+            continue;
+        };
+        todo.push((import, id, type_name, address, provider));
+    }
+    let outcomes = runtime()
+        .block_on(futures_util::future::join_all(todo.iter().map(
+            |(_, id, type_name, _, provider)| provider.import(type_name, id),
+        )));
+    for ((import, id, _, address, _), outcome) in todo.iter().zip(outcomes) {
+        match outcome {
+            Ok(ObjectState {
+                value: Some(v),
+                private,
+            }) => {
+                let paths = sensitive_paths(&v);
+                state.resources.insert(
+                    import.to.clone(),
+                    ResourceState {
+                        address: import.to.clone(),
+                        provider: address.to_string(),
+                        schema_version: 0,
+                        attributes: v.deep_unmark().to_json(),
+                        sensitive_paths: paths,
+                        private,
+                        dependencies: Vec::new(),
+                        create_before_destroy: false,
+                    },
+                );
+                imported.insert(import.to.clone(), id.clone());
+            }
+            Ok(ObjectState { value: None, .. }) => diags.push(
+                Diagnostic::error("Cannot import non-existent remote object")
+                    .detail(format!("Nothing exists with id {id:?} for {}.", import.to))
+                    .at(import.to_span),
+            ),
+            Err(d) => {
+                for mut x in d.items {
+                    x.detail = format!("{}\n\nwhile importing {} (id {id:?})", x.detail, import.to);
+                    diags.push(x.at(import.to_span));
+                }
+            }
+        }
+    }
+    (state, imported, diags)
+}
+
 /// Refreshes `prior` unless told not to: the state to plan against, and what
 /// drifted.
 fn refreshed(
@@ -206,7 +308,11 @@ pub fn plan(prepared: &Prepared, prior: &Snapshot, options: &ChangeOptions) -> (
     if configured.has_errors() {
         return (empty_plan(prior), configured.sorted_unique());
     }
-    let (current, drift, refresh_diags) = refreshed(prepared, prior, options);
+    let (with_imports, imports, import_diags) = import_blocks(prepared, prior);
+    if import_diags.has_errors() {
+        return (empty_plan(prior), import_diags.sorted_unique());
+    }
+    let (current, drift, refresh_diags) = refreshed(prepared, &with_imports, options);
     if refresh_diags.has_errors() || options.refresh_only {
         let plan = Plan {
             drift,
@@ -270,6 +376,7 @@ pub fn plan(prepared: &Prepared, prior: &Snapshot, options: &ChangeOptions) -> (
         variables,
         output_changes,
         drift,
+        imports,
         ..empty_plan(prior)
     };
     (plan, all.sorted_unique())
@@ -880,7 +987,7 @@ impl DestroyOrder {
     }
 }
 
-fn sensitive_paths(v: &Value) -> Vec<Vec<serde_json::Value>> {
+pub fn sensitive_paths(v: &Value) -> Vec<Vec<serde_json::Value>> {
     match v.peel() {
         (_, true) => vec![Vec::new()],
         (Value::Object(m), false) => m
@@ -969,6 +1076,32 @@ pub fn apply(
         return (0, diags.sorted_unique());
     }
     close_stale_intents(store.as_ref(), &prior, progress, &mut diags);
+    let prior = if options.refresh_only {
+        prior
+    } else {
+        let (with_imports, imported, import_diags) = import_blocks(prepared, &prior);
+        diags.extend(import_diags);
+        if diags.has_errors() {
+            return (0, diags.sorted_unique());
+        }
+        let put: Vec<ResourceState> = imported
+            .keys()
+            .filter_map(|a| with_imports.resources.get(a).cloned())
+            .collect();
+        if !put.is_empty() {
+            for (address, id) in &imported {
+                progress.note(&format!("{address}: Import complete [id={id}]"));
+            }
+            if let Err(e) = store.commit(Commit {
+                put,
+                ..Commit::default()
+            }) {
+                diags.push(Diagnostic::error("Failed to save state").detail(e.to_string()));
+                return (0, diags.sorted_unique());
+            }
+        }
+        with_imports
+    };
     let Some((prior, drifted)) =
         refresh_and_record(prepared, store.as_ref(), prior, options, &mut diags)
     else {

@@ -3,6 +3,7 @@
 
 mod fmt;
 mod graph;
+mod import;
 mod init;
 mod progress;
 mod providers;
@@ -41,6 +42,8 @@ pub struct Cli {
 pub enum Command {
     /// Install the stack's providers from local directories and lock their versions.
     Init(init::Args),
+    /// Bring an existing object under management: plinth import ADDR ID.
+    Import(import::Args),
     /// Check that the stack is valid: syntax, references, types, cycles, validations.
     Validate(validate::Args),
     /// Rewrite stack files in the canonical style.
@@ -173,6 +176,7 @@ pub fn run() -> ExitCode {
     };
     let code = match cli.command {
         Command::Init(args) => init::run(args, &out),
+        Command::Import(args) => import::run(args, sub, &out),
         Command::Validate(args) => validate::run(args, sub, &out),
         Command::Fmt(args) => fmt::run(args, &out),
         Command::Graph(args) => graph::run(args, sub, &out),

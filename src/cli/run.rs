@@ -85,14 +85,14 @@ pub enum Mode {
     Destroy,
 }
 
-fn fail(sources: &Sources, diags: &Diagnostics, out: &Output) -> u8 {
+pub(super) fn fail(sources: &Sources, diags: &Diagnostics, out: &Output) -> u8 {
     eprint!("{}", render_text(sources, diags, out.color));
     let n = diags.errors().count();
     eprintln!("{n} error{} found.", if n == 1 { "" } else { "s" });
     1
 }
 
-fn store_dir(dir: &Path) -> std::path::PathBuf {
+pub(super) fn store_dir(dir: &Path) -> std::path::PathBuf {
     workspace::workspace_dir(dir, &workspace::current(dir))
 }
 
@@ -213,7 +213,7 @@ pub fn run(args: Args, matches: &clap::ArgMatches, out: &Output, mode: Mode) -> 
     code
 }
 
-fn take_lock(wdir: &Path, operation: &str, timeout: Duration) -> Result<StackLock, u8> {
+pub(super) fn take_lock(wdir: &Path, operation: &str, timeout: Duration) -> Result<StackLock, u8> {
     match StackLock::acquire(wdir, operation, timeout) {
         Ok(lock) => {
             if let Some(old) = &lock.took_over {
@@ -276,8 +276,13 @@ fn execute_open(
     } else if mode == Mode::Destroy {
         println!("\nDestroy complete! Resources: {destroy} destroyed.");
     } else {
+        let imported = if plan.imports.is_empty() {
+            String::new()
+        } else {
+            format!("{} imported, ", plan.imports.len())
+        };
         println!(
-            "\nApply complete! Resources: {add} added, {change_n} changed, {destroy} destroyed."
+            "\nApply complete! Resources: {imported}{add} added, {change_n} changed, {destroy} destroyed."
         );
         print_outputs(store.as_ref());
     }

@@ -42,6 +42,9 @@ pub struct PlanFile {
     /// What refresh found changed outside plinth.
     #[serde(default)]
     pub drift: Vec<EncodedChange>,
+    /// Instances `import` blocks bring in: address → id.
+    #[serde(default)]
+    pub imports: BTreeMap<String, String>,
 }
 
 #[derive(Debug, Serialize, Deserialize)]
@@ -272,6 +275,7 @@ impl PlanFile {
             skip_refresh: false,
             refresh_only: plan.refresh_only,
             drift: plan.drift.iter().map(encode_change).collect(),
+            imports: plan.imports.clone(),
         }
     }
 
@@ -298,6 +302,7 @@ impl PlanFile {
                 .collect(),
             drift: self.drift.iter().map(decode_change).collect(),
             refresh_only: self.refresh_only,
+            imports: self.imports.clone(),
         }
     }
 

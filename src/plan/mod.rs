@@ -77,6 +77,8 @@ pub struct Plan {
     pub drift: Vec<PlannedChange>,
     /// `--refresh-only`: applying records the drift in state and changes nothing.
     pub refresh_only: bool,
+    /// Instances `import` blocks bring under management: address → import id.
+    pub imports: BTreeMap<String, String>,
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -156,7 +158,7 @@ impl Plan {
         if self.refresh_only {
             return !self.drift.is_empty();
         }
-        self.has_resource_changes() || !self.output_changes.is_empty()
+        self.has_resource_changes() || !self.output_changes.is_empty() || !self.imports.is_empty()
     }
 
     pub fn has_resource_changes(&self) -> bool {

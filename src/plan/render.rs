@@ -105,8 +105,16 @@ fn drift_header(c: &PlannedChange, p: &Paint) -> (String, String) {
     }
 }
 
-fn change_text(c: &PlannedChange, p: &Paint, out: &mut String) {
-    change_text_with(c, p, out, header(c, p));
+fn change_text(c: &PlannedChange, p: &Paint, out: &mut String, import: Option<&String>) {
+    let (mut head, symbol) = header(c, p);
+    if let Some(id) = import {
+        if c.action == Action::NoOp {
+            head = format!("  # {} will be imported", p.bold(&c.address));
+        } else {
+            head.push_str(&format!(" (imported from {id:?})"));
+        }
+    }
+    change_text_with(c, p, out, (head, symbol));
 }
 
 fn change_text_with(c: &PlannedChange, p: &Paint, out: &mut String, head: (String, String)) {
@@ -236,7 +244,11 @@ pub fn text(plan: &Plan, color: bool) -> String {
     let shown: Vec<&PlannedChange> = plan
         .changes
         .iter()
-        .filter(|c| c.action.is_change() || c.previous_address.is_some())
+        .filter(|c| {
+            c.action.is_change()
+                || c.previous_address.is_some()
+                || plan.imports.contains_key(&c.address)
+        })
         .collect();
     if shown.is_empty() && plan.output_changes.is_empty() {
         out.push_str(&p.bold("No changes."));
@@ -246,12 +258,17 @@ pub fn text(plan: &Plan, color: bool) -> String {
     if !shown.is_empty() {
         out.push_str("plinth will perform the following actions:\n\n");
         for c in &shown {
-            change_text(c, &p, &mut out);
+            change_text(c, &p, &mut out, plan.imports.get(&c.address));
         }
         let (add, change, destroy) = plan.counts();
+        let imports = if plan.imports.is_empty() {
+            String::new()
+        } else {
+            format!("{} to import, ", plan.imports.len())
+        };
         let _ = writeln!(
             out,
-            "{} {add} to add, {change} to change, {destroy} to destroy.",
+            "{} {imports}{add} to add, {change} to change, {destroy} to destroy.",
             p.bold("Plan:")
         );
     }
@@ -364,6 +381,9 @@ pub fn json(plan: &Plan) -> serde_json::Value {
         }
         if let Some(p) = &c.previous_address {
             change["previous_address"] = json!(p);
+        }
+        if let Some(id) = plan.imports.get(&c.address) {
+            change["change"]["importing"] = json!({ "id": id });
         }
         change
     };

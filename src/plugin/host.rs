@@ -332,6 +332,43 @@ impl Provider for PluginProvider {
         })
     }
 
+    fn import<'a>(
+        &'a self,
+        type_name: &'a str,
+        id: &'a str,
+    ) -> BoxFuture<'a, Result<ObjectState, Diagnostics>> {
+        Box::pin(async move {
+            let (block, ty) = self.resource(type_name)?;
+            let imported = {
+                let _slot = self.slot().await;
+                self.client
+                    .import_resource(type_name, id)
+                    .await
+                    .map_err(|e| self.diagnostics(e))?
+                    .0
+            };
+            let Some(first) = imported.into_iter().find(|i| i.type_name == type_name) else {
+                return Err(single(Diagnostic::error("Nothing to import").detail(
+                    format!(
+                        "The provider {} returned no {type_name} for id {id:?}.",
+                        self.address.short()
+                    ),
+                )));
+            };
+            let value = decode(first.state, ty, "imported state")?;
+            let read = self.read(type_name, &value, &first.private).await?;
+            match read.value {
+                Some(v) => Ok(ObjectState {
+                    value: Some(mark_sensitive(block, v)),
+                    private: read.private,
+                }),
+                None => Err(single(Diagnostic::error("Cannot import non-existent remote object").detail(format!(
+                    "While attempting to import an existing object to {type_name}, the provider detected that no object exists with the given id {id:?}."
+                )))),
+            }
+        })
+    }
+
     fn read_data<'a>(
         &'a self,
         type_name: &'a str,

@@ -130,6 +130,23 @@ pub trait Provider: Send + Sync {
         })
     }
 
+    /// ImportResourceState, then ReadResource: the existing object `id` names, as
+    /// state will hold it.
+    fn import<'a>(
+        &'a self,
+        type_name: &'a str,
+        id: &'a str,
+    ) -> BoxFuture<'a, Result<ObjectState, Diagnostics>> {
+        Box::pin(async move {
+            let mut d = Diagnostics::default();
+            d.push(
+                crate::diag::Diagnostic::error("Import not supported")
+                    .detail(format!("{type_name} cannot be imported (id {id:?}).")),
+            );
+            Err(d)
+        })
+    }
+
     /// Asks a plugin process to stop (StopProvider, then go-plugin's Shutdown), and
     /// kills it if it does not exit in time.
     fn shutdown(&self) -> BoxFuture<'_, ()> {

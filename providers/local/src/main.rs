@@ -265,6 +265,30 @@ impl Resource for LocalFile {
         Ok(planned.clone())
     }
 
+    /// Imports the file at path `id`: its content and permissions as they are.
+    fn import(&self, id: &str) -> Result<Object> {
+        let bytes =
+            std::fs::read(id).or_else(|e| fail("Cannot import file", format!("{id}: {e}")))?;
+        let meta =
+            std::fs::metadata(id).or_else(|e| fail("Cannot import file", format!("{id}: {e}")))?;
+        let mut o = Object(Default::default());
+        o.set("filename", Value::string(id));
+        o.set(
+            "content",
+            Value::string(String::from_utf8_lossy(&bytes).into_owned()),
+        );
+        o.set(
+            "file_permission",
+            Value::string(format!("{:04o}", meta.permissions().mode() & 0o7777)),
+        );
+        o.set("directory_permission", Value::string("0777"));
+        o.set("id", Value::string(sha1_hex(&bytes)));
+        for name in ["sensitive_content", "content_base64", "source"] {
+            o.set(name, Value::Null(Type::String));
+        }
+        Ok(o)
+    }
+
     fn delete(&self, prior: &Object) -> Result<()> {
         let filename = prior.require_string("filename")?;
         match std::fs::remove_file(&filename) {
@@ -340,6 +364,26 @@ impl Resource for LocalDirectory {
 
     fn update(&self, _prior: &Object, planned: &Object) -> Result<Object> {
         Ok(planned.clone())
+    }
+
+    /// Imports the directory at path `id`.
+    fn import(&self, id: &str) -> Result<Object> {
+        let meta = std::fs::metadata(id)
+            .or_else(|e| fail("Cannot import directory", format!("{id}: {e}")))?;
+        if !meta.is_dir() {
+            return fail(
+                "Cannot import directory",
+                format!("{id} is not a directory."),
+            );
+        }
+        let mut o = Object(Default::default());
+        o.set("path", Value::string(id));
+        o.set(
+            "permission",
+            Value::string(format!("{:04o}", meta.permissions().mode() & 0o7777)),
+        );
+        o.set("id", Value::string(id));
+        Ok(o)
     }
 
     fn delete(&self, prior: &Object) -> Result<()> {
