@@ -833,7 +833,7 @@ impl Applier<'_> {
                 let state = ResourceState {
                     address: address.to_string(),
                     provider: provider_address.to_string(),
-                    schema_version: 0,
+                    schema_version: provider.schema_version(&resource.type_name),
                     attributes: new.clone().deep_unmark().to_json(),
                     sensitive_paths: paths.clone(),
                     private,

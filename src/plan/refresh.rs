@@ -60,7 +60,13 @@ async fn refresh_async(prior: &Snapshot, providers: &Providers, limit: usize) ->
                 return (rs, Err(single(d)));
             };
             let _permit = limit.acquire().await.ok();
-            let current = state_value(rs);
+            let current = match provider
+                .upgrade(&type_name, rs.schema_version, &rs.attributes)
+                .await
+            {
+                Ok(v) => crate::plan::remark(v, &rs.sensitive_paths),
+                Err(d) => return (rs, Err(d)),
+            };
             (rs, provider.read(&type_name, &current, &rs.private).await)
         })
         .collect();

@@ -332,6 +332,38 @@ impl Provider for PluginProvider {
         })
     }
 
+    fn upgrade<'a>(
+        &'a self,
+        type_name: &'a str,
+        version: u64,
+        stored: &'a serde_json::Value,
+    ) -> BoxFuture<'a, Result<Value, Diagnostics>> {
+        Box::pin(async move {
+            let (block, ty) = self.resource(type_name)?;
+            let json = serde_json::to_vec(stored).map_err(|e| {
+                single(Diagnostic::error("Invalid stored state").detail(e.to_string()))
+            })?;
+            let (upgraded, _) = {
+                let _slot = self.slot().await;
+                self.client
+                    .upgrade_state(type_name, version as i64, json)
+                    .await
+                    .map_err(|e| self.diagnostics(e))?
+            };
+            Ok(mark_sensitive(
+                block,
+                decode(upgraded, ty, "upgraded state")?,
+            ))
+        })
+    }
+
+    fn schema_version(&self, type_name: &str) -> u64 {
+        self.schema
+            .resources
+            .get(type_name)
+            .map_or(0, |s| s.version.max(0) as u64)
+    }
+
     fn import<'a>(
         &'a self,
         type_name: &'a str,

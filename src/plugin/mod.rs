@@ -130,6 +130,23 @@ pub trait Provider: Send + Sync {
         })
     }
 
+    /// UpgradeResourceState: a stored object (JSON, written under schema `version`) as
+    /// a value of the provider's current schema.
+    fn upgrade<'a>(
+        &'a self,
+        _type_name: &'a str,
+        _version: u64,
+        stored: &'a serde_json::Value,
+    ) -> BoxFuture<'a, Result<Value, Diagnostics>> {
+        Box::pin(async move { Ok(Value::from_json(stored)) })
+    }
+
+    /// The schema version the provider's current schema for `type_name` has, which
+    /// state records beside each object.
+    fn schema_version(&self, _type_name: &str) -> u64 {
+        0
+    }
+
     /// ImportResourceState, then ReadResource: the existing object `id` names, as
     /// state will hold it.
     fn import<'a>(
