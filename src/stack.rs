@@ -224,6 +224,34 @@ fn provider_checks(
         }),
     ));
     let mut diags = Diagnostics::default();
+    // Each root provider block, checked by its provider.
+    let blocks: Vec<_> = config
+        .root()
+        .providers
+        .iter()
+        .filter(|p| p.alias.is_none())
+        .filter_map(|p| {
+            let provider = providers.plugin(&p.name)?;
+            let value = evaluation.provider_configs.get(&(0, p.name.clone()))?;
+            Some((p, provider, value))
+        })
+        .collect();
+    let checked = crate::plugin::runtime().block_on(futures_util::future::join_all(
+        blocks
+            .iter()
+            .map(|(_, provider, value)| provider.validate_config(value)),
+    ));
+    for ((p, _, _), found) in blocks.iter().zip(checked) {
+        for d in found {
+            let span = d
+                .attribute
+                .as_deref()
+                .and_then(|a| p.body.attrs.iter().find(|x| x.name == a))
+                .map(|a| a.name_span)
+                .unwrap_or(p.span);
+            diags.push(d.diagnostic.at(span));
+        }
+    }
     for ((r, _, _), found) in calls.iter().zip(results) {
         for d in found {
             let span = d

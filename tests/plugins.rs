@@ -166,6 +166,24 @@ fn lxd_validates_blocks_through_the_provider() {
         "{}",
         run.stderr
     );
+    // The provider block is checked against the provider's own schema.
+    let provider_block = format!(
+        "{good}\nprovider \"lxd\" {{\n  accept_remote_certificate    = true\n  generate_client_certificates = \"maybe\"\n  adress                       = \"x\"\n}}\n"
+    );
+    let dir = common::main_tf(&provider_block);
+    let run = run_with(dir.path(), plugin_dir, &["validate"]);
+    assert_eq!(run.code, 1);
+    assert!(
+        run.stderr.contains("Incorrect attribute value type"),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        run.stderr.contains("Unsupported argument"),
+        "{}",
+        run.stderr
+    );
+    assert!(run.stderr.contains("main.tf:19:3"), "{}", run.stderr);
     // A misspelt argument is caught against the provider's schema.
     let typo = format!("{LXD}\nresource \"lxd_container\" \"web\" {{\n  name   = \"web\"\n  imagee = \"ubuntu:20.04\"\n}}\n");
     let dir = common::main_tf(&typo);

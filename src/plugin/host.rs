@@ -152,6 +152,21 @@ pub fn wire(diags: &[WireDiagnostic]) -> Diagnostics {
     out
 }
 
+fn attribute_diagnostics(diags: &[WireDiagnostic]) -> Vec<super::AttributeDiagnostic> {
+    diags
+        .iter()
+        .map(|d| super::AttributeDiagnostic {
+            diagnostic: if d.error {
+                Diagnostic::error(d.summary.clone())
+            } else {
+                Diagnostic::warning(d.summary.clone())
+            }
+            .detail(d.detail.clone()),
+            attribute: d.attribute.first().cloned(),
+        })
+        .collect()
+}
+
 /// Shapes a value to `ty` the way a schema reads a block: missing object attributes
 /// are null, tuples become lists or sets, primitives convert.
 pub fn conform(v: &Value, ty: &Type) -> Value {
@@ -426,6 +441,30 @@ impl Provider for PluginProvider {
         })
     }
 
+    fn validate_config<'a>(
+        &'a self,
+        config: &'a Value,
+    ) -> BoxFuture<'a, Vec<super::AttributeDiagnostic>> {
+        Box::pin(async move {
+            let ty = self.schema.provider.block.implied_type();
+            let Ok(bytes) = encode(config, &ty) else {
+                return Vec::new();
+            };
+            match self.client.validate_provider(bytes).await {
+                Ok(diags) => attribute_diagnostics(&diags),
+                Err(e) => self
+                    .diagnostics(e)
+                    .items
+                    .into_iter()
+                    .map(|diagnostic| super::AttributeDiagnostic {
+                        diagnostic,
+                        attribute: None,
+                    })
+                    .collect(),
+            }
+        })
+    }
+
     fn validate<'a>(
         &'a self,
         type_name: &'a str,
@@ -465,18 +504,7 @@ impl Provider for PluginProvider {
                         .collect()
                 }
             };
-            diags
-                .iter()
-                .map(|d| super::AttributeDiagnostic {
-                    diagnostic: if d.error {
-                        Diagnostic::error(d.summary.clone())
-                    } else {
-                        Diagnostic::warning(d.summary.clone())
-                    }
-                    .detail(d.detail.clone()),
-                    attribute: d.attribute.first().cloned(),
-                })
-                .collect()
+            attribute_diagnostics(&diags)
         })
     }
 

@@ -170,6 +170,15 @@ pub trait Provider: Send + Sync {
         Box::pin(async {})
     }
 
+    /// ValidateProviderConfig (PrepareProviderConfig in protocol 5): the provider's
+    /// checks of its own block.
+    fn validate_config<'a>(
+        &'a self,
+        _config: &'a Value,
+    ) -> BoxFuture<'a, Vec<AttributeDiagnostic>> {
+        Box::pin(async { Vec::new() })
+    }
+
     /// ValidateResourceConfig / ValidateDataResourceConfig: the provider's own checks
     /// of a configuration (which may hold unknowns).
     fn validate<'a>(
@@ -262,6 +271,11 @@ impl Providers {
     /// The schema of the provider block for local name `local`.
     pub fn provider_schema(&self, local: &str) -> Option<&Schema> {
         self.provider_schemas.get(local)
+    }
+
+    /// The plugin registered under a local name.
+    pub fn plugin(&self, local: &str) -> Option<&dyn Provider> {
+        self.by_prefix.get(local).map(|(_, p)| p.as_ref())
     }
 
     /// The plugin providers, by local name.
