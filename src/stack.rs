@@ -213,7 +213,7 @@ fn provider_checks(
         if !seen.insert(r.span) {
             continue;
         }
-        let Some((_, provider)) = providers.for_type(&r.type_name) else {
+        let Some((_, provider)) = providers.for_resource(r) else {
             continue;
         };
         calls.push((r, provider, value));

@@ -722,3 +722,67 @@ resource "local_file" "b" {
     let quiet = run_with(d, &provider_dir, &["plan", "--detailed-exitcode"]);
     assert_eq!(quiet.code, 0, "{}", quiet.stdout);
 }
+
+#[test]
+fn each_provider_configuration_is_its_own_process() {
+    let provider_dir = local_provider_dir();
+    let dir = common::main_tf(
+        r#"
+terraform {
+  required_providers {
+    local = {
+      source = "plinth/local"
+    }
+  }
+}
+provider "local" {
+  alias = "second"
+}
+resource "local_file" "a" {
+  provider = local.second
+  filename = "${path.module}/a.txt"
+  content  = "a"
+}
+resource "local_file" "b" {
+  filename = "${path.module}/b.txt"
+  content  = "b"
+}
+"#,
+    );
+    let d = dir.path();
+    let out = Command::new(env!("CARGO_BIN_EXE_plinth"))
+        .args([
+            "-C",
+            d.to_str().expect("path"),
+            "--no-color",
+            "apply",
+            "--auto-approve",
+        ])
+        .env("PLINTH_PLUGIN_DIR", &provider_dir)
+        .env("PLINTH_CACHE_DIR", d.join(".cache"))
+        .env("PLINTH_LOG", "1")
+        .output()
+        .expect("run");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    let processes = stderr
+        .lines()
+        .filter(|l| l.contains("calls were in flight at once"))
+        .count();
+    assert_eq!(processes, 2, "{stderr}");
+    let state: serde_json::Value =
+        serde_json::from_str(&common::plinth(d, &["state", "pull"]).stdout).expect("state");
+    assert_eq!(
+        state["resources"]["local_file.a"]["provider"],
+        "provider[\"registry.terraform.io/plinth/local\"].second"
+    );
+    assert_eq!(
+        state["resources"]["local_file.b"]["provider"],
+        "provider[\"registry.terraform.io/plinth/local\"]"
+    );
+    let quiet = run_with(d, &provider_dir, &["plan", "--detailed-exitcode"]);
+    assert_eq!(quiet.code, 0, "{}", quiet.stdout);
+    let destroy = run_with(d, &provider_dir, &["destroy", "--auto-approve"]);
+    assert_eq!(destroy.code, 0, "{}", destroy.stderr);
+    assert!(!d.join("a.txt").exists() && !d.join("b.txt").exists());
+}

@@ -745,8 +745,7 @@ impl Applier<'_> {
         ) {
             return v;
         }
-        let Some((provider_address, provider)) = self.providers.for_type(&resource.type_name)
-        else {
+        let Some((provider_address, provider)) = self.providers.for_resource(resource) else {
             diags.push(no_provider(resource));
             return Value::unknown();
         };

@@ -676,8 +676,7 @@ impl ResourceHandler for Planner<'_> {
             {
                 return (v, diags);
             }
-            let Some((provider_address, provider)) = self.providers.for_type(&resource.type_name)
-            else {
+            let Some((provider_address, provider)) = self.providers.for_resource(resource) else {
                 diags.push(no_provider(resource));
                 return (Value::unknown(), diags);
             };

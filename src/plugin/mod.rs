@@ -324,6 +324,27 @@ impl Providers {
             .map(|(a, p)| (a.as_str(), p.as_ref()))
     }
 
+    /// The provider configuration a resource uses: its `provider` argument
+    /// (`aws.west`), or the default configuration of its type's provider.
+    pub fn for_resource(
+        &self,
+        resource: &crate::config::Resource,
+    ) -> Option<(&str, &dyn Provider)> {
+        let Some(p) = &resource.provider else {
+            return self.for_type(&resource.type_name);
+        };
+        if builtin::is_builtin(&resource.type_name) {
+            return self.for_type(&resource.type_name);
+        }
+        let key = match &p.alias {
+            Some(a) => format!("{}.{a}", p.name),
+            None => p.name.clone(),
+        };
+        self.by_prefix
+            .get(&key)
+            .map(|(a, p)| (a.as_str(), p.as_ref()))
+    }
+
     /// The provider state says made an instance, falling back to the type's.
     pub fn for_state(&self, address: &str, type_name: &str) -> Option<&dyn Provider> {
         if address == builtin::PROVIDER_ADDRESS {

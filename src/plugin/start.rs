@@ -227,15 +227,22 @@ pub fn start_all(
             }
         }
     }
-    let outcomes = runtime().block_on(futures_util::future::join_all(found.into_iter().map(
-        |(r, f)| async move {
-            let name = format!(
-                "{} {}",
-                r.source.short(),
-                f.version.as_deref().unwrap_or("")
-            )
-            .trim()
-            .to_string();
+    // One process per provider configuration: the default one, and one per aliased
+    // provider block in the root module.
+    let mut instances: Vec<(Requirement, Found, Option<String>)> = Vec::new();
+    for (r, f) in found {
+        for p in &config.root().providers {
+            if p.name == r.local {
+                if let Some(alias) = &p.alias {
+                    instances.push((r.clone(), f.clone(), Some(alias.clone())));
+                }
+            }
+        }
+        instances.push((r, f, None));
+    }
+    let outcomes = runtime().block_on(futures_util::future::join_all(instances.into_iter().map(
+        |(r, f, alias)| async move {
+            let name = f.path.display().to_string();
             let client = PluginClient::start(&name, &f.path).await?;
             let limit = client.max_concurrency().await;
             let schema = schema_of(&client, &f.path).await.map_err(|e| {
@@ -244,17 +251,28 @@ pub fn start_all(
                     r.source.short()
                 )
             })?;
-            Ok::<_, String>((r, f, client, schema, limit))
+            Ok::<_, String>((r, f, alias, client, schema, limit))
         },
     )));
     let mut started = Vec::new();
     for outcome in outcomes {
         match outcome {
-            Ok((r, f, client, schema, limit)) => {
-                providers.register_schemas(&r.local, &schema);
+            Ok((r, f, alias, client, schema, limit)) => {
                 let protocol = client.protocol;
-                let provider = PluginProvider::new(r.source.clone(), client, schema.clone(), limit);
-                providers.register(&r.local, &r.source.state_address(), Arc::new(provider));
+                let provider = Arc::new(PluginProvider::new(
+                    r.source.clone(),
+                    client,
+                    schema.clone(),
+                    limit,
+                ));
+                if let Some(alias) = alias {
+                    let key = format!("{}.{alias}", r.local);
+                    let address = format!("{}.{alias}", r.source.state_address());
+                    providers.register(&key, &address, provider);
+                    continue;
+                }
+                providers.register_schemas(&r.local, &schema);
+                providers.register(&r.local, &r.source.state_address(), provider);
                 started.push(Started {
                     requirement: r,
                     found: f,
