@@ -2,6 +2,13 @@
 //! function shares for unknown arguments (unknown in, unknown out) and sensitive ones
 //! (the mark carries to the result). The complete Terraform library is built on this.
 
+mod collections;
+mod encoding;
+mod filesystem;
+mod network;
+mod numeric;
+mod strings;
+
 use std::collections::{BTreeMap, HashMap};
 use std::sync::OnceLock;
 
@@ -625,6 +632,12 @@ fn distinct(args: &[Value]) -> Result<Value, FnError> {
 
 fn build_table() -> Functions {
     let mut t: HashMap<&'static str, Function> = HashMap::new();
+    collections::register(&mut t);
+    encoding::register(&mut t);
+    filesystem::register(&mut t);
+    network::register(&mut t);
+    numeric::register(&mut t);
+    strings::register(&mut t);
     let any = || Constraint::Any;
     let unknown_ok = |name, ty| Param {
         name,

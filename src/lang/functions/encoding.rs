@@ -1,0 +1,252 @@
+//! Encoding and hashing functions: base64encode, base64decode, jsondecode, csvdecode,
+//! urlencode, md5, sha1, sha256, sha512, base64sha256, base64sha512, uuidv5, and the
+//! file variants (filebase64, filemd5, filesha1, filesha256, filesha512,
+//! filebase64sha256, filebase64sha512).
+
+use std::collections::{BTreeMap, HashMap};
+
+use base64::Engine as _;
+use md5::Md5;
+use sha1::Sha1;
+use sha2::{Digest, Sha256, Sha512};
+
+use super::{fixed, p, str_arg, string_fn, string_ty, FnError, Function};
+use crate::lang::types::{Constraint, Type};
+use crate::lang::value::Value;
+
+fn b64(bytes: &[u8]) -> String {
+    base64::engine::general_purpose::STANDARD.encode(bytes)
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+fn base64encode(args: &[Value]) -> Result<Value, FnError> {
+    Ok(Value::String(b64(str_arg(args, 0).as_bytes())))
+}
+
+fn base64decode(args: &[Value]) -> Result<Value, FnError> {
+    let text = str_arg(args, 0);
+    let bytes = base64::engine::general_purpose::STANDARD
+        .decode(text)
+        .map_err(|_| {
+            FnError::arg(
+                0,
+                format!("Invalid function argument: failed to decode base64 data {text:?}."),
+            )
+        })?;
+    String::from_utf8(bytes).map(Value::String).map_err(|_| {
+        FnError::arg(
+            0,
+            "Invalid function argument: the result of decoding the provided string is not valid UTF-8.",
+        )
+    })
+}
+
+fn jsondecode(args: &[Value]) -> Result<Value, FnError> {
+    let text = str_arg(args, 0);
+    let j: serde_json::Value = serde_json::from_str(text)
+        .map_err(|e| FnError::arg(0, format!("Invalid value for \"str\" parameter: {e}.")))?;
+    Ok(Value::from_json(&j))
+}
+
+/// RFC 4180 records: fields separated by commas, optionally quoted with `""` escapes.
+fn csv_records(text: &str) -> Result<Vec<Vec<String>>, String> {
+    let mut records = Vec::new();
+    let mut field = String::new();
+    let mut record = Vec::new();
+    let mut chars = text.chars().peekable();
+    let mut quoted = false;
+    let mut at_field_start = true;
+    let mut line = 1;
+    while let Some(c) = chars.next() {
+        if quoted {
+            match c {
+                '"' if chars.peek() == Some(&'"') => {
+                    chars.next();
+                    field.push('"');
+                }
+                '"' => quoted = false,
+                '\n' => {
+                    line += 1;
+                    field.push(c)
+                }
+                _ => field.push(c),
+            }
+            continue;
+        }
+        match c {
+            '"' if at_field_start => {
+                quoted = true;
+                at_field_start = false;
+            }
+            '"' => {
+                return Err(format!(
+                    "parse error on line {line}: bare \" in non-quoted field"
+                ))
+            }
+            ',' => {
+                record.push(std::mem::take(&mut field));
+                at_field_start = true;
+            }
+            '\r' if chars.peek() == Some(&'\n') => {}
+            '\n' => {
+                record.push(std::mem::take(&mut field));
+                records.push(std::mem::take(&mut record));
+                at_field_start = true;
+                line += 1;
+            }
+            _ => {
+                field.push(c);
+                at_field_start = false;
+            }
+        }
+    }
+    if quoted {
+        return Err(format!(
+            "parse error on line {line}: extraneous or missing \" in quoted-field"
+        ));
+    }
+    if !field.is_empty() || !record.is_empty() {
+        record.push(field);
+        records.push(record);
+    }
+    Ok(records)
+}
+
+fn csvdecode(args: &[Value]) -> Result<Value, FnError> {
+    let records = csv_records(str_arg(args, 0))
+        .map_err(|e| FnError::arg(0, format!("Invalid function argument: {e}.")))?;
+    let mut it = records.into_iter();
+    let Some(header) = it.next() else {
+        return Err(FnError::arg(
+            0,
+            "Invalid function argument: missing header line.",
+        ));
+    };
+    let mut rows = Vec::new();
+    for (n, r) in it.enumerate() {
+        if r.len() != header.len() {
+            return Err(FnError::arg(
+                0,
+                format!("Invalid function argument: record on line {} has {} fields; the header has {}.", n + 2, r.len(), header.len()),
+            ));
+        }
+        let obj: BTreeMap<String, Value> = header
+            .iter()
+            .cloned()
+            .zip(r.into_iter().map(Value::String))
+            .collect();
+        rows.push(Value::Object(obj));
+    }
+    let row_type = Type::Object(header.iter().map(|h| (h.clone(), Type::String)).collect());
+    Ok(Value::List(row_type, rows))
+}
+
+fn urlencode(args: &[Value]) -> Result<Value, FnError> {
+    let mut out = String::new();
+    for b in str_arg(args, 0).bytes() {
+        match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                out.push(b as char)
+            }
+            b' ' => out.push('+'),
+            _ => out.push_str(&format!("%{b:02X}")),
+        }
+    }
+    Ok(Value::String(out))
+}
+
+fn digest<D: Digest>(bytes: &[u8]) -> Vec<u8> {
+    D::digest(bytes).to_vec()
+}
+
+fn read_file(args: &[Value]) -> Result<Vec<u8>, FnError> {
+    let path = super::filesystem::expand(str_arg(args, 0));
+    std::fs::read(&path).map_err(|e| {
+        FnError::arg(
+            0,
+            format!("Invalid value for \"path\" parameter: no file exists at {path:?}; {e}."),
+        )
+    })
+}
+
+macro_rules! hashes {
+    ($t:ident, $($name:literal, $file:literal => $f:expr;)*) => {
+        $(
+            $t.insert($name, string_fn(|a| Ok(Value::String($f(str_arg(a, 0).as_bytes())))));
+            $t.insert(
+                $file,
+                fixed([p("path", Constraint::String)], string_ty, |a| {
+                    Ok(Value::String($f(&read_file(a)?)))
+                }),
+            );
+        )*
+    };
+}
+
+fn uuidv5(args: &[Value]) -> Result<Value, FnError> {
+    let ns = match str_arg(args, 0) {
+        "dns" => uuid::Uuid::NAMESPACE_DNS,
+        "url" => uuid::Uuid::NAMESPACE_URL,
+        "oid" => uuid::Uuid::NAMESPACE_OID,
+        "x500" => uuid::Uuid::NAMESPACE_X500,
+        other => uuid::Uuid::parse_str(other).map_err(|_| {
+            FnError::arg(
+                0,
+                format!("Invalid function argument: uuidv5() doesn't support namespace {other:?}."),
+            )
+        })?,
+    };
+    Ok(Value::String(
+        uuid::Uuid::new_v5(&ns, str_arg(args, 1).as_bytes()).to_string(),
+    ))
+}
+
+pub(super) fn register(t: &mut HashMap<&'static str, Function>) {
+    t.insert("base64encode", string_fn(base64encode));
+    t.insert("base64decode", string_fn(base64decode));
+    t.insert("urlencode", string_fn(urlencode));
+    t.insert(
+        "jsondecode",
+        fixed(
+            [p("str", Constraint::String)],
+            super::dynamic_ty,
+            jsondecode,
+        ),
+    );
+    t.insert(
+        "csvdecode",
+        fixed(
+            [p("str", Constraint::String)],
+            |_| Type::list(Type::Dynamic),
+            csvdecode,
+        ),
+    );
+    hashes!(t,
+        "md5", "filemd5" => |b: &[u8]| hex(&digest::<Md5>(b));
+        "sha1", "filesha1" => |b: &[u8]| hex(&digest::<Sha1>(b));
+        "sha256", "filesha256" => |b: &[u8]| hex(&digest::<Sha256>(b));
+        "sha512", "filesha512" => |b: &[u8]| hex(&digest::<Sha512>(b));
+        "base64sha256", "filebase64sha256" => |b: &[u8]| b64(&digest::<Sha256>(b));
+        "base64sha512", "filebase64sha512" => |b: &[u8]| b64(&digest::<Sha512>(b));
+    );
+    t.insert(
+        "filebase64",
+        fixed([p("path", Constraint::String)], string_ty, |a| {
+            Ok(Value::String(b64(&read_file(a)?)))
+        }),
+    );
+    t.insert(
+        "uuidv5",
+        fixed(
+            [
+                p("namespace", Constraint::String),
+                p("name", Constraint::String),
+            ],
+            string_ty,
+            uuidv5,
+        ),
+    );
+}
