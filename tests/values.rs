@@ -413,3 +413,49 @@ fn flush_heredoc_with_strip_markers_differs_from_terraform() {
         Value::string("\n    - a\n    \n    - b\n    \n")
     );
 }
+
+/// One call per group of functions, given an unknown argument and then a sensitive
+/// one: the result is unknown in the first case and marked sensitive in the second.
+#[test]
+fn every_function_group_propagates_unknown_and_sensitive() {
+    let calls = [
+        ("numeric", "ceil(X)", "1.5"),
+        ("numeric", "parseint(X, 16)", "\"ff\""),
+        ("string", "upper(X)", "\"a\""),
+        ("string", "substr(X, 0, 1)", "\"ab\""),
+        ("string", "regexall(\"[a-z]\", X)", "\"ab\""),
+        ("string", "format(\"%s!\", X)", "\"a\""),
+        ("collection", "sort(X)", "[\"b\", \"a\"]"),
+        ("collection", "setunion(X, [\"z\"])", "[\"a\"]"),
+        ("collection", "length(X)", "\"abc\""),
+        ("encoding", "base64encode(X)", "\"a\""),
+        ("encoding", "jsondecode(X)", "\"[1]\""),
+        ("encoding", "jsonencode(X)", "\"a\""),
+        ("hash", "sha256(X)", "\"a\""),
+        ("filesystem", "basename(X)", "\"a/b\""),
+        ("network", "cidrhost(X, 1)", "\"10.0.0.0/24\""),
+        ("conversion", "tostring(X)", "1"),
+    ];
+    let mut text = String::from("variable \"u\" {}\n");
+    for (i, (_, call, value)) in calls.iter().enumerate() {
+        text.push_str(&format!(
+            "variable \"s{i}\" {{\n  default   = {value}\n  sensitive = true\n}}\noutput \"u{i}\" {{\n  value = {}\n}}\noutput \"s{i}\" {{\n  value     = {}\n  sensitive = true\n}}\n",
+            call.replace('X', "var.u"),
+            call.replace('X', &format!("var.s{i}")),
+        ));
+    }
+    let stack = outputs_of(&text);
+    assert!(!stack.diagnostics.has_errors(), "{:?}", stack.diagnostics);
+    for (i, (group, call, _)) in calls.iter().enumerate() {
+        let unknown = common::output(&stack, &format!("u{i}"));
+        assert!(
+            !unknown.is_known(),
+            "{group}: {call} of an unknown is {unknown:?}"
+        );
+        let marked = common::output(&stack, &format!("s{i}"));
+        assert!(
+            marked.is_sensitive() && marked.is_known(),
+            "{group}: {call} of a sensitive value is {marked:?}"
+        );
+    }
+}
