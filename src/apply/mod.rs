@@ -1003,6 +1003,10 @@ impl ResourceHandler for Applier<'_> {
         scope_wants(self.targets.as_ref(), module, prefix, local)
     }
 
+    fn applying(&self) -> bool {
+        true
+    }
+
     fn instance<'a>(
         &'a self,
         module: ModuleId,

@@ -237,6 +237,12 @@ pub trait ResourceHandler: Sync {
     fn wants(&self, _module: ModuleId, _prefix: &str, _local: &str) -> bool {
         true
     }
+
+    /// Whether this walk changes the world (apply): then impure functions such as
+    /// `timestamp()` give values; in validate and plan they are unknown.
+    fn applying(&self) -> bool {
+        false
+    }
 }
 
 pub fn evaluate(
@@ -267,6 +273,7 @@ pub fn evaluate_with<'a>(
         diags: Diagnostics::default(),
         handler,
     };
+    let _impure = crate::lang::functions::impure_known(handler.is_some_and(|h| h.applying()));
     match walk.handler {
         Some(handler) => {
             let limit = options.concurrency.unwrap_or(usize::MAX);

@@ -3,6 +3,7 @@
 //! (the mark carries to the result). The complete Terraform library is built on this.
 
 mod collections;
+mod datetime;
 mod encoding;
 mod filesystem;
 mod network;
@@ -11,6 +12,8 @@ mod strings;
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::OnceLock;
+
+pub use datetime::{impure_known, ImpureGuard};
 
 use super::convert::{convert, convert_to_type, unify};
 use super::number::Number;
@@ -633,6 +636,7 @@ fn distinct(args: &[Value]) -> Result<Value, FnError> {
 fn build_table() -> Functions {
     let mut t: HashMap<&'static str, Function> = HashMap::new();
     collections::register(&mut t);
+    datetime::register(&mut t);
     encoding::register(&mut t);
     filesystem::register(&mut t);
     network::register(&mut t);
