@@ -157,3 +157,59 @@ fn later_var_and_var_file_arguments_win() {
         var_last.stderr
     );
 }
+
+#[test]
+fn console_evaluates_lines_against_the_stack_and_its_state() {
+    use std::io::Write;
+    let dir = common::main_tf(
+        "variable \"name\" {\n  default = \"gpu\"\n}\nlocals {\n  pools = { a = 2, b = 4 }\n}\nresource \"plinth_data\" \"x\" {\n  count = 2\n  input = \"${var.name}-${count.index}\"\n}\n",
+    );
+    let console = |input: &str| {
+        let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_plinth"))
+            .args([
+                "-C",
+                dir.path().to_str().expect("path"),
+                "--no-color",
+                "console",
+            ])
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .expect("spawn");
+        child
+            .stdin
+            .take()
+            .expect("stdin")
+            .write_all(input.as_bytes())
+            .expect("write");
+        child.wait_with_output().expect("wait")
+    };
+    let out = console("var.name\nsum(values(local.pools))\nplinth_data.x[0]\n");
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(text, "\"gpu\"\n6\n(known after apply)\n");
+
+    assert_eq!(plinth(dir.path(), &["apply", "--auto-approve"]).code, 0);
+    let out = console(
+        "plinth_data.x[1].output\nformatlist(\"%s!\", [for x in plinth_data.x : x.input])\n",
+    );
+    let text = String::from_utf8_lossy(&out.stdout);
+    // Lists print as Terraform's console prints them.
+    assert_eq!(
+        text,
+        "\"gpu-1\"\ntolist([\n  \"gpu-0!\",\n  \"gpu-1!\",\n])\n"
+    );
+
+    let bad = console("local.nope\n");
+    assert_eq!(bad.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&bad.stderr);
+    assert!(
+        err.contains("<console>:1:1") && err.contains("undeclared local"),
+        "{err}"
+    );
+}

@@ -1,6 +1,7 @@
 //! The `plinth` command line: one file per command, each parsing its arguments and
 //! printing; the work happens in the library.
 
+mod console;
 mod fmt;
 mod graph;
 mod import;
@@ -46,6 +47,8 @@ pub enum Command {
     Import(import::Args),
     /// Check that the stack is valid: syntax, references, types, cycles, validations.
     Validate(validate::Args),
+    /// Evaluate expressions against the stack, one per line (like terraform console).
+    Console(console::Args),
     /// Rewrite stack files in the canonical style.
     Fmt(fmt::Args),
     /// Print the dependency graph (DOT or Mermaid).
@@ -178,6 +181,7 @@ pub fn run() -> ExitCode {
         Command::Init(args) => init::run(args, &out),
         Command::Import(args) => import::run(args, sub, &out),
         Command::Validate(args) => validate::run(args, sub, &out),
+        Command::Console(args) => console::run(args, sub, &out),
         Command::Fmt(args) => fmt::run(args, &out),
         Command::Graph(args) => graph::run(args, sub, &out),
         Command::Plan(args) => run::run(args, sub, &out, run::Mode::Plan),
