@@ -30,7 +30,7 @@ struct ConsoleScope<'a> {
 impl ConsoleScope<'_> {
     /// A resource's value from state: one instance, or all of a counted or
     /// `for_each` resource.
-    fn from_state(&self, key: &str) -> Option<Value> {
+    fn stored(&self, key: &str) -> Option<Value> {
         if let Some(rs) = self.state.resources.get(key) {
             return Some(crate::plan::state_value(rs));
         }
@@ -88,7 +88,7 @@ impl Scope for ConsoleScope<'_> {
                     ResourceMode::Managed => format!("{type_name}.{name}"),
                     ResourceMode::Data => format!("data.{type_name}.{name}"),
                 };
-                if let Some(v) = self.from_state(&key) {
+                if let Some(v) = self.stored(&key) {
                     return Ok(v);
                 }
                 get(self.root.map(|v| &v.resources), &key, "resource")
