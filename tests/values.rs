@@ -459,3 +459,33 @@ fn every_function_group_propagates_unknown_and_sensitive() {
         );
     }
 }
+
+/// Expected values recorded from Terraform v1.0.3 on the same files.
+#[test]
+fn templatefile_renders_as_terraform_does() {
+    let dir = stack(&[
+        (
+            "t.tpl",
+            "Hello, ${name}!\n%{ for ip in addrs ~}\nbackend ${ip}:${port}\n%{ endfor ~}\n%{ if length(addrs) > 1 }many%{ else }one%{ endif }\n",
+        ),
+        (
+            "main.tf",
+            "output \"a\" {\n  value = templatefile(\"${path.module}/t.tpl\", { name = \"world\", addrs = [\"10.0.0.1\", \"10.0.0.2\"], port = 8080 })\n}\noutput \"b\" {\n  value = templatefile(\"${path.module}/t.tpl\", { name = \"x\", addrs = [], port = 1 })\n}\n",
+        ),
+    ]);
+    let run = plinth(dir.path(), &["apply", "--auto-approve"]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let out: serde_json::Value =
+        serde_json::from_str(&plinth(dir.path(), &["output", "--json"]).stdout).expect("json");
+    assert_eq!(
+        out["a"]["value"],
+        "Hello, world!\nbackend 10.0.0.1:8080\nbackend 10.0.0.2:8080\nmany\n"
+    );
+    assert_eq!(out["b"]["value"], "Hello, x!\none\n");
+
+    let missing = main_tf("output \"a\" {\n  value = templatefile(\"nope.tpl\", {})\n}\n");
+    let run = plinth(missing.path(), &["validate"]);
+    assert_eq!(run.code, 1);
+    assert!(run.stderr.contains("templatefile()"), "{}", run.stderr);
+    assert!(run.stderr.contains("main.tf:2"), "{}", run.stderr);
+}

@@ -363,6 +363,7 @@ impl<'a> Evaluator<'a> {
         let args: Vec<&Expression> = call.args.iter().collect();
         match name {
             "try" => return self.eval_try(&args, call_span),
+            "templatefile" => return self.eval_templatefile(&args, call_span),
             "can" => {
                 let [arg] = args.as_slice() else {
                     return Err(Diagnostic::error("Invalid number of arguments")
@@ -414,6 +415,87 @@ impl<'a> Evaluator<'a> {
                 .detail(format!("Call to {name}(): {}", e.message))
                 .at_opt(at)
         })
+    }
+
+    /// `templatefile(path, vars)`: the file read as a template, evaluated with only
+    /// `vars` in scope (and every function but templatefile itself).
+    fn eval_templatefile(
+        &mut self,
+        args: &[&Expression],
+        call_span: Option<Span>,
+    ) -> Result<Value> {
+        let fail = |detail: String, at: Option<Span>| {
+            Err(Diagnostic::error("Invalid function argument")
+                .detail(format!("Call to templatefile(): {detail}"))
+                .at_opt(at.or(call_span)))
+        };
+        let [path_expr, vars_expr] = args else {
+            return fail(
+                "the function takes exactly 2 arguments (path and vars).".into(),
+                None,
+            );
+        };
+        let (path, path_marked) = self.eval(path_expr)?.unmark();
+        let (vars, vars_marked) = self.eval(vars_expr)?.unmark();
+        let path = match path {
+            Value::String(p) => p,
+            Value::Unknown(_) => return Ok(Value::Unknown(Type::String)),
+            _ => {
+                return fail(
+                    "Invalid value for \"path\" parameter: a string is required.".into(),
+                    self.span_of(*path_expr),
+                )
+            }
+        };
+        let bindings = match vars {
+            Value::Object(m) | Value::Map(_, m) => m,
+            Value::Unknown(_) => return Ok(Value::Unknown(Type::String)),
+            _ => {
+                return fail(
+                    "Invalid value for \"vars\" parameter: must be a map or object.".into(),
+                    self.span_of(*vars_expr),
+                )
+            }
+        };
+        let text =
+            match std::fs::read_to_string(&path) {
+                Ok(t) => t,
+                Err(e) => return fail(
+                    format!(
+                        "Invalid value for \"path\" parameter: no file exists at {path:?}; {e}."
+                    ),
+                    self.span_of(*path_expr),
+                ),
+            };
+        let template = match text.parse::<Template>() {
+            Ok(t) => t,
+            Err(e) => return fail(format!("failed to parse {path}: {e}"), None),
+        };
+        struct NoScope;
+        impl Scope for NoScope {
+            fn resolve(&self, r: &Reference) -> std::result::Result<Value, Diagnostic> {
+                Err(Diagnostic::error("Invalid template variable").at(r.span))
+            }
+        }
+        let mut inner = Evaluator::new(self.file, &text, &NoScope);
+        for (k, v) in bindings {
+            inner.bind(&k, v);
+        }
+        match inner.eval_template(&template, false, false, true) {
+            Ok(v) => Ok(v.mark(path_marked || vars_marked)),
+            Err(d) => fail(
+                format!(
+                    "{path}: {}{}",
+                    d.summary,
+                    if d.detail.is_empty() {
+                        String::new()
+                    } else {
+                        format!(": {}", d.detail)
+                    }
+                ),
+                None,
+            ),
+        }
     }
 
     fn eval_try(&mut self, args: &[&Expression], call_span: Option<Span>) -> Result<Value> {
