@@ -9,6 +9,7 @@ mod filesystem;
 mod network;
 mod numeric;
 mod strings;
+mod yaml;
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::OnceLock;
@@ -642,6 +643,7 @@ fn build_table() -> Functions {
     network::register(&mut t);
     numeric::register(&mut t);
     strings::register(&mut t);
+    yaml::register(&mut t);
     let any = || Constraint::Any;
     let unknown_ok = |name, ty| Param {
         name,

@@ -1,0 +1,189 @@
+//! yamlencode, in the exact layout Terraform v1.0.3 writes: every string and key
+//! double-quoted, strings with line breaks as literal blocks (`|`, `|-`, `|+`), block
+//! sequences under a mapping key at the key's own indentation, and a plain scalar
+//! document ended with `...`.
+
+use std::collections::HashMap;
+
+use super::{fixed, FnError, Function};
+use crate::lang::types::{Constraint, Type};
+use crate::lang::value::Value;
+
+fn quote(s: &str) -> String {
+    let mut out = String::from("\"");
+    for c in s.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            '\t' => out.push_str("\\t"),
+            '\r' => out.push_str("\\r"),
+            '\n' => out.push_str("\\n"),
+            c if (c as u32) < 0x20 || c as u32 == 0x7f => {
+                out.push_str(&format!("\\x{:02X}", c as u32))
+            }
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+    out
+}
+
+/// A string as a literal block after `|`: the chomping indicator, then each line
+/// indented (empty lines stay empty).
+fn block(s: &str, indent: usize, out: &mut String) {
+    let trailing = s.len() - s.trim_end_matches('\n').len();
+    out.push_str(match trailing {
+        0 => "|-\n",
+        1 => "|\n",
+        _ => "|+\n",
+    });
+    let mut lines: Vec<&str> = s.split('\n').collect();
+    if trailing > 0 {
+        lines.pop();
+    }
+    for line in lines {
+        if !line.is_empty() {
+            out.push_str(&" ".repeat(indent));
+            out.push_str(line);
+        }
+        out.push('\n');
+    }
+}
+
+fn scalar(v: &Value) -> Option<String> {
+    Some(match v {
+        Value::Null(_) => "null".into(),
+        Value::Bool(b) => b.to_string(),
+        Value::Number(n) => n.to_string(),
+        Value::String(s) => quote(s),
+        _ => return None,
+    })
+}
+
+fn entries(v: &Value) -> Option<Vec<(String, &Value)>> {
+    match v {
+        Value::Map(_, m) | Value::Object(m) => Some(m.iter().map(|(k, v)| (k.clone(), v)).collect()),
+        _ => None,
+    }
+}
+
+fn items(v: &Value) -> Option<&[Value]> {
+    match v {
+        Value::List(_, e) | Value::Set(_, e) | Value::Tuple(e) => Some(e),
+        _ => None,
+    }
+}
+
+/// What follows `key:` or `- `: an inline scalar, a literal block, an empty
+/// collection, or a nested block on the next lines.
+fn value_after(v: &Value, indent: usize, in_sequence: bool, out: &mut String) {
+    if let Value::String(s) = v {
+        if s.contains('\n') {
+            out.push(' ');
+            block(s, indent + 2, out);
+            return;
+        }
+    }
+    if let Some(s) = scalar(v) {
+        out.push(' ');
+        out.push_str(&s);
+        out.push('\n');
+        return;
+    }
+    match (entries(v), items(v)) {
+        (Some(e), _) if e.is_empty() => out.push_str(" {}\n"),
+        (_, Some(i)) if i.is_empty() => out.push_str(" []\n"),
+        (Some(e), _) if in_sequence => {
+            out.push(' ');
+            mapping(&e, indent + 2, true, out);
+        }
+        (Some(e), _) => {
+            out.push('\n');
+            mapping(&e, indent + 2, false, out);
+        }
+        (_, Some(i)) if in_sequence => {
+            out.push(' ');
+            sequence(i, indent + 2, true, out);
+        }
+        (_, Some(i)) => {
+            out.push('\n');
+            sequence(i, indent, false, out);
+        }
+        _ => out.push_str(" null\n"),
+    }
+}
+
+fn mapping(e: &[(String, &Value)], indent: usize, first_inline: bool, out: &mut String) {
+    for (n, (k, v)) in e.iter().enumerate() {
+        if n > 0 || !first_inline {
+            out.push_str(&" ".repeat(indent));
+        }
+        out.push_str(&quote(k));
+        out.push(':');
+        value_after(v, indent, false, out);
+    }
+}
+
+fn sequence(items: &[Value], indent: usize, first_inline: bool, out: &mut String) {
+    for (n, v) in items.iter().enumerate() {
+        if n > 0 || !first_inline {
+            out.push_str(&" ".repeat(indent));
+        }
+        out.push('-');
+        value_after(v, indent, true, out);
+    }
+}
+
+pub fn encode(v: &Value) -> String {
+    let v = v.clone().deep_unmark();
+    let mut out = String::new();
+    match &v {
+        Value::String(s) if s.contains('\n') => block(s, 2, &mut out),
+        Value::String(s) => {
+            out.push_str(&quote(s));
+            out.push('\n');
+        }
+        other => {
+            if let Some(s) = scalar(other) {
+                out.push_str(&s);
+                out.push_str("\n...\n");
+            } else if let Some(e) = entries(other) {
+                if e.is_empty() {
+                    out.push_str("{}\n");
+                } else {
+                    mapping(&e, 0, false, &mut out);
+                }
+            } else if let Some(i) = items(other) {
+                if i.is_empty() {
+                    out.push_str("[]\n");
+                } else {
+                    sequence(i, 0, false, &mut out);
+                }
+            }
+        }
+    }
+    out
+}
+
+fn yamlencode(args: &[Value]) -> Result<Value, FnError> {
+    if !args[0].is_wholly_known() {
+        return Ok(Value::Unknown(Type::String));
+    }
+    Ok(Value::String(encode(&args[0])))
+}
+
+pub(super) fn register(t: &mut HashMap<&'static str, Function>) {
+    t.insert(
+        "yamlencode",
+        fixed(
+            [super::Param {
+                name: "value",
+                ty: Constraint::Any,
+                allow_unknown: true,
+                allow_null: true,
+            }],
+            super::string_ty,
+            yamlencode,
+        ),
+    );
+}
