@@ -457,16 +457,17 @@ impl<'a> Evaluator<'a> {
                 )
             }
         };
-        let text =
-            match std::fs::read_to_string(&path) {
-                Ok(t) => t,
-                Err(e) => return fail(
+        let text = match std::fs::read_to_string(&path) {
+            Ok(t) => t,
+            Err(e) => {
+                return fail(
                     format!(
                         "Invalid value for \"path\" parameter: no file exists at {path:?}; {e}."
                     ),
                     self.span_of(*path_expr),
-                ),
-            };
+                )
+            }
+        };
         let template = match text.parse::<Template>() {
             Ok(t) => t,
             Err(e) => return fail(format!("failed to parse {path}: {e}"), None),

@@ -3,7 +3,7 @@
 //! sequences under a mapping key at the key's own indentation, and a plain scalar
 //! document ended with `...`.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 
 use super::{fixed, FnError, Function};
 use crate::lang::types::{Constraint, Type};
@@ -62,7 +62,9 @@ fn scalar(v: &Value) -> Option<String> {
 
 fn entries(v: &Value) -> Option<Vec<(String, &Value)>> {
     match v {
-        Value::Map(_, m) | Value::Object(m) => Some(m.iter().map(|(k, v)| (k.clone(), v)).collect()),
+        Value::Map(_, m) | Value::Object(m) => {
+            Some(m.iter().map(|(k, v)| (k.clone(), v)).collect())
+        }
         _ => None,
     }
 }
@@ -165,6 +167,140 @@ pub fn encode(v: &Value) -> String {
     out
 }
 
+/// Builds values from the parser's events, resolving plain scalars with YAML 1.1's
+/// rules as Terraform's decoder does (`yes`, `on` and `~` included).
+#[derive(Default)]
+struct Builder {
+    stack: Vec<Frame>,
+    done: Option<Value>,
+    anchors: HashMap<usize, Value>,
+    error: Option<String>,
+}
+
+enum Frame {
+    Seq(usize, Vec<Value>),
+    Map(usize, BTreeMap<String, Value>, Option<String>),
+}
+
+fn resolve_plain(s: &str) -> Value {
+    match s {
+        "" | "~" | "null" | "Null" | "NULL" => return Value::null(),
+        "y" | "Y" | "yes" | "Yes" | "YES" | "true" | "True" | "TRUE" | "on" | "On" | "ON" => {
+            return Value::Bool(true)
+        }
+        "n" | "N" | "no" | "No" | "NO" | "false" | "False" | "FALSE" | "off" | "Off" | "OFF" => {
+            return Value::Bool(false)
+        }
+        _ => {}
+    }
+    let numeric = s.trim_start_matches(['+', '-']);
+    let looks_numeric = numeric
+        .chars()
+        .next()
+        .is_some_and(|c| c.is_ascii_digit() || c == '.')
+        && numeric
+            .chars()
+            .all(|c| c.is_ascii_digit() || matches!(c, '.' | 'e' | 'E' | '+' | '-' | '_'));
+    if looks_numeric {
+        if let Ok(n) = crate::lang::number::Number::parse(
+            &s.replace('_', "").trim_start_matches('+').to_string(),
+        ) {
+            return Value::Number(n);
+        }
+    }
+    Value::String(s.to_string())
+}
+
+impl Builder {
+    fn push(&mut self, v: Value, anchor: usize) {
+        if anchor > 0 {
+            self.anchors.insert(anchor, v.clone());
+        }
+        match self.stack.last_mut() {
+            None => self.done = Some(v),
+            Some(Frame::Seq(_, items)) => items.push(v),
+            Some(Frame::Map(_, m, key)) => match key.take() {
+                Some(k) => {
+                    m.insert(k, v);
+                }
+                None => match v {
+                    Value::String(k) => *key = Some(k),
+                    Value::Null(_) => *key = Some("null".into()),
+                    Value::Bool(b) => *key = Some(b.to_string()),
+                    Value::Number(n) => *key = Some(n.to_string()),
+                    _ => self.error = Some("only scalar mapping keys are supported".into()),
+                },
+            },
+        }
+    }
+}
+
+impl yaml_rust2::parser::MarkedEventReceiver for Builder {
+    fn on_event(&mut self, ev: yaml_rust2::parser::Event, _mark: yaml_rust2::scanner::Marker) {
+        use yaml_rust2::parser::Event;
+        use yaml_rust2::scanner::TScalarStyle;
+        match ev {
+            Event::Scalar(s, style, anchor, tag) => {
+                let v = match (&tag, style) {
+                    (Some(t), _) if t.suffix == "str" => Value::String(s),
+                    (_, TScalarStyle::Plain) => resolve_plain(&s),
+                    _ => Value::String(s),
+                };
+                self.push(v, anchor);
+            }
+            Event::SequenceStart(anchor, _) => self.stack.push(Frame::Seq(anchor, Vec::new())),
+            Event::MappingStart(anchor, _) => {
+                self.stack.push(Frame::Map(anchor, BTreeMap::new(), None))
+            }
+            Event::SequenceEnd | Event::MappingEnd => {
+                let (v, anchor) = match self.stack.pop() {
+                    Some(Frame::Seq(a, items)) => (Value::Tuple(items), a),
+                    Some(Frame::Map(a, m, _)) => (Value::Object(m), a),
+                    None => return,
+                };
+                self.push(v, anchor);
+            }
+            Event::Alias(id) => {
+                let v = self.anchors.get(&id).cloned();
+                match v {
+                    Some(v) => self.push(v, 0),
+                    None => self.error = Some(format!("unknown anchor {id}")),
+                }
+            }
+            _ => {}
+        }
+    }
+}
+
+fn yamldecode(args: &[Value]) -> Result<Value, FnError> {
+    let text = args[0].as_str().unwrap_or("");
+    let mut builder = Builder::default();
+    let mut parser = yaml_rust2::parser::Parser::new_from_str(text);
+    if let Err(e) = parser.load(&mut builder, false) {
+        return Err(FnError::arg(
+            0,
+            format!(
+                "Invalid value for \"src\" parameter: on line {}, column {}: {}.",
+                e.marker().line(),
+                e.marker().col() + 1,
+                e.info()
+            ),
+        ));
+    }
+    if let Some(e) = builder.error {
+        return Err(FnError::arg(
+            0,
+            format!("Invalid value for \"src\" parameter: {e}."),
+        ));
+    }
+    builder.done.ok_or_else(|| {
+        FnError::arg(
+            0,
+            "Invalid value for \"src\" parameter: on line 1, column 1: missing start of document.",
+        )
+    })
+}
+
 fn yamlencode(args: &[Value]) -> Result<Value, FnError> {
     if !args[0].is_wholly_known() {
         return Ok(Value::Unknown(Type::String));
@@ -173,6 +309,14 @@ fn yamlencode(args: &[Value]) -> Result<Value, FnError> {
 }
 
 pub(super) fn register(t: &mut HashMap<&'static str, Function>) {
+    t.insert(
+        "yamldecode",
+        fixed(
+            [super::p("src", Constraint::String)],
+            super::dynamic_ty,
+            yamldecode,
+        ),
+    );
     t.insert(
         "yamlencode",
         fixed(
