@@ -94,7 +94,7 @@ fn value_after(v: &Value, indent: usize, in_sequence: bool, out: &mut String) {
     }
     match (entries(v), items(v)) {
         (Some(e), _) if e.is_empty() => out.push_str(" {}\n"),
-        (_, Some(i)) if i.is_empty() => out.push_str(" []\n"),
+        (_, Some([])) => out.push_str(" []\n"),
         (Some(e), _) if in_sequence => {
             out.push(' ');
             mapping(&e, indent + 2, true, out);
@@ -202,9 +202,9 @@ fn resolve_plain(s: &str) -> Value {
             .chars()
             .all(|c| c.is_ascii_digit() || matches!(c, '.' | 'e' | 'E' | '+' | '-' | '_'));
     if looks_numeric {
-        if let Ok(n) = crate::lang::number::Number::parse(
-            &s.replace('_', "").trim_start_matches('+').to_string(),
-        ) {
+        if let Ok(n) =
+            crate::lang::number::Number::parse(s.replace('_', "").trim_start_matches('+'))
+        {
             return Value::Number(n);
         }
     }
