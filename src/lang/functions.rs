@@ -639,6 +639,7 @@ fn build_table() -> Functions {
     collections::register(&mut t);
     datetime::register(&mut t);
     encoding::register(&mut t);
+    encoding::register_text(&mut t);
     filesystem::register(&mut t);
     network::register(&mut t);
     numeric::register(&mut t);

@@ -22,6 +22,11 @@ pub fn impure_known(known: bool) -> ImpureGuard {
 
 pub struct ImpureGuard(bool);
 
+/// Whether impure functions give values now (apply).
+pub(super) fn impure_now() -> bool {
+    IMPURE_KNOWN.with(Cell::get)
+}
+
 impl Drop for ImpureGuard {
     fn drop(&mut self) {
         IMPURE_KNOWN.with(|c| c.set(self.0));

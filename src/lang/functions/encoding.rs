@@ -250,3 +250,173 @@ pub(super) fn register(t: &mut HashMap<&'static str, Function>) {
         ),
     );
 }
+
+/// The character encoding `name` (IANA names and aliases, as Terraform accepts).
+fn encoding_named(name: &str, arg: usize) -> Result<Encoding, FnError> {
+    let upper = name.to_ascii_uppercase();
+    match upper.as_str() {
+        "UTF-16LE" => return Ok(Encoding::Utf16(false)),
+        "UTF-16BE" => return Ok(Encoding::Utf16(true)),
+        _ => {}
+    }
+    encoding_rs::Encoding::for_label(name.as_bytes())
+        .map(Encoding::Other)
+        .ok_or_else(|| {
+            FnError::arg(
+                arg,
+                format!("Invalid value for \"encoding\" parameter: {name:?} is not a supported IANA encoding name or alias in this Terraform version."),
+            )
+        })
+}
+
+enum Encoding {
+    /// Big-endian when true.
+    Utf16(bool),
+    Other(&'static encoding_rs::Encoding),
+}
+
+fn textencodebase64(args: &[Value]) -> Result<Value, FnError> {
+    let text = str_arg(args, 0);
+    let bytes = match encoding_named(str_arg(args, 1), 1)? {
+        Encoding::Utf16(big) => text
+            .encode_utf16()
+            .flat_map(|u| {
+                if big {
+                    u.to_be_bytes()
+                } else {
+                    u.to_le_bytes()
+                }
+            })
+            .collect(),
+        Encoding::Other(enc) => {
+            let (out, _, unmappable) = enc.encode(text);
+            if unmappable {
+                return Err(FnError::arg(
+                    0,
+                    format!("Invalid value for \"string\" parameter: the given string contains characters that cannot be represented in {}.", str_arg(args, 1)),
+                ));
+            }
+            out.into_owned()
+        }
+    };
+    Ok(Value::String(b64(&bytes)))
+}
+
+fn textdecodebase64(args: &[Value]) -> Result<Value, FnError> {
+    let data = base64::engine::general_purpose::STANDARD
+        .decode(str_arg(args, 0))
+        .map_err(|_| {
+            FnError::arg(
+                0,
+                "Invalid value for \"source\" parameter: the given value is not valid base64.",
+            )
+        })?;
+    let text = match encoding_named(str_arg(args, 1), 1)? {
+        Encoding::Utf16(big) => {
+            let units: Vec<u16> = data
+                .chunks(2)
+                .map(|c| {
+                    let pair = [c[0], *c.get(1).unwrap_or(&0)];
+                    if big {
+                        u16::from_be_bytes(pair)
+                    } else {
+                        u16::from_le_bytes(pair)
+                    }
+                })
+                .collect();
+            String::from_utf16_lossy(&units)
+        }
+        Encoding::Other(enc) => enc.decode_without_bom_handling(&data).0.into_owned(),
+    };
+    Ok(Value::String(text))
+}
+
+/// gzip as Go's writer lays it out when Terraform writes, flushes and closes it: the
+/// data as non-final deflate blocks, a sync-flush marker, a final empty stored block.
+/// (For inputs long enough that Go's and zlib's compressors choose differently, the
+/// bytes differ while decompressing to the same text.)
+fn base64gzip(args: &[Value]) -> Result<Value, FnError> {
+    let data = str_arg(args, 0).as_bytes();
+    let mut deflate = flate2::Compress::new(flate2::Compression::default(), false);
+    let mut body = Vec::with_capacity(data.len() + 64);
+    loop {
+        let consumed = deflate.total_in() as usize;
+        let status = deflate
+            .compress_vec(&data[consumed..], &mut body, flate2::FlushCompress::Sync)
+            .map_err(|e| {
+                FnError::call(format!("Invalid function argument: cannot compress: {e}."))
+            })?;
+        if deflate.total_in() as usize == data.len() && body.len() < body.capacity() {
+            break;
+        }
+        if status == flate2::Status::BufError || body.len() == body.capacity() {
+            body.reserve(body.capacity().max(64));
+        }
+    }
+    let mut crc = flate2::Crc::new();
+    crc.update(data);
+    let mut out = vec![0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 0xff];
+    out.extend_from_slice(&body);
+    out.extend_from_slice(&[1, 0, 0, 0xff, 0xff]);
+    out.extend_from_slice(&crc.sum().to_le_bytes());
+    out.extend_from_slice(&(data.len() as u32).to_le_bytes());
+    Ok(Value::String(b64(&out)))
+}
+
+fn bcrypt_fn(args: &[Value]) -> Result<Value, FnError> {
+    if !super::datetime::impure_now() {
+        return Ok(Value::Unknown(Type::String));
+    }
+    let cost = match args.get(1) {
+        Some(c) => c.as_number().and_then(|n| n.to_i64()).ok_or_else(|| {
+            FnError::arg(
+                1,
+                "Invalid value for \"cost\" parameter: a whole number is required.",
+            )
+        })?,
+        None => 10,
+    };
+    if !(4..=31).contains(&cost) {
+        return Err(FnError::arg(1, format!("Invalid function argument: crypto/bcrypt: cost {cost} is outside allowed range (4,31).")));
+    }
+    let hashed = bcrypt::hash_with_result(str_arg(args, 0), cost as u32)
+        .map_err(|e| FnError::call(format!("Invalid function argument: {e}.")))?;
+    Ok(Value::String(
+        hashed.format_for_version(bcrypt::Version::TwoA),
+    ))
+}
+
+pub(super) fn register_text(t: &mut HashMap<&'static str, Function>) {
+    t.insert(
+        "textencodebase64",
+        fixed(
+            [
+                p("string", Constraint::String),
+                p("encoding", Constraint::String),
+            ],
+            string_ty,
+            textencodebase64,
+        ),
+    );
+    t.insert(
+        "textdecodebase64",
+        fixed(
+            [
+                p("source", Constraint::String),
+                p("encoding", Constraint::String),
+            ],
+            string_ty,
+            textdecodebase64,
+        ),
+    );
+    t.insert("base64gzip", string_fn(base64gzip));
+    t.insert(
+        "bcrypt",
+        super::variadic(
+            vec![p("str", Constraint::String)],
+            p("cost", Constraint::Number),
+            string_ty,
+            bcrypt_fn,
+        ),
+    );
+}
