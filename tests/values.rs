@@ -489,3 +489,36 @@ fn templatefile_renders_as_terraform_does() {
     assert!(run.stderr.contains("templatefile()"), "{}", run.stderr);
     assert!(run.stderr.contains("main.tf:2"), "{}", run.stderr);
 }
+
+/// Expected values recorded from Terraform v1.0.3 on the same tree.
+#[test]
+fn fileset_matches_as_terraform_does() {
+    let dir = stack(&[
+        ("files/a.txt", ""),
+        ("files/b.md", ""),
+        ("files/.hidden", ""),
+        ("files/sub/c.txt", ""),
+        ("files/sub/deep/d.txt", ""),
+        ("files/other/e.txt", ""),
+        (
+            "main.tf",
+            "output \"a\" {\n  value = fileset(path.module, \"files/*.txt\")\n}\noutput \"b\" {\n  value = fileset(\"files\", \"**/*.txt\")\n}\noutput \"c\" {\n  value = fileset(\"files\", \"{sub,other}/*\")\n}\noutput \"d\" {\n  value = fileset(\"files\", \"*\")\n}\noutput \"e\" {\n  value = fileset(\"files\", \"?.md\")\n}\noutput \"f\" {\n  value = fileset(\"files\", \"**\")\n}\noutput \"g\" {\n  value = fileset(\"files\", \"[ab].*\")\n}\noutput \"h\" {\n  value = fileset(\"files\", \"nothing*\")\n}\n",
+        ),
+    ]);
+    assert_eq!(plinth(dir.path(), &["apply", "--auto-approve"]).code, 0);
+    let out: serde_json::Value =
+        serde_json::from_str(&plinth(dir.path(), &["output", "--json"]).stdout).expect("json");
+    let expect = serde_json::json!({
+        "a": ["files/a.txt"],
+        "b": ["a.txt", "other/e.txt", "sub/c.txt", "sub/deep/d.txt"],
+        "c": ["other/e.txt", "sub/c.txt"],
+        "d": [".hidden", "a.txt", "b.md"],
+        "e": ["b.md"],
+        "f": [".hidden", "a.txt", "b.md", "other/e.txt", "sub/c.txt", "sub/deep/d.txt"],
+        "g": ["a.txt", "b.md"],
+        "h": [],
+    });
+    for (k, v) in expect.as_object().expect("object") {
+        assert_eq!(&out[k]["value"], v, "fileset output {k}");
+    }
+}

@@ -112,7 +112,117 @@ fn fileexists(args: &[Value]) -> Result<Value, FnError> {
     }
 }
 
+/// A `fileset` pattern as a regular expression over `/`-separated relative paths:
+/// `*` and `?` stay within one directory, `**` spans any number, `{a,b}` alternates,
+/// `[…]` is a class.
+fn pattern_regex(pattern: &str) -> Result<regex::Regex, String> {
+    let mut re = String::from("^");
+    let chars: Vec<char> = pattern.chars().collect();
+    let mut i = 0;
+    let mut depth = 0;
+    while i < chars.len() {
+        match chars[i] {
+            '*' if chars.get(i + 1) == Some(&'*') => {
+                if chars.get(i + 2) == Some(&'/') {
+                    re.push_str("(?:.*/)?");
+                    i += 3;
+                } else {
+                    re.push_str(".*");
+                    i += 2;
+                }
+                continue;
+            }
+            '*' => re.push_str("[^/]*"),
+            '?' => re.push_str("[^/]"),
+            '[' => {
+                let end = chars[i..]
+                    .iter()
+                    .position(|c| *c == ']')
+                    .ok_or("unterminated character class")?;
+                let mut class: String = chars[i + 1..i + end].iter().collect();
+                if let Some(rest) = class.strip_prefix('!') {
+                    class = format!("^{rest}");
+                }
+                re.push('[');
+                re.push_str(&class);
+                re.push(']');
+                i += end + 1;
+                continue;
+            }
+            '{' => {
+                depth += 1;
+                re.push_str("(?:");
+            }
+            '}' if depth > 0 => {
+                depth -= 1;
+                re.push(')');
+            }
+            ',' if depth > 0 => re.push('|'),
+            '\\' if i + 1 < chars.len() => {
+                re.push_str(&regex::escape(&chars[i + 1].to_string()));
+                i += 2;
+                continue;
+            }
+            c => re.push_str(&regex::escape(&c.to_string())),
+        }
+        i += 1;
+    }
+    if depth > 0 {
+        return Err("unterminated {".into());
+    }
+    re.push('$');
+    regex::Regex::new(&re).map_err(|e| e.to_string())
+}
+
+fn walk_files(root: &Path, dir: &Path, out: &mut Vec<String>) {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    for e in entries.flatten() {
+        let path = e.path();
+        if path.is_dir() {
+            walk_files(root, &path, out);
+        } else if path.is_file() {
+            if let Ok(rel) = path.strip_prefix(root) {
+                out.push(rel.to_string_lossy().replace('\\', "/"));
+            }
+        }
+    }
+}
+
+fn fileset(args: &[Value]) -> Result<Value, FnError> {
+    let base = expand(str_arg(args, 0));
+    let pattern = str_arg(args, 1);
+    let re = pattern_regex(pattern).map_err(|e| {
+        FnError::arg(
+            1,
+            format!(
+                "Invalid value for \"pattern\" parameter: failed to glob pattern ({pattern}): {e}."
+            ),
+        )
+    })?;
+    let mut found = Vec::new();
+    walk_files(Path::new(&base), Path::new(&base), &mut found);
+    let matched: Vec<Value> = found
+        .into_iter()
+        .filter(|p| re.is_match(p))
+        .map(Value::String)
+        .collect();
+    Ok(Value::set(crate::lang::types::Type::String, matched))
+}
+
 pub(super) fn register(t: &mut HashMap<&'static str, Function>) {
+    t.insert(
+        "fileset",
+        fixed(
+            [
+                p("path", Constraint::String),
+                p("pattern", Constraint::String),
+            ],
+            |_| crate::lang::types::Type::set(crate::lang::types::Type::String),
+            fileset,
+        ),
+    );
     t.insert("abspath", string_fn(abspath));
     t.insert("dirname", string_fn(dirname));
     t.insert("basename", string_fn(basename));
