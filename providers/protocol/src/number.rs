@@ -110,6 +110,20 @@ impl Number {
         Number(BigDecimal::one())
     }
 
+    /// The number with exactly `places` digits after the point, rounded half to even
+    /// (Go's `%f`).
+    pub fn to_fixed(&self, places: usize) -> String {
+        let rounded = self
+            .0
+            .with_scale_round(places as i64, RoundingMode::HalfEven);
+        let text = rounded.to_plain_string();
+        if rounded.is_zero() && self.0.is_negative() {
+            format!("-{}", text.trim_start_matches('-'))
+        } else {
+            text
+        }
+    }
+
     pub fn floor(&self) -> Number {
         Number(self.0.with_scale_round(0, RoundingMode::Floor).normalized())
     }

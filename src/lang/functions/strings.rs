@@ -70,7 +70,7 @@ fn title(args: &[Value]) -> Result<Value, FnError> {
         } else {
             out.push(c);
         }
-        at_start = !(c.is_alphanumeric() || c == '_' || c == '\'');
+        at_start = !(c.is_alphanumeric() || c == '_');
     }
     Ok(Value::String(out))
 }
