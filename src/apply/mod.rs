@@ -1158,7 +1158,36 @@ pub fn apply(
             diags.push(Diagnostic::error("Failed to save outputs").detail(e.to_string()));
         }
     }
-    (applied, diags.sorted_unique())
+    (applied, collapse_plugin_failures(diags.sorted_unique()))
+}
+
+/// Keeps the first few "plugin did not respond" errors of a failed plugin and sums
+/// up the rest: once a plugin is gone every later call to it fails the same way.
+fn collapse_plugin_failures(diags: Diagnostics) -> Diagnostics {
+    const KEPT: usize = 3;
+    let mut out = Diagnostics::default();
+    let mut seen = 0;
+    let mut more = Vec::new();
+    for d in diags.items {
+        if d.summary == PLUGIN_FAILED {
+            seen += 1;
+            if seen > KEPT {
+                if let Some(address) = d.detail.rsplit("with ").next() {
+                    more.push(address.trim().to_string());
+                }
+                continue;
+            }
+        }
+        out.push(d);
+    }
+    if !more.is_empty() {
+        out.push(Diagnostic::error("More changes not made").detail(format!(
+            "{} more instances were not changed because their provider's plugin failed, among them {}.",
+            more.len(),
+            more.iter().take(5).cloned().collect::<Vec<_>>().join(", ")
+        )));
+    }
+    out
 }
 
 /// Calls that were in flight when an earlier plinth was killed: their outcome is
