@@ -848,6 +848,7 @@ fn build_table() -> Functions {
     datetime::register(&mut t);
     encoding::register(&mut t);
     encoding::register_text(&mut t);
+    encoding::register_rsa(&mut t);
     filesystem::register(&mut t);
     network::register(&mut t);
     numeric::register(&mut t);

@@ -420,3 +420,50 @@ pub(super) fn register_text(t: &mut HashMap<&'static str, Function>) {
         ),
     );
 }
+
+/// `rsadecrypt(ciphertext, privatekey)`: base64 ciphertext encrypted with PKCS #1 v1.5,
+/// and the private key in PEM (PKCS #1 or PKCS #8).
+fn rsadecrypt(args: &[Value]) -> Result<Value, FnError> {
+    use rsa::pkcs1::DecodeRsaPrivateKey;
+    use rsa::pkcs8::DecodePrivateKey;
+    let ciphertext = base64::engine::general_purpose::STANDARD
+        .decode(str_arg(args, 0))
+        .map_err(|_| {
+            FnError::arg(
+                0,
+                "Invalid value for \"ciphertext\" parameter: failed to decode input as base64.",
+            )
+        })?;
+    let pem = str_arg(args, 1);
+    let key = rsa::RsaPrivateKey::from_pkcs1_pem(pem)
+        .or_else(|_| rsa::RsaPrivateKey::from_pkcs8_pem(pem))
+        .map_err(|_| {
+            FnError::arg(
+                1,
+                "Invalid value for \"privatekey\" parameter: failed to parse key: no key found.",
+            )
+        })?;
+    let plain = key
+        .decrypt(rsa::Pkcs1v15Encrypt, &ciphertext)
+        .map_err(|_| FnError::arg(0, "Invalid value for \"ciphertext\" parameter: failed to decrypt: crypto/rsa: decryption error."))?;
+    String::from_utf8(plain).map(Value::String).map_err(|_| {
+        FnError::arg(
+            0,
+            "Invalid function argument: the decrypted text is not valid UTF-8.",
+        )
+    })
+}
+
+pub(super) fn register_rsa(t: &mut HashMap<&'static str, Function>) {
+    t.insert(
+        "rsadecrypt",
+        fixed(
+            [
+                p("ciphertext", Constraint::String),
+                p("privatekey", Constraint::String),
+            ],
+            string_ty,
+            rsadecrypt,
+        ),
+    );
+}
