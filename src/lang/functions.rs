@@ -676,13 +676,27 @@ fn format_one(v: &Verb, arg: &Value, i: usize) -> Result<String, FnError> {
             };
             return Ok(pad_number(v, sign, &format!("{prefix}{digits}")));
         }
-        'f' | 'F' => {
+        'f' | 'F' | 'e' | 'E' | 'g' | 'G' => {
             let n = as_type(&Constraint::Number)?;
             let n = n
                 .as_number()
                 .cloned()
                 .unwrap_or_else(|| Number::from_i64(0));
-            let fixed = n.to_fixed(v.precision.unwrap_or(6));
+            let fixed = match (v.letter, v.precision) {
+                ('f' | 'F', p) => n.to_fixed(p.unwrap_or(6)),
+                ('e', p) => n.to_exponential(p.unwrap_or(6)),
+                ('E', p) => n.to_exponential(p.unwrap_or(6)).to_uppercase(),
+                ('g', None) => n.to_general(),
+                (_, None) => n.to_general().to_uppercase(),
+                (_, Some(p)) => {
+                    let text = n.to_exponential(p.saturating_sub(1));
+                    if v.letter == 'G' {
+                        text.to_uppercase()
+                    } else {
+                        text
+                    }
+                }
+            };
             let (negative, digits) = match fixed.strip_prefix('-') {
                 Some(d) => (true, d.to_string()),
                 None => (false, fixed),

@@ -124,6 +124,67 @@ impl Number {
         }
     }
 
+    /// Scientific notation with `digits` digits after the point, rounded half to
+    /// even, exponent signed and at least two digits (Go's `%e`): `1.234560e+03`.
+    pub fn to_exponential(&self, digits: usize) -> String {
+        let negative = self.0.is_negative();
+        let abs = self.0.abs();
+        if abs.is_zero() {
+            let zeros = if digits > 0 {
+                format!(".{}", "0".repeat(digits))
+            } else {
+                String::new()
+            };
+            return format!("{}0{zeros}e+00", if negative { "-" } else { "" });
+        }
+        let (_, exp) = Number(abs.clone()).decimal_digits();
+        let (int, scale) = abs.as_bigint_and_exponent();
+        // The value divided by 10^e, rounded to `digits` places; one more step when
+        // rounding carries into a new digit (9.5 → 1e+01).
+        let scaled = |e: i64| {
+            BigDecimal::new(int.clone(), scale + e)
+                .with_scale_round(digits as i64, RoundingMode::HalfEven)
+        };
+        let mut e = exp - 1;
+        let mut rounded = scaled(e);
+        if rounded >= BigDecimal::from(10) {
+            e += 1;
+            rounded = scaled(e);
+        }
+        let sign = if e < 0 { '-' } else { '+' };
+        format!(
+            "{}{}e{sign}{:02}",
+            if negative { "-" } else { "" },
+            rounded.to_plain_string(),
+            e.unsigned_abs()
+        )
+    }
+
+    /// The significant digits (no leading or trailing zeros) and the position of the
+    /// decimal point relative to them: value = 0.DIGITS × 10^exp.
+    pub fn decimal_digits(&self) -> (String, i64) {
+        let n = self.0.abs().normalized();
+        let (int, scale) = n.as_bigint_and_exponent();
+        let digits = int.to_string();
+        let exp = digits.len() as i64 - scale;
+        (digits, exp)
+    }
+
+    /// Go's `%g` with no precision: the shortest form, in scientific notation when the
+    /// exponent is below -4 or at least 6.
+    pub fn to_general(&self) -> String {
+        if self.0.is_zero() {
+            return "0".into();
+        }
+        let (digits, exp) = self.decimal_digits();
+        let e = exp - 1;
+        if e < -4 || e >= 6 {
+            self.to_exponential(digits.len() - 1)
+        } else {
+            self.to_fixed((digits.len() as i64 - exp).max(0) as usize)
+        }
+    }
+
     pub fn floor(&self) -> Number {
         Number(self.0.with_scale_round(0, RoundingMode::Floor).normalized())
     }
