@@ -147,7 +147,7 @@ impl Number {
         };
         let mut e = exp - 1;
         let mut rounded = scaled(e);
-        if rounded >= BigDecimal::from(10) {
+        if rounded >= 10 {
             e += 1;
             rounded = scaled(e);
         }
@@ -178,7 +178,7 @@ impl Number {
         }
         let (digits, exp) = self.decimal_digits();
         let e = exp - 1;
-        if e < -4 || e >= 6 {
+        if !(-4..6).contains(&e) {
             self.to_exponential(digits.len() - 1)
         } else {
             self.to_fixed((digits.len() as i64 - exp).max(0) as usize)
