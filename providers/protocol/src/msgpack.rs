@@ -196,7 +196,7 @@ fn read(r: &mut &[u8], ty: &Type, path: &str) -> Result<Value, CodecError> {
         Type::Number => read_number(r, path).map(Value::Number),
         Type::List(elem) | Type::Set(elem) => {
             let n = rmp::decode::read_array_len(r).map_err(|e| fail(e.to_string()))?;
-            let mut items = Vec::with_capacity(n as usize);
+            let mut items = Vec::with_capacity((n as usize).min(r.len()));
             for i in 0..n {
                 items.push(read(r, elem, &format!("{path}[{i}]"))?);
             }

@@ -47,11 +47,7 @@ impl Prefix {
         } else {
             u128::MAX
         };
-        if len == 0 {
-            0
-        } else {
-            all & !(all >> len)
-        }
+        all & !all.checked_shr(len).unwrap_or(0)
     }
 
     fn size(&self, len: u32) -> u128 {
@@ -140,7 +136,7 @@ fn cidrsubnet(args: &[Value]) -> Result<Value, FnError> {
             "Invalid function argument: prefix extension of {newbits} does not accommodate a subnet numbered {netnum}."
         )));
     }
-    let net = prefix.net | ((netnum as u128) << (prefix.bits - len));
+    let net = prefix.net | (netnum as u128).checked_shl(prefix.bits - len).unwrap_or(0);
     Ok(Value::String(prefix.show(net, len)))
 }
 
