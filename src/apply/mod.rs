@@ -760,13 +760,7 @@ impl Applier<'_> {
             return Value::unknown();
         }
         if resource.mode == crate::lang::refs::ResourceMode::Data {
-            return match provider.read_data(&resource.type_name, &config).await {
-                Ok(v) => v,
-                Err(d) => {
-                    diags.extend(about_instance(resource, address, d));
-                    Value::unknown()
-                }
-            };
+            return crate::plan::read_data(provider, resource, address, &config, diags).await;
         }
         let previous = self.moved.get(address).cloned();
         if let Some(old) = &previous {
@@ -1056,6 +1050,24 @@ fn refresh_and_record(
     Some((r.state, r.drift.len()))
 }
 
+/// What apply and destroy do first: read the state, configure the providers, and
+/// close the intents a killed plinth left behind.
+fn begin(
+    prepared: &Prepared,
+    store: &dyn StateStore,
+    progress: &dyn Progress,
+) -> Result<(Snapshot, Diagnostics), Diagnostics> {
+    let prior = store
+        .snapshot()
+        .map_err(|e| single(Diagnostic::error("Failed to read state").detail(e.to_string())))?;
+    let mut diags = configure_providers(prepared);
+    if diags.has_errors() {
+        return Err(diags.sorted_unique());
+    }
+    close_stale_intents(store, &prior, progress, &mut diags);
+    Ok((prior, diags))
+}
+
 /// Applies the stack: refreshes, walks it again with the values known now, changing
 /// and saving each instance, then deletes orphans and saves the outputs. Returns how
 /// many instances changed (with `--refresh-only`: how many drifted).
@@ -1065,20 +1077,10 @@ pub fn apply(
     options: &ChangeOptions,
     progress: &dyn Progress,
 ) -> (usize, Diagnostics) {
-    let prior = match store.snapshot() {
-        Ok(s) => s,
-        Err(e) => {
-            return (
-                0,
-                single(Diagnostic::error("Failed to read state").detail(e.to_string())),
-            )
-        }
+    let (prior, mut diags) = match begin(prepared, store.as_ref(), progress) {
+        Ok(x) => x,
+        Err(d) => return (0, d),
     };
-    let mut diags = configure_providers(prepared);
-    if diags.has_errors() {
-        return (0, diags.sorted_unique());
-    }
-    close_stale_intents(store.as_ref(), &prior, progress, &mut diags);
     let prior = if options.refresh_only {
         prior
     } else {
@@ -1224,20 +1226,10 @@ pub fn destroy(
     options: &ChangeOptions,
     progress: &dyn Progress,
 ) -> (usize, Diagnostics) {
-    let prior = match store.snapshot() {
-        Ok(s) => s,
-        Err(e) => {
-            return (
-                0,
-                single(Diagnostic::error("Failed to read state").detail(e.to_string())),
-            )
-        }
+    let (prior, mut diags) = match begin(prepared, store.as_ref(), progress) {
+        Ok(x) => x,
+        Err(d) => return (0, d),
     };
-    let mut diags = configure_providers(prepared);
-    if diags.has_errors() {
-        return (0, diags.sorted_unique());
-    }
-    close_stale_intents(store.as_ref(), &prior, progress, &mut diags);
     let Some((prior, _)) = refresh_and_record(prepared, store.as_ref(), prior, options, &mut diags)
     else {
         return (0, diags.sorted_unique());

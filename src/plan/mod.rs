@@ -339,6 +339,24 @@ fn attribute_changed(before: &Option<Value>, after: &Option<Value>, name: &str) 
     !a.is_wholly_known() || b.deep_unmark().to_json() != a.deep_unmark().to_json()
 }
 
+/// ReadDataSource for one data source instance; its errors, placed at the block,
+/// go to `diags` and the value is unknown.
+pub async fn read_data(
+    provider: &dyn Provider,
+    resource: &Resource,
+    address: &str,
+    config: &Value,
+    diags: &mut Diagnostics,
+) -> Value {
+    match provider.read_data(&resource.type_name, config).await {
+        Ok(v) => v,
+        Err(d) => {
+            diags.extend(about_instance(resource, address, d));
+            Value::unknown()
+        }
+    }
+}
+
 /// A provider's diagnostics about one instance, placed at its block and naming it.
 pub fn about_instance(resource: &Resource, address: &str, diags: Diagnostics) -> Diagnostics {
     let mut out = Diagnostics::default();
@@ -686,13 +704,8 @@ impl ResourceHandler for Planner<'_> {
                     .get(&(module, resource.address()))
                     .is_some_and(|deps| self.decided.any_change(deps));
                 if config.is_wholly_known() && !waits {
-                    return match provider.read_data(&resource.type_name, &config).await {
-                        Ok(v) => (v, diags),
-                        Err(d) => {
-                            diags.extend(about_instance(resource, address, d));
-                            (Value::unknown(), diags)
-                        }
-                    };
+                    let v = read_data(provider, resource, address, &config, &mut diags).await;
+                    return (v, diags);
                 }
                 lock(&self.changes).push(PlannedChange {
                     address: address.to_string(),
