@@ -47,7 +47,7 @@ impl InputValue {
     /// cannot reference anything.
     pub fn value(&self, sources: &Sources) -> Result<Value, Diagnostic> {
         match &self.raw {
-            RawValue::Literal(s) => Ok(Value::String(s.clone())),
+            RawValue::Literal(s) => Ok(Value::String(crate::lang::value::nfc(s.clone()))),
             RawValue::Value(v) => Ok(v.clone()),
             RawValue::Expr(e) => {
                 Evaluator::new(e.file, &sources.get(e.file).text, &NoReferences).eval(&e.expr)

@@ -16,7 +16,7 @@ use super::functions::Functions;
 use super::number::{Number, NumberError};
 use super::refs::{parse_reference, Reference};
 use super::types::{Constraint, Type};
-use super::value::Value;
+use super::value::{nfc, Value};
 use crate::diag::{did_you_mean, Diagnostic, FileId, Span};
 
 /// Resolves what references name. Implemented by the graph walk for each module
@@ -96,7 +96,7 @@ impl<'a> Evaluator<'a> {
                     )
                 })
             }
-            Expression::String(s) => Ok(Value::String(s.value().clone())),
+            Expression::String(s) => Ok(Value::String(nfc(s.value().clone()))),
             Expression::Array(a) => {
                 let mut out = Vec::with_capacity(a.len());
                 for e in a.iter() {
@@ -986,7 +986,7 @@ impl<'a> Evaluator<'a> {
         if unknown {
             return Ok(Value::Unknown(Type::String).mark(marked));
         }
-        Ok(Value::String(out).mark(marked))
+        Ok(Value::String(nfc(out)).mark(marked))
     }
 
     /// The string an interpolated value contributes, or `None` if it is unknown.

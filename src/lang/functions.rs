@@ -6,6 +6,7 @@ mod collections;
 mod datetime;
 mod encoding;
 mod filesystem;
+mod gzip;
 mod network;
 mod numeric;
 mod strings;
@@ -142,7 +143,7 @@ impl Function {
         if unknown {
             return Ok(Value::Unknown((self.returns)(&converted)).mark(marked));
         }
-        (self.body)(&converted).map(|v| v.mark(marked))
+        (self.body)(&converted).map(|v| v.nfc().mark(marked))
     }
 }
 

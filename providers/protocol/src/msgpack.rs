@@ -189,7 +189,7 @@ fn read(r: &mut &[u8], ty: &Type, path: &str) -> Result<Value, CodecError> {
             let actual = crate::json::type_from_json(&json).map_err(fail)?;
             read(r, &actual, path)
         }
-        Type::String => Ok(Value::String(read_string(r, path)?)),
+        Type::String => Ok(Value::String(crate::value::nfc(read_string(r, path)?))),
         Type::Bool => rmp::decode::read_bool(r)
             .map(Value::Bool)
             .map_err(|e| fail(e.to_string())),

@@ -123,6 +123,33 @@ impl Value {
         }
     }
 
+    /// Every string inside in Unicode Normalization Form C, as Terraform keeps all its
+    /// strings (keys are left as they are, as Terraform leaves them).
+    pub fn nfc(self) -> Value {
+        match self {
+            Value::String(s) => Value::String(nfc(s)),
+            Value::Sensitive(v) => Value::Sensitive(Box::new(v.nfc())),
+            Value::List(t, e) => Value::List(t, e.into_iter().map(Value::nfc).collect()),
+            Value::Set(t, e) if e.iter().any(|v| !v.is_nfc()) => {
+                Value::set(t, e.into_iter().map(Value::nfc).collect())
+            }
+            Value::Tuple(e) => Value::Tuple(e.into_iter().map(Value::nfc).collect()),
+            Value::Map(t, m) => Value::Map(t, m.into_iter().map(|(k, v)| (k, v.nfc())).collect()),
+            Value::Object(m) => Value::Object(m.into_iter().map(|(k, v)| (k, v.nfc())).collect()),
+            v => v,
+        }
+    }
+
+    fn is_nfc(&self) -> bool {
+        match self {
+            Value::String(s) => unicode_normalization::is_nfc(s),
+            Value::Sensitive(v) => v.is_nfc(),
+            Value::List(_, e) | Value::Set(_, e) | Value::Tuple(e) => e.iter().all(Value::is_nfc),
+            Value::Map(_, m) | Value::Object(m) => m.values().all(Value::is_nfc),
+            _ => true,
+        }
+    }
+
     /// Removes every sensitive mark, deep.
     pub fn deep_unmark(self) -> Value {
         match self {
@@ -326,6 +353,16 @@ impl Value {
 }
 
 /// Quotes a string as HCL source would spell it.
+/// `s` in Unicode Normalization Form C (returned as is when it already is, which
+/// the check answers without allocating).
+pub fn nfc(s: String) -> String {
+    use unicode_normalization::UnicodeNormalization;
+    if unicode_normalization::is_nfc_quick(s.chars()) == unicode_normalization::IsNormalized::Yes {
+        return s;
+    }
+    s.nfc().collect()
+}
+
 pub fn quote_string(s: &str) -> String {
     let mut out = String::with_capacity(s.len() + 2);
     out.push('"');

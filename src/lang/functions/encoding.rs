@@ -331,36 +331,11 @@ fn textdecodebase64(args: &[Value]) -> Result<Value, FnError> {
     Ok(Value::String(text))
 }
 
-/// gzip as Go's writer lays it out when Terraform writes, flushes and closes it: the
-/// data as non-final deflate blocks, a sync-flush marker, a final empty stored block.
-/// (For inputs long enough that Go's and zlib's compressors choose differently, the
-/// bytes differ while decompressing to the same text.)
+/// `gzip.NewWriter`, `Write`, `Flush`, `Close`, as Terraform calls them, then base64.
 fn base64gzip(args: &[Value]) -> Result<Value, FnError> {
-    let data = str_arg(args, 0).as_bytes();
-    let mut deflate = flate2::Compress::new(flate2::Compression::default(), false);
-    let mut body = Vec::with_capacity(data.len() + 64);
-    loop {
-        let consumed = deflate.total_in() as usize;
-        let status = deflate
-            .compress_vec(&data[consumed..], &mut body, flate2::FlushCompress::Sync)
-            .map_err(|e| {
-                FnError::call(format!("Invalid function argument: cannot compress: {e}."))
-            })?;
-        if deflate.total_in() as usize == data.len() && body.len() < body.capacity() {
-            break;
-        }
-        if status == flate2::Status::BufError || body.len() == body.capacity() {
-            body.reserve(body.capacity().max(64));
-        }
-    }
-    let mut crc = flate2::Crc::new();
-    crc.update(data);
-    let mut out = vec![0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 0xff];
-    out.extend_from_slice(&body);
-    out.extend_from_slice(&[1, 0, 0, 0xff, 0xff]);
-    out.extend_from_slice(&crc.sum().to_le_bytes());
-    out.extend_from_slice(&(data.len() as u32).to_le_bytes());
-    Ok(Value::String(b64(&out)))
+    Ok(Value::String(b64(&super::gzip::go_gzip(
+        str_arg(args, 0).as_bytes(),
+    ))))
 }
 
 fn bcrypt_fn(args: &[Value]) -> Result<Value, FnError> {
