@@ -40,6 +40,21 @@ pub struct Body {
     pub blocks: Vec<NestedBlock>,
 }
 
+impl Body {
+    /// Where the attribute or nested block at `path` is written (`["vpc_config",
+    /// "subnet_ids"]`), as deep as the body spells it; `None` when it is not written.
+    pub fn span_of(&self, path: &[String]) -> Option<Span> {
+        let (first, rest) = path.split_first()?;
+        if let Some(a) = self.attrs.iter().find(|a| &a.name == first) {
+            return Some(a.name_span);
+        }
+        let block = self.blocks.iter().find(|b| {
+            &b.kind == first || (b.kind == "dynamic" && b.labels.first() == Some(first))
+        })?;
+        block.body.span_of(rest).or(Some(block.span))
+    }
+}
+
 #[derive(Clone, Debug)]
 pub struct NestedBlock {
     pub kind: String,

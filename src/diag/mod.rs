@@ -135,7 +135,10 @@ pub struct Diagnostic {
     /// Further places that explain the problem (each edge of a cycle, say).
     pub labels: Vec<(Span, String)>,
     /// What to do about it: a did-you-mean, the valid names, the expected type.
-    pub help: Option<String>,
+    pub help: Option<Box<str>>,
+    /// The attribute a provider's diagnostic is about (`["scaling_config", "max_size"]`),
+    /// so the engine can point at its line in the resource block.
+    pub attribute: Option<Box<Vec<String>>>,
 }
 
 impl Diagnostic {
@@ -147,6 +150,7 @@ impl Diagnostic {
             span: None,
             labels: Vec::new(),
             help: None,
+            attribute: None,
         }
     }
 
@@ -173,12 +177,12 @@ impl Diagnostic {
     }
 
     pub fn help(mut self, help: impl Into<String>) -> Diagnostic {
-        self.help = Some(help.into());
+        self.help = Some(help.into().into_boxed_str());
         self
     }
 
     pub fn help_opt(mut self, help: Option<String>) -> Diagnostic {
-        self.help = help.or(self.help);
+        self.help = help.map(String::into_boxed_str).or(self.help);
         self
     }
 
@@ -305,7 +309,7 @@ fn miette_view(sources: &Sources, d: &Diagnostic) -> MietteView {
     let mut view = MietteView {
         message: d.summary.clone(),
         severity,
-        help: d.help.clone(),
+        help: d.help.as_deref().map(str::to_string),
         source: None,
         labels: Vec::new(),
         related: Vec::new(),
@@ -398,7 +402,7 @@ pub fn render_json(sources: &Sources, diags: &Diagnostics) -> serde_json::Value 
                 });
             }
             if let Some(help) = &d.help {
-                obj["help"] = json!(help);
+                obj["help"] = json!(&**help);
             }
             if !d.labels.is_empty() {
                 obj["related"] = d

@@ -357,12 +357,17 @@ pub async fn read_data(
     }
 }
 
-/// A provider's diagnostics about one instance, placed at its block and naming it.
+/// A provider's diagnostics about one instance, placed at the attribute they name
+/// (when the block writes it) or else at the block, and naming the instance.
 pub fn about_instance(resource: &Resource, address: &str, diags: Diagnostics) -> Diagnostics {
     let mut out = Diagnostics::default();
     for mut d in diags.items {
         if d.span.is_none() {
-            d.span = Some(resource.span);
+            d.span = d
+                .attribute
+                .as_deref()
+                .and_then(|path| resource.body.span_of(path))
+                .or(Some(resource.span));
         }
         d.detail = if d.detail.is_empty() {
             format!("with {address}")

@@ -147,7 +147,9 @@ pub fn wire(diags: &[WireDiagnostic]) -> Diagnostics {
         } else {
             Diagnostic::warning(d.summary.clone())
         };
-        out.push(diag.detail(detail));
+        let mut diag = diag.detail(detail);
+        diag.attribute = (!d.attribute.is_empty()).then(|| Box::new(d.attribute.clone()));
+        out.push(diag);
     }
     out
 }
@@ -207,6 +209,74 @@ pub fn conform(v: &Value, ty: &Type) -> Value {
         _ => {
             convert_to_type(v.clone().deep_unmark(), ty).unwrap_or_else(|_| v.clone().deep_unmark())
         }
+    }
+}
+
+/// A block's configuration as Terraform decodes it against the schema: like
+/// [`conform`], and a nested block that is not written is an empty list, set or map
+/// (nesting list, set, map), null (single) or an object of nulls (group).
+pub fn conform_config(v: &Value, block: &Block) -> Value {
+    let v = v.peel().0;
+    if !matches!(v, Value::Object(_) | Value::Map(..)) {
+        return conform(v, &block.implied_type());
+    }
+    let mut out = BTreeMap::new();
+    for (name, a) in &block.attributes {
+        out.insert(name.clone(), conform(&attr_of(v, name), &a.ty));
+    }
+    for (name, nb) in &block.blocks {
+        let ty = nb.block.implied_type();
+        let given = attr_of(v, name);
+        let given = given.peel().0;
+        let value = match (nb.nesting, given) {
+            (_, Value::Unknown(_)) => conform(given, &nb_type(nb.nesting, &ty)),
+            (Nesting::Single, Value::Null(_)) => Value::Null(ty),
+            (Nesting::Single | Nesting::Group, x) => conform_config(x, &nb.block),
+            (Nesting::List, Value::Null(_)) => Value::List(ty, Vec::new()),
+            (Nesting::Set, Value::Null(_)) => Value::Set(ty, Vec::new()),
+            (Nesting::Map, Value::Null(_)) => Value::Map(ty, BTreeMap::new()),
+            (Nesting::List, x) => Value::List(
+                ty,
+                elements(x)
+                    .iter()
+                    .map(|e| conform_config(e, &nb.block))
+                    .collect(),
+            ),
+            (Nesting::Set, x) => Value::set(
+                ty,
+                elements(x)
+                    .iter()
+                    .map(|e| conform_config(e, &nb.block))
+                    .collect(),
+            ),
+            (Nesting::Map, x) => match x {
+                Value::Object(m) | Value::Map(_, m) => Value::Map(
+                    ty,
+                    m.iter()
+                        .map(|(k, e)| (k.clone(), conform_config(e, &nb.block)))
+                        .collect(),
+                ),
+                other => conform(other, &nb_type(nb.nesting, &ty)),
+            },
+        };
+        out.insert(name.clone(), value);
+    }
+    Value::Object(out)
+}
+
+fn nb_type(nesting: Nesting, ty: &Type) -> Type {
+    match nesting {
+        Nesting::Single | Nesting::Group => ty.clone(),
+        Nesting::List => Type::list(ty.clone()),
+        Nesting::Set => Type::set(ty.clone()),
+        Nesting::Map => Type::map(ty.clone()),
+    }
+}
+
+fn elements(v: &Value) -> Vec<Value> {
+    match v.peel().0 {
+        Value::List(_, items) | Value::Set(_, items) | Value::Tuple(items) => items.clone(),
+        other => vec![other.clone()],
     }
 }
 
@@ -434,7 +504,10 @@ impl Provider for PluginProvider {
             let _slot = self.slot().await;
             let (state, _) = self
                 .client
-                .read_data_source(type_name, encode(config, &ty)?)
+                .read_data_source(
+                    type_name,
+                    encode(&conform_config(config, &schema.block), &ty)?,
+                )
                 .await
                 .map_err(|e| self.diagnostics(e))?;
             Ok(mark_sensitive(&schema.block, decode(state, &ty, "data")?))
@@ -481,7 +554,7 @@ impl Provider for PluginProvider {
                 return Vec::new();
             };
             let ty = schema.block.implied_type();
-            let bytes = match encode(config, &ty) {
+            let bytes = match encode(&conform_config(config, &schema.block), &ty) {
                 Ok(b) => b,
                 Err(_) => return Vec::new(),
             };
@@ -540,7 +613,7 @@ impl Provider for PluginProvider {
             let prior = request
                 .prior
                 .map_or_else(|| Value::Null(ty.clone()), |p| conform(p, ty));
-            let config = conform(request.config, ty);
+            let config = conform_config(request.config, block);
             let proposed = proposed_new(block, &prior, &config);
             let _slot = self.slot().await;
             let (planned, _) = self
@@ -576,7 +649,10 @@ impl Provider for PluginProvider {
             let null = Value::Null(ty.clone());
             let prior = request.prior.unwrap_or(&null);
             let planned = request.planned.unwrap_or(&null);
-            let config = request.config.unwrap_or(&null);
+            let config = request
+                .config
+                .map_or_else(|| null.clone(), |c| conform_config(c, block));
+            let config = &config;
             let _slot = self.slot().await;
             let (reply, _) = self
                 .client
