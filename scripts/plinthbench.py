@@ -45,6 +45,25 @@ def lxd_provider():
     return binary
 
 
+MOTO_VERSION = "5.1.22"  # moto 5.2 wraps S3's REST-XML replies in roots the AWS SDKs reject
+
+
+def moto_server_binary():
+    """moto's server (the AWS API emulator), installing moto[server] into .venv/ if needed."""
+    import fcntl
+    terraform_binary()  # makes sure the venv exists
+    venv = os.path.join(ROOT, ".venv")
+    py = os.path.join(venv, "bin", "python")
+    binary = os.path.join(venv, "bin", "moto_server")
+    with open(os.path.join(ROOT, ".venv.lock"), "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        found = subprocess.run([py, "-c", "import moto; print(moto.__version__)"], capture_output=True, text=True)
+        if not os.path.exists(binary) or found.stdout.strip() != MOTO_VERSION:
+            subprocess.check_call([py, "-m", "pip", "install", "-q", f"moto[server]=={MOTO_VERSION}"],
+                                  stdout=sys.stderr)
+    return binary
+
+
 def measure(argv, cwd, env=None):
     """Runs a command in a fresh child; returns (seconds, peak RSS in MB, stdout)."""
     code = (

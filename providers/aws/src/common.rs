@@ -1,0 +1,542 @@
+//! What every resource of the provider shares: the provider's settings and the AWS
+//! clients built from them, schema shorthands, tags, AWS errors as diagnostics, and
+//! waiting on asynchronous states.
+
+use std::collections::BTreeMap;
+use std::future::Future;
+use std::sync::{Arc, OnceLock};
+use std::time::{Duration, Instant};
+
+use aws_config::retry::RetryConfig;
+use aws_config::{BehaviorVersion, Region};
+use aws_sdk_ec2::error::ProvideErrorMetadata;
+use plinth_provider_sdk::{
+    default_plan, Attribute, Block, Diagnostic, NestedBlock, Nesting, Object, PlanRequest, Planned,
+    Resource, Result, Schema, Type, Value,
+};
+
+/// The provider's configuration, as `configure` received it.
+#[derive(Clone, Debug, Default)]
+pub struct Settings {
+    pub region: Option<String>,
+    pub profile: Option<String>,
+    pub access_key: Option<String>,
+    pub secret_key: Option<String>,
+    pub token: Option<String>,
+    pub endpoints: BTreeMap<String, String>,
+    pub default_tags: BTreeMap<String, String>,
+    pub max_retries: u32,
+}
+
+pub struct Clients {
+    pub region: String,
+    pub ec2: aws_sdk_ec2::Client,
+    pub eks: aws_sdk_eks::Client,
+    pub ecr: aws_sdk_ecr::Client,
+    pub iam: aws_sdk_iam::Client,
+    pub s3: aws_sdk_s3::Client,
+}
+
+/// Shared by the provider and every resource type: settings arrive with
+/// `configure`; clients are built on first use, on a blocking thread.
+#[derive(Default)]
+pub struct Shared {
+    pub settings: OnceLock<Settings>,
+    clients: OnceLock<Clients>,
+}
+
+pub type Aws = Arc<Shared>;
+
+/// Runs an AWS call to completion from a resource method (which the SDK runs on a
+/// blocking thread of the provider's runtime).
+pub fn run<F: Future>(f: F) -> F::Output {
+    tokio::runtime::Handle::current().block_on(f)
+}
+
+impl Shared {
+    pub fn settings(&self) -> Settings {
+        self.settings.get().cloned().unwrap_or_default()
+    }
+
+    pub fn clients(&self) -> Result<&Clients> {
+        if let Some(c) = self.clients.get() {
+            return Ok(c);
+        }
+        let built = run(build_clients(self.settings()))?;
+        Ok(self.clients.get_or_init(|| built))
+    }
+
+    pub fn default_tags(&self) -> BTreeMap<String, String> {
+        self.settings().default_tags
+    }
+}
+
+async fn build_clients(settings: Settings) -> Result<Clients> {
+    let mut loader = aws_config::defaults(BehaviorVersion::latest())
+        .retry_config(RetryConfig::standard().with_max_attempts(settings.max_retries.max(1)));
+    if let Some(region) = &settings.region {
+        loader = loader.region(Region::new(region.clone()));
+    }
+    if let Some(profile) = &settings.profile {
+        loader = loader.profile_name(profile);
+    }
+    if let (Some(access), Some(secret)) = (&settings.access_key, &settings.secret_key) {
+        loader = loader.credentials_provider(aws_sdk_ec2::config::Credentials::new(
+            access,
+            secret,
+            settings.token.clone(),
+            None,
+            "plinth-provider-configuration",
+        ));
+    }
+    let config = loader.load().await;
+    let Some(region) = config.region().map(|r| r.to_string()) else {
+        return Err(vec![Diagnostic::error(
+            "No AWS region",
+            "Set `region` in the provider block, or AWS_REGION in the environment.",
+        )
+        .at("region")]);
+    };
+    let endpoint = |service: &str| settings.endpoints.get(service).cloned();
+    let mut ec2 = aws_sdk_ec2::config::Builder::from(&config);
+    if let Some(url) = endpoint("ec2") {
+        ec2 = ec2.endpoint_url(url);
+    }
+    let mut eks = aws_sdk_eks::config::Builder::from(&config);
+    if let Some(url) = endpoint("eks") {
+        eks = eks.endpoint_url(url);
+    }
+    let mut ecr = aws_sdk_ecr::config::Builder::from(&config);
+    if let Some(url) = endpoint("ecr") {
+        ecr = ecr.endpoint_url(url);
+    }
+    let mut iam = aws_sdk_iam::config::Builder::from(&config);
+    if let Some(url) = endpoint("iam") {
+        iam = iam.endpoint_url(url);
+    }
+    let mut s3 = aws_sdk_s3::config::Builder::from(&config);
+    let custom_s3 = endpoint("s3").or_else(|| std::env::var("AWS_ENDPOINT_URL").ok());
+    if let Some(url) = endpoint("s3") {
+        s3 = s3.endpoint_url(url);
+    }
+    // An emulator or a private endpoint serves buckets by path, not by host name.
+    s3 = s3.force_path_style(custom_s3.is_some());
+    Ok(Clients {
+        region,
+        ec2: aws_sdk_ec2::Client::from_conf(ec2.build()),
+        eks: aws_sdk_eks::Client::from_conf(eks.build()),
+        ecr: aws_sdk_ecr::Client::from_conf(ecr.build()),
+        iam: aws_sdk_iam::Client::from_conf(iam.build()),
+        s3: aws_sdk_s3::Client::from_conf(s3.build()),
+    })
+}
+
+// ---- errors -------------------------------------------------------------------------
+
+/// The AWS error code of a failed call (`InvalidVpcID.NotFound`), if it has one.
+pub fn code<E: ProvideErrorMetadata>(e: &E) -> &str {
+    e.code().unwrap_or("")
+}
+
+/// Codes that mean "the thing is gone".
+pub fn is_not_found<E: ProvideErrorMetadata>(e: &E) -> bool {
+    let c = code(e);
+    c.ends_with(".NotFound")
+        || c.ends_with("NotFoundException")
+        || matches!(
+            c,
+            "NoSuchEntity" | "NoSuchBucket" | "NotFound" | "NoSuchLifecycleConfiguration"
+        )
+}
+
+/// A failed AWS call as a diagnostic that names the resource and says what to do.
+pub fn aws_error<E>(resource: &str, action: &str, e: E) -> Vec<Diagnostic>
+where
+    E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+{
+    let code = e.code().unwrap_or("").to_string();
+    let message = match e.message() {
+        Some(m) => m.to_string(),
+        None => {
+            let mut text = e.to_string();
+            let mut source = std::error::Error::source(&e);
+            while let Some(s) = source {
+                text.push_str(": ");
+                text.push_str(&s.to_string());
+                source = s.source();
+            }
+            text
+        }
+    };
+    let advice = advice(&code, &message);
+    let detail = if code.is_empty() {
+        format!("{resource}: {action} failed: {message}{advice}")
+    } else {
+        format!("{resource}: {action} failed: {code}: {message}{advice}")
+    };
+    vec![Diagnostic::error(
+        format!("AWS refused to {action}"),
+        detail,
+    )]
+}
+
+fn advice(code: &str, message: &str) -> String {
+    let text = match code {
+        "InsufficientInstanceCapacity" => {
+            "AWS has no capacity for this instance type in this availability zone now. Try another availability zone (subnet), another instance type, or a capacity reservation, then apply again."
+        }
+        "UnauthorizedOperation" | "AccessDenied" | "AccessDeniedException" => {
+            "The credentials in use lack a permission this needs. Grant the action named above to the IAM identity plinth runs as."
+        }
+        "VcpuLimitExceeded" | "InstanceLimitExceeded" | "ResourceLimitExceeded" | "LimitExceededException"
+        | "ServiceQuotaExceededException" | "VpcLimitExceeded" | "AddressLimitExceeded"
+        | "RepositoryLimitExceededException" | "TooManyBuckets" => {
+            "An account quota is reached. Request an increase in the Service Quotas console, or remove unused resources, then apply again."
+        }
+        "InvalidParameterException" | "InvalidParameterValue" | "InvalidParameterCombination"
+            if message.to_ascii_lowercase().contains("ami") && message.to_ascii_lowercase().contains("instance") =>
+        {
+            "The instance type does not fit the AMI type: GPU instance types need a GPU AMI type (AL2_x86_64_GPU or AL2023_x86_64_NVIDIA), Graviton types an ARM64 one."
+        }
+        "RequestLimitExceeded" | "Throttling" | "ThrottlingException" | "TooManyRequestsException" => {
+            "AWS throttled the calls even after retries. Lower --parallelism or raise `max_retries` in the provider block."
+        }
+        _ => return String::new(),
+    };
+    format!("\n\n{text}")
+}
+
+/// An error of ours (not AWS's) about an attribute.
+pub fn invalid(attribute: &str, summary: &str, detail: impl Into<String>) -> Vec<Diagnostic> {
+    vec![Diagnostic::error(summary, detail).at(attribute)]
+}
+
+// ---- waiting --------------------------------------------------------------------------
+
+/// Parses a Terraform duration ("30m", "1h30m", "90s").
+pub fn duration(text: &str) -> Option<Duration> {
+    let mut total = 0u64;
+    let mut digits = String::new();
+    for c in text.trim().chars() {
+        if c.is_ascii_digit() {
+            digits.push(c);
+            continue;
+        }
+        let n: u64 = digits.parse().ok()?;
+        digits.clear();
+        total += n * match c {
+            'h' => 3600,
+            'm' => 60,
+            's' => 1,
+            _ => return None,
+        };
+    }
+    if !digits.is_empty() {
+        return None;
+    }
+    Some(Duration::from_secs(total))
+}
+
+/// The `timeouts { create = "…" }` value for `operation`, or `default`.
+pub fn timeout(o: &Object, operation: &str, default: Duration) -> Duration {
+    block_objects(o, "timeouts")
+        .first()
+        .and_then(|t| t.string(operation))
+        .and_then(|t| duration(&t))
+        .unwrap_or(default)
+}
+
+/// Polls `check` until it returns `Some`, with backoff, up to `limit`; says on stderr
+/// (which plinth shows with PLINTH_LOG) what it is waiting for.
+pub fn wait_for<T>(
+    what: &str,
+    limit: Duration,
+    mut check: impl FnMut() -> Result<Option<T>>,
+) -> Result<T> {
+    let start = Instant::now();
+    let mut pause = Duration::from_millis(200);
+    loop {
+        if let Some(done) = check()? {
+            return Ok(done);
+        }
+        if start.elapsed() >= limit {
+            return Err(vec![Diagnostic::error(
+                "Timed out",
+                format!(
+                    "{what} did not finish within {}s. It may still finish in AWS: run plan to see where it stands, or raise the timeout in a `timeouts` block.",
+                    limit.as_secs()
+                ),
+            )]);
+        }
+        eprintln!(
+            "waiting for {what} ({}s elapsed)",
+            start.elapsed().as_secs()
+        );
+        std::thread::sleep(pause);
+        pause = (pause * 2).min(Duration::from_secs(10));
+    }
+}
+
+// ---- schema shorthands --------------------------------------------------------------
+
+pub fn required(ty: Type) -> Attribute {
+    Attribute {
+        required: true,
+        ..Attribute::new(ty)
+    }
+}
+
+pub fn optional(ty: Type) -> Attribute {
+    Attribute {
+        optional: true,
+        ..Attribute::new(ty)
+    }
+}
+
+pub fn computed(ty: Type) -> Attribute {
+    Attribute {
+        computed: true,
+        ..Attribute::new(ty)
+    }
+}
+
+pub fn optional_computed(ty: Type) -> Attribute {
+    Attribute {
+        optional: true,
+        computed: true,
+        ..Attribute::new(ty)
+    }
+}
+
+pub fn string_map() -> Type {
+    Type::map(Type::String)
+}
+
+pub fn string_set() -> Type {
+    Type::set(Type::String)
+}
+
+pub fn string_list() -> Type {
+    Type::list(Type::String)
+}
+
+pub fn block(attributes: Vec<(&str, Attribute)>, blocks: Vec<(&str, NestedBlock)>) -> Block {
+    Block {
+        attributes: attributes
+            .into_iter()
+            .map(|(k, a)| (k.to_string(), a))
+            .collect(),
+        blocks: blocks
+            .into_iter()
+            .map(|(k, b)| (k.to_string(), b))
+            .collect(),
+        ..Block::default()
+    }
+}
+
+pub fn schema(attributes: Vec<(&str, Attribute)>, blocks: Vec<(&str, NestedBlock)>) -> Schema {
+    Schema {
+        version: 0,
+        block: block(attributes, blocks),
+    }
+}
+
+/// A nested block that may appear at most once (`list`, as HashiCorp declares them).
+pub fn single(inner: Block, required: bool) -> NestedBlock {
+    NestedBlock {
+        nesting: Nesting::List,
+        block: inner,
+        min_items: i64::from(required),
+        max_items: 1,
+    }
+}
+
+pub fn set_of(inner: Block) -> NestedBlock {
+    NestedBlock {
+        nesting: Nesting::Set,
+        block: inner,
+        min_items: 0,
+        max_items: 0,
+    }
+}
+
+pub fn list_of(inner: Block) -> NestedBlock {
+    NestedBlock {
+        nesting: Nesting::List,
+        block: inner,
+        min_items: 0,
+        max_items: 0,
+    }
+}
+
+/// `timeouts { create update delete }`.
+pub fn timeouts() -> (&'static str, NestedBlock) {
+    let inner = block(
+        vec![
+            ("create", optional(Type::String)),
+            ("update", optional(Type::String)),
+            ("delete", optional(Type::String)),
+        ],
+        vec![],
+    );
+    (
+        "timeouts",
+        NestedBlock {
+            nesting: Nesting::Single,
+            block: inner,
+            min_items: 0,
+            max_items: 0,
+        },
+    )
+}
+
+pub fn tag_attributes() -> Vec<(&'static str, Attribute)> {
+    vec![
+        ("tags", optional(string_map())),
+        ("tags_all", computed(string_map())),
+    ]
+}
+
+// ---- values ---------------------------------------------------------------------------
+
+pub fn s(text: impl Into<String>) -> Value {
+    Value::String(text.into())
+}
+
+pub fn opt_s(text: Option<impl Into<String>>) -> Value {
+    text.map_or(Value::Null(Type::String), |t| Value::String(t.into()))
+}
+
+pub fn n(number: i64) -> Value {
+    Value::number(number)
+}
+
+pub fn b(flag: bool) -> Value {
+    Value::Bool(flag)
+}
+
+pub fn strings_set<I: IntoIterator<Item = S>, S: Into<String>>(items: I) -> Value {
+    Value::set(Type::String, items.into_iter().map(|i| s(i)).collect())
+}
+
+pub fn strings_list<I: IntoIterator<Item = S>, S: Into<String>>(items: I) -> Value {
+    Value::List(Type::String, items.into_iter().map(|i| s(i)).collect())
+}
+
+pub fn string_map_value(map: &BTreeMap<String, String>) -> Value {
+    Value::Map(
+        Type::String,
+        map.iter().map(|(k, v)| (k.clone(), s(v.clone()))).collect(),
+    )
+}
+
+/// A string map attribute (`tags`, `labels`); empty when null.
+pub fn map_of(o: &Object, name: &str) -> BTreeMap<String, String> {
+    match o.get(name) {
+        Value::Map(_, m) | Value::Object(m) => m
+            .into_iter()
+            .filter_map(|(k, v)| v.peel().0.as_str().map(|s| (k, s.to_string())))
+            .collect(),
+        _ => BTreeMap::new(),
+    }
+}
+
+/// A list or set of strings attribute; empty when null.
+pub fn strings_of(o: &Object, name: &str) -> Vec<String> {
+    o.get(name)
+        .elements()
+        .map(|e| {
+            e.into_iter()
+                .filter_map(|v| v.peel().0.as_str().map(str::to_string))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// The objects of a nested block (none when absent).
+pub fn block_objects(o: &Object, name: &str) -> Vec<Object> {
+    let v = o.get(name);
+    match v {
+        Value::Object(_) => vec![Object::from_value(&v)],
+        _ => v
+            .elements()
+            .map(|e| e.into_iter().map(Object::from_value).collect())
+            .unwrap_or_default(),
+    }
+}
+
+/// A nested block's value from objects, as a list or set of its object type.
+pub fn objects_value(inner: &Block, nesting: Nesting, objects: Vec<Object>) -> Value {
+    let ty = inner.implied_type();
+    let values = objects.into_iter().map(Object::into_value).collect();
+    match nesting {
+        Nesting::Set => Value::set(ty, values),
+        _ => Value::List(ty, values),
+    }
+}
+
+// ---- tags -----------------------------------------------------------------------------
+
+/// `tags_all`: the provider's default tags under the resource's own.
+pub fn all_tags(aws: &Shared, o: &Object) -> BTreeMap<String, String> {
+    let mut all = aws.default_tags();
+    all.extend(map_of(o, "tags"));
+    all
+}
+
+/// The default plan, with `tags_all` worked out (known on every plan).
+pub fn plan_tagged<R: Resource + ?Sized>(
+    resource: &R,
+    aws: &Shared,
+    request: PlanRequest,
+) -> Result<Planned> {
+    let config = request.config.clone();
+    let mut planned = default_plan(resource, &resource.schema(), request);
+    if config.is_known("tags") {
+        planned
+            .state
+            .set("tags_all", string_map_value(&all_tags(aws, &config)));
+    }
+    Ok(planned)
+}
+
+/// What to put on and take off to go from tags `old` to `new`.
+pub fn tag_changes(
+    old: &BTreeMap<String, String>,
+    new: &BTreeMap<String, String>,
+) -> (BTreeMap<String, String>, Vec<String>) {
+    let put = new
+        .iter()
+        .filter(|(k, v)| old.get(*k) != Some(*v))
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect();
+    let remove = old
+        .keys()
+        .filter(|k| !new.contains_key(*k))
+        .cloned()
+        .collect();
+    (put, remove)
+}
+
+/// In a read state: `tags` are the object's tags less the provider's defaults (unless
+/// the configuration sets the same key), `tags_all` all of them.
+pub fn set_read_tags(
+    aws: &Shared,
+    state: &mut Object,
+    prior: &Object,
+    actual: BTreeMap<String, String>,
+) {
+    let defaults = aws.default_tags();
+    let own = map_of(prior, "tags");
+    let tags: BTreeMap<String, String> = actual
+        .iter()
+        .filter(|(k, v)| own.contains_key(*k) || defaults.get(*k) != Some(*v))
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect();
+    if tags.is_empty() && prior.is_null("tags") {
+        state.set("tags", Value::Null(string_map()));
+    } else {
+        state.set("tags", string_map_value(&tags));
+    }
+    state.set("tags_all", string_map_value(&actual));
+}

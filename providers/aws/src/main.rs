@@ -1,0 +1,131 @@
+//! `plinth/aws`: the AWS resources an AI platform is built from (VPC and subnets, EC2
+//! instances, EKS clusters and GPU node groups, ECR repositories, S3 buckets, IAM roles),
+//! with the attribute names of HashiCorp's AWS provider so configurations port over.
+//! Built on the AWS SDK for Rust; every endpoint can be pointed elsewhere (an emulator
+//! such as moto) by `endpoints { … }` or `AWS_ENDPOINT_URL`.
+
+mod common;
+mod ec2;
+mod eks;
+mod iam;
+mod registry;
+mod storage;
+mod vpc;
+
+use std::sync::Arc;
+
+use common::{block, optional, single, string_map, Aws, Settings, Shared};
+use plinth_provider_sdk::{
+    serve, DataSource, Diagnostic, NestedBlock, Nesting, Object, Provider, Resource, Schema, Type,
+};
+
+fn main() -> std::process::ExitCode {
+    serve(AwsProvider {
+        aws: Arc::new(Shared::default()),
+    })
+}
+
+struct AwsProvider {
+    aws: Aws,
+}
+
+const SERVICES: [&str; 5] = ["ec2", "eks", "ecr", "iam", "s3"];
+
+impl Provider for AwsProvider {
+    fn schema(&self) -> Schema {
+        let endpoints = block(
+            SERVICES
+                .iter()
+                .map(|s| (*s, optional(Type::String)))
+                .collect(),
+            vec![],
+        );
+        let default_tags = block(vec![("tags", optional(string_map()))], vec![]);
+        common::schema(
+            vec![
+                ("region", optional(Type::String)),
+                ("profile", optional(Type::String)),
+                ("access_key", optional(Type::String)),
+                ("secret_key", optional(Type::String)),
+                ("token", optional(Type::String)),
+                ("max_retries", optional(Type::Number)),
+            ],
+            vec![
+                (
+                    "endpoints",
+                    NestedBlock {
+                        nesting: Nesting::Set,
+                        ..single(endpoints, false)
+                    },
+                ),
+                ("default_tags", single(default_tags, false)),
+            ],
+        )
+    }
+
+    fn configure(&self, config: &Object) -> Vec<Diagnostic> {
+        let endpoints = common::block_objects(config, "endpoints")
+            .into_iter()
+            .flat_map(|e| {
+                SERVICES
+                    .iter()
+                    .filter_map(|s| e.string(s).map(|url| (s.to_string(), url)))
+                    .collect::<Vec<_>>()
+            })
+            .collect();
+        let default_tags = common::block_objects(config, "default_tags")
+            .first()
+            .map(|d| common::map_of(d, "tags"))
+            .unwrap_or_default();
+        let max_retries = match config.i64("max_retries") {
+            Some(n) if !(0..=100).contains(&n) => {
+                return vec![Diagnostic::error(
+                    "Invalid max_retries",
+                    format!("max_retries must be between 0 and 100; it is {n}."),
+                )
+                .at("max_retries")]
+            }
+            Some(n) => n as u32 + 1,
+            None => 25,
+        };
+        let settings = Settings {
+            region: config.string("region"),
+            profile: config.string("profile"),
+            access_key: config.string("access_key"),
+            secret_key: config.string("secret_key"),
+            token: config.string("token"),
+            endpoints,
+            default_tags,
+            max_retries,
+        };
+        // A plugin process serves one provider configuration, configured once.
+        let _ = self.aws.settings.set(settings);
+        Vec::new()
+    }
+
+    /// AWS throttles bursts per account and API; 16 calls at once stays well inside
+    /// the EC2 and EKS request-rate limits, and throttled calls are retried with backoff.
+    fn max_concurrency(&self) -> Option<usize> {
+        Some(16)
+    }
+
+    fn resources(&self) -> Vec<Box<dyn Resource>> {
+        let a = &self.aws;
+        let mut all: Vec<Box<dyn Resource>> = Vec::new();
+        all.extend(vpc::resources(a));
+        all.extend(ec2::resources(a));
+        all.extend(iam::resources(a));
+        all.extend(eks::resources(a));
+        all.extend(registry::resources(a));
+        all.extend(storage::resources(a));
+        all
+    }
+
+    fn data_sources(&self) -> Vec<Box<dyn DataSource>> {
+        let a = &self.aws;
+        let mut all: Vec<Box<dyn DataSource>> = Vec::new();
+        all.extend(ec2::data_sources(a));
+        all.extend(eks::data_sources(a));
+        all
+    }
+}
