@@ -742,3 +742,190 @@ fn bad_input_is_refused_at_its_line_and_leaves_state_alone() {
     let run = plinth(dir, &moto, &["plan"]);
     refused_at(&run, "main.tf:21", "has no GPU");
 }
+
+const GPU_BOX: &str = r##"
+data "aws_availability_zones" "zones" {
+  state = "available"
+}
+
+data "aws_ec2_instance_type" "gpu" {
+  instance_type = var.instance_type
+}
+
+variable "instance_type" {
+  type    = string
+  default = "g5.xlarge"
+}
+
+locals {
+  # gpus is a set of blocks, as in HashiCorp's provider: one() takes its only element.
+  gpu = one(data.aws_ec2_instance_type.gpu.gpus)
+}
+
+resource "aws_vpc" "box" {
+  cidr_block = "10.9.0.0/16"
+  tags = {
+    Name = "gpu-box"
+  }
+}
+
+resource "aws_subnet" "box" {
+  vpc_id            = aws_vpc.box.id
+  cidr_block        = "10.9.1.0/24"
+  availability_zone = data.aws_availability_zones.zones.names[0]
+}
+
+resource "aws_security_group" "box" {
+  name   = "gpu-box"
+  vpc_id = aws_vpc.box.id
+}
+
+resource "aws_iam_role" "box" {
+  name = "gpu-box"
+  assume_role_policy = jsonencode({
+    Version   = "2012-10-17"
+    Statement = [{ Effect = "Allow", Principal = { Service = "ec2.amazonaws.com" }, Action = "sts:AssumeRole" }]
+  })
+}
+
+resource "aws_ecr_repository" "box" {
+  name = "gpu-box"
+}
+
+resource "aws_instance" "box" {
+  ami                    = "ami-999844e0"
+  instance_type          = var.instance_type
+  subnet_id              = aws_subnet.box.id
+  vpc_security_group_ids = [aws_security_group.box.id]
+  user_data              = "#!/bin/bash\necho ${local.gpu.name} > /etc/gpu"
+  tags = {
+    Name = "gpu-box"
+  }
+}
+
+output "gpu" {
+  value = "${local.gpu.count}x ${local.gpu.name} ${local.gpu.memory_size} MiB, ${data.aws_ec2_instance_type.gpu.default_vcpus} vCPUs"
+}
+"##;
+
+fn instance(moto: &Moto, id: &str) -> Value {
+    one(
+        moto,
+        "ec2",
+        "describe_instances",
+        json!({"InstanceIds": [id]}),
+    )["Reservations"][0]["Instances"][0]
+        .clone()
+}
+
+#[test]
+fn gpu_instance_resizes_in_place_and_every_resource_imports_by_id() {
+    let moto = moto();
+    let work = tempfile::tempdir().expect("tempdir");
+    let dir = work.path().join("first");
+    std::fs::create_dir(&dir).expect("dir");
+    std::fs::write(dir.join("main.tf"), format!("{PROVIDER}{GPU_BOX}")).expect("main.tf");
+    ok(&plinth(&dir, &moto, &["apply", "--auto-approve"]), "apply");
+    let out = plinth(&dir, &moto, &["output", "--raw", "gpu"]);
+    ok(&out, "output");
+    assert_eq!(out.stdout.trim(), "1x A10G 22888 MiB, 4 vCPUs");
+
+    let id_of = |address: &str| -> String {
+        let show = plinth(&dir, &moto, &["state", "show", address]);
+        ok(&show, "state show");
+        let line = show
+            .stdout
+            .lines()
+            .find(|l| l.trim_start().starts_with("id "))
+            .unwrap_or_else(|| panic!("no id in\n{}", show.stdout))
+            .to_string();
+        line.split('"').nth(1).expect("quoted id").to_string()
+    };
+    let instance_id = id_of("aws_instance.box");
+    let created = instance(&moto, &instance_id);
+    assert_eq!(created["InstanceType"], json!("g5.xlarge"));
+    assert_eq!(created["State"]["Name"], json!("running"));
+    assert_eq!(created["SubnetId"], json!(id_of("aws_subnet.box")));
+    assert_eq!(
+        created["SecurityGroups"][0]["GroupId"],
+        json!(id_of("aws_security_group.box"))
+    );
+
+    // A bigger GPU instance: stopped, resized and started again, the same instance.
+    let plan = plan_exit(&dir, &moto, &["--var", "instance_type=g5.2xlarge"]);
+    assert_eq!(plan.code, 2, "{}\n{}", plan.stdout, plan.stderr);
+    assert!(
+        plan.stdout
+            .contains("aws_instance.box will be updated in-place"),
+        "{}",
+        plan.stdout
+    );
+    ok(
+        &plinth(
+            &dir,
+            &moto,
+            &[
+                "apply",
+                "--auto-approve",
+                "--var",
+                "instance_type=g5.2xlarge",
+            ],
+        ),
+        "resize",
+    );
+    let resized = instance(&moto, &instance_id);
+    assert_eq!(resized["InstanceType"], json!("g5.2xlarge"));
+    assert_eq!(resized["State"]["Name"], json!("running"));
+
+    // The same configuration in a fresh directory, every object imported by its id:
+    // the plan afterwards has nothing to do.
+    let second = work.path().join("second");
+    std::fs::create_dir(&second).expect("dir");
+    std::fs::write(second.join("main.tf"), format!("{PROVIDER}{GPU_BOX}")).expect("main.tf");
+    let imports = [
+        ("aws_vpc.box", id_of("aws_vpc.box")),
+        ("aws_subnet.box", id_of("aws_subnet.box")),
+        ("aws_security_group.box", id_of("aws_security_group.box")),
+        ("aws_iam_role.box", "gpu-box".to_string()),
+        ("aws_ecr_repository.box", "gpu-box".to_string()),
+        ("aws_instance.box", instance_id.clone()),
+    ];
+    for (address, id) in &imports {
+        let run = plinth(
+            &second,
+            &moto,
+            &["import", "--var", "instance_type=g5.2xlarge", address, id],
+        );
+        ok(&run, &format!("import {address}"));
+    }
+    // (Only the output is new: imports do not record outputs, as in Terraform.)
+    let plan = plan_exit(&second, &moto, &["--var", "instance_type=g5.2xlarge"]);
+    assert_eq!(plan.code, 2, "{}\n{}", plan.stdout, plan.stderr);
+    assert!(
+        plan.stdout
+            .contains("without changing any real infrastructure")
+            && !plan.stdout.contains(" will be ")
+            && !plan.stdout.contains(" must be "),
+        "imported objects match their configuration\n{}",
+        plan.stdout
+    );
+
+    // Destroy terminates the instance.
+    ok(
+        &plinth(
+            &dir,
+            &moto,
+            &[
+                "destroy",
+                "--auto-approve",
+                "--var",
+                "instance_type=g5.2xlarge",
+            ],
+        ),
+        "destroy",
+    );
+    assert_eq!(
+        instance(&moto, &instance_id)["State"]["Name"],
+        json!("terminated")
+    );
+}

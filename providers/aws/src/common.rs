@@ -540,3 +540,45 @@ pub fn set_read_tags(
     }
     state.set("tags_all", string_map_value(&actual));
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations_read_as_terraform_writes_them() {
+        assert_eq!(duration("30m"), Some(Duration::from_secs(1800)));
+        assert_eq!(duration("1h30m"), Some(Duration::from_secs(5400)));
+        assert_eq!(duration("90s"), Some(Duration::from_secs(90)));
+        assert_eq!(duration("30"), None);
+        assert_eq!(duration("5d"), None);
+    }
+
+    #[test]
+    fn errors_say_what_to_do() {
+        assert!(advice("InsufficientInstanceCapacity", "").contains("another availability zone"));
+        assert!(advice("VcpuLimitExceeded", "").contains("Service Quotas"));
+        assert!(advice("UnauthorizedOperation", "").contains("permission"));
+        assert!(advice(
+            "InvalidParameterException",
+            "Instance type p5.48xlarge is not supported for AMI type AL2_x86_64"
+        )
+        .contains("GPU AMI type"));
+        assert!(advice("InvalidParameterException", "subnet is missing").is_empty());
+    }
+
+    #[test]
+    fn tag_changes_put_new_and_changed_and_remove_gone() {
+        let old: BTreeMap<String, String> = [("a", "1"), ("b", "2")]
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        let new: BTreeMap<String, String> = [("b", "3"), ("c", "4")]
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        let (put, remove) = tag_changes(&old, &new);
+        assert_eq!(put, new);
+        assert_eq!(remove, vec!["a".to_string()]);
+    }
+}

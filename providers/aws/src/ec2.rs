@@ -220,6 +220,18 @@ impl Resource for Instance {
             b(instance.public_ip_address().is_some()),
         );
         state.set("key_name", opt_s(instance.key_name()));
+        let user_data = run(clients
+            .ec2
+            .describe_instance_attribute()
+            .instance_id(&id)
+            .attribute(aws_sdk_ec2::types::InstanceAttributeName::UserData)
+            .send())
+        .map_err(|e| aws_error("aws_instance", "read the instance's user data", e))?
+        .user_data()
+        .and_then(|u| u.value())
+        .and_then(|v| base64::engine::general_purpose::STANDARD.decode(v).ok())
+        .map(|bytes| String::from_utf8_lossy(&bytes).into_owned());
+        state.set("user_data", opt_s(user_data));
         state.set("private_ip", opt_s(instance.private_ip_address()));
         state.set("public_ip", opt_s(instance.public_ip_address()));
         state.set(

@@ -355,3 +355,21 @@ impl Resource for RolePolicyAttachment {
         )
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn policies_read_back_url_encoded_match_as_json() {
+        let read = url_decode("%7B%22Version%22%3A%222012-10-17%22%2C%22Statement%22%3A%5B%5D%7D");
+        assert_eq!(read, r#"{"Version":"2012-10-17","Statement":[]}"#);
+        let configured = "{\n  \"Statement\": [],\n  \"Version\": \"2012-10-17\"\n}".to_string();
+        assert_eq!(
+            same_policy(Some(configured.clone()), read.clone()),
+            configured
+        );
+        assert_eq!(same_policy(Some("{}".into()), read.clone()), read);
+        assert_eq!(url_decode("100%"), "100%");
+    }
+}

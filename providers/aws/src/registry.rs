@@ -107,9 +107,19 @@ impl Resource for Repository {
         }
     }
 
+    /// `encryption_configuration` is optional and computed: left out, it is AES256 on
+    /// creation and whatever the repository has afterwards.
     fn plan(&self, request: PlanRequest) -> Result<Planned> {
         let creating = request.prior.is_none();
+        let prior_encryption = request.prior.map(|p| p.get("encryption_configuration"));
+        let unwritten = block_objects(request.config, "encryption_configuration").is_empty();
         let mut planned = plan_tagged(self, &self.0, request)?;
+        if let (Some(prior), true) = (prior_encryption, unwritten) {
+            planned.state.set("encryption_configuration", prior);
+            planned
+                .requires_replace
+                .retain(|a| a != "encryption_configuration");
+        }
         if creating {
             let mut enc = block_objects(&planned.state, "encryption_configuration")
                 .into_iter()
@@ -203,14 +213,20 @@ impl Resource for Repository {
             .image_scanning_configuration()
             .map(|c| c.scan_on_push())
             .unwrap_or(false);
-        if scan || !current.get("image_scanning_configuration").is_null() {
+        // Written as a block only when on or when the configuration writes it, so an
+        // absent block (an empty list) reads back the same.
+        let written = !block_objects(current, "image_scanning_configuration").is_empty();
+        let scanning = if scan || written {
             let mut o = Object(Default::default());
             o.set("scan_on_push", b(scan));
-            state.set(
-                "image_scanning_configuration",
-                objects_value(&scanning_block(), Nesting::List, vec![o]),
-            );
-        }
+            vec![o]
+        } else {
+            Vec::new()
+        };
+        state.set(
+            "image_scanning_configuration",
+            objects_value(&scanning_block(), Nesting::List, scanning),
+        );
         if let Some(enc) = repo.encryption_configuration() {
             let mut o = Object(Default::default());
             o.set("encryption_type", s(enc.encryption_type().as_str()));

@@ -1303,3 +1303,19 @@ impl UnknownOrNull for Value {
         self.is_null() || !self.is_known()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn subnets_fit_inside_their_vpc() {
+        let vpc = parse_cidr("10.40.0.0/16").expect("cidr");
+        assert!(contains(vpc, parse_cidr("10.40.16.0/20").expect("cidr")));
+        assert!(!contains(vpc, parse_cidr("10.41.0.0/24").expect("cidr")));
+        assert!(!contains(vpc, parse_cidr("10.0.0.0/8").expect("cidr")));
+        assert!(contains(parse_cidr("0.0.0.0/0").expect("cidr"), vpc));
+        assert_eq!(parse_cidr("10.0.0.0/33"), None);
+        assert_eq!(parse_cidr("10.0.0/16"), None);
+    }
+}
