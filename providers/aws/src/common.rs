@@ -206,6 +206,23 @@ fn advice(code: &str, message: &str) -> String {
     format!("\n\n{text}")
 }
 
+/// A delete call's outcome: done, or already gone, or an error naming the resource.
+pub fn deleted<T, E>(result: std::result::Result<T, E>, address: &str, action: &str) -> Result<()>
+where
+    E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+{
+    match result {
+        Ok(_) => Ok(()),
+        Err(e) if is_not_found(&e) => Ok(()),
+        Err(e) => Err(aws_error(address, action, e)),
+    }
+}
+
+/// What `import` found: the object, or an error saying nothing is there.
+pub fn exists(found: Option<Object>, missing: String) -> Result<Object> {
+    found.ok_or_else(|| vec![Diagnostic::error("Cannot import", missing)])
+}
+
 /// An error of ours (not AWS's) about an attribute.
 pub fn invalid(attribute: &str, summary: &str, detail: impl Into<String>) -> Vec<Diagnostic> {
     vec![Diagnostic::error(summary, detail).at(attribute)]

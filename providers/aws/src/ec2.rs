@@ -307,10 +307,7 @@ impl Resource for Instance {
     }
 
     fn import(&self, id: &str) -> Result<Object> {
-        self.read(&by_id(id))?.map_or_else(
-            || fail("Cannot import", format!("No instance {id} exists.")),
-            Ok,
-        )
+        exists(self.read(&by_id(id))?, format!("No instance {id} exists."))
     }
 }
 

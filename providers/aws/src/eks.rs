@@ -379,9 +379,9 @@ impl Resource for Cluster {
     }
 
     fn import(&self, id: &str) -> Result<Object> {
-        self.read(&crate::vpc::by_id(id))?.map_or_else(
-            || fail("Cannot import", format!("No EKS cluster {id} exists.")),
-            Ok,
+        exists(
+            self.read(&crate::vpc::by_id(id))?,
+            format!("No EKS cluster {id} exists."),
         )
     }
 }
@@ -982,9 +982,9 @@ impl Resource for NodeGroup {
 
     fn import(&self, id: &str) -> Result<Object> {
         split_id(id)?;
-        self.read(&crate::vpc::by_id(id))?.map_or_else(
-            || fail("Cannot import", format!("No node group {id} exists.")),
-            Ok,
+        exists(
+            self.read(&crate::vpc::by_id(id))?,
+            format!("No node group {id} exists."),
         )
     }
 }

@@ -239,17 +239,17 @@ impl Resource for Role {
                 }
             }
         }
-        match run(iam.delete_role().role_name(&name).send()) {
-            Ok(_) => Ok(()),
-            Err(e) if is_not_found(&e) => Ok(()),
-            Err(e) => Err(aws_error("aws_iam_role", "delete the role", e)),
-        }
+        deleted(
+            run(iam.delete_role().role_name(&name).send()),
+            "aws_iam_role",
+            "delete the role",
+        )
     }
 
     fn import(&self, id: &str) -> Result<Object> {
-        self.read(&crate::vpc::by_id(id))?.map_or_else(
-            || fail("Cannot import", format!("No role {id} exists.")),
-            Ok,
+        exists(
+            self.read(&crate::vpc::by_id(id))?,
+            format!("No role {id} exists."),
         )
     }
 }
@@ -321,20 +321,15 @@ impl Resource for RolePolicyAttachment {
         let iam = &self.0.clients()?.iam;
         let role = prior.require_string("role")?;
         let arn = prior.require_string("policy_arn")?;
-        match run(iam
-            .detach_role_policy()
-            .role_name(&role)
-            .policy_arn(&arn)
-            .send())
-        {
-            Ok(_) => Ok(()),
-            Err(e) if is_not_found(&e) => Ok(()),
-            Err(e) => Err(aws_error(
-                "aws_iam_role_policy_attachment",
-                "detach the policy",
-                e,
-            )),
-        }
+        deleted(
+            run(iam
+                .detach_role_policy()
+                .role_name(&role)
+                .policy_arn(&arn)
+                .send()),
+            "aws_iam_role_policy_attachment",
+            "detach the policy",
+        )
     }
 
     /// By `ROLE/POLICY_ARN`, as HashiCorp's provider imports it.
@@ -349,10 +344,7 @@ impl Resource for RolePolicyAttachment {
         o.set("role", s(role));
         o.set("policy_arn", s(arn));
         o.set("id", s(format!("{role}-imported")));
-        self.read(&o)?.map_or_else(
-            || fail("Cannot import", format!("{arn} is not attached to {role}.")),
-            Ok,
-        )
+        exists(self.read(&o)?, format!("{arn} is not attached to {role}."))
     }
 }
 

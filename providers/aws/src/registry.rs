@@ -318,9 +318,9 @@ impl Resource for Repository {
     }
 
     fn import(&self, id: &str) -> Result<Object> {
-        self.read(&by_id(id))?.map_or_else(
-            || fail("Cannot import", format!("No repository {id} exists.")),
-            Ok,
+        exists(
+            self.read(&by_id(id))?,
+            format!("No repository {id} exists."),
         )
     }
 }
@@ -390,26 +390,17 @@ impl Resource for LifecyclePolicy {
     fn delete(&self, prior: &Object) -> Result<()> {
         let ecr = &self.0.clients()?.ecr;
         let repo = prior.require_string("id")?;
-        match run(ecr.delete_lifecycle_policy().repository_name(&repo).send()) {
-            Ok(_) => Ok(()),
-            Err(e) if is_not_found(&e) => Ok(()),
-            Err(e) => Err(aws_error(
-                "aws_ecr_lifecycle_policy",
-                "delete the policy",
-                e,
-            )),
-        }
+        deleted(
+            run(ecr.delete_lifecycle_policy().repository_name(&repo).send()),
+            "aws_ecr_lifecycle_policy",
+            "delete the policy",
+        )
     }
 
     fn import(&self, id: &str) -> Result<Object> {
-        self.read(&by_id(id))?.map_or_else(
-            || {
-                fail(
-                    "Cannot import",
-                    format!("Repository {id} has no lifecycle policy."),
-                )
-            },
-            Ok,
+        exists(
+            self.read(&by_id(id))?,
+            format!("Repository {id} has no lifecycle policy."),
         )
     }
 }

@@ -259,9 +259,9 @@ impl Resource for Bucket {
     }
 
     fn import(&self, id: &str) -> Result<Object> {
-        self.read(&bucket_object(id))?.map_or_else(
-            || fail("Cannot import", format!("No bucket {id} exists.")),
-            Ok,
+        exists(
+            self.read(&bucket_object(id))?,
+            format!("No bucket {id} exists."),
         )
     }
 }
@@ -369,31 +369,21 @@ impl Resource for Versioning {
         let configuration = VersioningConfiguration::builder()
             .status(BucketVersioningStatus::Suspended)
             .build();
-        match run(s3
-            .put_bucket_versioning()
-            .bucket(&bucket)
-            .versioning_configuration(configuration)
-            .send())
-        {
-            Ok(_) => Ok(()),
-            Err(e) if is_not_found(&e) => Ok(()),
-            Err(e) => Err(aws_error(
-                "aws_s3_bucket_versioning",
-                "suspend versioning",
-                e,
-            )),
-        }
+        deleted(
+            run(s3
+                .put_bucket_versioning()
+                .bucket(&bucket)
+                .versioning_configuration(configuration)
+                .send()),
+            "aws_s3_bucket_versioning",
+            "suspend versioning",
+        )
     }
 
     fn import(&self, id: &str) -> Result<Object> {
-        self.read(&bucket_object(id))?.map_or_else(
-            || {
-                fail(
-                    "Cannot import",
-                    format!("Bucket {id} has no versioning set."),
-                )
-            },
-            Ok,
+        exists(
+            self.read(&bucket_object(id))?,
+            format!("Bucket {id} has no versioning set."),
         )
     }
 }
@@ -614,26 +604,17 @@ impl Resource for Lifecycle {
     fn delete(&self, prior: &Object) -> Result<()> {
         let s3 = &self.0.clients()?.s3;
         let bucket = prior.require_string("id")?;
-        match run(s3.delete_bucket_lifecycle().bucket(&bucket).send()) {
-            Ok(_) => Ok(()),
-            Err(e) if is_not_found(&e) => Ok(()),
-            Err(e) => Err(aws_error(
-                "aws_s3_bucket_lifecycle_configuration",
-                "delete lifecycle rules",
-                e,
-            )),
-        }
+        deleted(
+            run(s3.delete_bucket_lifecycle().bucket(&bucket).send()),
+            "aws_s3_bucket_lifecycle_configuration",
+            "delete lifecycle rules",
+        )
     }
 
     fn import(&self, id: &str) -> Result<Object> {
-        self.read(&bucket_object(id))?.map_or_else(
-            || {
-                fail(
-                    "Cannot import",
-                    format!("Bucket {id} has no lifecycle rules."),
-                )
-            },
-            Ok,
+        exists(
+            self.read(&bucket_object(id))?,
+            format!("Bucket {id} has no lifecycle rules."),
         )
     }
 }
@@ -745,26 +726,17 @@ impl Resource for PublicAccessBlock {
     fn delete(&self, prior: &Object) -> Result<()> {
         let s3 = &self.0.clients()?.s3;
         let bucket = prior.require_string("id")?;
-        match run(s3.delete_public_access_block().bucket(&bucket).send()) {
-            Ok(_) => Ok(()),
-            Err(e) if is_not_found(&e) => Ok(()),
-            Err(e) => Err(aws_error(
-                "aws_s3_bucket_public_access_block",
-                "delete the settings",
-                e,
-            )),
-        }
+        deleted(
+            run(s3.delete_public_access_block().bucket(&bucket).send()),
+            "aws_s3_bucket_public_access_block",
+            "delete the settings",
+        )
     }
 
     fn import(&self, id: &str) -> Result<Object> {
-        self.read(&bucket_object(id))?.map_or_else(
-            || {
-                fail(
-                    "Cannot import",
-                    format!("Bucket {id} has no public access block."),
-                )
-            },
-            Ok,
+        exists(
+            self.read(&bucket_object(id))?,
+            format!("Bucket {id} has no public access block."),
         )
     }
 }

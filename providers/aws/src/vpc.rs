@@ -243,18 +243,17 @@ impl Resource for Vpc {
     fn delete(&self, prior: &Object) -> Result<()> {
         let ec2 = &self.0.clients()?.ec2;
         let id = prior.require_string("id")?;
-        match run(ec2.delete_vpc().vpc_id(&id).send()) {
-            Ok(_) => Ok(()),
-            Err(e) if is_not_found(&e) => Ok(()),
-            Err(e) => Err(aws_error("aws_vpc", "delete the VPC", e)),
-        }
+        deleted(
+            run(ec2.delete_vpc().vpc_id(&id).send()),
+            "aws_vpc",
+            "delete the VPC",
+        )
     }
 
     fn import(&self, id: &str) -> Result<Object> {
         let mut o = Object(Default::default());
         o.set("id", s(id));
-        self.read(&o)?
-            .map_or_else(|| fail("Cannot import", format!("No VPC {id} exists.")), Ok)
+        exists(self.read(&o)?, format!("No VPC {id} exists."))
     }
 }
 
@@ -434,18 +433,15 @@ impl Resource for Subnet {
     fn delete(&self, prior: &Object) -> Result<()> {
         let ec2 = &self.0.clients()?.ec2;
         let id = prior.require_string("id")?;
-        match run(ec2.delete_subnet().subnet_id(&id).send()) {
-            Ok(_) => Ok(()),
-            Err(e) if is_not_found(&e) => Ok(()),
-            Err(e) => Err(aws_error("aws_subnet", "delete the subnet", e)),
-        }
+        deleted(
+            run(ec2.delete_subnet().subnet_id(&id).send()),
+            "aws_subnet",
+            "delete the subnet",
+        )
     }
 
     fn import(&self, id: &str) -> Result<Object> {
-        self.read(&by_id(id))?.map_or_else(
-            || fail("Cannot import", format!("No subnet {id} exists.")),
-            Ok,
-        )
+        exists(self.read(&by_id(id))?, format!("No subnet {id} exists."))
     }
 }
 
@@ -621,21 +617,20 @@ impl Resource for InternetGateway {
         if let Some(vpc) = prior.string("vpc_id") {
             self.detach(&id, &vpc)?;
         }
-        match run(ec2
-            .delete_internet_gateway()
-            .internet_gateway_id(&id)
-            .send())
-        {
-            Ok(_) => Ok(()),
-            Err(e) if is_not_found(&e) => Ok(()),
-            Err(e) => Err(aws_error("aws_internet_gateway", "delete the gateway", e)),
-        }
+        deleted(
+            run(ec2
+                .delete_internet_gateway()
+                .internet_gateway_id(&id)
+                .send()),
+            "aws_internet_gateway",
+            "delete the gateway",
+        )
     }
 
     fn import(&self, id: &str) -> Result<Object> {
-        self.read(&by_id(id))?.map_or_else(
-            || fail("Cannot import", format!("No internet gateway {id} exists.")),
-            Ok,
+        exists(
+            self.read(&by_id(id))?,
+            format!("No internet gateway {id} exists."),
         )
     }
 }
@@ -806,17 +801,17 @@ impl Resource for RouteTable {
     fn delete(&self, prior: &Object) -> Result<()> {
         let ec2 = &self.0.clients()?.ec2;
         let id = prior.require_string("id")?;
-        match run(ec2.delete_route_table().route_table_id(&id).send()) {
-            Ok(_) => Ok(()),
-            Err(e) if is_not_found(&e) => Ok(()),
-            Err(e) => Err(aws_error("aws_route_table", "delete the route table", e)),
-        }
+        deleted(
+            run(ec2.delete_route_table().route_table_id(&id).send()),
+            "aws_route_table",
+            "delete the route table",
+        )
     }
 
     fn import(&self, id: &str) -> Result<Object> {
-        self.read(&by_id(id))?.map_or_else(
-            || fail("Cannot import", format!("No route table {id} exists.")),
-            Ok,
+        exists(
+            self.read(&by_id(id))?,
+            format!("No route table {id} exists."),
         )
     }
 }
@@ -918,11 +913,11 @@ impl Resource for RouteTableAssociation {
     fn delete(&self, prior: &Object) -> Result<()> {
         let ec2 = &self.0.clients()?.ec2;
         let id = prior.require_string("id")?;
-        match run(ec2.disassociate_route_table().association_id(&id).send()) {
-            Ok(_) => Ok(()),
-            Err(e) if is_not_found(&e) => Ok(()),
-            Err(e) => Err(aws_error("aws_route_table_association", "disassociate", e)),
-        }
+        deleted(
+            run(ec2.disassociate_route_table().association_id(&id).send()),
+            "aws_route_table_association",
+            "disassociate",
+        )
     }
 
     /// By `SUBNET_ID/ROUTE_TABLE_ID`, as HashiCorp's provider imports it.
@@ -943,10 +938,7 @@ impl Resource for RouteTableAssociation {
                 .and_then(|a| a.route_table_association_id())
         });
         match association {
-            Some(a) => self.read(&by_id(a))?.map_or_else(
-                || fail("Cannot import", format!("No association {id}.")),
-                Ok,
-            ),
+            Some(a) => exists(self.read(&by_id(a))?, format!("No association {id}.")),
             None => fail(
                 "Cannot import",
                 format!("{subnet} is not associated with {table}."),
@@ -1063,21 +1055,17 @@ impl Resource for SecurityGroup {
     fn delete(&self, prior: &Object) -> Result<()> {
         let ec2 = &self.0.clients()?.ec2;
         let id = prior.require_string("id")?;
-        match run(ec2.delete_security_group().group_id(&id).send()) {
-            Ok(_) => Ok(()),
-            Err(e) if is_not_found(&e) => Ok(()),
-            Err(e) => Err(aws_error(
-                "aws_security_group",
-                "delete the security group",
-                e,
-            )),
-        }
+        deleted(
+            run(ec2.delete_security_group().group_id(&id).send()),
+            "aws_security_group",
+            "delete the security group",
+        )
     }
 
     fn import(&self, id: &str) -> Result<Object> {
-        self.read(&by_id(id))?.map_or_else(
-            || fail("Cannot import", format!("No security group {id} exists.")),
-            Ok,
+        exists(
+            self.read(&by_id(id))?,
+            format!("No security group {id} exists."),
         )
     }
 }
