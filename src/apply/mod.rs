@@ -1219,6 +1219,43 @@ fn close_stale_intents(
     }
 }
 
+/// A run that holds the write lock but has nothing to change still settles the calls
+/// a killed plinth left in flight: every instance in state is read through its
+/// provider and what exists is recorded (an object that is gone leaves the state),
+/// the intents are closed, and each is reported with what was found.
+pub fn settle_intents(
+    prepared: &Prepared,
+    store: Arc<dyn StateStore>,
+    progress: &dyn Progress,
+) -> Diagnostics {
+    let (prior, mut diags) = match begin(prepared, store.as_ref(), progress) {
+        Ok(x) => x,
+        Err(d) => return d,
+    };
+    let intents: Vec<Intent> = prior.intents.values().cloned().collect();
+    let Some((now, _)) = refresh_and_record(
+        prepared,
+        store.as_ref(),
+        prior,
+        &ChangeOptions::default(),
+        &mut diags,
+    ) else {
+        return diags.sorted_unique();
+    };
+    for i in &intents {
+        let found = if now.resources.contains_key(&i.address) {
+            "the object exists and its state was read again"
+        } else {
+            "there is no object in state for it (it was deleted, or its creation was never recorded: if the provider made one, import it)"
+        };
+        progress.note(&format!(
+            "Resolved the {:?} of {} left in flight by plinth (pid {}): {found}.",
+            i.action, i.address, i.pid
+        ));
+    }
+    diags.sorted_unique()
+}
+
 /// Destroys everything in state, dependents first.
 pub fn destroy(
     prepared: &Prepared,

@@ -112,9 +112,21 @@ pub fn run(args: Args, matches: &clap::ArgMatches, out: &Output) -> u8 {
         );
         return 1;
     }
-    let name = workspace::current(dir);
+    let name = match workspace::current(dir) {
+        Ok(n) => n,
+        Err(e) => {
+            eprintln!("Error: {e}");
+            return 1;
+        }
+    };
     let store = workspace::workspace_dir(dir, &name).join("store");
-    let state = SledStore::read_published(&store).unwrap_or_default();
+    let state = match SledStore::read(&store) {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("Error: {e}");
+            return 1;
+        }
+    };
     let scope = ConsoleScope {
         root: stack.evaluation.root(),
         state: &state,

@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use plinth_state::{Commit, GroupCommit, ResourceState, SledStore, StateStore};
 
-use super::run::{fail, store_dir, take_lock};
+use super::run::{fail, take_lock};
 use super::Output;
 use crate::apply::configure_providers;
 use crate::diag::{Diagnostic, Diagnostics};
@@ -57,7 +57,10 @@ pub fn run(args: Args, matches: &clap::ArgMatches, out: &Output) -> u8 {
             out,
         );
     }
-    let wdir = store_dir(dir);
+    let wdir = match super::workspace_dir(dir) {
+        Ok(w) => w,
+        Err(code) => return code,
+    };
     let lock = match take_lock(&wdir, "import", Duration::ZERO) {
         Ok(l) => l,
         Err(code) => return code,
@@ -65,7 +68,7 @@ pub fn run(args: Args, matches: &clap::ArgMatches, out: &Output) -> u8 {
     let store = match SledStore::open(&wdir.join("store")) {
         Ok(s) => Arc::new(GroupCommit::new(s)),
         Err(e) => {
-            eprintln!("Error opening the state: {e}");
+            eprintln!("Error: {e}");
             return 1;
         }
     };

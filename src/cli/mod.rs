@@ -125,9 +125,21 @@ impl VarOptions {
         StackOptions {
             vars: ordered.into_iter().map(|(_, v)| v).collect(),
             env: std::env::vars().collect(),
-            workspace: Some(plinth_state::workspace::current(std::path::Path::new("."))),
+            workspace: plinth_state::workspace::current(std::path::Path::new(".")).ok(),
             require_root_vars: false,
             providers: crate::stack::ProviderStart::Installed,
+        }
+    }
+}
+
+/// The selected workspace's directory under `.plinth/`; a selection plinth refuses
+/// (a name that is not a workspace name) is printed and exits 1.
+pub(crate) fn workspace_dir(dir: &std::path::Path) -> Result<std::path::PathBuf, u8> {
+    match plinth_state::workspace::current(dir) {
+        Ok(name) => Ok(plinth_state::workspace::workspace_dir(dir, &name)),
+        Err(e) => {
+            eprintln!("Error: {e}");
+            Err(1)
         }
     }
 }

@@ -8,14 +8,14 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use plinth_state::lock::StackLock;
-use plinth_state::{workspace, GroupCommit, SledStore, Snapshot, StateStore};
+use plinth_state::{GroupCommit, SledStore, Snapshot, StateStore};
 
 use super::{Output, VarOptions};
 use crate::apply::{self, ChangeOptions};
 use crate::config::vars::{InputValue, RawValue};
 use crate::diag::{render_text, Diagnostics, Sources};
 use crate::plan::file::{config_hash, PlanFile};
-use crate::plan::{render, Action, Plan};
+use crate::plan::{render, Plan};
 use crate::stack::StackOptions;
 use crate::stack::{prepare, Prepared};
 
@@ -92,10 +92,6 @@ pub(super) fn fail(sources: &Sources, diags: &Diagnostics, out: &Output) -> u8 {
     1
 }
 
-pub(super) fn store_dir(dir: &Path) -> std::path::PathBuf {
-    workspace::workspace_dir(dir, &workspace::current(dir))
-}
-
 fn confirm(question: &str) -> bool {
     print!("{question}\n  Only 'yes' will be accepted to approve.\n\n  Enter a value: ");
     let _ = std::io::stdout().flush();
@@ -141,11 +137,19 @@ pub fn run(args: Args, matches: &clap::ArgMatches, out: &Output, mode: Mode) -> 
         skip_refresh: !args.refresh,
         refresh_only: args.refresh_only,
     };
-    let wdir = store_dir(dir);
-    let has_state = wdir.join("store").join("snapshot.json").exists();
-    if mode == Mode::Plan && !has_state {
-        // Nothing to lock or read yet: plan against empty state, writing nothing there.
-        let (code, plan) = show_plan(&prepared, &Snapshot::default(), &change, mode, &args, out);
+    let wdir = match super::workspace_dir(dir) {
+        Ok(w) => w,
+        Err(code) => return code,
+    };
+    let store_path = wdir.join("store");
+    if mode == Mode::Plan {
+        // A plan changes nothing: it reads the published state, as every reader does,
+        // and takes no lock, so it never makes an apply fail.
+        let prior = match SledStore::read(&store_path) {
+            Ok(s) => s,
+            Err(e) => return state_error(&e),
+        };
+        let (code, plan) = show_plan(&prepared, &prior, &change, mode, &args, out);
         return save_plan(plan.as_ref(), &prepared, &args).unwrap_or(code);
     }
     let operation = match mode {
@@ -157,45 +161,46 @@ pub fn run(args: Args, matches: &clap::ArgMatches, out: &Output, mode: Mode) -> 
         Ok(lock) => lock,
         Err(code) => return code,
     };
-    // Plan against the published state: opening sled rewrites its files, and a plan
-    // that fails must leave the store as it was.
-    let published = match SledStore::read_published(&wdir.join("store")) {
+    // Plan against the published state, checked whole: opening sled rewrites its
+    // files, and a plan that fails must leave the store as it was.
+    let published = match SledStore::read(&store_path) {
         Ok(s) => s,
-        Err(e) => {
-            eprintln!("Error reading the state: {e}");
-            return 1;
-        }
+        Err(e) => return state_error(&e),
     };
     let (code, plan) = show_plan(&prepared, &published, &change, mode, &args, out);
     let Some(mut plan) = plan else { return code };
-    if mode == Mode::Plan {
-        return save_plan(Some(&plan), &prepared, &args).unwrap_or(code);
+    // The database is the state's one source of truth: it is opened whatever the
+    // plan, checked against the copy the plan was made from, and the calls a killed
+    // plinth left in flight are settled before anything else.
+    let store = match SledStore::open(&store_path) {
+        Ok(s) => Arc::new(GroupCommit::new(s)),
+        Err(e) => return state_error(&e),
+    };
+    let current = match store.snapshot() {
+        Ok(s) => s,
+        Err(e) => return state_error(&e),
+    };
+    if current.serial != published.serial {
+        // The published copy lagged (a writer was killed): plan again from sled.
+        eprintln!("The state has changes its published copy did not show; planning again.");
+        let (code, again) = show_plan(&prepared, &current, &change, mode, &args, out);
+        match again {
+            Some(p) => plan = p,
+            None => return code,
+        }
     }
     if !plan.has_changes() {
-        return code;
-    }
-    let store = match SledStore::open(&wdir.join("store")) {
-        Ok(s) => Arc::new(GroupCommit::new(s)),
-        Err(e) => {
-            eprintln!("Error opening the state: {e}");
-            return 1;
-        }
-    };
-    match store.snapshot() {
-        Ok(current) if current.serial != published.serial => {
-            // The published copy lagged (a writer was killed): plan again from sled.
-            eprintln!("The state has changes its published copy did not show; planning again.");
-            let (code, again) = show_plan(&prepared, &current, &change, mode, &args, out);
-            match again {
-                Some(p) if p.has_changes() => plan = p,
-                _ => return code,
+        if !current.intents.is_empty() {
+            let progress = super::progress::ApplyProgress::new();
+            let shared: Arc<dyn StateStore> = store.clone();
+            let diags = apply::settle_intents(&prepared, shared, &progress);
+            if diags.has_errors() {
+                return fail(&prepared.sources, &diags, out);
             }
         }
-        Ok(_) => {}
-        Err(e) => {
-            eprintln!("Error reading the state: {e}");
-            return 1;
-        }
+        drop(store);
+        drop(lock);
+        return code;
     }
     if !args.auto_approve {
         let question = if mode == Mode::Destroy {
@@ -211,6 +216,12 @@ pub fn run(args: Args, matches: &clap::ArgMatches, out: &Output, mode: Mode) -> 
     let code = execute(&prepared, store, &plan, mode, &change, out);
     drop(lock);
     code
+}
+
+/// A state that cannot be read whole stops the command: never planned as empty.
+pub(super) fn state_error(e: &plinth_state::StateError) -> u8 {
+    eprintln!("Error: {e}");
+    1
 }
 
 pub(super) fn take_lock(wdir: &Path, operation: &str, timeout: Duration) -> Result<StackLock, u8> {
@@ -289,9 +300,16 @@ fn execute_open(
     0
 }
 
-/// `plan --out FILE`: `None` when there is nothing to save or it was saved.
-fn save_plan(plan: Option<&Plan>, prepared: &Prepared, args: &Args) -> Option<u8> {
-    let (plan, path) = (plan?, args.out.as_ref()?);
+/// What binds a plan to one stack: the stack directory's canonical path and the
+/// workspace.
+fn stack_identity(dir: &Path) -> Result<(String, String), String> {
+    let path = std::fs::canonicalize(dir)
+        .map_err(|e| format!("cannot resolve the stack directory {}: {e}", dir.display()))?;
+    let workspace = plinth_state::workspace::current(dir)?;
+    Ok((path.display().to_string(), workspace))
+}
+
+fn plan_file(plan: &Plan, prepared: &Prepared, args: &Args) -> Result<PlanFile, String> {
     let mut file = PlanFile::new(
         plan,
         config_hash(&prepared.sources),
@@ -300,7 +318,14 @@ fn save_plan(plan: Option<&Plan>, prepared: &Prepared, args: &Args) -> Option<u8
         args.target.clone(),
     );
     file.skip_refresh = !args.refresh;
-    match file.write(path) {
+    (file.stack, file.workspace) = stack_identity(Path::new("."))?;
+    Ok(file)
+}
+
+/// `plan --out FILE`: `None` when there is nothing to save or it was saved.
+fn save_plan(plan: Option<&Plan>, prepared: &Prepared, args: &Args) -> Option<u8> {
+    let (plan, path) = (plan?, args.out.as_ref()?);
+    match plan_file(plan, prepared, args).and_then(|f| f.write(path)) {
         Ok(()) => {
             println!(
                 "\nSaved the plan to: {}\nTo perform exactly these actions, run: plinth apply {}",
@@ -329,8 +354,18 @@ fn apply_saved(path: &Path, args: &Args, out: &Output) -> u8 {
         Ok(f) => f,
         Err(e) => return refuse(e),
     };
-    let saved = file.plan();
     let dir = Path::new(".");
+    match stack_identity(dir) {
+        Ok((stack, workspace)) if stack == file.stack && workspace == file.workspace => {}
+        Ok((stack, workspace)) => {
+            return refuse(format!(
+                "the plan was made for the stack at {} (workspace {:?}), and this is {stack} (workspace {workspace:?}). A plan applies only where it was made.",
+                file.stack, file.workspace
+            ))
+        }
+        Err(e) => return refuse(e),
+    }
+    let saved = file.plan();
     let options = StackOptions {
         providers: crate::stack::ProviderStart::Required,
         ..StackOptions::default()
@@ -361,7 +396,10 @@ fn apply_saved(path: &Path, args: &Args, out: &Output) -> u8 {
             )
         })
         .collect();
-    let wdir = store_dir(dir);
+    let wdir = match super::workspace_dir(dir) {
+        Ok(w) => w,
+        Err(code) => return code,
+    };
     let mode = if file.destroy {
         Mode::Destroy
     } else {
@@ -371,9 +409,10 @@ fn apply_saved(path: &Path, args: &Args, out: &Output) -> u8 {
         Ok(lock) => lock,
         Err(code) => return code,
     };
-    let published = match SledStore::read_published(&wdir.join("store")) {
+    let store_path = wdir.join("store");
+    let published = match SledStore::read(&store_path) {
         Ok(s) => s,
-        Err(e) => return refuse(format!("the state cannot be read: {e}")),
+        Err(e) => return refuse(format!("{e}")),
     };
     let moved_on = |lineage: &str, serial: u64| {
         refuse(format!(
@@ -400,29 +439,43 @@ fn apply_saved(path: &Path, args: &Args, out: &Output) -> u8 {
     if diags.has_errors() {
         return fail(&prepared.sources, &diags, out);
     }
-    let summary = |p: &Plan| -> Vec<(String, Action)> {
-        p.changes
-            .iter()
-            .chain(&p.drift)
-            .map(|c| (c.address.clone(), c.action))
-            .collect()
-    };
-    if summary(&now) != summary(&saved) {
-        return refuse("planning again now gives different changes than the saved plan. Run plinth plan again.".into());
+    // Apply makes the changes planning again gives: they must be the saved ones,
+    // value for value, or nothing is done.
+    let mut again = PlanFile::new(
+        &now,
+        file.config_hash.clone(),
+        file.destroy,
+        file.replace.clone(),
+        file.targets.clone(),
+    );
+    again.skip_refresh = file.skip_refresh;
+    if let Some(difference) = file.first_difference(&again) {
+        return refuse(format!(
+            "planning again now gives different changes than the saved plan: {difference}. Run plinth plan again."
+        ));
     }
-    if !saved.has_changes() {
-        println!("No changes. Your infrastructure matches the configuration.");
-        return 0;
-    }
-    let store = match SledStore::open(&wdir.join("store")) {
+    let store = match SledStore::open(&store_path) {
         Ok(s) => Arc::new(GroupCommit::new(s)),
-        Err(e) => return refuse(format!("the state cannot be opened: {e}")),
+        Err(e) => return refuse(format!("{e}")),
     };
     match store.position() {
         Ok((lineage, serial))
             if (file.lineage.is_empty() || lineage == file.lineage) && serial == file.serial => {}
         Ok((lineage, serial)) => return moved_on(&lineage, serial),
         Err(e) => return refuse(format!("the state cannot be read: {e}")),
+    }
+    if !saved.has_changes() {
+        let intents = store.snapshot().map(|s| s.intents.len()).unwrap_or(0);
+        if intents > 0 {
+            let progress = super::progress::ApplyProgress::new();
+            let shared: Arc<dyn StateStore> = store.clone();
+            let diags = apply::settle_intents(&prepared, shared, &progress);
+            if diags.has_errors() {
+                return fail(&prepared.sources, &diags, out);
+            }
+        }
+        println!("No changes. Your infrastructure matches the configuration.");
+        return 0;
     }
     let code = execute(&prepared, store, &saved, mode, &change, out);
     drop(lock);

@@ -5,17 +5,19 @@
 use std::path::Path;
 
 use plinth_state::lock::StackLock;
-use plinth_state::{workspace, Commit, SledStore, Snapshot, StateStore};
+use plinth_state::{Commit, SledStore, Snapshot, StateStore};
 
 use crate::lang::Value;
 
-fn store_dir(dir: &Path) -> std::path::PathBuf {
-    workspace::workspace_dir(dir, &workspace::current(dir)).join("store")
+fn store_dir(dir: &Path) -> Result<std::path::PathBuf, u8> {
+    super::workspace_dir(dir).map(|w| w.join("store"))
 }
 
+/// The state as readers see it: never from sled itself (that would make a writer
+/// fail), never an empty state in place of one that cannot be read whole.
 fn read(dir: &Path) -> Result<Snapshot, u8> {
-    SledStore::read(&store_dir(dir)).map_err(|e| {
-        eprintln!("Error reading the state: {e}");
+    SledStore::read(&store_dir(dir)?).map_err(|e| {
+        eprintln!("Error: {e}");
         1
     })
 }
@@ -104,11 +106,28 @@ pub enum StateCommand {
     },
     /// Rename an instance in state (as a moved block would).
     Mv { from: String, to: String },
+    /// Repair a state whose database or published copy is missing or damaged, from
+    /// the part that is whole (or the one --from names). Damaged parts are moved aside.
+    Recover {
+        #[arg(long, value_enum)]
+        from: Option<RecoverSource>,
+    },
+}
+
+#[derive(clap::ValueEnum, Clone, Copy, Debug)]
+pub enum RecoverSource {
+    /// Write the published copy again from the database.
+    Database,
+    /// Build the database again from the published copy (snapshot and journal).
+    Copy,
 }
 
 /// Changes the state under the lock: `state rm` and `state mv`.
 fn edit(dir: &Path, operation: &str, make: impl FnOnce(&Snapshot) -> Result<Commit, String>) -> u8 {
-    let wdir = workspace::workspace_dir(dir, &workspace::current(dir));
+    let wdir = match super::workspace_dir(dir) {
+        Ok(w) => w,
+        Err(code) => return code,
+    };
     let _lock = match StackLock::acquire(&wdir, operation, std::time::Duration::ZERO) {
         Ok(l) => l,
         Err(e) => {
@@ -116,10 +135,17 @@ fn edit(dir: &Path, operation: &str, make: impl FnOnce(&Snapshot) -> Result<Comm
             return 1;
         }
     };
-    let snapshot = match SledStore::read_published(&wdir.join("store")) {
+    let store = match SledStore::open(&wdir.join("store")) {
         Ok(s) => s,
         Err(e) => {
-            eprintln!("Error reading the state: {e}");
+            eprintln!("Error: {e}");
+            return 1;
+        }
+    };
+    let snapshot = match store.snapshot() {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("Error: {e}");
             return 1;
         }
     };
@@ -130,7 +156,7 @@ fn edit(dir: &Path, operation: &str, make: impl FnOnce(&Snapshot) -> Result<Comm
             return 1;
         }
     };
-    match SledStore::open(&wdir.join("store")).and_then(|s| s.commit(commit)) {
+    match store.commit(commit) {
         Ok(_) => 0,
         Err(e) => {
             eprintln!("Error saving the state: {e}");
@@ -181,12 +207,12 @@ pub fn state(cmd: StateCommand) -> u8 {
         StateCommand::Show { address, serial } => {
             let snapshot = match serial {
                 None => read(dir),
-                Some(n) => SledStore::open(&store_dir(dir))
-                    .and_then(|s| s.snapshot_at(n))
-                    .map_err(|e| {
+                Some(n) => store_dir(dir).and_then(|d| {
+                    SledStore::read_at(&d, n).map_err(|e| {
                         eprintln!("Error reading serial {n}: {e}");
                         1
-                    }),
+                    })
+                }),
             };
             let snapshot = match snapshot {
                 Ok(s) => s,
@@ -221,33 +247,73 @@ pub fn state(cmd: StateCommand) -> u8 {
             }
             Err(c) => c,
         },
-        StateCommand::History => match SledStore::open(&store_dir(dir)).and_then(|s| s.history()) {
-            Ok(h) => {
-                for e in h {
-                    let c = &e.commit;
-                    println!(
-                        "{:>6}  {}  +{} -{} ~{} intents +{} -{}",
-                        e.serial,
-                        plinth_state::lock::format_time(e.time),
-                        c.put.len(),
-                        c.remove.len(),
-                        c.rename.len(),
-                        c.begin_intents.len(),
-                        c.end_intents.len()
-                    );
-                }
-                0
-            }
-            Err(e) => {
-                eprintln!("Error reading the history: {e}");
-                1
-            }
+        StateCommand::Recover { from } => recover(dir, from),
+        StateCommand::History => match store_dir(dir) {
+            Err(code) => code,
+            Ok(d) => history(&d),
         },
     }
 }
 
+fn history(store: &Path) -> u8 {
+    match SledStore::read_history(store) {
+        Ok(h) => {
+            for e in h {
+                let c = &e.commit;
+                println!(
+                    "{:>6}  {}  +{} -{} ~{} intents +{} -{}",
+                    e.serial,
+                    plinth_state::lock::format_time(e.time),
+                    c.put.len(),
+                    c.remove.len(),
+                    c.rename.len(),
+                    c.begin_intents.len(),
+                    c.end_intents.len()
+                );
+            }
+            0
+        }
+        Err(e) => {
+            eprintln!("Error reading the history: {e}");
+            1
+        }
+    }
+}
+
+/// `plinth state recover`: under the lock, so no writer is in the middle of a commit.
+fn recover(dir: &Path, from: Option<RecoverSource>) -> u8 {
+    let wdir = match super::workspace_dir(dir) {
+        Ok(w) => w,
+        Err(code) => return code,
+    };
+    let _lock = match StackLock::acquire(&wdir, "state recover", std::time::Duration::ZERO) {
+        Ok(l) => l,
+        Err(e) => {
+            eprintln!("Error acquiring the state lock: {e}");
+            return 1;
+        }
+    };
+    let from = from.map(|f| match f {
+        RecoverSource::Database => plinth_state::RecoverFrom::Database,
+        RecoverSource::Copy => plinth_state::RecoverFrom::Copy,
+    });
+    match SledStore::recover(&wdir.join("store"), from) {
+        Ok(done) => {
+            println!("{done}");
+            0
+        }
+        Err(e) => {
+            eprintln!("Error: {e}");
+            1
+        }
+    }
+}
+
 pub fn force_unlock(id: &str) -> u8 {
-    let dir = workspace::workspace_dir(Path::new("."), &workspace::current(Path::new(".")));
+    let dir = match super::workspace_dir(Path::new(".")) {
+        Ok(w) => w,
+        Err(code) => return code,
+    };
     match StackLock::force_unlock(&dir, id) {
         Ok(()) => {
             println!("plinth state has been successfully unlocked.");

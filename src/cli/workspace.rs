@@ -29,11 +29,26 @@ fn exists(dir: &Path, name: &str) -> bool {
 
 pub fn run(cmd: WorkspaceCommand) -> u8 {
     let dir = Path::new(".");
-    let current = workspace::current(dir);
+    let current = match workspace::current(dir) {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("Error: {e}");
+            return 1;
+        }
+    };
     let fail = |message: String| {
         eprintln!("Error: {message}");
         1
     };
+    let named = match &cmd {
+        WorkspaceCommand::New { name }
+        | WorkspaceCommand::Select { name }
+        | WorkspaceCommand::Delete { name, .. } => Some(name),
+        WorkspaceCommand::List | WorkspaceCommand::Show => None,
+    };
+    if let Some(name) = named.filter(|n| !valid_name(n)) {
+        return fail(workspace::invalid_name_message(name));
+    }
     match cmd {
         WorkspaceCommand::List => {
             for name in workspace::list(dir) {
@@ -47,13 +62,10 @@ pub fn run(cmd: WorkspaceCommand) -> u8 {
             0
         }
         WorkspaceCommand::New { name } => {
-            if !valid_name(&name) {
-                return fail(format!("{name:?} is not a valid workspace name: use letters, digits, '-', '_' and '.'."));
-            }
             if exists(dir, &name) {
                 return fail(format!("workspace {name:?} already exists."));
             }
-            if let Err(e) = std::fs::create_dir_all(workspace_dir(dir, &name))
+            if let Err(e) = plinth_state::safe_fs::create_dirs(&workspace_dir(dir, &name))
                 .and_then(|_| workspace::select(dir, &name))
             {
                 return fail(format!("cannot create workspace {name:?}: {e}"));
@@ -84,9 +96,11 @@ pub fn run(cmd: WorkspaceCommand) -> u8 {
                 return fail(format!("workspace {name:?} does not exist."));
             }
             let wdir = workspace_dir(dir, &name);
-            let held = SledStore::read_published(&wdir.join("store"))
-                .map(|s| s.resources.len())
-                .unwrap_or(0);
+            let held = match SledStore::read(&wdir.join("store")) {
+                Ok(s) => s.resources.len(),
+                Err(e) if !force => return fail(format!("{e}")),
+                Err(_) => 0,
+            };
             if held > 0 && !force {
                 return fail(format!("workspace {name:?} still tracks {held} resource instance(s); destroy them first, or pass --force to forget them."));
             }

@@ -1,8 +1,11 @@
 //! The plan file: a versioned JSON document holding the changes (with Terraform's
 //! `after_unknown` / `after_sensitive` masks), the root variable values, a hash of the
-//! configuration, and the lineage and serial of the state it was planned against.
-//! `apply FILE` refuses a file from another plinth version, for another
-//! configuration, or against a state that has moved on.
+//! configuration, the stack and workspace it was made for, and the lineage and serial
+//! of the state it was planned against. A header line carries the SHA-256 of the
+//! document, so an edited or truncated file is refused as damaged. `apply FILE`
+//! refuses a file from another plinth version, for another stack or configuration,
+//! against a state that has moved on, or whose changes planning again does not
+//! reproduce value for value.
 
 use std::collections::BTreeMap;
 
@@ -14,7 +17,8 @@ use crate::diag::Sources;
 use crate::lang::Value;
 
 pub const FORMAT: &str = "plinth-plan";
-pub const FORMAT_VERSION: u32 = 1;
+pub const FORMAT_VERSION: u32 = 2;
+const HEADER: &str = "plinth-plan sha256=";
 
 #[derive(Debug, Serialize, Deserialize)]
 pub struct PlanFile {
@@ -22,6 +26,10 @@ pub struct PlanFile {
     pub format_version: u32,
     pub plinth_version: String,
     pub config_hash: String,
+    /// The stack directory (canonical path) and workspace the plan was made in: a
+    /// plan applies only there.
+    pub stack: String,
+    pub workspace: String,
     pub lineage: String,
     pub serial: u64,
     pub destroy: bool,
@@ -251,6 +259,8 @@ impl PlanFile {
             format_version: FORMAT_VERSION,
             plinth_version: env!("CARGO_PKG_VERSION").to_string(),
             config_hash,
+            stack: String::new(),
+            workspace: String::new(),
             lineage: plan.lineage.clone(),
             serial: plan.serial,
             destroy,
@@ -308,10 +318,26 @@ impl PlanFile {
 
     /// Reads a plan file, refusing one this plinth cannot apply exactly.
     pub fn read(path: &std::path::Path) -> Result<PlanFile, String> {
-        let text = std::fs::read_to_string(path)
+        let bytes = std::fs::read(path)
             .map_err(|e| format!("cannot read plan file {}: {e}", path.display()))?;
-        let file: PlanFile = serde_json::from_str(&text)
-            .map_err(|e| format!("{} is not a plinth plan file: {e}", path.display()))?;
+        let not_plan = |why: &str| format!("{} is not a plinth plan file: {why}", path.display());
+        let newline = bytes
+            .iter()
+            .position(|&b| b == b'\n')
+            .ok_or_else(|| not_plan("it has no header line"))?;
+        let header = std::str::from_utf8(&bytes[..newline])
+            .map_err(|_| not_plan("its header is not text"))?;
+        let sum = header
+            .strip_prefix(HEADER)
+            .ok_or_else(|| not_plan("it does not start with a plinth plan header"))?;
+        let body = &bytes[newline + 1..];
+        if sum != sha256_hex(body) {
+            return Err(format!(
+                "the plan file {} is damaged: its checksum does not match its content (it was edited or truncated). Run plinth plan again.",
+                path.display()
+            ));
+        }
+        let file: PlanFile = serde_json::from_slice(body).map_err(|e| not_plan(&e.to_string()))?;
         if file.format != FORMAT || file.format_version != FORMAT_VERSION {
             return Err(format!(
                 "{} is a {} v{} file; this plinth reads {FORMAT} v{FORMAT_VERSION}.",
@@ -331,9 +357,110 @@ impl PlanFile {
     }
 
     pub fn write(&self, path: &std::path::Path) -> Result<(), String> {
-        let text = serde_json::to_string_pretty(self).map_err(|e| e.to_string())?;
-        std::fs::write(path, text)
+        let body = serde_json::to_vec_pretty(self).map_err(|e| e.to_string())?;
+        let mut bytes = format!("{HEADER}{}\n", sha256_hex(&body)).into_bytes();
+        bytes.extend(body);
+        std::fs::write(path, bytes)
             .map_err(|e| format!("cannot write plan file {}: {e}", path.display()))
+    }
+
+    /// The first way in which planning again (`now`) differs from this saved plan:
+    /// an address, an action, a planned value, an output. `None` when they agree.
+    pub fn first_difference(&self, now: &PlanFile) -> Option<String> {
+        let changes = |f: &PlanFile| -> BTreeMap<String, J> {
+            f.changes
+                .iter()
+                .chain(&f.drift)
+                .map(|c| {
+                    (
+                        c.address.clone(),
+                        serde_json::to_value(c).unwrap_or(J::Null),
+                    )
+                })
+                .collect()
+        };
+        let (saved, again) = (changes(self), changes(now));
+        for address in saved.keys() {
+            if !again.contains_key(address) {
+                return Some(format!(
+                    "{address} is in the saved plan, but planning again does not change it"
+                ));
+            }
+        }
+        for (address, value) in &again {
+            match saved.get(address) {
+                None => {
+                    return Some(format!(
+                        "planning again also changes {address}, which the saved plan does not"
+                    ))
+                }
+                Some(s) => {
+                    let show = !has_sensitive(s) && !has_sensitive(value);
+                    if let Some(d) = json_difference(s, value, address, show) {
+                        return Some(d);
+                    }
+                }
+            }
+        }
+        let outputs = |f: &PlanFile| serde_json::to_value(&f.output_changes).unwrap_or(J::Null);
+        let (a, b) = (outputs(self), outputs(now));
+        let show = !has_sensitive(&a) && !has_sensitive(&b);
+        json_difference(&a, &b, "output changes", show)
+    }
+}
+
+fn sha256_hex(bytes: &[u8]) -> String {
+    use sha2::{Digest, Sha256};
+    Sha256::digest(bytes)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+/// Whether an encoded change or output holds a sensitive mark anywhere.
+fn has_sensitive(v: &J) -> bool {
+    match v {
+        J::Object(m) => m.iter().any(|(k, x)| {
+            (k == "sensitive" && x != &J::Bool(false) && x != &J::Null && mask_true(x))
+                || has_sensitive(x)
+        }),
+        J::Array(a) => a.iter().any(has_sensitive),
+        _ => false,
+    }
+}
+
+fn mask_true(v: &J) -> bool {
+    match v {
+        J::Bool(b) => *b,
+        J::Object(m) => m.values().any(mask_true),
+        J::Array(a) => a.iter().any(mask_true),
+        _ => false,
+    }
+}
+
+/// Where two JSON documents first differ, as `at.path: saved X, now Y` (the values
+/// left out when `show` is false: they may be secrets).
+fn json_difference(saved: &J, now: &J, at: &str, show: bool) -> Option<String> {
+    match (saved, now) {
+        (J::Object(a), J::Object(b)) => {
+            for (k, x) in a {
+                let y = b.get(k).unwrap_or(&J::Null);
+                if let Some(d) = json_difference(x, y, &format!("{at}.{k}"), show) {
+                    return Some(d);
+                }
+            }
+            b.keys()
+                .find(|k| !a.contains_key(*k) && b[*k] != J::Null)
+                .map(|k| format!("{at}.{k}: not in the saved plan, but planning again gives it a value"))
+        }
+        (J::Array(a), J::Array(b)) if a.len() == b.len() => a
+            .iter()
+            .zip(b)
+            .enumerate()
+            .find_map(|(i, (x, y))| json_difference(x, y, &format!("{at}[{i}]"), show)),
+        _ if saved == now => None,
+        _ if show => Some(format!("{at}: the saved plan has {saved}, planning again gives {now}")),
+        _ => Some(format!("{at}: planning again gives a different value than the saved plan (not shown: the change holds sensitive values)")),
     }
 }
 

@@ -11,6 +11,8 @@
 
 mod group;
 pub mod lock;
+pub mod published;
+pub mod safe_fs;
 mod sled_store;
 pub mod workspace;
 
@@ -19,7 +21,7 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 
 pub use group::GroupCommit;
-pub use sled_store::SledStore;
+pub use sled_store::{exists as store_exists, RecoverFrom, SledStore};
 
 #[derive(Debug, thiserror::Error)]
 pub enum StateError {
@@ -29,8 +31,12 @@ pub enum StateError {
     Busy(String),
     #[error("serial {0} is not in the history of this state")]
     NoSuchSerial(u64),
-    #[error("corrupt state record {key}: {message}")]
+    #[error("the state cannot be read whole: {key} is damaged: {message}\n  Nothing was changed. To see what can be recovered, run: plinth state recover")]
     Corrupt { key: String, message: String },
+    /// A part of the state is missing or disagrees with another: nothing may act on
+    /// it until it is recovered.
+    #[error("the state cannot be read whole: {what}\n  {recover}")]
+    Damaged { what: String, recover: String },
 }
 
 pub type Result<T> = std::result::Result<T, StateError>;

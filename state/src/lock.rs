@@ -7,6 +7,7 @@
 
 use std::fs::{File, OpenOptions};
 use std::io::{Read, Seek, SeekFrom, Write};
+use std::os::unix::fs::OpenOptionsExt;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
@@ -108,17 +109,11 @@ impl StackLock {
     /// Takes the lock in `dir` for `operation`, waiting up to `timeout` for a holder
     /// to finish.
     pub fn acquire(dir: &Path, operation: &str, timeout: Duration) -> Result<StackLock, LockError> {
-        std::fs::create_dir_all(dir).map_err(|e| io(dir, e))?;
+        crate::safe_fs::create_dirs(dir).map_err(|e| io(dir, e))?;
         let path = dir.join("lock");
         let started = Instant::now();
         loop {
-            let mut file = OpenOptions::new()
-                .read(true)
-                .write(true)
-                .create(true)
-                .truncate(false)
-                .open(&path)
-                .map_err(|e| io(&path, e))?;
+            let mut file = crate::safe_fs::open_rw(&path).map_err(|e| io(&path, e))?;
             match file.try_lock() {
                 Ok(()) => {
                     let previous = read_info(&mut file);
@@ -165,23 +160,28 @@ impl StackLock {
         }
     }
 
-    /// The record of whoever holds the lock in `dir` now, if anyone does.
+    /// The record of whoever holds the lock in `dir` now, if anyone does. Only the
+    /// record is read: trying the OS lock, even for an instant, could make a writer
+    /// that starts at that moment fail. A record whose process is gone (on this
+    /// host) is a dead holder's and not reported.
     pub fn holder(dir: &Path) -> Option<LockInfo> {
-        let path = dir.join("lock");
-        let mut file = OpenOptions::new().read(true).write(true).open(&path).ok()?;
-        match file.try_lock() {
-            Ok(()) => None,
-            Err(_) => read_info(&mut file),
+        let mut file = File::open(dir.join("lock")).ok()?;
+        let info = read_info(&mut file)?;
+        if info.who == who() && !process_alive(info.pid) {
+            return None;
         }
+        Some(info)
     }
 
     /// `plinth force-unlock ID`: clears a lock record left behind. The OS lock of a
     /// live local holder cannot be broken: that process must finish or be stopped.
     pub fn force_unlock(dir: &Path, id: &str) -> Result<(), LockError> {
         let path = dir.join("lock");
+        crate::safe_fs::check_file(&path).map_err(|e| io(&path, e))?;
         let mut file = OpenOptions::new()
             .read(true)
             .write(true)
+            .custom_flags(libc::O_NOFOLLOW)
             .open(&path)
             .map_err(|e| io(&path, e))?;
         let info = read_info(&mut file);
@@ -206,6 +206,15 @@ impl StackLock {
             }),
         }
     }
+}
+
+fn process_alive(pid: u32) -> bool {
+    let Ok(pid) = libc::pid_t::try_from(pid) else {
+        return false;
+    };
+    // Signal 0 checks that the process exists without sending anything.
+    let alive = unsafe { libc::kill(pid, 0) } == 0;
+    alive || std::io::Error::last_os_error().raw_os_error() == Some(libc::EPERM)
 }
 
 impl Drop for StackLock {

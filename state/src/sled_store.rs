@@ -2,9 +2,10 @@
 //!
 //! Trees: `meta` (lineage, serial, outputs), `resources` (address → JSON),
 //! `intents` (id → JSON) and `history` (big-endian serial → the commit). A commit is
-//! one sled transaction over all of them, then a flush (fsync). sled holds an
-//! exclusive OS lock on its files while open, so a reader that finds it busy falls
-//! back to `snapshot.json`, which the writer publishes.
+//! one sled transaction over all of them, then a flush (fsync), then a line in the
+//! published journal (see [`crate::published`]). sled holds an exclusive OS lock on
+//! its files while open, so only the holder of the stack lock opens it; readers read
+//! the published copy, which is never behind a durable commit.
 
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
@@ -13,6 +14,8 @@ use std::time::{Duration, Instant};
 use sled::transaction::{ConflictableTransactionError, TransactionError};
 use sled::Transactional;
 
+use crate::published::{self, Publisher};
+use crate::safe_fs;
 use crate::{now, random_id, Commit, HistoryEntry, Result, Snapshot, StateError, StateStore};
 
 pub struct SledStore {
@@ -24,113 +27,319 @@ pub struct SledStore {
     history: sled::Tree,
     /// Serializes commits within this process.
     commit_lock: Mutex<()>,
-    /// When `snapshot.json` was last written.
-    last_publish: Mutex<Option<Instant>>,
+    /// The published copy, and when its snapshot was last rewritten.
+    publisher: Mutex<(Publisher, Instant)>,
+    /// Set once the copy was found to agree with the database: a store refused as
+    /// damaged must not "repair" its copy when it is dropped.
+    verified: std::sync::atomic::AtomicBool,
 }
 
-const SNAPSHOT_FILE: &str = "snapshot.json";
-const PUBLISH_EVERY: Duration = Duration::from_millis(500);
+const DB: &str = "db";
+const SNAPSHOT_EVERY: Duration = Duration::from_millis(500);
+
+/// Whether `dir` holds a store at all (before the first apply it does not; an empty
+/// directory is no store either).
+pub fn exists(dir: &Path) -> bool {
+    match std::fs::symlink_metadata(dir) {
+        Ok(m) if m.is_dir() => std::fs::read_dir(dir).is_ok_and(|mut d| d.next().is_some()),
+        Ok(_) => true,
+        Err(_) => false,
+    }
+}
+
+fn damaged(dir: &Path, what: String) -> StateError {
+    StateError::Damaged {
+        what,
+        recover: published::recover_hint(dir),
+    }
+}
+
+/// What readers may rely on: the store's parts are real files and directories,
+/// the database is there when the copy says anything was ever committed, and the
+/// copy is there when the database is.
+fn check_layout(dir: &Path) -> Result<()> {
+    safe_fs::check_dirs(dir).map_err(|e| storage(dir, e))?;
+    safe_fs::check_tree(dir).map_err(|e| storage(dir, e))?;
+    Ok(())
+}
+
+fn missing_database(dir: &Path, copy: &Snapshot) -> StateError {
+    damaged(
+        dir,
+        format!(
+            "the state database {} is missing, but its published copy records serial {} ({} resource instances).",
+            dir.join(DB).display(),
+            copy.serial,
+            copy.resources.len()
+        ),
+    )
+}
+
+fn db_present(dir: &Path) -> bool {
+    let db = dir.join(DB);
+    db.join("conf").is_file() && db.join("db").is_file()
+}
 
 impl SledStore {
-    /// Opens (creating if needed) the store in `dir` for writing. Fails with
-    /// [`StateError::Busy`] if another process has it open.
+    /// Opens (creating if needed) the store in `dir` for writing; the caller holds
+    /// the stack lock. The published copy is checked against the database: a copy
+    /// that is behind (a writer was killed between a commit and its publication) is
+    /// brought up to date; one that disagrees, or a database that is missing or
+    /// behind its copy, is refused as [`StateError::Damaged`].
     pub fn open(dir: &Path) -> Result<SledStore> {
-        std::fs::create_dir_all(dir).map_err(|e| storage(dir, e))?;
+        if !exists(dir) {
+            create(dir)?;
+        }
+        check_layout(dir)?;
+        let copy = published::read(dir)?.ok_or_else(|| {
+            damaged(
+                dir,
+                format!(
+                    "the state's published copy {} is missing.",
+                    dir.join(published::SNAPSHOT).display()
+                ),
+            )
+        })?;
+        // Without a database, only a copy at serial 0 is whole: a writer was stopped
+        // between publishing a new store and creating its database.
+        if !db_present(dir) && copy.state.serial > 0 {
+            return Err(missing_database(dir, &copy.state));
+        }
         let db = sled::Config::new()
-            .path(dir.join("db"))
+            .path(dir.join(DB))
             .mode(sled::Mode::HighThroughput)
             .open()
             .map_err(|e| open_error(dir, e))?;
         let tree = |name: &str| db.open_tree(name).map_err(|e| storage(dir, e));
+        let (meta, resources, intents, history) = (
+            tree("meta")?,
+            tree("resources")?,
+            tree("intents")?,
+            tree("history")?,
+        );
+        if meta.get("lineage").map_err(|e| storage(dir, e))?.is_none() {
+            if copy.state.serial > 0 || db_was_used(&history)? {
+                return Err(damaged(
+                    dir,
+                    format!(
+                        "the state database {} has no lineage: it is damaged or not plinth's.",
+                        dir.join(DB).display()
+                    ),
+                ));
+            }
+            meta.insert("lineage", copy.state.lineage.as_bytes())
+                .map_err(|e| storage(dir, e))?;
+            meta.insert("serial", &0u64.to_be_bytes())
+                .map_err(|e| storage(dir, e))?;
+            db.flush().map_err(|e| storage(dir, e))?;
+        }
+        let publisher = Publisher::resume(dir, copy.journal_len, copy.state.serial)?;
         let store = SledStore {
             dir: dir.to_path_buf(),
-            meta: tree("meta")?,
-            resources: tree("resources")?,
-            intents: tree("intents")?,
-            history: tree("history")?,
             db,
+            meta,
+            resources,
+            intents,
+            history,
             commit_lock: Mutex::new(()),
-            last_publish: Mutex::new(None),
+            publisher: Mutex::new((publisher, Instant::now())),
+            verified: std::sync::atomic::AtomicBool::new(false),
         };
-        if store
-            .meta
-            .get("lineage")
-            .map_err(|e| storage(dir, e))?
-            .is_none()
-        {
-            store
-                .meta
-                .insert("lineage", random_id().as_bytes())
-                .map_err(|e| storage(dir, e))?;
-            store
-                .meta
-                .insert("serial", &0u64.to_be_bytes())
-                .map_err(|e| storage(dir, e))?;
-            store.db.flush().map_err(|e| storage(dir, e))?;
-        }
-        // After a crash the published copy may lag: bring it up to date.
-        store.publish()?;
+        store.reconcile(&copy.state)?;
+        store
+            .verified
+            .store(true, std::sync::atomic::Ordering::SeqCst);
         Ok(store)
     }
 
-    /// Reads the current state without taking the writer's place: from sled when no
-    /// one has it open, else from the snapshot the writer last published.
-    pub fn read(dir: &Path) -> Result<Snapshot> {
-        if !dir.join("db").exists() {
-            return Ok(Snapshot::default());
+    /// Checks the published copy against the database and brings a lagging copy up
+    /// to date.
+    fn reconcile(&self, copy: &Snapshot) -> Result<()> {
+        let (lineage, serial) = self.position()?;
+        let disagree = |what: String| damaged(&self.dir, what);
+        // The whole journal must read (checksums, consecutive serials) up to the
+        // copy's serial: it is the history, and what a lost database is rebuilt from.
+        let journaled = published::history(&self.dir)?;
+        if journaled.last().map_or(0, |e| e.serial) != copy.serial {
+            return Err(disagree(format!(
+                "the state's journal ends at serial {} but its snapshot is at serial {}.",
+                journaled.last().map_or(0, |e| e.serial),
+                copy.serial
+            )));
         }
-        match SledStore::open(dir) {
-            Ok(store) => store.snapshot(),
-            Err(StateError::Busy(_)) => {
-                let text = std::fs::read_to_string(dir.join(SNAPSHOT_FILE))
-                    .map_err(|e| storage(dir, e))?;
-                serde_json::from_str(&text).map_err(|e| StateError::Corrupt {
-                    key: SNAPSHOT_FILE.into(),
-                    message: e.to_string(),
+        if lineage != copy.lineage {
+            return Err(disagree(format!(
+                "the state database has lineage {lineage} but its published copy has lineage {}: they are not the same state.",
+                copy.lineage
+            )));
+        }
+        if copy.serial > serial {
+            return Err(disagree(format!(
+                "the state database is at serial {serial} but its published copy is at serial {}: the database has lost commits.",
+                copy.serial
+            )));
+        }
+        let at_copy = if copy.serial == serial {
+            self.snapshot()?
+        } else {
+            self.snapshot_at(copy.serial)?
+        };
+        if &at_copy != copy {
+            return Err(disagree(format!(
+                "the state database and its published copy disagree at serial {}.",
+                copy.serial
+            )));
+        }
+        if copy.serial < serial {
+            let missing: Vec<HistoryEntry> = self
+                .history
+                .range((copy.serial + 1).to_be_bytes()..)
+                .map(|item| {
+                    let (k, v) = item.map_err(|e| storage(&self.dir, e))?;
+                    decode(&k, &v)
                 })
-            }
-            Err(e) => Err(e),
+                .collect::<Result<_>>()?;
+            let mut publisher = self.publisher.lock().unwrap_or_else(|e| e.into_inner());
+            publisher.0.append(&missing)?;
+            publisher.0.write_snapshot(&self.snapshot()?)?;
+            publisher.0.sync()?;
         }
+        Ok(())
     }
 
-    /// The state as last published, without opening sled (which rewrites its files):
-    /// for planning, so a plan that fails leaves the store byte-identical. It can lag
-    /// sled only after a writer was killed; the next [`SledStore::open`] republishes.
-    pub fn read_published(dir: &Path) -> Result<Snapshot> {
-        let path = dir.join(SNAPSHOT_FILE);
-        if !path.exists() {
+    /// The current state as readers see it, without opening the database (whose
+    /// file lock would make a writer fail): the published snapshot and the journal
+    /// after it, which the writer appends to as each commit becomes durable. Before
+    /// the first apply this is an empty state; a store that cannot be read whole is
+    /// an error, never an empty state.
+    pub fn read(dir: &Path) -> Result<Snapshot> {
+        if !exists(dir) {
             return Ok(Snapshot::default());
         }
-        let text = std::fs::read_to_string(&path).map_err(|e| storage(dir, e))?;
-        serde_json::from_str(&text).map_err(|e| StateError::Corrupt {
-            key: SNAPSHOT_FILE.into(),
-            message: e.to_string(),
-        })
+        check_layout(dir)?;
+        let copy = published::read(dir)?.ok_or_else(|| {
+            damaged(
+                dir,
+                format!(
+                    "the state's published copy {} is missing{}.",
+                    dir.join(published::SNAPSHOT).display(),
+                    if db_present(dir) {
+                        " (the database is there)"
+                    } else {
+                        ""
+                    }
+                ),
+            )
+        })?;
+        if copy.state.serial > 0 && !db_present(dir) {
+            return Err(missing_database(dir, &copy.state));
+        }
+        Ok(copy.state)
     }
 
-    /// Writes `snapshot.json` (atomically, by rename) for readers while this process
-    /// holds the store.
-    pub fn publish(&self) -> Result<()> {
-        let mut last = self.last_publish.lock().unwrap_or_else(|e| e.into_inner());
-        self.publish_locked(&mut last)
+    /// Every committed serial, oldest first, from the published journal.
+    pub fn read_history(dir: &Path) -> Result<Vec<HistoryEntry>> {
+        Self::read(dir)?;
+        published::history(dir)
     }
 
-    /// Publishes with the publish lock held, so concurrent committers never race on
-    /// the temporary file.
-    fn publish_locked(&self, last: &mut Option<Instant>) -> Result<()> {
-        let snapshot = self.snapshot()?;
-        let text = serde_json::to_vec(&snapshot).map_err(|e| storage(&self.dir, e))?;
-        let tmp = self.dir.join(format!("{SNAPSHOT_FILE}.tmp"));
-        std::fs::write(&tmp, text).map_err(|e| storage(&self.dir, e))?;
-        std::fs::rename(&tmp, self.dir.join(SNAPSHOT_FILE)).map_err(|e| storage(&self.dir, e))?;
-        *last = Some(Instant::now());
+    /// The state as it was right after `serial`, from the published journal.
+    pub fn read_at(dir: &Path, serial: u64) -> Result<Snapshot> {
+        let current = Self::read(dir)?;
+        if serial > current.serial {
+            return Err(StateError::NoSuchSerial(serial));
+        }
+        let mut s = Snapshot {
+            lineage: current.lineage,
+            ..Snapshot::default()
+        };
+        for entry in published::history(dir)? {
+            if entry.serial > serial {
+                break;
+            }
+            entry.commit.apply_to(&mut s);
+            s.serial = entry.serial;
+        }
+        Ok(s)
+    }
+
+    /// Appends what was committed up to `serial` to the journal (and now and then
+    /// rewrites the snapshot), so readers see every durable commit.
+    fn publish(&self, serial: u64, force_snapshot: bool) -> Result<()> {
+        let mut guard = self.publisher.lock().unwrap_or_else(|e| e.into_inner());
+        let (publisher, last) = &mut *guard;
+        if serial > publisher.journaled {
+            let entries: Vec<HistoryEntry> = self
+                .history
+                .range((publisher.journaled + 1).to_be_bytes()..=serial.to_be_bytes())
+                .map(|item| {
+                    let (k, v) = item.map_err(|e| storage(&self.dir, e))?;
+                    decode(&k, &v)
+                })
+                .collect::<Result<_>>()?;
+            publisher.append(&entries)?;
+        }
+        if force_snapshot || last.elapsed() >= SNAPSHOT_EVERY {
+            let snapshot = self.snapshot_at_journaled(publisher.journaled)?;
+            publisher.write_snapshot(&snapshot)?;
+            *last = Instant::now();
+        }
         Ok(())
+    }
+
+    /// The state at `serial`, which is the journal's last: the current state unless
+    /// another thread committed since.
+    fn snapshot_at_journaled(&self, serial: u64) -> Result<Snapshot> {
+        let _serialized = self
+            .commit_lock
+            .lock()
+            .map_err(|_| storage(&self.dir, "poisoned lock"))?;
+        let current = self.snapshot()?;
+        if current.serial == serial {
+            Ok(current)
+        } else {
+            self.snapshot_at(serial)
+        }
     }
 
     fn serial(&self) -> Result<u64> {
         let raw = self.meta.get("serial").map_err(|e| storage(&self.dir, e))?;
         Ok(raw.map(|v| be_u64(&v)).unwrap_or(0))
     }
+}
+
+/// Whether a database without a lineage still holds commits (so it is damaged,
+/// not new).
+fn db_was_used(history: &sled::Tree) -> Result<bool> {
+    Ok(!history.is_empty())
+}
+
+/// Creates a new, empty store in `dir`: the published copy first, in a directory
+/// renamed into place whole, so that a reader finds either no store or one with a
+/// copy; the database follows when it is first opened.
+fn create(dir: &Path) -> Result<()> {
+    let parent = dir
+        .parent()
+        .ok_or_else(|| storage(dir, "the store has no parent directory"))?;
+    safe_fs::create_dirs(parent).map_err(|e| storage(parent, e))?;
+    let name = dir
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let tmp = parent.join(format!(".{name}.{}.new", random_id()));
+    std::fs::create_dir(&tmp).map_err(|e| storage(&tmp, e))?;
+    let empty = Snapshot {
+        lineage: random_id(),
+        ..Snapshot::default()
+    };
+    let made = Publisher::create(&tmp, &empty, &[])
+        .and_then(|p| p.sync())
+        .and_then(|()| std::fs::rename(&tmp, dir).map_err(|e| storage(dir, e)))
+        .and_then(|()| safe_fs::sync_dir(parent).map_err(|e| storage(parent, e)));
+    if made.is_err() {
+        let _ = std::fs::remove_dir_all(&tmp);
+    }
+    made
 }
 
 fn be_u64(bytes: &[u8]) -> u64 {
@@ -152,7 +361,13 @@ fn open_error(dir: &Path, e: sled::Error) -> StateError {
     if text.contains("could not acquire lock") {
         StateError::Busy(format!("{} is open in another process", dir.display()))
     } else {
-        storage(dir, text)
+        damaged(
+            dir,
+            format!(
+                "the state database {} cannot be opened: {text}",
+                dir.join(DB).display()
+            ),
+        )
     }
 }
 
@@ -279,12 +494,7 @@ impl StateStore for SledStore {
         // (group commit); each still returns only after a flush that covers it.
         drop(_serialized);
         self.db.flush().map_err(|e| storage(&self.dir, e))?;
-        // A commit never waits for another thread's publish: that one is recent.
-        if let Ok(mut last) = self.last_publish.try_lock() {
-            if last.is_none_or(|t| t.elapsed() >= PUBLISH_EVERY) {
-                self.publish_locked(&mut last)?;
-            }
-        }
+        self.publish(serial, false)?;
         Ok(serial)
     }
 
@@ -319,7 +529,219 @@ impl StateStore for SledStore {
 
 impl Drop for SledStore {
     fn drop(&mut self) {
-        // Readers see the final state; a failure here leaves the last published one.
-        let _ = self.publish();
+        if !self.verified.load(std::sync::atomic::Ordering::SeqCst) {
+            return;
+        }
+        // Readers replay less; a failure here leaves the journal, which is complete.
+        if let Ok(serial) = self.serial() {
+            let _ = self.publish(serial, true);
+        }
+        if let Ok(guard) = self.publisher.lock() {
+            let _ = guard.0.sync();
+        }
     }
+}
+
+/// Which part `plinth state recover` rebuilds the other from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RecoverFrom {
+    /// The database: the published copy is written again from it.
+    Database,
+    /// The published copy (snapshot and journal, which holds every commit): the
+    /// database is built again from it.
+    Copy,
+}
+
+impl SledStore {
+    /// Repairs a store whose database and published copy are missing or disagree,
+    /// from the part that is whole (or the one `from` names). Damaged parts are moved
+    /// aside (`*.damaged-<time>`), never deleted. Returns what was done.
+    pub fn recover(dir: &Path, from: Option<RecoverFrom>) -> Result<String> {
+        if !exists(dir) {
+            return Ok("There is no state here yet: nothing to recover.".into());
+        }
+        check_layout(dir)?;
+        if let Ok(store) = SledStore::open(dir) {
+            let serial = store.serial()?;
+            return Ok(format!(
+                "The state is whole (serial {serial}): nothing to recover."
+            ));
+        }
+        let copy = published::read(dir);
+        let database = if db_present(dir) {
+            open_database(dir)
+        } else {
+            Err(storage(&dir.join(DB), "missing"))
+        };
+        let (copy_serial, db_serial) = (
+            copy.as_ref()
+                .ok()
+                .and_then(|c| c.as_ref())
+                .map(|c| c.state.serial),
+            database.as_ref().ok().map(|d| d.serial),
+        );
+        let from = match (from, copy_serial, db_serial) {
+            (Some(f), _, _) => f,
+            (None, Some(c), Some(d)) => {
+                if c > d {
+                    RecoverFrom::Copy
+                } else {
+                    RecoverFrom::Database
+                }
+            }
+            (None, Some(_), None) => RecoverFrom::Copy,
+            (None, None, Some(_)) => RecoverFrom::Database,
+            (None, None, None) => {
+                return Err(damaged(
+                    dir,
+                    "neither the state database nor its published copy can be read; restore .plinth/ from a backup.".into(),
+                ))
+            }
+        };
+        let stamp = now();
+        let aside = |name: &str| -> Result<()> {
+            let path = dir.join(name);
+            if std::fs::symlink_metadata(&path).is_ok() {
+                std::fs::rename(&path, dir.join(format!("{name}.damaged-{stamp}")))
+                    .map_err(|e| storage(&path, e))?;
+            }
+            Ok(())
+        };
+        match from {
+            RecoverFrom::Database => {
+                let db = database?;
+                let state = db.snapshot(dir)?;
+                let history = db.history(dir)?;
+                drop(db);
+                aside(published::SNAPSHOT)?;
+                aside(published::JOURNAL)?;
+                Publisher::create(dir, &state, &history)?.sync()?;
+                Ok(format!(
+                    "Published the state again from its database: serial {}, {} resource instances, {} history entries.",
+                    state.serial,
+                    state.resources.len(),
+                    history.len()
+                ))
+            }
+            RecoverFrom::Copy => {
+                let copy = copy?
+                    .ok_or_else(|| damaged(dir, "the state's published copy is missing.".into()))?;
+                let history = published::history(dir)?;
+                if history.last().map_or(0, |e| e.serial) != copy.state.serial {
+                    return Err(damaged(
+                        dir,
+                        "the published journal does not reach the snapshot's serial.".into(),
+                    ));
+                }
+                drop(database);
+                aside(DB)?;
+                rebuild_database(dir, &copy.state, &history)?;
+                Ok(format!(
+                    "Rebuilt the state database from its published copy: serial {}, {} resource instances, {} history entries.",
+                    copy.state.serial,
+                    copy.state.resources.len(),
+                    history.len()
+                ))
+            }
+        }
+    }
+}
+
+/// A database opened for recovery only, without the published copy's checks.
+struct Database {
+    db: sled::Db,
+    serial: u64,
+}
+
+fn open_database(dir: &Path) -> Result<Database> {
+    let db = sled::Config::new()
+        .path(dir.join(DB))
+        .open()
+        .map_err(|e| open_error(dir, e))?;
+    let meta = db.open_tree("meta").map_err(|e| storage(dir, e))?;
+    if meta.get("lineage").map_err(|e| storage(dir, e))?.is_none() {
+        return Err(damaged(dir, "the state database has no lineage.".into()));
+    }
+    let serial = meta
+        .get("serial")
+        .map_err(|e| storage(dir, e))?
+        .map(|v| be_u64(&v))
+        .unwrap_or(0);
+    Ok(Database { db, serial })
+}
+
+impl Database {
+    fn tree(&self, dir: &Path, name: &str) -> Result<sled::Tree> {
+        self.db.open_tree(name).map_err(|e| storage(dir, e))
+    }
+
+    fn snapshot(&self, dir: &Path) -> Result<Snapshot> {
+        let meta = self.tree(dir, "meta")?;
+        let lineage = meta
+            .get("lineage")
+            .map_err(|e| storage(dir, e))?
+            .map(|v| String::from_utf8_lossy(&v).into_owned())
+            .unwrap_or_default();
+        let mut s = Snapshot {
+            lineage,
+            serial: self.serial,
+            ..Snapshot::default()
+        };
+        for item in self.tree(dir, "resources")?.iter() {
+            let (k, v) = item.map_err(|e| storage(dir, e))?;
+            let r: crate::ResourceState = decode(&k, &v)?;
+            s.resources.insert(r.address.clone(), r);
+        }
+        for item in self.tree(dir, "intents")?.iter() {
+            let (k, v) = item.map_err(|e| storage(dir, e))?;
+            let i: crate::Intent = decode(&k, &v)?;
+            s.intents.insert(i.id.clone(), i);
+        }
+        if let Some(v) = meta.get("outputs").map_err(|e| storage(dir, e))? {
+            s.outputs = decode(b"outputs", &v)?;
+        }
+        Ok(s)
+    }
+
+    fn history(&self, dir: &Path) -> Result<Vec<HistoryEntry>> {
+        self.tree(dir, "history")?
+            .iter()
+            .map(|item| {
+                let (k, v) = item.map_err(|e| storage(dir, e))?;
+                decode(&k, &v)
+            })
+            .collect()
+    }
+}
+
+/// Writes a new database holding `state` and the `history` that led to it.
+fn rebuild_database(dir: &Path, state: &Snapshot, history: &[HistoryEntry]) -> Result<()> {
+    let db = sled::Config::new()
+        .path(dir.join(DB))
+        .open()
+        .map_err(|e| open_error(dir, e))?;
+    let tree = |name: &str| db.open_tree(name).map_err(|e| storage(dir, e));
+    let (meta, resources, intents, log) = (
+        tree("meta")?,
+        tree("resources")?,
+        tree("intents")?,
+        tree("history")?,
+    );
+    let put = |t: &sled::Tree, k: &[u8], v: Vec<u8>| {
+        t.insert(k, v).map(|_| ()).map_err(|e| storage(dir, e))
+    };
+    for r in state.resources.values() {
+        put(&resources, r.address.as_bytes(), encode(dir, r)?)?;
+    }
+    for i in state.intents.values() {
+        put(&intents, i.id.as_bytes(), encode(dir, i)?)?;
+    }
+    for e in history {
+        put(&log, &e.serial.to_be_bytes(), encode(dir, e)?)?;
+    }
+    put(&meta, b"outputs", encode(dir, &state.outputs)?)?;
+    put(&meta, b"lineage", state.lineage.as_bytes().to_vec())?;
+    put(&meta, b"serial", state.serial.to_be_bytes().to_vec())?;
+    db.flush().map_err(|e| storage(dir, e))?;
+    Ok(())
 }

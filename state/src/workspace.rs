@@ -15,23 +15,47 @@ pub fn workspace_dir(stack: &Path, name: &str) -> PathBuf {
     plinth_dir(stack).join("workspaces").join(name)
 }
 
-/// The selected workspace: `PLINTH_WORKSPACE`, else `.plinth/environment`, else default.
-pub fn current(stack: &Path) -> String {
-    if let Ok(name) = std::env::var("PLINTH_WORKSPACE") {
-        if !name.is_empty() {
-            return name;
+/// The selected workspace: `PLINTH_WORKSPACE` (or `TF_WORKSPACE`), else
+/// `.plinth/environment`, else default. A name Terraform would not accept is an
+/// error, never a path: `../../x` must not put state outside `.plinth/`.
+pub fn current(stack: &Path) -> Result<String, String> {
+    for var in ["PLINTH_WORKSPACE", "TF_WORKSPACE"] {
+        if let Ok(name) = std::env::var(var) {
+            if !name.is_empty() {
+                return checked(name, &format!("the environment variable {var}"));
+            }
         }
     }
-    std::fs::read_to_string(plinth_dir(stack).join("environment"))
-        .ok()
-        .map(|s| s.trim().to_string())
-        .filter(|s| !s.is_empty())
-        .unwrap_or_else(|| DEFAULT.to_string())
+    let path = plinth_dir(stack).join("environment");
+    match std::fs::read_to_string(&path) {
+        Ok(text) if !text.trim().is_empty() => {
+            checked(text.trim().to_string(), &path.display().to_string())
+        }
+        Ok(_) => Ok(DEFAULT.to_string()),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(DEFAULT.to_string()),
+        Err(e) => Err(format!(
+            "cannot read the selected workspace from {}: {e}",
+            path.display()
+        )),
+    }
+}
+
+fn checked(name: String, from: &str) -> Result<String, String> {
+    if valid_name(&name) {
+        Ok(name)
+    } else {
+        Err(format!("{} (from {from})", invalid_name_message(&name)))
+    }
+}
+
+/// Terraform's words for a workspace name it refuses.
+pub fn invalid_name_message(name: &str) -> String {
+    format!("The workspace name {name:?} is not allowed. The name must contain only URL safe characters, and no path separators.")
 }
 
 pub fn select(stack: &Path, name: &str) -> std::io::Result<()> {
-    std::fs::create_dir_all(plinth_dir(stack))?;
-    std::fs::write(plinth_dir(stack).join("environment"), name)
+    crate::safe_fs::create_dirs(&plinth_dir(stack))?;
+    crate::safe_fs::write_atomic(&plinth_dir(stack).join("environment"), name.as_bytes())
 }
 
 /// Workspaces that have state, plus `default`.
@@ -51,12 +75,15 @@ pub fn list(stack: &Path) -> Vec<String> {
     names
 }
 
-/// Whether a workspace name is acceptable: letters, digits, `-`, `_`, `.`.
+/// Whether a workspace name is acceptable. Terraform's rule: the name is left
+/// unchanged by URL path-segment escaping (letters, digits, `-._~` and `$&+:=@`),
+/// so it has no path separator; plinth also refuses `.` and `..`.
 pub fn valid_name(name: &str) -> bool {
     !name.is_empty()
         && name != "."
         && name != ".."
-        && name
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
+        && name.chars().all(|c| {
+            c.is_ascii_alphanumeric()
+                || matches!(c, '-' | '_' | '.' | '~' | '$' | '&' | '+' | ':' | '=' | '@')
+        })
 }

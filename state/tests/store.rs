@@ -192,7 +192,6 @@ fn readers_see_the_published_state_while_a_writer_holds_the_store() {
     writer
         .commit(put(vec![resource("a.x", 1)]))
         .expect("commit");
-    writer.publish().expect("publish");
     // A second open is refused (sled's own OS lock) ...
     assert!(matches!(
         SledStore::open(dir.path()),
@@ -202,6 +201,15 @@ fn readers_see_the_published_state_while_a_writer_holds_the_store() {
     let read = SledStore::read(dir.path()).expect("read");
     assert_eq!(read.resources.keys().collect::<Vec<_>>(), ["a.x"]);
     assert_eq!(read.serial, 1);
+    // Every commit is visible to readers as soon as it returns, not half a second on.
+    for n in 2..=20i64 {
+        writer
+            .commit(put(vec![resource(&format!("a.y{n}"), n)]))
+            .expect("commit");
+        let read = SledStore::read(dir.path()).expect("read");
+        assert_eq!(read.serial as i64, n);
+        assert_eq!(read, writer.snapshot().expect("snapshot"));
+    }
 }
 
 #[test]
