@@ -1,7 +1,8 @@
 //! Loading a stack from disk: every `*.hcl` and `*.tf` file of a directory, parsed
 //! with hcl-edit (keeping byte spans), decoded into [`Module`]s, with local module
-//! calls followed. Nothing here evaluates an expression that may reference anything,
-//! and nothing calls a provider.
+//! calls followed. A file taken by its name that cannot be read is an error, never
+//! skipped; `*.tf.json` files are refused until their syntax is read. Nothing here
+//! evaluates an expression that may reference anything, and nothing calls a provider.
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -98,10 +99,86 @@ pub fn parse_file(
     display: String,
     sources: &mut Sources,
 ) -> Result<(FileId, HclBody), Diagnostic> {
-    let text = std::fs::read_to_string(path).map_err(|e| {
-        Diagnostic::error("Failed to read file").detail(format!("{}: {e}", path.display()))
-    })?;
+    let text = read_file(path, &display)?;
     parse_text(text, display, sources)
+}
+
+/// The text of a file the stack consists of or names (`display` is how the user
+/// knows it). Anything that cannot be read is an error with the operating system's
+/// reason: a dangling symlink, a symlink loop, permission denied, an I/O error, or
+/// something that is not a regular file, which is refused from its metadata and never
+/// opened (opening a FIFO for reading would block).
+pub fn read_file(path: &Path, display: &str) -> Result<String, Diagnostic> {
+    let failed = |reason: String| {
+        Diagnostic::error("Failed to read file")
+            .detail(format!("The file {display} could not be read: {reason}."))
+    };
+    let meta = std::fs::metadata(path).map_err(|e| failed(e.to_string()))?;
+    if !meta.is_file() {
+        return Err(failed(format!("not a regular file ({})", file_kind(&meta))));
+    }
+    std::fs::read_to_string(path).map_err(|e| failed(e.to_string()))
+}
+
+fn file_kind(meta: &std::fs::Metadata) -> &'static str {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::FileTypeExt;
+        let t = meta.file_type();
+        if t.is_fifo() {
+            return "a named pipe";
+        }
+        if t.is_socket() {
+            return "a socket";
+        }
+        if t.is_block_device() || t.is_char_device() {
+            return "a device";
+        }
+    }
+    if meta.is_file() {
+        "a regular file"
+    } else if meta.is_dir() {
+        "a directory"
+    } else {
+        "a special file"
+    }
+}
+
+/// Whether the loader takes a directory entry of this name for configuration.
+/// Hidden files (lock files such as .terraform.lock.hcl) and editor leftovers are not
+/// stack files, as in Terraform.
+fn is_config_name(name: &str) -> bool {
+    !name.starts_with(['.', '#'])
+        && !name.ends_with('~')
+        && [".hcl", ".tf", ".tf.json"]
+            .iter()
+            .any(|ext| name.ends_with(ext))
+}
+
+/// Every entry of `dir` whose name makes it configuration, sorted, whatever kind of
+/// file it is: reading each one is what tells whether it can be read.
+fn config_files(dir: &Path, display: &str) -> Result<Vec<PathBuf>, Diagnostic> {
+    let failed = |e: std::io::Error| {
+        Diagnostic::error("Failed to read module directory")
+            .detail(format!("The directory {display} could not be read: {e}."))
+    };
+    let mut files = Vec::new();
+    for entry in std::fs::read_dir(dir).map_err(failed)? {
+        let path = entry.map_err(failed)?.path();
+        let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("");
+        if is_config_name(name) {
+            files.push(path);
+        }
+    }
+    files.sort();
+    Ok(files)
+}
+
+/// A `*.tf.json` file, refused until Terraform's JSON syntax is read.
+fn json_unsupported(display: &str) -> Diagnostic {
+    Diagnostic::error("JSON configuration files are not supported yet").detail(format!(
+        "{display} is written in Terraform's JSON configuration syntax, which plinth does not read yet (support is planned). Write it in HCL as a .tf file, or move it out of the directory."
+    ))
 }
 
 pub fn parse_text(
@@ -148,9 +225,17 @@ impl Scope for NoReferences {
     }
 }
 
+/// A file's name as the user knows it: its directory relative to the stack, then its
+/// own name, not what a symlink points to (which may not even exist).
 fn display_name(stack_dir: &Path, path: &Path) -> String {
-    let rel = pathdiff(path, stack_dir);
-    rel.to_string_lossy().into_owned()
+    let rel = match (path.parent(), path.file_name()) {
+        (Some(dir), Some(name)) => pathdiff(dir, stack_dir).join(name),
+        _ => pathdiff(path, stack_dir),
+    };
+    match rel.to_string_lossy() {
+        name if name.is_empty() => ".".to_string(),
+        name => name.into_owned(),
+    }
 }
 
 /// `path` relative to `base` where it lies under it (or a `../` path), else `path`.
@@ -191,29 +276,13 @@ impl Loader<'_> {
         fresh.path = path.clone();
         fresh.parent = parent;
         self.modules.push(fresh);
-        let mut files: Vec<PathBuf> = match std::fs::read_dir(&dir) {
-            _ if inline.is_some() => Vec::new(),
-            Ok(entries) => entries
-                .filter_map(|e| e.ok().map(|e| e.path()))
-                .filter(|p| {
-                    // Hidden files (lock files such as .terraform.lock.hcl) and editor
-                    // leftovers are not stack files, as in Terraform.
-                    let name = p.file_name().and_then(|n| n.to_str()).unwrap_or("");
-                    p.is_file()
-                        && !name.starts_with(['.', '#'])
-                        && !name.ends_with('~')
-                        && matches!(p.extension().and_then(|e| e.to_str()), Some("hcl" | "tf"))
-                })
-                .collect(),
-            Err(e) => {
-                self.diags.push(
-                    Diagnostic::error("Failed to read module directory")
-                        .detail(format!("{}: {e}", dir.display())),
-                );
+        let files = match &inline {
+            Some(_) => Vec::new(),
+            None => config_files(&dir, &display_name(&self.stack_dir, &dir)).unwrap_or_else(|d| {
+                self.diags.push(d);
                 Vec::new()
-            }
+            }),
         };
-        files.sort();
         let mut module = std::mem::take(&mut self.modules[id]);
         if let Some((name, text)) = inline {
             match parse_text(text, name, self.sources) {
@@ -223,6 +292,10 @@ impl Loader<'_> {
         }
         for file in files {
             let display = display_name(&self.stack_dir, &file);
+            if display.ends_with(".tf.json") {
+                self.diags.push(json_unsupported(&display));
+                continue;
+            }
             match parse_file(&file, display, self.sources) {
                 Ok((file_id, body)) => self.decode_file(&mut module, file_id, body),
                 Err(d) => self.diags.push(d),
@@ -246,15 +319,26 @@ impl Loader<'_> {
             }
             let child_dir = dir.join(&call.source);
             let canonical = std::fs::canonicalize(&child_dir).unwrap_or(child_dir.clone());
-            if !child_dir.is_dir() {
-                self.diags.push(
+            let shown = display_name(&self.stack_dir, &child_dir);
+            let unusable = match std::fs::metadata(&child_dir) {
+                Ok(meta) if meta.is_dir() => None,
+                Ok(meta) => Some(
+                    Diagnostic::error("Module source is not a directory").detail(format!(
+                        "The module source {shown} is {}, not a directory.",
+                        file_kind(&meta)
+                    )),
+                ),
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => Some(
                     Diagnostic::error("Module not found")
-                        .detail(format!(
-                            "The module directory {} does not exist.",
-                            child_dir.display()
-                        ))
-                        .at(call.source_span),
-                );
+                        .detail(format!("The module directory {shown} does not exist.")),
+                ),
+                Err(e) => Some(
+                    Diagnostic::error("Failed to read module directory")
+                        .detail(format!("The directory {shown} could not be read: {e}.")),
+                ),
+            };
+            if let Some(d) = unusable {
+                self.diags.push(d.at(call.source_span));
                 continue;
             }
             if ancestors.contains(&canonical) {

@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 use hcl_edit::structure::Structure;
 use hcl_edit::Span as _;
 
-use super::load::{parse_file, NoReferences};
+use super::load::{parse_file, read_file, NoReferences};
 use super::model::{Expr, Module, Variable};
 use crate::diag::{did_you_mean, Diagnostic, Diagnostics, Sources, Span};
 use crate::lang::{Evaluator, Value};
@@ -104,7 +104,8 @@ pub fn collect_root_inputs(
     auto.sort();
     for default in ["terraform.tfvars", "terraform.tfvars.json"] {
         let p = stack_dir.join(default);
-        if p.is_file() {
+        // Present in any form (a dangling symlink too) means it is read, or fails.
+        if !absent(&p) {
             c.file(&p, default.to_string(), false);
         }
     }
@@ -118,7 +119,7 @@ pub fn collect_root_inputs(
     for arg in args {
         match arg {
             VarArg::File(p) => {
-                if !p.is_file() {
+                if absent(p) {
                     c.diags
                         .push(
                             Diagnostic::error("Failed to read variables file").detail(format!(
@@ -154,6 +155,11 @@ pub fn collect_root_inputs(
         }
     }
     (c.values, c.diags)
+}
+
+/// Whether nothing at all is at `path`: not a file, not even a dangling symlink.
+fn absent(path: &Path) -> bool {
+    matches!(std::fs::symlink_metadata(path), Err(e) if e.kind() == std::io::ErrorKind::NotFound)
 }
 
 struct Collector<'a> {
@@ -192,12 +198,14 @@ impl Collector<'_> {
 
     fn file(&mut self, path: &Path, display: String, explicit: bool) {
         if display.ends_with(".json") {
-            let parsed = std::fs::read_to_string(path)
-                .map_err(|e| e.to_string())
-                .and_then(|t| {
-                    serde_json::from_str::<serde_json::Value>(&t).map_err(|e| e.to_string())
-                });
-            match parsed {
+            let text = match read_file(path, &display) {
+                Ok(t) => t,
+                Err(d) => {
+                    self.diags.push(d);
+                    return;
+                }
+            };
+            match serde_json::from_str::<serde_json::Value>(&text) {
                 Ok(serde_json::Value::Object(map)) => {
                     for (k, v) in map {
                         self.assign(

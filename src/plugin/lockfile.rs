@@ -30,11 +30,14 @@ pub type LockFile = BTreeMap<String, Locked>;
 
 pub fn read(stack_dir: &Path) -> Result<LockFile, String> {
     let path = stack_dir.join(FILE);
-    let text = match std::fs::read_to_string(&path) {
-        Ok(t) => t,
+    // Only a lock file that is not there at all means nothing is locked: a dangling
+    // symlink or a FIFO in its place is an error, never an empty lock.
+    match std::fs::symlink_metadata(&path) {
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(LockFile::new()),
         Err(e) => return Err(format!("cannot read {FILE}: {e}")),
-    };
+        Ok(_) => {}
+    }
+    let text = crate::config::load::read_file(&path, FILE).map_err(|d| d.to_string())?;
     let body = hcl_edit::parser::parse_body(&text).map_err(|e| format!("{FILE}: {e}"))?;
     let mut out = LockFile::new();
     for block in body.get_blocks("provider") {
