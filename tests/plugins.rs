@@ -797,3 +797,32 @@ resource "local_file" "b" {
     assert_eq!(destroy.code, 0, "{}", destroy.stderr);
     assert!(!d.join("a.txt").exists() && !d.join("b.txt").exists());
 }
+
+#[test]
+fn init_never_installs_through_a_link_under_dot_plinth() {
+    let lxd = installed("lxd-provider-path");
+    let dir = common::main_tf(&format!(
+        "{LXD}\nresource \"lxd_container\" \"web\" {{\n  name  = \"web\"\n  image = \"ubuntu:20.04\"\n}}\n"
+    ));
+    let d = dir.path();
+    let outside = tempfile::tempdir().expect("tempdir");
+    std::fs::create_dir_all(d.join(".plinth")).expect("mkdir");
+    std::os::unix::fs::symlink(outside.path(), d.join(".plinth/providers")).expect("symlink");
+    let source = lxd.parent().expect("dir");
+    let init = run_with(
+        d,
+        &d.join("no-plugins"),
+        &["init", "--plugin-dir", source.to_str().expect("path")],
+    );
+    assert_eq!(init.code, 1, "{}\n{}", init.stdout, init.stderr);
+    assert!(
+        init.stderr.contains("is a symbolic link"),
+        "{}",
+        init.stderr
+    );
+    assert_eq!(
+        std::fs::read_dir(outside.path()).expect("dir").count(),
+        0,
+        "init wrote through the link"
+    );
+}

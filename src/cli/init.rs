@@ -99,13 +99,10 @@ pub fn run(args: Args, out: &Output) -> u8 {
             "terraform-provider-{}_v{version}",
             r.source.type_name
         ));
-        let installed = std::fs::create_dir_all(&target_dir).and_then(|()| {
-            let tmp = target.with_extension("tmp");
-            std::fs::copy(&found.path, &tmp)?;
-            use std::os::unix::fs::PermissionsExt;
-            std::fs::set_permissions(&tmp, std::fs::Permissions::from_mode(0o755))?;
-            std::fs::rename(&tmp, &target)
-        });
+        // Never through a link planted under .plinth/: checked directories, a new
+        // temporary file, a rename.
+        let installed = plinth_state::safe_fs::create_dirs(&target_dir)
+            .and_then(|()| plinth_state::safe_fs::copy_atomic(&found.path, &target, 0o755));
         if let Err(e) = installed {
             eprintln!("Error: cannot install {}: {e}", target.display());
             failed = true;

@@ -88,10 +88,7 @@ pub fn write(stack_dir: &Path, lock: &LockFile) -> Result<(), String> {
         }
         text.push_str("  ]\n}\n");
     }
-    let path = stack_dir.join(FILE);
-    let tmp = stack_dir.join(format!("{FILE}.tmp"));
-    std::fs::write(&tmp, text)
-        .and_then(|()| std::fs::rename(&tmp, &path))
+    plinth_state::safe_fs::write_atomic(&stack_dir.join(FILE), text.as_bytes())
         .map_err(|e| format!("cannot write {FILE}: {e}"))
 }
 

@@ -31,7 +31,7 @@ pub fn check_dirs(dir: &Path) -> io::Result<()> {
             Err(e) => return Err(io::Error::new(e.kind(), format!("{}: {e}", path.display()))),
         }
         // Stop at the stack's `.plinth`: what lies above it is the user's to arrange.
-        if path.file_name().is_some_and(|n| n == ".plinth") || depth >= 4 {
+        if path.file_name().is_some_and(|n| n == ".plinth") || depth >= 8 {
             break;
         }
     }
@@ -113,12 +113,29 @@ pub fn open_rw(path: &Path) -> io::Result<File> {
 }
 
 /// Replaces `path` with `bytes` atomically: readers see the old content or the new,
-/// never a mix, and a crash leaves one of the two.
+/// never a mix, and a crash leaves one of the two. (The caller checks the directory.)
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> io::Result<()> {
+    replace_with(path, 0o644, |file| file.write_all(bytes))
+}
+
+/// Copies `from` to `to` atomically with permissions `mode` (a provider binary
+/// installed under `.plinth/providers/`).
+pub fn copy_atomic(from: &Path, to: &Path, mode: u32) -> io::Result<()> {
+    let mut source = File::open(from)
+        .map_err(|e| io::Error::new(e.kind(), format!("{}: {e}", from.display())))?;
+    replace_with(to, mode, |file| io::copy(&mut source, file).map(|_| ()))
+}
+
+/// Writes a new temporary file beside `path` (never through a link: `O_EXCL`),
+/// fsyncs it and renames it over `path`.
+fn replace_with(
+    path: &Path,
+    mode: u32,
+    fill: impl FnOnce(&mut File) -> io::Result<()>,
+) -> io::Result<()> {
     let dir = path
         .parent()
         .ok_or_else(|| io::Error::other(format!("{} has no directory", path.display())))?;
-    check_dirs(dir)?;
     let name = path
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
@@ -128,12 +145,17 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> io::Result<()> {
         let mut file = OpenOptions::new()
             .write(true)
             .create_new(true)
+            .mode(mode)
             .custom_flags(libc::O_NOFOLLOW)
             .open(&tmp)?;
-        file.write_all(bytes)?;
+        fill(&mut file)?;
         file.sync_all()?;
         std::fs::rename(&tmp, path)?;
-        sync_dir(dir)
+        sync_dir(if dir.as_os_str().is_empty() {
+            Path::new(".")
+        } else {
+            dir
+        })
     })();
     if written.is_err() {
         let _ = std::fs::remove_file(&tmp);
