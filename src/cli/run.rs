@@ -169,6 +169,10 @@ pub fn run(args: Args, matches: &clap::ArgMatches, out: &Output, mode: Mode) -> 
     };
     let (code, plan) = show_plan(&prepared, &published, &change, mode, &args, out);
     let Some(mut plan) = plan else { return code };
+    if !plan.has_changes() && !plinth_state::store_exists(&store_path) {
+        // No state yet and nothing to make: no store to create.
+        return code;
+    }
     // The database is the state's one source of truth: it is opened whatever the
     // plan, checked against the copy the plan was made from, and the calls a killed
     // plinth left in flight are settled before anything else.
