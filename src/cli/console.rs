@@ -152,10 +152,11 @@ pub fn run(args: Args, matches: &clap::ArgMatches, out: &Output) -> u8 {
         }
         let mut sources = Sources::default();
         let file = sources.add("<console>".into(), line.to_string());
-        let result = match hcl_edit::parser::parse_expr(line) {
-            Ok(expr) => Evaluator::new(file, line, &scope).eval(&expr),
-            Err(e) => Err(Diagnostic::error("Invalid expression").detail(e.to_string())),
-        };
+        let result =
+            match crate::config::load::parse_wide_numbers(line, hcl_edit::parser::parse_expr) {
+                Ok(expr) => Evaluator::new(file, line, &scope).eval(&expr),
+                Err(e) => Err(Diagnostic::error("Invalid expression").detail(e.to_string())),
+            };
         match result {
             Ok(v) => println!("{}", v.render()),
             Err(d) => {

@@ -181,12 +181,140 @@ fn json_unsupported(display: &str) -> Diagnostic {
     ))
 }
 
+/// How many literals beyond `f64` one text may hold.
+const MAX_WIDE_NUMBERS: usize = 1024;
+
+/// A parsed text whose number literals can be listed: a body or an expression.
+pub trait NumberSpans {
+    fn number_spans(&self) -> Vec<std::ops::Range<usize>>;
+}
+
+#[derive(Default)]
+struct CollectNumbers(Vec<std::ops::Range<usize>>);
+
+impl hcl_edit::visit::Visit for CollectNumbers {
+    fn visit_number(&mut self, n: &hcl_edit::Formatted<hcl_edit::Number>) {
+        self.0.extend(n.span());
+    }
+}
+
+impl NumberSpans for HclBody {
+    fn number_spans(&self) -> Vec<std::ops::Range<usize>> {
+        let mut c = CollectNumbers::default();
+        hcl_edit::visit::Visit::visit_body(&mut c, self);
+        c.0
+    }
+}
+
+impl NumberSpans for Expression {
+    fn number_spans(&self) -> Vec<std::ops::Range<usize>> {
+        let mut c = CollectNumbers::default();
+        hcl_edit::visit::Visit::visit_expr(&mut c, self);
+        c.0
+    }
+}
+
+/// Parses with `parse`, accepting number literals beyond `f64` (`1e309`) as Terraform
+/// does. hcl-edit keeps numbers as `f64` and rejects those, so where the text does not
+/// parse, every such literal in expression position is parsed as zeros of the same
+/// length instead. The evaluator reads each number from the source text by its span,
+/// so it sees the literal as written, at arbitrary precision.
+pub fn parse_wide_numbers<T: NumberSpans>(
+    text: &str,
+    parse: impl Fn(&str) -> Result<T, hcl_edit::parser::Error>,
+) -> Result<T, hcl_edit::parser::Error> {
+    let first = parse(text);
+    if first.is_ok() {
+        return first;
+    }
+    let candidates = wide_numbers(text);
+    if candidates.is_empty() {
+        return first;
+    }
+    let zeroed = |ranges: &[std::ops::Range<usize>]| {
+        let mut t = text.to_string();
+        for r in ranges {
+            t.replace_range(r.clone(), &"0".repeat(r.len()));
+        }
+        t
+    };
+    // Zeroing digits inside a string or a comment cannot break the syntax, but it
+    // would change the string: keep only the literals the parser sees as numbers.
+    let parsed = parse(&zeroed(&candidates))?;
+    let numbers = parsed.number_spans();
+    let kept: Vec<_> = candidates
+        .iter()
+        .filter(|r| {
+            // A negative literal's span starts at its `-`.
+            numbers
+                .iter()
+                .any(|n| n.end == r.end && (n.start == r.start || n.start + 1 == r.start))
+        })
+        .cloned()
+        .collect();
+    if kept.len() == candidates.len() {
+        return Ok(parsed);
+    }
+    parse(&zeroed(&kept))
+}
+
+/// The byte ranges of what look like number literals too large for `f64`: digits not
+/// part of a name, with an optional fraction and exponent.
+fn wide_numbers(text: &str) -> Vec<std::ops::Range<usize>> {
+    let bytes = text.as_bytes();
+    let digits = |mut i: usize| {
+        while i < bytes.len() && bytes[i].is_ascii_digit() {
+            i += 1;
+        }
+        i
+    };
+    let mut out = Vec::new();
+    let mut i = 0;
+    while i < bytes.len() && out.len() < MAX_WIDE_NUMBERS {
+        let name_char = |j: usize| bytes[j].is_ascii_alphanumeric() || b"_-".contains(&bytes[j]);
+        let in_name = match i.checked_sub(1) {
+            None => false,
+            Some(j) if bytes[j] == b'-' => j > 0 && name_char(j - 1),
+            Some(j) => name_char(j) || bytes[j] == b'.',
+        };
+        let starts = bytes[i].is_ascii_digit() && !in_name;
+        if !starts {
+            i += 1;
+            continue;
+        }
+        let start = i;
+        let mut end = digits(start);
+        if bytes.get(end) == Some(&b'.') && bytes.get(end + 1).is_some_and(u8::is_ascii_digit) {
+            end = digits(end + 1);
+        }
+        if matches!(bytes.get(end), Some(b'e' | b'E')) {
+            let mut j = end + 1;
+            if matches!(bytes.get(j), Some(b'+' | b'-')) {
+                j += 1;
+            }
+            let after = digits(j);
+            if after > j {
+                end = after;
+            }
+        }
+        let wide = text
+            .get(start..end)
+            .and_then(|l| l.parse::<f64>().ok())
+            .is_some_and(f64::is_infinite);
+        if wide {
+            out.push(start..end);
+        }
+        i = end;
+    }
+    out
+}
+
 pub fn parse_text(
     text: String,
     display: String,
     sources: &mut Sources,
 ) -> Result<(FileId, HclBody), Diagnostic> {
-    let parsed = hcl_edit::parser::parse_body(&text);
+    let parsed = parse_wide_numbers(&text, hcl_edit::parser::parse_body);
     let id = sources.add(display, text);
     match parsed {
         Ok(body) => Ok((id, body)),
@@ -195,7 +323,10 @@ pub fn parse_text(
             let len = sources.get(id).text.len();
             let start = offset.min(len);
             let end = (start + 1).min(len).max(start);
-            let message = e.message().to_string();
+            let mut message = e.message().to_string();
+            if message.contains("nesting depth") {
+                message = "expression nesting exceeds 64 levels".into();
+            }
             Err(Diagnostic::error("Syntax error")
                 .detail(if message.is_empty() {
                     "invalid HCL syntax".to_string()

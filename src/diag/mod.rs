@@ -322,6 +322,13 @@ fn miette_view(sources: &Sources, d: &Diagnostic) -> MietteView {
         return view;
     };
     let file = sources.get(span.file);
+    if snippet_too_wide(&file.text, span.start as usize) {
+        view.message = match detail {
+            Some(detail) => format!("{}\n{}: {detail}", d.summary, sources.location(span)),
+            None => format!("{}\n{}", d.summary, sources.location(span)),
+        };
+        return view;
+    }
     view.source = Some(NamedSource::new(&file.name, file.text.clone()));
     view.labels.push(LabeledSpan::new_primary_with_span(
         detail,
@@ -348,6 +355,27 @@ fn miette_view(sources: &Sources, d: &Diagnostic) -> MietteView {
         }
     }
     view
+}
+
+/// Lines longer than this are not echoed in a snippet (a 10,000-deep `[[[…]]]`);
+/// the diagnostic names the file, line and column instead.
+const MAX_SNIPPET_LINE: usize = 400;
+
+/// Whether the snippet around byte `at` — its line and one either side, as miette
+/// shows it — holds a line too long to echo.
+fn snippet_too_wide(text: &str, at: usize) -> bool {
+    let at = at.min(text.len());
+    let line_start = text[..at].rfind('\n').map_or(0, |i| i + 1);
+    let before = text[..line_start.saturating_sub(1)]
+        .rfind('\n')
+        .map_or(0, |i| i + 1);
+    let after = text[at..]
+        .match_indices('\n')
+        .nth(1)
+        .map_or(text.len(), |(i, _)| at + i);
+    text[before..after]
+        .split('\n')
+        .any(|l| l.len() > MAX_SNIPPET_LINE)
 }
 
 /// Renders diagnostics for a terminal: a `file:line:column` header, the snippet with

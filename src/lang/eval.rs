@@ -13,6 +13,7 @@ use hcl_edit::{Decorated, Span as _};
 
 use super::convert::{convert, convert_to_type, unify};
 use super::functions::Functions;
+use super::limits;
 use super::number::{Number, NumberError};
 use super::refs::{parse_reference, Reference};
 use super::types::{Constraint, Type};
@@ -78,6 +79,11 @@ impl<'a> Evaluator<'a> {
             .at_opt(self.span_of(at))
     }
 
+    /// An error at `at` when a value of `bytes` would be beyond the bound on one value.
+    fn bound(&self, bytes: usize, at: &dyn hcl_edit::Span) -> Result<()> {
+        limits::check(bytes).map_err(|e| self.err("Value too large", format!("{e}."), at))
+    }
+
     pub fn eval(&mut self, expr: &Expression) -> Result<Value> {
         match expr {
             Expression::Null(_) => Ok(Value::null()),
@@ -99,13 +105,18 @@ impl<'a> Evaluator<'a> {
             Expression::String(s) => Ok(Value::String(nfc(s.value().clone()))),
             Expression::Array(a) => {
                 let mut out = Vec::with_capacity(a.len());
+                let mut bytes = 0usize;
                 for e in a.iter() {
-                    out.push(self.eval(e)?);
+                    let v = self.eval(e)?;
+                    bytes = bytes.saturating_add(limits::size(&v));
+                    self.bound(bytes, expr)?;
+                    out.push(v);
                 }
                 Ok(Value::Tuple(out))
             }
             Expression::Object(o) => {
                 let mut out = BTreeMap::new();
+                let mut bytes = 0usize;
                 let mut unknown_key = false;
                 let mut marked = false;
                 for (k, v) in o.iter() {
@@ -139,6 +150,8 @@ impl<'a> Evaluator<'a> {
                         }
                     };
                     let value = self.eval(v.expr())?;
+                    bytes = bytes.saturating_add(limits::size(&value) + key.len());
+                    self.bound(bytes, expr)?;
                     out.insert(key, value);
                 }
                 if unknown_key {
@@ -457,13 +470,16 @@ impl<'a> Evaluator<'a> {
                 )
             }
         };
-        let text = match std::fs::read_to_string(&path) {
+        let read =
+            super::functions::read_bounded(&super::functions::expand_path(&path)).and_then(|b| {
+                String::from_utf8(b)
+                    .map_err(|_| format!("contents of {path:?} are not valid UTF-8."))
+            });
+        let text = match read {
             Ok(t) => t,
             Err(e) => {
                 return fail(
-                    format!(
-                        "Invalid value for \"path\" parameter: no file exists at {path:?}; {e}."
-                    ),
+                    format!("Invalid value for \"path\" parameter: {e}"),
                     self.span_of(*path_expr),
                 )
             }
@@ -750,13 +766,14 @@ impl<'a> Evaluator<'a> {
         let mut object: BTreeMap<String, Value> = BTreeMap::new();
         let mut groups: BTreeMap<String, Vec<Value>> = BTreeMap::new();
         let mut unknown = false;
+        let mut bytes = 0usize;
         for (k, v) in items {
             let depth = self.bindings.len();
             if let Some(kv) = &key_var {
                 self.bindings.push((kv.clone(), k));
             }
             self.bindings.push((value_var.clone(), v));
-            let step = self.for_step(f, &mut tuple, &mut object, &mut groups);
+            let step = self.for_step(f, &mut tuple, &mut object, &mut groups, &mut bytes);
             self.bindings.truncate(depth);
             match step? {
                 ForStep::Continue => {}
@@ -789,6 +806,7 @@ impl<'a> Evaluator<'a> {
         tuple: &mut Vec<Value>,
         object: &mut BTreeMap<String, Value>,
         groups: &mut BTreeMap<String, Vec<Value>>,
+        bytes: &mut usize,
     ) -> Result<ForStep> {
         if let Some(cond) = &f.cond {
             let (c, _) = self.eval(&cond.expr)?.unmark();
@@ -814,6 +832,8 @@ impl<'a> Evaluator<'a> {
             }
         }
         let value = self.eval(&f.value_expr)?;
+        *bytes = bytes.saturating_add(limits::size(&value));
+        self.bound(*bytes, &f.value_expr)?;
         let Some(key_expr) = &f.key_expr else {
             tuple.push(value);
             return Ok(ForStep::Continue);
@@ -894,7 +914,10 @@ impl<'a> Evaluator<'a> {
                     let (v, m) = self.eval(&i.expr)?.unmark();
                     marked |= m;
                     match self.template_part(v, &i.expr)? {
-                        Some(s) => out.push_str(&s),
+                        Some(s) => {
+                            self.bound(out.len().saturating_add(s.len()), &i.expr)?;
+                            out.push_str(&s)
+                        }
                         None => unknown = true,
                     }
                 }
@@ -946,7 +969,10 @@ impl<'a> Evaluator<'a> {
                             let (b, m) = b.unmark();
                             marked |= m;
                             match b.as_str() {
-                                Some(s) => out.push_str(s),
+                                Some(s) => {
+                                    self.bound(out.len().saturating_add(s.len()), cond_expr)?;
+                                    out.push_str(s)
+                                }
                                 None => unknown = true,
                             }
                         }
@@ -975,7 +1001,13 @@ impl<'a> Evaluator<'a> {
                             let (part, m) = part?.unmark();
                             marked |= m;
                             match part.as_str() {
-                                Some(s) => out.push_str(s),
+                                Some(s) => {
+                                    self.bound(
+                                        out.len().saturating_add(s.len()),
+                                        &fe.collection_expr,
+                                    )?;
+                                    out.push_str(s)
+                                }
                                 None => unknown = true,
                             }
                         }

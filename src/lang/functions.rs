@@ -16,8 +16,10 @@ use std::collections::{BTreeMap, HashMap};
 use std::sync::OnceLock;
 
 pub use datetime::{impure_known, ImpureGuard};
+pub(crate) use filesystem::{expand as expand_path, read_bounded};
 
 use super::convert::{convert, convert_to_type, unify};
+use super::limits;
 use super::number::Number;
 use super::types::{Constraint, Type};
 use super::value::Value;
@@ -61,6 +63,10 @@ impl FnError {
             arg: None,
             message: message.into(),
         }
+    }
+    /// `Err` when a result of `bytes` would be beyond the bound on one value.
+    pub fn bound(bytes: usize) -> Result<(), FnError> {
+        limits::check(bytes).map_err(FnError::call)
     }
 }
 
@@ -143,7 +149,9 @@ impl Function {
         if unknown {
             return Ok(Value::Unknown((self.returns)(&converted)).mark(marked));
         }
-        (self.body)(&converted).map(|v| v.nfc().mark(marked))
+        let out = (self.body)(&converted)?;
+        limits::check(limits::size(&out)).map_err(FnError::call)?;
+        Ok(out.nfc().mark(marked))
     }
 }
 
@@ -221,10 +229,15 @@ fn length(args: &[Value]) -> Result<Value, FnError> {
 fn join(args: &[Value]) -> Result<Value, FnError> {
     let sep = str_arg(args, 0);
     let mut parts = Vec::new();
+    let mut bytes = 0usize;
     for (i, list) in args[1..].iter().enumerate() {
         for e in list.elements().unwrap_or_default() {
             match e.as_str() {
-                Some(s) => parts.push(s.to_string()),
+                Some(s) => {
+                    bytes = bytes.saturating_add(s.len() + sep.len());
+                    FnError::bound(bytes)?;
+                    parts.push(s)
+                }
                 None if e.is_null() => return Err(FnError::arg(
                     i + 1,
                     "Invalid function argument: element is null; cannot concatenate null values.",
@@ -263,6 +276,11 @@ fn values(args: &[Value]) -> Result<Value, FnError> {
 }
 
 fn concat(args: &[Value]) -> Result<Value, FnError> {
+    let bound = limits::max_value_bytes();
+    let bytes = args.iter().fold(0usize, |n, a| {
+        n.saturating_add(limits::size_capped(a, bound))
+    });
+    FnError::bound(bytes)?;
     let mut out = Vec::new();
     let mut all_lists = true;
     for (i, a) in args.iter().enumerate() {
@@ -612,6 +630,8 @@ fn format_one(v: &Verb, arg: &Value, i: usize) -> Result<String, FnError> {
     if arg.is_null() {
         return Err(bad("null value cannot be formatted".into()));
     }
+    FnError::bound(v.width.unwrap_or(0).max(v.precision.unwrap_or(0)))
+        .map_err(|e| FnError::arg(0, e.message))?;
     let text = match v.letter {
         'v' if v.sharp => serde_json::to_string(&arg.to_json()).unwrap_or_default(),
         'v' => match arg.peel().0 {
@@ -773,7 +793,9 @@ fn format(args: &[Value]) -> Result<Value, FnError> {
         if !arg.is_wholly_known() {
             return Ok(Value::Unknown(Type::String));
         }
-        out.push_str(&format_one(&verb, arg, index)?);
+        let piece = format_one(&verb, arg, index)?;
+        FnError::bound(out.len().saturating_add(piece.len()))?;
+        out.push_str(&piece);
     }
     if next < args.len() && !spec.contains("%[") {
         return Err(FnError::call(format!(
@@ -795,7 +817,28 @@ fn replace(args: &[Value]) -> Result<Value, FnError> {
                 format!("Invalid value for \"substr\" parameter: invalid regular expression: {e}."),
             )
         })?;
-        return Ok(Value::String(re.replace_all(text, with).into_owned()));
+        let mut out = String::new();
+        let mut last = 0;
+        for caps in re.captures_iter(text) {
+            let Some(m) = caps.get(0) else { continue };
+            out.push_str(&text[last..m.start()]);
+            caps.expand(with, &mut out);
+            last = m.end();
+            FnError::bound(out.len())?;
+        }
+        out.push_str(&text[last..]);
+        return Ok(Value::String(out));
+    }
+    if with.len() > search.len() {
+        let count = if search.is_empty() {
+            text.chars().count() + 1
+        } else {
+            text.matches(search).count()
+        };
+        FnError::bound(
+            text.len()
+                .saturating_add(limits::product(count, with.len())),
+        )?;
     }
     Ok(Value::String(text.replace(search, with)))
 }
@@ -913,6 +956,14 @@ fn build_table() -> Functions {
             |a| {
                 let sep = str_arg(a, 0);
                 let s = str_arg(a, 1);
+                let count = if sep.is_empty() {
+                    s.chars().count()
+                } else {
+                    s.matches(sep).count() + 1
+                };
+                FnError::bound(
+                    limits::product(count, limits::ELEMENT_BYTES).saturating_add(s.len()),
+                )?;
                 let parts: Vec<Value> = if sep.is_empty() {
                     s.chars().map(|c| Value::String(c.to_string())).collect()
                 } else {

@@ -5,6 +5,7 @@
 pub mod convert;
 pub mod eval;
 pub mod functions;
+pub mod limits;
 pub mod refs;
 
 // The value model lives in the protocol crate, so the plugin codec and the provider

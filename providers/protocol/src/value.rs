@@ -357,7 +357,10 @@ impl Value {
 /// the check answers without allocating).
 pub fn nfc(s: String) -> String {
     use unicode_normalization::UnicodeNormalization;
-    if unicode_normalization::is_nfc_quick(s.chars()) == unicode_normalization::IsNormalized::Yes {
+    if s.is_ascii()
+        || unicode_normalization::is_nfc_quick(s.chars())
+            == unicode_normalization::IsNormalized::Yes
+    {
         return s;
     }
     s.nfc().collect()

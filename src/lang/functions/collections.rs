@@ -5,6 +5,7 @@ use std::collections::{BTreeMap, HashMap};
 
 use super::{dynamic_ty, fixed, list_any, p, variadic, FnError, Function, Param};
 use crate::lang::convert::{convert_to_type, unify};
+use crate::lang::limits;
 use crate::lang::types::{Constraint, Type};
 use crate::lang::value::Value;
 
@@ -177,6 +178,13 @@ fn setproduct(args: &[Value]) -> Result<Value, FnError> {
         ));
     }
     let all: Vec<Vec<Value>> = args.iter().map(elems).collect();
+    let rows_count = all
+        .iter()
+        .fold(1usize, |n, set| n.saturating_mul(set.len()));
+    FnError::bound(limits::product(
+        rows_count,
+        (all.len() + 1) * limits::ELEMENT_BYTES,
+    ))?;
     let mut rows: Vec<Vec<Value>> = vec![Vec::new()];
     for set in &all {
         let mut next = Vec::new();

@@ -11,6 +11,7 @@ use sha1::Sha1;
 use sha2::{Digest, Sha256, Sha512};
 
 use super::{fixed, p, str_arg, string_fn, string_ty, FnError, Function};
+use crate::lang::limits;
 use crate::lang::types::{Constraint, Type};
 use crate::lang::value::Value;
 
@@ -46,9 +47,45 @@ fn base64decode(args: &[Value]) -> Result<Value, FnError> {
 
 fn jsondecode(args: &[Value]) -> Result<Value, FnError> {
     let text = str_arg(args, 0);
+    FnError::bound(limits::product(
+        json_value_count(text),
+        limits::ELEMENT_BYTES,
+    ))?;
     let j: serde_json::Value = serde_json::from_str(text)
         .map_err(|e| FnError::arg(0, format!("Invalid value for \"str\" parameter: {e}.")))?;
     Ok(Value::from_json(&j))
+}
+
+/// How many values JSON text holds at most: one more than its separators and
+/// openings outside strings. Counted before decoding, so a huge document is refused
+/// before it is built.
+fn json_value_count(text: &str) -> usize {
+    let (mut count, mut in_string, mut escaped) = (1usize, false, false);
+    for b in text.bytes() {
+        match (in_string, escaped, b) {
+            (true, true, _) => escaped = false,
+            (true, false, b'\\') => escaped = true,
+            (true, false, b'"') => in_string = false,
+            (false, _, b'"') => in_string = true,
+            (false, _, b',' | b'[' | b'{') => count += 1,
+            _ => {}
+        }
+    }
+    count
+}
+
+/// How many fields CSV text holds at most: one more than its commas and line breaks
+/// outside quotes.
+fn csv_field_count(text: &str) -> usize {
+    let (mut count, mut quoted) = (1usize, false);
+    for b in text.bytes() {
+        match b {
+            b'"' => quoted = !quoted,
+            b',' | b'\n' if !quoted => count += 1,
+            _ => {}
+        }
+    }
+    count
 }
 
 /// RFC 4180 records: fields separated by commas, optionally quoted with `""` escapes.
@@ -116,6 +153,10 @@ fn csv_records(text: &str) -> Result<Vec<Vec<String>>, String> {
 }
 
 fn csvdecode(args: &[Value]) -> Result<Value, FnError> {
+    FnError::bound(limits::product(
+        csv_field_count(str_arg(args, 0)),
+        limits::ELEMENT_BYTES,
+    ))?;
     let records = csv_records(str_arg(args, 0))
         .map_err(|e| FnError::arg(0, format!("Invalid function argument: {e}.")))?;
     let mut it = records.into_iter();
@@ -164,12 +205,8 @@ fn digest<D: Digest>(bytes: &[u8]) -> Vec<u8> {
 
 fn read_file(args: &[Value]) -> Result<Vec<u8>, FnError> {
     let path = super::filesystem::expand(str_arg(args, 0));
-    std::fs::read(&path).map_err(|e| {
-        FnError::arg(
-            0,
-            format!("Invalid value for \"path\" parameter: no file exists at {path:?}; {e}."),
-        )
-    })
+    super::filesystem::read_bounded(&path)
+        .map_err(|e| FnError::arg(0, format!("Invalid value for \"path\" parameter: {e}")))
 }
 
 macro_rules! hashes {

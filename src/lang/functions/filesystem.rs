@@ -5,11 +5,12 @@ use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
 use super::{bool_ty, fixed, p, str_arg, string_fn, FnError, Function};
+use crate::lang::limits;
 use crate::lang::types::Constraint;
 use crate::lang::value::Value;
 
 /// `~/x` → `$HOME/x`.
-pub(super) fn expand(path: &str) -> String {
+pub(crate) fn expand(path: &str) -> String {
     match (path.strip_prefix('~'), std::env::var("HOME")) {
         (Some(rest), Ok(home)) if rest.is_empty() || rest.starts_with('/') => {
             format!("{home}{rest}")
@@ -81,14 +82,59 @@ fn pathexpand(args: &[Value]) -> Result<Value, FnError> {
     Ok(Value::String(expand(str_arg(args, 0))))
 }
 
+/// What kind of thing a path names, for the message refusing one that is not a file.
+fn kind(m: &std::fs::Metadata) -> &'static str {
+    use std::os::unix::fs::FileTypeExt;
+    let t = m.file_type();
+    if t.is_dir() {
+        "a directory"
+    } else if t.is_fifo() {
+        "a named pipe"
+    } else if t.is_char_device() {
+        "a character device"
+    } else if t.is_block_device() {
+        "a block device"
+    } else if t.is_socket() {
+        "a socket"
+    } else {
+        "not a file"
+    }
+}
+
+/// The contents of the regular file at `path` (already expanded), refusing anything
+/// else — a directory, a pipe, `/dev/zero` — and any file beyond the bound on one
+/// value. The read itself is capped, so a file that grows meanwhile is bounded too.
+/// The error is the detail after `Invalid value for "path" parameter: `.
+pub(crate) fn read_bounded(path: &str) -> Result<Vec<u8>, String> {
+    use std::io::Read;
+    let no_file = |e: std::io::Error| format!("no file exists at {path:?}; {e}.");
+    let meta = std::fs::metadata(path).map_err(no_file)?;
+    if !meta.is_file() {
+        return Err(format!(
+            "{path:?} is not a regular file, but {}.",
+            kind(&meta)
+        ));
+    }
+    let bound = limits::max_value_bytes();
+    let too_large = |len: u64| {
+        let len = usize::try_from(len).unwrap_or(usize::MAX);
+        limits::check(len).map_err(|e| format!("cannot read {path:?}: {e}."))
+    };
+    too_large(meta.len())?;
+    let mut bytes = Vec::with_capacity(meta.len() as usize);
+    std::fs::File::open(path)
+        .map_err(no_file)?
+        .take(bound as u64 + 1)
+        .read_to_end(&mut bytes)
+        .map_err(|e| format!("cannot read {path:?}: {e}."))?;
+    too_large(bytes.len() as u64)?;
+    Ok(bytes)
+}
+
 fn file(args: &[Value]) -> Result<Value, FnError> {
     let path = expand(str_arg(args, 0));
-    let bytes = std::fs::read(&path).map_err(|e| {
-        FnError::arg(
-            0,
-            format!("Invalid value for \"path\" parameter: no file exists at {path:?}; {e}."),
-        )
-    })?;
+    let bytes = read_bounded(&path)
+        .map_err(|e| FnError::arg(0, format!("Invalid value for \"path\" parameter: {e}")))?;
     String::from_utf8(bytes).map(Value::String).map_err(|_| {
         FnError::arg(
             0,
@@ -101,11 +147,11 @@ fn fileexists(args: &[Value]) -> Result<Value, FnError> {
     let path = expand(str_arg(args, 0));
     match std::fs::metadata(&path) {
         Ok(m) if m.is_file() => Ok(Value::Bool(true)),
-        Ok(_) => Err(FnError::arg(
+        Ok(m) => Err(FnError::arg(
             0,
             format!(
-                "Invalid value for \"path\" parameter: {path:?} is not a regular file, but {:?}.",
-                "directory"
+                "Invalid value for \"path\" parameter: {path:?} is not a regular file, but {}.",
+                kind(&m)
             ),
         )),
         Err(_) => Ok(Value::Bool(false)),

@@ -7,6 +7,7 @@ use std::collections::{BTreeMap, HashMap};
 use unicode_segmentation::UnicodeSegmentation;
 
 use super::{fixed, format, p, str_arg, string_fn, string_ty, variadic, FnError, Function, Param};
+use crate::lang::limits;
 use crate::lang::types::{Constraint, Type};
 use crate::lang::value::Value;
 
@@ -22,6 +23,8 @@ fn indent(args: &[Value]) -> Result<Value, FnError> {
         .and_then(|n| n.to_i64())
         .unwrap_or(0)
         .max(0) as usize;
+    let lines = str_arg(args, 1).matches('\n').count();
+    FnError::bound(limits::product(lines, n).saturating_add(str_arg(args, 1).len()))?;
     let pad = " ".repeat(n);
     Ok(Value::String(
         str_arg(args, 1).replace('\n', &format!("\n{pad}")),
@@ -120,6 +123,7 @@ fn formatlist(args: &[Value]) -> Result<Value, FnError> {
         return Ok(Value::List(Type::String, vec![one]));
     };
     let mut out = Vec::with_capacity(n);
+    let mut bytes = 0usize;
     for k in 0..n {
         let mut row = vec![args[0].clone()];
         for a in &args[1..] {
@@ -129,7 +133,10 @@ fn formatlist(args: &[Value]) -> Result<Value, FnError> {
                 other => row.push(other.clone()),
             }
         }
-        out.push(format(&row)?);
+        let one = format(&row)?;
+        bytes = bytes.saturating_add(limits::size_capped(&one, usize::MAX));
+        FnError::bound(bytes)?;
+        out.push(one);
     }
     Ok(Value::List(Type::String, out))
 }

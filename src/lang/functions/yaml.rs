@@ -6,6 +6,7 @@
 use std::collections::{BTreeMap, HashMap};
 
 use super::{fixed, FnError, Function};
+use crate::lang::limits;
 use crate::lang::types::{Constraint, Type};
 use crate::lang::value::Value;
 
@@ -173,8 +174,12 @@ pub fn encode(v: &Value) -> String {
 struct Builder {
     stack: Vec<Frame>,
     done: Option<Value>,
-    anchors: HashMap<usize, Value>,
+    /// Anchored values with their sizes, so an alias costs what it copies.
+    anchors: HashMap<usize, (Value, usize)>,
     error: Option<String>,
+    /// The estimated size of everything built so far; aliases of aliases cannot grow
+    /// the document past the bound on one value.
+    bytes: usize,
 }
 
 enum Frame {
@@ -212,9 +217,18 @@ fn resolve_plain(s: &str) -> Value {
 }
 
 impl Builder {
-    fn push(&mut self, v: Value, anchor: usize) {
+    fn push(&mut self, v: Value, anchor: usize, cost: usize) {
+        if self.error.is_some() {
+            return;
+        }
+        self.bytes = self.bytes.saturating_add(cost);
+        if let Err(e) = limits::check(self.bytes) {
+            self.error = Some(e);
+            return;
+        }
         if anchor > 0 {
-            self.anchors.insert(anchor, v.clone());
+            let size = limits::size(&v);
+            self.anchors.insert(anchor, (v.clone(), size));
         }
         match self.stack.last_mut() {
             None => self.done = Some(v),
@@ -246,7 +260,8 @@ impl yaml_rust2::parser::MarkedEventReceiver for Builder {
                     (_, TScalarStyle::Plain) => resolve_plain(&s),
                     _ => Value::String(s),
                 };
-                self.push(v, anchor);
+                let cost = limits::size(&v);
+                self.push(v, anchor, cost);
             }
             Event::SequenceStart(anchor, _) => self.stack.push(Frame::Seq(anchor, Vec::new())),
             Event::MappingStart(anchor, _) => {
@@ -258,13 +273,21 @@ impl yaml_rust2::parser::MarkedEventReceiver for Builder {
                     Some(Frame::Map(a, m, _)) => (Value::Object(m), a),
                     None => return,
                 };
-                self.push(v, anchor);
+                self.push(v, anchor, limits::ELEMENT_BYTES);
             }
             Event::Alias(id) => {
-                let v = self.anchors.get(&id).cloned();
-                match v {
-                    Some(v) => self.push(v, 0),
-                    None => self.error = Some(format!("unknown anchor {id}")),
+                let size = self.anchors.get(&id).map(|(_, size)| *size);
+                if let Some(e) =
+                    size.and_then(|n| limits::check(self.bytes.saturating_add(n)).err())
+                {
+                    self.error.get_or_insert(e);
+                    return;
+                }
+                match self.anchors.get(&id).cloned() {
+                    Some((v, size)) => self.push(v, 0, size),
+                    None => {
+                        self.error.get_or_insert(format!("unknown anchor {id}"));
+                    }
                 }
             }
             _ => {}
