@@ -382,3 +382,55 @@ fn plinth_log_output_has_no_secret() {
     );
     masked(&destroy, 0, &[SECRET, "quiet-words", "QUIET-WORDS"]);
 }
+
+#[test]
+fn marking_a_stored_value_sensitive_is_an_update_that_state_remembers() {
+    let plain = r#"
+resource "local_file" "f" {
+  filename = "${path.module}/f.txt"
+  content  = "was-public-text"
+}
+"#;
+    let dir = stack(plain);
+    let var = "secret=unused";
+    assert_eq!(
+        plinth(dir.path(), &["apply", "--auto-approve", "--var", var]).code,
+        0
+    );
+    let main = dir.path().join("main.tf");
+    let text = std::fs::read_to_string(&main).expect("read main.tf");
+    std::fs::write(
+        &main,
+        text.replace("\"was-public-text\"", "sensitive(\"was-public-text\")"),
+    )
+    .expect("write main.tf");
+
+    let plan = plinth(dir.path(), &["plan", "--var", var]);
+    masked(&plan, 0, &["was-public-text"]);
+    assert!(
+        plan.stdout
+            .contains("# local_file.f will be updated in-place"),
+        "{}",
+        plan.stdout
+    );
+    assert!(
+        plan.stdout
+            .contains("~ content              = (sensitive value)"),
+        "{}",
+        plan.stdout
+    );
+    assert!(
+        plan.stdout
+            .contains("Plan: 0 to add, 1 to change, 0 to destroy."),
+        "{}",
+        plan.stdout
+    );
+
+    let apply = plinth(dir.path(), &["apply", "--auto-approve", "--var", var]);
+    masked(&apply, 0, &["was-public-text"]);
+    let show = plinth(dir.path(), &["state", "show", "local_file.f"]);
+    masked(&show, 0, &["was-public-text"]);
+    let again = plinth(dir.path(), &["plan", "--var", var]);
+    masked(&again, 0, &["was-public-text"]);
+    assert!(again.stdout.contains("No changes."), "{}", again.stdout);
+}

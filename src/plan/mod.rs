@@ -262,7 +262,14 @@ pub async fn decide(
             replace_action(resource),
             Some("replace_because_cannot_update"),
         ),
-        Some(p) if same_object(p, &planned.planned) => (Action::NoOp, None),
+        // Only marking a value sensitive (or no longer) is an update, as in
+        // Terraform: state must learn the new paths.
+        Some(p)
+            if same_object(p, &planned.planned)
+                && p.sensitive_paths() == planned.planned.sensitive_paths() =>
+        {
+            (Action::NoOp, None)
+        }
         Some(_) => (Action::Update, None),
     };
     let replace_paths = planned.requires_replace.clone();
