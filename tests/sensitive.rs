@@ -434,3 +434,47 @@ resource "local_file" "f" {
     masked(&again, 0, &["was-public-text"]);
     assert!(again.stdout.contains("No changes."), "{}", again.stdout);
 }
+
+#[test]
+fn a_local_sensitive_file_is_masked_everywhere_and_written_owner_only() {
+    let dir = stack(
+        r#"
+resource "local_sensitive_file" "key" {
+  filename = "${path.module}/key.pem"
+  content  = "not-for-the-log"
+}
+"#,
+    );
+    let var = "secret=unused";
+    let plan = plinth(dir.path(), &["plan", "--var", var]);
+    masked(&plan, 0, &["not-for-the-log"]);
+    assert!(
+        plan.stdout
+            .contains("+ content              = (sensitive value)"),
+        "{}",
+        plan.stdout
+    );
+    assert!(
+        plan.stdout.contains("+ file_permission      = \"0700\""),
+        "{}",
+        plan.stdout
+    );
+    let apply = plinth(dir.path(), &["apply", "--auto-approve", "--var", var]);
+    masked(&apply, 0, &["not-for-the-log"]);
+    let path = dir.path().join("key.pem");
+    assert_eq!(
+        std::fs::read_to_string(&path).expect("file written"),
+        "not-for-the-log"
+    );
+    use std::os::unix::fs::PermissionsExt;
+    let mode = std::fs::metadata(&path).expect("meta").permissions().mode() & 0o777;
+    assert_eq!(mode, 0o700);
+    let show = plinth(dir.path(), &["state", "show", "local_sensitive_file.key"]);
+    masked(&show, 0, &["not-for-the-log"]);
+    assert!(
+        show.stdout
+            .contains("content              = (sensitive value)"),
+        "{}",
+        show.stdout
+    );
+}
