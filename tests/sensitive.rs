@@ -478,3 +478,29 @@ resource "local_sensitive_file" "key" {
         show.stdout
     );
 }
+
+#[test]
+fn a_data_source_read_with_a_sensitive_argument_keeps_it_masked() {
+    let dir = stack(
+        r#"
+data "local_file" "seed" {
+  filename = "${path.module}/${var.secret}.txt"
+}
+
+resource "local_file" "copy" {
+  filename = "${path.module}/copy.txt"
+  content  = data.local_file.seed.filename
+}
+"#,
+    );
+    std::fs::write(dir.path().join(format!("{SECRET}.txt")), "seed").expect("seed file");
+    let var = format!("secret={SECRET}");
+    let plan = plinth(dir.path(), &["plan", "--var", &var]);
+    masked(&plan, 0, &[SECRET]);
+    assert!(
+        plan.stdout
+            .contains("+ content              = (sensitive value)"),
+        "{}",
+        plan.stdout
+    );
+}

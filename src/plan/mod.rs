@@ -363,7 +363,7 @@ pub async fn read_data(
     diags: &mut Diagnostics,
 ) -> Value {
     match provider.read_data(&resource.type_name, config).await {
-        Ok(v) => v,
+        Ok(v) => v.mark_paths(&config.sensitive_paths()),
         Err(d) => {
             diags.extend(about_instance(resource, address, d));
             Value::unknown()
