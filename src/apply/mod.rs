@@ -21,8 +21,8 @@ use crate::lang::Value;
 use crate::plan::refresh::refresh;
 use crate::plan::{
     about_instance, decide, declared_resource, lock, moved_instances, no_provider, outside_targets,
-    prevent_destroy, remark, scope_wants, split_address, state_value, strip_instance_keys,
-    under_target, Action, Decided, Plan, PlannedChange, Planner, TargetScope,
+    prevent_destroy, scope_wants, split_address, state_value, strip_instance_keys, under_target,
+    Action, Decided, Plan, PlannedChange, Planner, TargetScope,
 };
 use crate::plugin::host::PLUGIN_FAILED;
 use crate::plugin::{runtime, ApplyRequest, BoxFuture, ObjectState, Provider, Providers};
@@ -247,7 +247,7 @@ pub fn import_blocks(
                 value: Some(v),
                 private,
             }) => {
-                let paths = sensitive_paths(&v);
+                let paths = v.sensitive_paths();
                 state.resources.insert(
                     import.to.clone(),
                     ResourceState {
@@ -821,7 +821,9 @@ impl Applier<'_> {
                 value: Some(new),
                 private,
             }) => {
-                let paths = sensitive_paths(&decision.after);
+                // What the plan marked stays marked in what the provider made.
+                let new = new.mark_paths(&decision.after.sensitive_paths());
+                let paths = new.sensitive_paths();
                 let key = (module, resource.address());
                 let state = ResourceState {
                     address: address.to_string(),
@@ -838,7 +840,7 @@ impl Applier<'_> {
                     end_intents: vec![id],
                     ..Commit::default()
                 };
-                (Some(remark(new, &paths)), commit)
+                (Some(new), commit)
             }
             Ok(ObjectState { value: None, .. }) => {
                 let commit = Commit {
@@ -876,11 +878,16 @@ impl Applier<'_> {
             return Value::unknown();
         }
         self.applied.fetch_add(1, Ordering::SeqCst);
-        let id_text = new
-            .as_ref()
-            .map(|v| v.clone().deep_unmark().to_json())
-            .and_then(|j| j.get("id").and_then(|v| v.as_str()).map(str::to_string))
-            .unwrap_or_default();
+        let id_text = match new.as_ref().map(|v| v.peel()) {
+            Some((Value::Object(m), false)) => {
+                m.get("id").map_or(String::new(), |id| match id.peel() {
+                    (_, true) => "(sensitive value)".to_string(),
+                    (v, false) => v.as_str().unwrap_or_default().to_string(),
+                })
+            }
+            Some((_, true)) => "(sensitive value)".to_string(),
+            _ => String::new(),
+        };
         let message = format!(
             "{done} after {}s [id={id_text}]",
             started.elapsed().as_secs()
@@ -977,18 +984,6 @@ impl DestroyOrder {
                 *n = n.saturating_sub(1);
             }
         }
-    }
-}
-
-pub fn sensitive_paths(v: &Value) -> Vec<Vec<serde_json::Value>> {
-    match v.peel() {
-        (_, true) => vec![Vec::new()],
-        (Value::Object(m), false) => m
-            .iter()
-            .filter(|(_, v)| v.contains_sensitive())
-            .map(|(k, _)| vec![serde_json::Value::String(k.clone())])
-            .collect(),
-        _ => Vec::new(),
     }
 }
 

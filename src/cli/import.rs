@@ -124,7 +124,7 @@ fn import(
         address: args.address.clone(),
         provider: provider_address.to_string(),
         schema_version: 0,
-        sensitive_paths: crate::apply::sensitive_paths(&value),
+        sensitive_paths: value.sensitive_paths(),
         attributes: value.deep_unmark().to_json(),
         private: object.private,
         dependencies: Vec::new(),

@@ -223,19 +223,12 @@ pub fn state(cmd: StateCommand) -> u8 {
                 return 1;
             };
             println!("# {address}:");
-            let value = Value::from_json(&rs.attributes);
+            // Every path state records as sensitive, at any depth, is masked.
+            let (value, all) = crate::plan::state_value(rs).unmark();
             if let Value::Object(m) = value {
                 let width = m.keys().map(String::len).max().unwrap_or(0);
                 for (k, v) in m {
-                    let sensitive = rs.sensitive_paths.iter().any(|p| {
-                        p.is_empty() || p.first().and_then(|x| x.as_str()) == Some(k.as_str())
-                    });
-                    let text = if sensitive {
-                        "(sensitive value)".to_string()
-                    } else {
-                        v.render()
-                    };
-                    println!("{k:<width$} = {text}");
+                    println!("{k:<width$} = {}", v.mark(all).render());
                 }
             }
             0

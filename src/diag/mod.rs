@@ -212,7 +212,38 @@ pub struct Diagnostics {
     pub items: Vec<Diagnostic>,
 }
 
+impl Diagnostic {
+    /// Replaces every occurrence of each of `secrets` in the text with
+    /// `(sensitive value)`: a provider's message may quote the value it was given.
+    pub fn redact(mut self, secrets: &[String]) -> Diagnostic {
+        for s in secrets {
+            let quoted = format!("{s:?}");
+            for (from, to) in [
+                (quoted.as_str(), "(sensitive value)"),
+                (s, "(sensitive value)"),
+            ] {
+                self.summary = self.summary.replace(from, to);
+                self.detail = self.detail.replace(from, to);
+                if let Some(h) = &self.help {
+                    self.help = Some(h.replace(from, to).into());
+                }
+            }
+        }
+        self
+    }
+}
+
 impl Diagnostics {
+    /// [`Diagnostic::redact`] on each.
+    pub fn redact(self, secrets: &[String]) -> Diagnostics {
+        if secrets.is_empty() {
+            return self;
+        }
+        Diagnostics {
+            items: self.items.into_iter().map(|d| d.redact(secrets)).collect(),
+        }
+    }
+
     pub fn push(&mut self, d: Diagnostic) {
         self.items.push(d);
     }

@@ -247,7 +247,14 @@ pub async fn decide(
         config: &config,
         prior_private,
     };
-    let planned = provider.plan(request(prior.as_ref())).await?;
+    // The provider sees no marks: what the configuration marked is marked again on
+    // its answer, where the provider kept the value's place.
+    let config_marks = config.sensitive_paths();
+    let marked = |mut p: crate::plugin::PlannedState| {
+        p.planned = p.planned.mark_paths(&config_marks);
+        p
+    };
+    let planned = marked(provider.plan(request(prior.as_ref())).await?);
     let (action, reason) = match &prior {
         None => (Action::Create, None),
         Some(_) if force_replace.is_some() => (replace_action(resource), force_replace),
@@ -255,12 +262,19 @@ pub async fn decide(
             replace_action(resource),
             Some("replace_because_cannot_update"),
         ),
-        Some(p) if same_object(p, &planned.planned) => (Action::NoOp, None),
+        // Only marking a value sensitive (or no longer) is an update, as in
+        // Terraform: state must learn the new paths.
+        Some(p)
+            if same_object(p, &planned.planned)
+                && p.sensitive_paths() == planned.planned.sensitive_paths() =>
+        {
+            (Action::NoOp, None)
+        }
         Some(_) => (Action::Update, None),
     };
     let replace_paths = planned.requires_replace.clone();
     let planned = if matches!(action, Action::DeleteThenCreate | Action::CreateThenDelete) {
-        provider.plan(request(None)).await?
+        marked(provider.plan(request(None)).await?)
     } else {
         planned
     };
@@ -349,7 +363,7 @@ pub async fn read_data(
     diags: &mut Diagnostics,
 ) -> Value {
     match provider.read_data(&resource.type_name, config).await {
-        Ok(v) => v,
+        Ok(v) => v.mark_paths(&config.sensitive_paths()),
         Err(d) => {
             diags.extend(about_instance(resource, address, d));
             Value::unknown()
@@ -563,24 +577,9 @@ pub fn state_value(rs: &plinth_state::ResourceState) -> Value {
     remark(Value::from_json(&rs.attributes), &rs.sensitive_paths)
 }
 
-/// Marks the attributes at `paths` sensitive (an empty path: the whole value).
+/// Marks the values at `paths` sensitive (an empty path: the whole value), at any depth.
 pub fn remark(v: Value, paths: &[Vec<serde_json::Value>]) -> Value {
-    if paths.iter().any(Vec::is_empty) {
-        return v.sensitive();
-    }
-    match v {
-        Value::Object(mut m) => {
-            for p in paths {
-                if let Some(serde_json::Value::String(k)) = p.first() {
-                    if let Some(x) = m.remove(k) {
-                        m.insert(k.clone(), x.sensitive());
-                    }
-                }
-            }
-            Value::Object(m)
-        }
-        other => other,
-    }
+    v.mark_paths(paths)
 }
 
 /// What an instance not being planned (outside `--target`) is as far as state knows.

@@ -175,6 +175,15 @@ fn change_text_with(c: &PlannedChange, p: &Paint, out: &mut String, head: (Strin
                 }
                 format!("        {name:<width$} = {}", value_text(a, col))
             }
+            (Some(b), Some(a))
+                if (b.is_sensitive() || a.is_sensitive()) && !b.is_null() && !a.is_null() =>
+            {
+                // Neither side is shown, so neither can be guessed from the other.
+                format!(
+                    "      {} {name:<width$} = (sensitive value){suffix}",
+                    p.yellow("~")
+                )
+            }
             (Some(b), Some(a)) => {
                 if b.is_null() && a.is_null() {
                     continue;

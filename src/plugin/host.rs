@@ -7,7 +7,7 @@ use std::collections::{BTreeMap, HashMap};
 
 use plinth_protocol::json::value_from_json;
 use plinth_protocol::msgpack;
-use plinth_protocol::schema::{Block, Nesting, ProviderSchema};
+use plinth_protocol::schema::{Attribute, Block, NestedBlock, Nesting, ProviderSchema};
 
 use super::client::{CallError, PluginClient, Returned, WireDiagnostic};
 use super::discovery::SourceAddress;
@@ -126,6 +126,35 @@ fn single(d: Diagnostic) -> Diagnostics {
     let mut out = Diagnostics::default();
     out.push(d);
     out
+}
+
+/// The strings under a sensitive mark in what a provider was sent, to be scrubbed
+/// from what it says back. Strings shorter than three characters are left alone:
+/// replacing every `1` or `a` in a message would say nothing and hide the message.
+fn secrets_in(values: &[&Value]) -> Vec<String> {
+    let mut out: Vec<String> = values
+        .iter()
+        .flat_map(|v| v.sensitive_strings())
+        .filter(|s| s.chars().count() >= 3)
+        .collect();
+    // Longest first, so a secret that contains another is replaced whole.
+    out.sort_by(|a, b| b.len().cmp(&a.len()).then_with(|| a.cmp(b)));
+    out.dedup();
+    out
+}
+
+fn redact_all(
+    diags: Vec<super::AttributeDiagnostic>,
+    config: &Value,
+) -> Vec<super::AttributeDiagnostic> {
+    let secrets = secrets_in(&[config]);
+    diags
+        .into_iter()
+        .map(|d| super::AttributeDiagnostic {
+            diagnostic: d.diagnostic.redact(&secrets),
+            ..d
+        })
+        .collect()
 }
 
 /// A provider's diagnostics in plinth's form; the attribute path, when given, is named
@@ -343,21 +372,53 @@ pub fn proposed_new(block: &Block, prior: &Value, config: &Value) -> Value {
     Value::Object(out)
 }
 
-/// Marks the attributes the schema calls sensitive.
+/// Marks the attributes the schema calls sensitive, in nested blocks and nested
+/// attributes too.
 fn mark_sensitive(block: &Block, v: Value) -> Value {
-    match v {
-        Value::Object(mut m) => {
-            for (name, a) in &block.attributes {
-                if a.sensitive {
-                    if let Some(x) = m.remove(name) {
-                        m.insert(name.clone(), x.sensitive());
-                    }
-                }
-            }
-            Value::Object(m)
+    mark_attributes(&block.attributes, &block.blocks, v)
+}
+
+fn mark_attributes(
+    attributes: &BTreeMap<String, Attribute>,
+    blocks: &BTreeMap<String, NestedBlock>,
+    v: Value,
+) -> Value {
+    let (inner, marked) = v.unmark();
+    let Value::Object(mut m) = inner else {
+        return inner.mark(marked);
+    };
+    for (name, a) in attributes {
+        if let Some(x) = m.remove(name) {
+            let x = match &a.nested {
+                _ if a.sensitive => x.sensitive(),
+                Some(n) => each_nested(n.nesting, x, &|o| {
+                    mark_attributes(&n.attributes, &BTreeMap::new(), o)
+                }),
+                None => x,
+            };
+            m.insert(name.clone(), x);
         }
-        other => other,
     }
+    for (name, nb) in blocks {
+        if let Some(x) = m.remove(name) {
+            let x = each_nested(nb.nesting, x, &|o| mark_sensitive(&nb.block, o));
+            m.insert(name.clone(), x);
+        }
+    }
+    Value::Object(m).mark(marked)
+}
+
+/// Applies `f` to each object a nested block or nested attribute holds.
+fn each_nested(nesting: Nesting, v: Value, f: &dyn Fn(Value) -> Value) -> Value {
+    let (inner, marked) = v.unmark();
+    let out = match (nesting, inner) {
+        (Nesting::Single | Nesting::Group, o @ Value::Object(_)) => f(o),
+        (_, Value::List(t, e)) => Value::List(t, e.into_iter().map(f).collect()),
+        (_, Value::Set(t, e)) => Value::Set(t, e.into_iter().map(f).collect()),
+        (_, Value::Map(t, m)) => Value::Map(t, m.into_iter().map(|(k, x)| (k, f(x))).collect()),
+        (_, other) => other,
+    };
+    out.mark(marked)
 }
 
 fn encode(v: &Value, ty: &Type) -> Result<Vec<u8>, Diagnostics> {
@@ -410,7 +471,7 @@ impl Provider for PluginProvider {
                         .configure(bytes)
                         .await
                         .map(|_| ())
-                        .map_err(|e| self.diagnostics(e))
+                        .map_err(|e| self.diagnostics(e).redact(&secrets_in(&[config])))
                 })
                 .await
                 .clone()
@@ -509,7 +570,7 @@ impl Provider for PluginProvider {
                     encode(&conform_config(config, &schema.block), &ty)?,
                 )
                 .await
-                .map_err(|e| self.diagnostics(e))?;
+                .map_err(|e| self.diagnostics(e).redact(&secrets_in(&[config])))?;
             Ok(mark_sensitive(&schema.block, decode(state, &ty, "data")?))
         })
     }
@@ -524,7 +585,7 @@ impl Provider for PluginProvider {
                 return Vec::new();
             };
             match self.client.validate_provider(bytes).await {
-                Ok(diags) => attribute_diagnostics(&diags),
+                Ok(diags) => redact_all(attribute_diagnostics(&diags), config),
                 Err(e) => self
                     .diagnostics(e)
                     .items
@@ -577,7 +638,7 @@ impl Provider for PluginProvider {
                         .collect()
                 }
             };
-            attribute_diagnostics(&diags)
+            redact_all(attribute_diagnostics(&diags), config)
         })
     }
 
@@ -595,7 +656,7 @@ impl Provider for PluginProvider {
                 .client
                 .read_resource(type_name, bytes, private.to_vec())
                 .await
-                .map_err(|e| self.diagnostics(e))?;
+                .map_err(|e| self.diagnostics(e).redact(&secrets_in(&[current])))?;
             let v = decode(reply.state, ty, "current state")?;
             Ok(ObjectState {
                 value: (!v.is_null()).then(|| mark_sensitive(block, v)),
@@ -626,7 +687,11 @@ impl Provider for PluginProvider {
                     request.prior_private.to_vec(),
                 )
                 .await
-                .map_err(|e| self.diagnostics(e))?;
+                .map_err(|e| {
+                    let prior = request.prior.cloned().unwrap_or_else(Value::null);
+                    self.diagnostics(e)
+                        .redact(&secrets_in(&[request.config, &prior]))
+                })?;
             let value = decode(planned.planned, ty, "planned state")?;
             Ok(PlannedState {
                 planned: mark_sensitive(block, value),
@@ -664,12 +729,99 @@ impl Provider for PluginProvider {
                     request.private.to_vec(),
                 )
                 .await
-                .map_err(|e| self.diagnostics(e))?;
+                .map_err(|e| {
+                    let config = request.config.unwrap_or(&null);
+                    self.diagnostics(e)
+                        .redact(&secrets_in(&[prior, planned, config]))
+                })?;
             let v = decode(reply.state, ty, "new state")?;
             Ok(ObjectState {
                 value: (!v.is_null()).then(|| mark_sensitive(block, v)),
                 private: reply.private,
             })
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use plinth_protocol::schema::NestedAttributes;
+
+    fn obj(items: &[(&str, Value)]) -> Value {
+        Value::Object(
+            items
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.clone()))
+                .collect(),
+        )
+    }
+
+    #[test]
+    fn schema_sensitive_attributes_are_marked_in_nested_blocks_and_attributes() {
+        let mut secret = Attribute::new(Type::String);
+        secret.sensitive = true;
+        let plain = Attribute::new(Type::String);
+        let inner = Block {
+            attributes: [("password".to_string(), secret.clone())].into(),
+            ..Block::default()
+        };
+        let mut nested = Attribute::new(Type::Dynamic);
+        nested.nested = Some(NestedAttributes {
+            attributes: [("key".to_string(), secret.clone())].into(),
+            nesting: Nesting::Map,
+            min_items: 0,
+            max_items: 0,
+        });
+        let block = Block {
+            attributes: [
+                ("name".to_string(), plain),
+                ("token".to_string(), secret),
+                ("keys".to_string(), nested),
+            ]
+            .into(),
+            blocks: [(
+                "login".to_string(),
+                NestedBlock {
+                    nesting: Nesting::List,
+                    block: inner,
+                    min_items: 0,
+                    max_items: 0,
+                },
+            )]
+            .into(),
+            ..Block::default()
+        };
+        let v = obj(&[
+            ("name", Value::string("n")),
+            ("token", Value::string("t")),
+            (
+                "keys",
+                Value::Map(
+                    Type::Dynamic,
+                    [("a".to_string(), obj(&[("key", Value::string("k"))]))].into(),
+                ),
+            ),
+            (
+                "login",
+                Value::List(
+                    Type::Dynamic,
+                    vec![obj(&[("password", Value::string("p"))])],
+                ),
+            ),
+        ]);
+        let paths: Vec<String> = mark_sensitive(&block, v)
+            .sensitive_paths()
+            .iter()
+            .map(|p| serde_json::Value::from(p.clone()).to_string())
+            .collect();
+        assert_eq!(
+            paths,
+            [
+                r#"["keys","a","key"]"#,
+                r#"["login",0,"password"]"#,
+                r#"["token"]"#
+            ]
+        );
     }
 }

@@ -5,6 +5,8 @@
 //!   `content_base64` or `source`; `id` is the SHA-1 of the content. Every argument
 //!   replaces the file when it changes. A file edited or removed outside plinth reads
 //!   as gone, so the next plan writes it again.
+//! - `local_sensitive_file`: `local_file` with `content` and `content_base64`
+//!   sensitive in the schema (never shown in plans), permissions `0700` by default.
 //! - `local_directory`: a directory at `path` with `permission`.
 //! - data source `local_file`: reads `filename`.
 
@@ -35,7 +37,11 @@ impl Provider for Local {
     }
 
     fn resources(&self) -> Vec<Box<dyn Resource>> {
-        vec![Box::new(LocalFile), Box::new(LocalDirectory)]
+        vec![
+            Box::new(LocalFile),
+            Box::new(LocalSensitiveFile),
+            Box::new(LocalDirectory),
+        ]
     }
 
     fn data_sources(&self) -> Vec<Box<dyn DataSource>> {
@@ -116,6 +122,51 @@ fn mode(o: &Object, name: &str) -> std::result::Result<u32, Diagnostic> {
 
 const CONTENT_SOURCES: [&str; 4] = ["content", "sensitive_content", "content_base64", "source"];
 
+/// `sources`, as a sentence: "content, content_base64 or source".
+fn one_of(sources: &[&str]) -> String {
+    match sources.split_last() {
+        Some((last, rest)) if !rest.is_empty() => format!("{} or {last}", rest.join(", ")),
+        _ => sources.join(""),
+    }
+}
+
+/// A file's configuration: exactly one of `sources` set, valid permissions.
+fn check_file(config: &Object, sources: &[&str]) -> Vec<Diagnostic> {
+    let mut out = Vec::new();
+    let set: Vec<&str> = sources
+        .iter()
+        .copied()
+        .filter(|a| !config.is_null(a))
+        .collect();
+    if set.len() > 1 {
+        out.push(
+            Diagnostic::error(
+                "Conflicting content arguments",
+                format!(
+                    "Only one of {} may be set; this block sets {}.",
+                    one_of(sources),
+                    set.join(" and ")
+                ),
+            )
+            .at(set[1]),
+        );
+    }
+    if set.is_empty() && sources.iter().all(|a| config.is_known(a)) {
+        out.push(Diagnostic::error(
+            "No content",
+            format!("One of {} must be set.", one_of(sources)),
+        ));
+    }
+    for name in ["file_permission", "directory_permission"] {
+        if config.is_known(name) && !config.is_null(name) {
+            if let Err(d) = mode(config, name) {
+                out.push(d);
+            }
+        }
+    }
+    out
+}
+
 struct LocalFile;
 
 impl LocalFile {
@@ -187,35 +238,7 @@ impl Resource for LocalFile {
     }
 
     fn validate(&self, config: &Object) -> Vec<Diagnostic> {
-        let mut out = Vec::new();
-        let set: Vec<&str> = CONTENT_SOURCES
-            .iter()
-            .copied()
-            .filter(|a| !config.is_null(a))
-            .collect();
-        if set.len() > 1 {
-            out.push(
-                Diagnostic::error(
-                    "Conflicting content arguments",
-                    format!("Only one of content, sensitive_content, content_base64 or source may be set; this block sets {}.", set.join(" and ")),
-                )
-                .at(set[1]),
-            );
-        }
-        if set.is_empty() && CONTENT_SOURCES.iter().all(|a| config.is_known(a)) {
-            out.push(Diagnostic::error(
-                "No content",
-                "One of content, sensitive_content, content_base64 or source must be set.",
-            ));
-        }
-        for name in ["file_permission", "directory_permission"] {
-            if config.is_known(name) && !config.is_null(name) {
-                if let Err(d) = mode(config, name) {
-                    out.push(d);
-                }
-            }
-        }
-        out
+        check_file(config, &CONTENT_SOURCES)
     }
 
     fn create(&self, planned: &Object) -> Result<Object> {
@@ -297,6 +320,82 @@ impl Resource for LocalFile {
             }
             _ => Ok(()),
         }
+    }
+}
+
+/// HashiCorp's `local_sensitive_file`: a `local_file` whose content is sensitive in
+/// the schema, so it is never shown, and whose permissions default to `0700`.
+struct LocalSensitiveFile;
+
+const SENSITIVE_SOURCES: [&str; 3] = ["content", "content_base64", "source"];
+
+impl Resource for LocalSensitiveFile {
+    fn type_name(&self) -> &str {
+        "local_sensitive_file"
+    }
+
+    fn schema(&self) -> Schema {
+        let sensitive = |description| Attribute {
+            sensitive: true,
+            ..optional(description)
+        };
+        schema(
+            vec![
+                ("content", sensitive("Sensitive content to store in the file, expected to be a UTF-8 encoded string.")),
+                ("content_base64", sensitive("Sensitive content to store in the file, expected to be binary encoded as base64 string.")),
+                ("source", optional("Path to file to use as source for the one we are creating.")),
+                ("filename", required("The path to the file that will be created. Missing parent directories will be created.")),
+                ("file_permission", optional_computed("Permissions to set for the output file (in numeric notation); default \"0700\".")),
+                ("directory_permission", optional_computed("Permissions to set for directories created (in numeric notation); default \"0700\".")),
+                ("id", computed("The hexadecimal SHA-1 checksum of the file content.")),
+            ],
+            "Generates a local file with the given sensitive content.",
+        )
+    }
+
+    fn replaced_on(&self) -> Vec<&str> {
+        vec![
+            "content",
+            "content_base64",
+            "source",
+            "filename",
+            "file_permission",
+            "directory_permission",
+        ]
+    }
+
+    fn defaults(&self) -> Vec<(&str, Value)> {
+        vec![
+            ("file_permission", Value::string("0700")),
+            ("directory_permission", Value::string("0700")),
+        ]
+    }
+
+    fn validate(&self, config: &Object) -> Vec<Diagnostic> {
+        check_file(config, &SENSITIVE_SOURCES)
+    }
+
+    fn create(&self, planned: &Object) -> Result<Object> {
+        LocalFile.create(planned)
+    }
+
+    fn read(&self, current: &Object) -> Result<Option<Object>> {
+        LocalFile.read(current)
+    }
+
+    fn update(&self, prior: &Object, planned: &Object) -> Result<Object> {
+        LocalFile.update(prior, planned)
+    }
+
+    fn import(&self, id: &str) -> Result<Object> {
+        let mut o = LocalFile.import(id)?;
+        o.0.remove("sensitive_content");
+        o.set("directory_permission", Value::string("0700"));
+        Ok(o)
+    }
+
+    fn delete(&self, prior: &Object) -> Result<()> {
+        LocalFile.delete(prior)
     }
 }
 

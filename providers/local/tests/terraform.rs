@@ -194,3 +194,45 @@ resource "local_file" "bad" {
         plan.stderr
     );
 }
+
+#[test]
+fn terraform_masks_a_local_sensitive_file_and_writes_it_owner_only() {
+    let tf = Tf::new(
+        r#"
+terraform {
+  required_providers {
+    local = {
+      source = "plinth/local"
+    }
+  }
+}
+
+resource "local_sensitive_file" "key" {
+  filename = "${path.module}/key.pem"
+  content  = "not-for-the-log"
+}
+"#,
+    );
+    let apply = tf.run(&["apply", "-auto-approve"]);
+    assert_eq!(apply.code, 0, "{}\n{}", apply.stdout, apply.stderr);
+    assert!(
+        apply
+            .stdout
+            .contains("+ content              = (sensitive value)"),
+        "{}",
+        apply.stdout
+    );
+    assert!(
+        !apply.stdout.contains("not-for-the-log"),
+        "{}",
+        apply.stdout
+    );
+    let path = tf.stack().join("key.pem");
+    assert_eq!(
+        std::fs::read_to_string(&path).expect("file written"),
+        "not-for-the-log"
+    );
+    use std::os::unix::fs::PermissionsExt;
+    let mode = std::fs::metadata(&path).expect("meta").permissions().mode() & 0o777;
+    assert_eq!(mode, 0o700);
+}

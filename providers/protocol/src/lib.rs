@@ -6,10 +6,12 @@
 //! - [`value`], [`types`], [`number`]: the one value model (Terraform's types, unknown,
 //!   null, the sensitive mark), used by the engine's evaluator as well;
 //! - [`msgpack`] and [`json`]: the value codecs of `DynamicValue` and of stored state;
+//! - [`marks`]: sensitive marks by path, as state records them;
 //! - [`schema`]: blocks, attributes and nesting modes, with conversions from both
 //!   protocol versions.
 
 pub mod json;
+pub mod marks;
 pub mod msgpack;
 pub mod number;
 pub mod schema;
