@@ -7,7 +7,7 @@ mod common;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use common::Run;
+use common::{local_provider_dir, Run};
 
 fn repo() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).to_path_buf()
@@ -24,25 +24,6 @@ fn installed(script: &str) -> PathBuf {
         String::from_utf8_lossy(&out.stderr)
     );
     PathBuf::from(String::from_utf8_lossy(&out.stdout).trim())
-}
-
-/// The local provider's executable, built beside plinth (`cargo test --workspace`
-/// builds it; a narrower run builds it here).
-fn local_provider_dir() -> PathBuf {
-    let dir = Path::new(env!("CARGO_BIN_EXE_plinth"))
-        .parent()
-        .expect("target dir")
-        .to_path_buf();
-    if !dir.join("terraform-provider-local").exists() {
-        let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-        let status = Command::new(cargo)
-            .args(["build", "-p", "terraform-provider-local"])
-            .current_dir(repo())
-            .status()
-            .expect("cargo build");
-        assert!(status.success());
-    }
-    dir
 }
 
 fn run_with(dir: &Path, plugin_dir: &Path, args: &[&str]) -> Run {

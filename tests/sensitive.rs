@@ -7,30 +7,12 @@
 mod common;
 
 use std::io::Write;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Command, Stdio};
 
-use common::Run;
+use common::{local_provider_dir, Run};
 
 const SECRET: &str = "hunter2-correct-horse";
-
-/// The local provider's executable, built beside plinth (as `tests/plugins.rs` does).
-fn local_provider_dir() -> PathBuf {
-    let dir = Path::new(env!("CARGO_BIN_EXE_plinth"))
-        .parent()
-        .expect("target dir")
-        .to_path_buf();
-    if !dir.join("terraform-provider-local").exists() {
-        let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-        let status = Command::new(cargo)
-            .args(["build", "-p", "terraform-provider-local"])
-            .current_dir(env!("CARGO_MANIFEST_DIR"))
-            .status()
-            .expect("cargo build");
-        assert!(status.success());
-    }
-    dir
-}
 
 fn run(dir: &Path, args: &[&str], env: &[(&str, &str)], stdin: &str) -> Run {
     let mut child = Command::new(env!("CARGO_BIN_EXE_plinth"))

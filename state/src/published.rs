@@ -1,5 +1,8 @@
 //! The published copy of a store: what readers read, so that they never open sled
-//! (whose exclusive file lock would make a writer fail) and never lag the writer.
+//! (whose exclusive file lock would make a writer fail), and never behind a commit
+//! the writer has returned from. (A writer killed between sled's flush and the
+//! journal append leaves the copy one commit behind the database; the next writer
+//! publishes it.)
 //!
 //! Two files beside the database:
 //! - `snapshot`: the whole state at one serial. A header line

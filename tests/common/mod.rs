@@ -58,3 +58,26 @@ pub fn output(stack: &LoadedStack, name: &str) -> Value {
 pub fn main_tf(text: &str) -> tempfile::TempDir {
     stack(&[("main.tf", text)])
 }
+
+/// The directory holding plinth/local's executable, built beside plinth. It is built
+/// (or found up to date) once per test process, so a binary left by an older build
+/// is never used.
+pub fn local_provider_dir() -> std::path::PathBuf {
+    static BUILT: std::sync::Once = std::sync::Once::new();
+    BUILT.call_once(|| {
+        let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+        let status = Command::new(cargo)
+            .args(["build", "-p", "terraform-provider-local"])
+            .current_dir(env!("CARGO_MANIFEST_DIR"))
+            .status()
+            .expect("cargo build");
+        assert!(
+            status.success(),
+            "cargo build -p terraform-provider-local failed"
+        );
+    });
+    Path::new(env!("CARGO_BIN_EXE_plinth"))
+        .parent()
+        .expect("target dir")
+        .to_path_buf()
+}
