@@ -546,16 +546,7 @@ fn saved_plan_for_another_configuration_or_version_is_refused() {
     assert_eq!(edited.code, 1);
     assert!(edited.stderr.contains("is damaged"), "{}", edited.stderr);
     // ... and with its checksum made again, it is an older plinth's plan.
-    use sha2::Digest;
-    let sum: String = sha2::Sha256::digest(old_body.as_bytes())
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect();
-    std::fs::write(
-        d.join("old.plan"),
-        format!("plinth-plan sha256={sum}\n{old_body}"),
-    )
-    .expect("write");
+    std::fs::write(d.join("old.plan"), common::signed_plan(&old_body)).expect("write");
     let old = plinth(d, &["apply", "old.plan"]);
     assert_eq!(old.code, 1);
     assert!(

@@ -163,7 +163,7 @@ pub fn run(args: Args, matches: &clap::ArgMatches, out: &Output, mode: Mode) -> 
     };
     // Plan against the published state, checked whole: opening sled rewrites its
     // files, and a plan that fails must leave the store as it was.
-    let published = match SledStore::read(&store_path) {
+    let published = match SledStore::read_locked(&store_path) {
         Ok(s) => s,
         Err(e) => return state_error(&e),
     };
@@ -414,7 +414,7 @@ fn apply_saved(path: &Path, args: &Args, out: &Output) -> u8 {
         Err(code) => return code,
     };
     let store_path = wdir.join("store");
-    let published = match SledStore::read(&store_path) {
+    let published = match SledStore::read_locked(&store_path) {
         Ok(s) => s,
         Err(e) => return refuse(format!("{e}")),
     };

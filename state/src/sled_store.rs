@@ -105,6 +105,11 @@ impl SledStore {
         if !db_present(dir) && copy.state.serial > 0 {
             return Err(missing_database(dir, &copy.state));
         }
+        // sled "recovers" a damaged database it opens by rewriting it: check a copy
+        // first, so that a damaged database is refused as it is.
+        if db_present(dir) {
+            check_database(dir, &copy.state)?;
+        }
         let db = sled::Config::new()
             .path(dir.join(DB))
             .mode(sled::Mode::HighThroughput)
@@ -167,28 +172,14 @@ impl SledStore {
                 copy.serial
             )));
         }
-        if lineage != copy.lineage {
-            return Err(disagree(format!(
-                "the state database has lineage {lineage} but its published copy has lineage {}: they are not the same state.",
-                copy.lineage
-            )));
-        }
-        if copy.serial > serial {
-            return Err(disagree(format!(
-                "the state database is at serial {serial} but its published copy is at serial {}: the database has lost commits.",
-                copy.serial
-            )));
-        }
+        same_state(&self.dir, &lineage, serial, copy)?;
         let at_copy = if copy.serial == serial {
             self.snapshot()?
         } else {
             self.snapshot_at(copy.serial)?
         };
         if &at_copy != copy {
-            return Err(disagree(format!(
-                "the state database and its published copy disagree at serial {}.",
-                copy.serial
-            )));
+            return Err(disagree_at(&self.dir, copy.serial));
         }
         if copy.serial < serial {
             let missing: Vec<HistoryEntry> = self
@@ -213,6 +204,21 @@ impl SledStore {
     /// the first apply this is an empty state; a store that cannot be read whole is
     /// an error, never an empty state.
     pub fn read(dir: &Path) -> Result<Snapshot> {
+        let writer = dir
+            .parent()
+            .and_then(crate::lock::StackLock::holder)
+            .is_some();
+        Self::read_checking(dir, !writer)
+    }
+
+    /// What the holder of the stack lock plans from, before it opens sled: the
+    /// published state, with the database checked against it as a reader checks it
+    /// (on a copy, so that a plan that fails changes nothing).
+    pub fn read_locked(dir: &Path) -> Result<Snapshot> {
+        Self::read_checking(dir, true)
+    }
+
+    fn read_checking(dir: &Path, check_database_too: bool) -> Result<Snapshot> {
         if !exists(dir) {
             return Ok(Snapshot::default());
         }
@@ -233,6 +239,13 @@ impl SledStore {
         })?;
         if copy.state.serial > 0 && !db_present(dir) {
             return Err(missing_database(dir, &copy.state));
+        }
+        // The database is checked against the copy too (unless a writer is at work:
+        // it checks when it opens): no command shows a state a writer would refuse.
+        if check_database_too && db_present(dir) {
+            if let Some(ahead) = check_database(dir, &copy.state)? {
+                return Ok(ahead);
+            }
         }
         Ok(copy.state)
     }
@@ -306,6 +319,100 @@ impl SledStore {
         let raw = self.meta.get("serial").map_err(|e| storage(&self.dir, e))?;
         Ok(raw.map(|v| be_u64(&v)).unwrap_or(0))
     }
+}
+
+/// A reader's check of the database against the copy it is about to show, done only
+/// while no writer holds the stack lock (a writer checks the same when it opens).
+/// `Ok(Some(state))` when the database is ahead of the copy (a writer was killed
+/// before publishing its last commit): that is the current state.
+fn check_database(dir: &Path, copy: &Snapshot) -> Result<Option<Snapshot>> {
+    // sled rewrites the files it opens (and "recovers" damaged ones), and a reader
+    // must change nothing: it opens a copy of the database, made while the stack
+    // lock's file did not change (no writer came by meanwhile).
+    let lock = dir.parent().map(|p| p.join("lock"));
+    let stamp = || {
+        lock.as_ref()
+            .and_then(|l| std::fs::symlink_metadata(l).ok())
+            .map(|m| (m.modified().ok(), m.len()))
+    };
+    let before = stamp();
+    let scratch = std::env::temp_dir().join(format!("plinth-check-{}", random_id()));
+    let copied = copy_tree(&dir.join(DB), &scratch.join(DB));
+    let unchanged = stamp() == before;
+    let checked = match copied {
+        Ok(()) if unchanged => open_database(&scratch)
+            .map_err(|e| match e {
+                StateError::Damaged { what, .. } => damaged(
+                    dir,
+                    what.replace(&scratch.display().to_string(), &dir.display().to_string()),
+                ),
+                other => other,
+            })
+            .and_then(|d| d.snapshot(dir)),
+        // A writer started, or the files moved while they were copied: it checks
+        // the database itself.
+        _ => {
+            let _ = std::fs::remove_dir_all(&scratch);
+            return Ok(None);
+        }
+    };
+    let _ = std::fs::remove_dir_all(&scratch);
+    let state = checked?;
+    same_state(dir, &state.lineage, state.serial, copy)?;
+    if state.serial > copy.serial {
+        return Ok(Some(state));
+    }
+    if &state != copy {
+        return Err(disagree_at(dir, copy.serial));
+    }
+    Ok(None)
+}
+
+/// The database (at `lineage`, `serial`) and its published copy must be one state,
+/// the copy never ahead.
+fn same_state(dir: &Path, lineage: &str, serial: u64, copy: &Snapshot) -> Result<()> {
+    if lineage != copy.lineage {
+        return Err(damaged(
+            dir,
+            format!(
+                "the state database has lineage {lineage} but its published copy has lineage {}: they are not the same state.",
+                copy.lineage
+            ),
+        ));
+    }
+    if copy.serial > serial {
+        return Err(damaged(
+            dir,
+            format!(
+                "the state database is at serial {serial} but its published copy is at serial {}: the database has lost commits.",
+                copy.serial
+            ),
+        ));
+    }
+    Ok(())
+}
+
+fn disagree_at(dir: &Path, serial: u64) -> StateError {
+    damaged(
+        dir,
+        format!("the state database and its published copy disagree at serial {serial}."),
+    )
+}
+
+/// Copies a directory tree of regular files (the database) to `to`.
+fn copy_tree(from: &Path, to: &Path) -> std::io::Result<()> {
+    std::fs::create_dir_all(to)?;
+    for entry in std::fs::read_dir(from)? {
+        let entry = entry?;
+        let kind = entry.file_type()?;
+        let target = to.join(entry.file_name());
+        if kind.is_dir() {
+            copy_tree(&entry.path(), &target)?;
+        } else if kind.is_file() {
+            std::fs::copy(entry.path(), &target)?;
+        }
+    }
+    Ok(())
 }
 
 /// Whether a database without a lineage still holds commits (so it is damaged,

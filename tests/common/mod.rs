@@ -81,3 +81,18 @@ pub fn local_provider_dir() -> std::path::PathBuf {
         .expect("target dir")
         .to_path_buf()
 }
+
+/// The SHA-256 of `bytes` in hex, as plinth's plan and state files record it.
+pub fn sha256_hex(bytes: &[u8]) -> String {
+    use sha2::Digest;
+    sha2::Sha256::digest(bytes)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+/// A plan file's text with `body` (the JSON after the header line) and a header
+/// whose checksum matches it: what an edit that also recomputes the checksum makes.
+pub fn signed_plan(body: &str) -> String {
+    format!("plinth-plan sha256={}\n{body}", sha256_hex(body.as_bytes()))
+}
