@@ -767,7 +767,13 @@ fn open_database(dir: &Path) -> Result<Database> {
         .map_err(|e| open_error(dir, e))?;
     let meta = db.open_tree("meta").map_err(|e| storage(dir, e))?;
     if meta.get("lineage").map_err(|e| storage(dir, e))?.is_none() {
-        return Err(damaged(dir, "the state database has no lineage.".into()));
+        return Err(damaged(
+            dir,
+            format!(
+                "the state database {} has no lineage: it is damaged or not plinth's.",
+                dir.join(DB).display()
+            ),
+        ));
     }
     let serial = meta
         .get("serial")
