@@ -2,7 +2,7 @@
 //! resources run at the same time, a dependent never starts before what it depends on
 //! has finished, and `--parallelism` caps how many calls run at once.
 
-mod common;
+use crate::common;
 
 use std::collections::HashSet;
 use std::sync::Mutex;

@@ -5,7 +5,7 @@
 //! plan is exactly what apply does; calls left in flight are settled by the next run
 //! that takes the lock.
 
-mod common;
+use crate::common;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};

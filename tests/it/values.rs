@@ -2,7 +2,7 @@
 //! expression form, sensitive values stay marked and are never printed, and `count`,
 //! `for_each` and modules expand to Terraform's instance addresses.
 
-mod common;
+use crate::common;
 
 use common::{evaluate, main_tf, output, plinth, stack};
 use plinth::lang::{Type, Value};

@@ -2,7 +2,7 @@
 //! protocol-5 provider, from PyPI) and plinth's own local provider (protocol 6),
 //! compared with Terraform v1.0.3 on the same stacks.
 
-mod common;
+use crate::common;
 
 use std::path::{Path, PathBuf};
 use std::process::Command;

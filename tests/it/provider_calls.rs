@@ -8,7 +8,7 @@
 //! work finishes, and every error is reported with the address and the provider's
 //! words.
 
-mod common;
+use crate::common;
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex};

@@ -1,7 +1,7 @@
 //! The commands users run on good stacks: every example validates, `graph` draws the
 //! dependency graph, `version` answers, and `-C` and running inside the stack agree.
 
-mod common;
+use crate::common;
 
 use std::path::{Path, PathBuf};
 use std::process::Command;

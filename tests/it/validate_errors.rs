@@ -2,7 +2,7 @@
 //! column, a specific message and, where it helps, a hint; the exit code is 1; and
 //! nothing is written to `.plinth/`.
 
-mod common;
+use crate::common;
 
 use common::{main_tf, plinth, stack, Run};
 

@@ -3,7 +3,7 @@
 //! these faults may be taken for a file that is simply not there: that would plan to
 //! destroy what the file declares.
 
-mod common;
+use crate::common;
 
 use std::collections::BTreeMap;
 use std::os::unix::fs::symlink;

@@ -6,7 +6,7 @@
 //! takes over the stale lock; the last run converges with no duplicates and no
 //! intents left. `PLINTH_KILL_SEED` replays a seed a failure printed.
 
-mod common;
+use crate::common;
 
 use std::collections::{HashMap, HashSet};
 use std::io::{BufRead, BufReader};

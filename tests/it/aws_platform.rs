@@ -3,7 +3,7 @@
 //! applied, checked through the AWS API (not plinth's state), changed, drifted,
 //! imported and destroyed; and bad input is refused at its line with state untouched.
 
-mod common;
+use crate::common;
 
 use std::io::Write;
 use std::path::{Path, PathBuf};

@@ -1,7 +1,7 @@
 //! `plinth fmt`: rewrites files in Terraform's canonical style, keeps comments, checks
 //! without writing, shows diffs, and refuses files that do not parse.
 
-mod common;
+use crate::common;
 
 use common::{plinth, stack};
 

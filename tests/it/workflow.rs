@@ -1,7 +1,7 @@
 //! plan, apply, destroy, output and state on plinth_data stacks, through the real
 //! binary and the real state store.
 
-mod common;
+use crate::common;
 
 use std::collections::BTreeMap;
 use std::path::Path;

@@ -4,7 +4,7 @@
 //! the console and `PLINTH_LOG` output, in this run and the next; the JSON forms carry
 //! the values beside Terraform's `*_sensitive` masks. Driven through plinth/local.
 
-mod common;
+use crate::common;
 
 use std::io::Write;
 use std::path::Path;

@@ -2,7 +2,7 @@
 //! values were recorded from the real binary by `scripts/record-conformance`; the test
 //! builds the same stack (one output per expression) and compares as JSON.
 
-mod common;
+use crate::common;
 
 use std::collections::BTreeMap;
 use std::path::Path;

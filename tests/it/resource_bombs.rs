@@ -3,7 +3,7 @@
 //! runs under a 1 GiB address-space limit, so a bomb that allocated would crash
 //! instead of passing, and under a time bound that is a sanity check, not a benchmark.
 
-mod common;
+use crate::common;
 
 use std::process::Command;
 use std::time::{Duration, Instant};
