@@ -59,16 +59,34 @@ pub fn main_tf(text: &str) -> tempfile::TempDir {
     stack(&[("main.tf", text)])
 }
 
-/// The directory holding plinth/local's executable, built beside plinth. It is built
-/// (or found up to date) once per test process, so a binary left by an older build
-/// is never used.
+/// The directory holding plinth/local's executable, built beside plinth. A binary
+/// older than any source it is built from is rebuilt (once per test process), so one
+/// left by an older build is never used. `cargo test --workspace` has just built it
+/// with the workspace's features; building it again with `-p` would resolve other
+/// features and compile its dependencies a second time.
 pub fn local_provider_dir() -> std::path::PathBuf {
     static BUILT: std::sync::Once = std::sync::Once::new();
+    let dir = Path::new(env!("CARGO_BIN_EXE_plinth"))
+        .parent()
+        .expect("target dir")
+        .to_path_buf();
     BUILT.call_once(|| {
+        let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+        let sources = [
+            "providers/local",
+            "providers/sdk",
+            "providers/protocol",
+            "Cargo.lock",
+        ];
+        let built = modified(&dir.join("terraform-provider-local"));
+        let newest = sources.iter().filter_map(|s| newest(&root.join(s))).max();
+        if built.is_some() && built >= newest {
+            return;
+        }
         let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
         let status = Command::new(cargo)
             .args(["build", "-p", "terraform-provider-local"])
-            .current_dir(env!("CARGO_MANIFEST_DIR"))
+            .current_dir(root)
             .status()
             .expect("cargo build");
         assert!(
@@ -76,10 +94,25 @@ pub fn local_provider_dir() -> std::path::PathBuf {
             "cargo build -p terraform-provider-local failed"
         );
     });
-    Path::new(env!("CARGO_BIN_EXE_plinth"))
-        .parent()
-        .expect("target dir")
-        .to_path_buf()
+    dir
+}
+
+fn modified(path: &Path) -> Option<std::time::SystemTime> {
+    std::fs::metadata(path).and_then(|m| m.modified()).ok()
+}
+
+/// The newest modification time of a file or of any file under a directory.
+fn newest(path: &Path) -> Option<std::time::SystemTime> {
+    let meta = std::fs::symlink_metadata(path).ok()?;
+    if !meta.is_dir() {
+        return meta.modified().ok();
+    }
+    std::fs::read_dir(path)
+        .ok()?
+        .filter_map(|e| e.ok())
+        .filter(|e| e.file_name() != "target")
+        .filter_map(|e| newest(&e.path()))
+        .max()
 }
 
 /// The SHA-256 of `bytes` in hex, as plinth's plan and state files record it.
