@@ -71,19 +71,8 @@ impl Shared {
     }
 }
 
-/// The one HTTP client every AWS call uses: hyper 1 and rustls with ring, trusting the
-/// system's certificates (the SDK's default client would bring aws-lc as a second
-/// crypto library).
-fn https_client() -> aws_sdk_ec2::config::SharedHttpClient {
-    use aws_smithy_http_client::tls::{self, rustls_provider::CryptoMode};
-    aws_smithy_http_client::Builder::new()
-        .tls_provider(tls::Provider::Rustls(CryptoMode::Ring))
-        .build_https()
-}
-
 async fn build_clients(settings: Settings) -> Result<Clients> {
     let mut loader = aws_config::defaults(BehaviorVersion::latest())
-        .http_client(https_client())
         .retry_config(RetryConfig::standard().with_max_attempts(settings.max_retries.max(1)));
     if let Some(region) = &settings.region {
         loader = loader.region(Region::new(region.clone()));

@@ -162,7 +162,7 @@ fn auto_mtls(client_pem: &str) -> Result<(rustls::ServerConfig, Vec<u8>), BoxErr
     let key = rcgen::KeyPair::generate()?;
     let cert = params.self_signed(&key)?;
     let der = cert.der().to_vec();
-    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
     let verifier = Arc::new(PinnedClient {
         expected: client.to_vec(),
         provider: Arc::clone(&provider),
