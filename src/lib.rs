@@ -1,6 +1,7 @@
 //! plinth: a declarative infrastructure engine for AI platforms, speaking the Terraform
 //! language. See `docs/architecture.md` for the map of this crate.
 
+pub mod addrs;
 pub mod apply;
 pub mod cli;
 pub mod config;

@@ -13,6 +13,7 @@ use plinth_state::{
     Commit, Intent, IntentAction, OutputState, ResourceState, Snapshot, StateStore,
 };
 
+use crate::addrs::{self, BlockName, ResourceInstance, Target};
 use crate::config::{Config, ModuleId, Resource};
 use crate::diag::{Diagnostic, Diagnostics};
 use crate::graph::walk::{ResourceHandler, Trigger};
@@ -20,9 +21,9 @@ use crate::graph::{Graph, NodeKind};
 use crate::lang::Value;
 use crate::plan::refresh::refresh;
 use crate::plan::{
-    about_instance, decide, declared_resource, lock, moved_instances, no_provider, outside_targets,
-    prevent_destroy, scope_wants, split_address, state_value, strip_instance_keys, under_target,
-    Action, Decided, Plan, PlannedChange, Planner, TargetScope,
+    about_instance, check_state_addresses, decide, declared_resource, lock, moved_instances,
+    no_provider, outside_targets, prevent_destroy, scope_wants, state_value, Action, Decided, Plan,
+    PlannedChange, Planner, TargetScope,
 };
 use crate::plugin::host::PLUGIN_FAILED;
 use crate::plugin::{runtime, ApplyRequest, BoxFuture, ObjectState, Provider, Providers};
@@ -44,9 +45,9 @@ pub fn stop_requested() -> bool {
 #[derive(Clone, Debug, Default)]
 pub struct ChangeOptions {
     /// `--replace ADDR`
-    pub replace: HashSet<String>,
+    pub replace: HashSet<ResourceInstance>,
     /// `--target ADDR`; empty means everything.
-    pub targets: Vec<String>,
+    pub targets: Vec<Target>,
     /// `--parallelism N`: at most N provider calls at once; `None`, no global cap.
     pub parallelism: Option<usize>,
     /// `--refresh=false`: plan against state as stored, without reading resources.
@@ -75,12 +76,11 @@ pub trait Progress: Sync {
 
 /// The `--target` scope: the targets, and every resource they depend on through any
 /// chain of references (locals, variables, module calls).
-pub fn target_scope(prepared: &Prepared, targets: &[String]) -> Option<TargetScope> {
+pub fn target_scope(prepared: &Prepared, targets: &[Target]) -> Option<TargetScope> {
     if targets.is_empty() {
         return None;
     }
     let g = &prepared.graph;
-    let wanted: Vec<String> = targets.iter().map(|t| strip_instance_keys(t)).collect();
     let mut stack: Vec<_> = g
         .inner
         .node_indices()
@@ -91,10 +91,18 @@ pub fn target_scope(prepared: &Prepared, targets: &[String]) -> Option<TargetSco
             )
         })
         .filter(|ix| {
-            let name = g.display(&prepared.config, *ix);
-            wanted.iter().any(|t| {
-                under_target(&name, t) || under_target(t, &name) && name.contains("module.")
-            })
+            let node = &g.inner[*ix];
+            let path = &prepared.config.modules[node.module].path;
+            let block = match node.kind {
+                NodeKind::Resource(mode) => {
+                    let (type_name, name) = node.name.split_once('.').unwrap_or((&node.name, ""));
+                    BlockName::Resource(addrs::Resource::new(mode, type_name, name))
+                }
+                _ => BlockName::ModuleCall(node.name.clone()),
+            };
+            // On a target's path: the target lies inside the block or the block
+            // inside the target.
+            targets.iter().any(|t| t.touches_block(path, &block))
         })
         .flat_map(|ix| g.dependencies(ix))
         .collect();
@@ -106,11 +114,8 @@ pub fn target_scope(prepared: &Prepared, targets: &[String]) -> Option<TargetSco
         }
         let node = &g.inner[ix];
         if let NodeKind::Resource(mode) = node.kind {
-            let key = match mode {
-                crate::lang::refs::ResourceMode::Data => format!("data.{}", node.name),
-                _ => node.name.clone(),
-            };
-            dependencies.insert((node.module, key));
+            let (type_name, name) = node.name.split_once('.').unwrap_or((&node.name, ""));
+            dependencies.insert((node.module, addrs::Resource::new(mode, type_name, name)));
         }
         stack.extend(g.dependencies(ix));
     }
@@ -223,7 +228,17 @@ pub fn import_blocks(
                 continue;
             }
         };
-        let (type_name, _) = split_address(&import.to);
+        let type_name = match ResourceInstance::parse(&import.to) {
+            Ok(i) => i.resource.type_name,
+            Err(e) => {
+                diags.push(
+                    Diagnostic::error("Invalid import address")
+                        .detail(e.to_string())
+                        .at(import.to_span),
+                );
+                continue;
+            }
+        };
         let Some((address, provider)) = prepared.providers.for_type(&type_name) else {
             diags.push(
                 Diagnostic::error("Provider not available")
@@ -304,6 +319,10 @@ fn empty_plan(prior: &Snapshot) -> Plan {
 /// Plans the stack against `prior`, refreshed first. Diagnostics include the
 /// stack's own.
 pub fn plan(prepared: &Prepared, prior: &Snapshot, options: &ChangeOptions) -> (Plan, Diagnostics) {
+    let unreadable = check_state_addresses(prior);
+    if unreadable.has_errors() {
+        return (empty_plan(prior), unreadable);
+    }
     let configured = configure_providers(prepared);
     if configured.has_errors() {
         return (empty_plan(prior), configured.sorted_unique());
@@ -333,7 +352,7 @@ pub fn plan(prepared: &Prepared, prior: &Snapshot, options: &ChangeOptions) -> (
     let mut all = prepared.diagnostics.clone();
     all.extend(refresh_diags);
     let mut changes = planner.finish(&prepared.config);
-    changes.sort_by(|a, b| a.address.cmp(&b.address));
+    changes.sort_by_cached_key(|c| c.address.to_string());
     for c in &changes {
         if c.action == Action::Delete {
             if let Some(r) = declared_resource(&prepared.config, &c.address) {
@@ -389,6 +408,10 @@ pub fn plan_destroy(
     prior: &Snapshot,
     options: &ChangeOptions,
 ) -> (Plan, Diagnostics) {
+    let unreadable = check_state_addresses(prior);
+    if unreadable.has_errors() {
+        return (empty_plan(prior), unreadable);
+    }
     let configured = configure_providers(prepared);
     if configured.has_errors() {
         return (empty_plan(prior), configured.sorted_unique());
@@ -397,25 +420,24 @@ pub fn plan_destroy(
     let changes = current
         .resources
         .values()
-        .map(|rs| {
-            if let Some(r) = declared_resource(&prepared.config, &rs.address) {
+        .filter_map(|rs| {
+            // Every address of a prior state reads (`check_state_addresses`).
+            let address = ResourceInstance::parse(&rs.address).ok()?;
+            if let Some(r) = declared_resource(&prepared.config, &address) {
                 if r.lifecycle.prevent_destroy {
-                    diags.push(prevent_destroy(r, &rs.address));
+                    diags.push(prevent_destroy(r, &address));
                 }
             }
-            let (type_name, name) = split_address(&rs.address);
-            PlannedChange {
-                address: rs.address.clone(),
+            Some(PlannedChange {
+                address,
                 previous_address: None,
-                type_name,
-                name,
                 provider: rs.provider.clone(),
                 action: Action::Delete,
                 reason: None,
                 before: Some(state_value(rs)),
                 after: None,
                 replace_paths: Vec::new(),
-            }
+            })
         })
         .collect();
     let plan = Plan {
@@ -468,7 +490,7 @@ pub struct Applier<'s> {
     providers: &'s Providers,
     prior: Snapshot,
     moved: HashMap<String, String>,
-    replace: HashSet<String>,
+    replace: HashSet<ResourceInstance>,
     targets: Option<TargetScope>,
     dependencies: HashMap<(ModuleId, String), Vec<String>>,
     seen: Mutex<HashSet<String>>,
@@ -578,9 +600,9 @@ impl Applier<'_> {
             .keys()
             .filter(|a| !seen.contains(*a) && !renamed.contains(*a))
             .filter(|a| {
-                self.targets
-                    .as_ref()
-                    .is_none_or(|t| t.targets.iter().any(|target| under_target(a, target)))
+                self.targets.as_ref().is_none_or(|t| {
+                    ResourceInstance::parse(a).is_ok_and(|instance| t.contains(&instance))
+                })
             })
             .cloned()
             .collect();
@@ -617,8 +639,16 @@ impl Applier<'_> {
         let Some(rs) = self.prior.resources.get(address) else {
             return true;
         };
-        let (type_name, _) = split_address(address);
-        let Some(provider) = self.providers.for_state(&rs.provider, &type_name) else {
+        let Ok(instance) = ResourceInstance::parse(address) else {
+            diags.push(
+                Diagnostic::error("Invalid address in state").detail(format!(
+                    "{address:?} is not a resource instance address; it was not destroyed."
+                )),
+            );
+            return false;
+        };
+        let type_name = &instance.resource.type_name;
+        let Some(provider) = self.providers.for_state(&rs.provider, type_name) else {
             diags.push(Diagnostic::error("Provider not available").detail(format!(
                 "{address} was made by {}, and plinth cannot reach that provider to destroy it.",
                 rs.provider
@@ -634,7 +664,7 @@ impl Applier<'_> {
         };
         let prior = state_value(rs);
         let request = ApplyRequest {
-            type_name: &type_name,
+            type_name,
             prior: Some(&prior),
             planned: None,
             config: None,
@@ -729,20 +759,17 @@ impl Applier<'_> {
     async fn instance_async(
         &self,
         module: ModuleId,
-        address: &str,
+        instance: &ResourceInstance,
         resource: &Resource,
         config: Value,
         triggers: &[Trigger],
         diags: &mut Diagnostics,
     ) -> Value {
+        // State keys are the address's text.
+        let address = instance.to_string();
+        let address = address.as_str();
         lock(&self.seen).insert(address.to_string());
-        if let Some(v) = outside_targets(
-            self.targets.as_ref(),
-            &self.prior,
-            module,
-            address,
-            resource,
-        ) {
+        if let Some(v) = outside_targets(self.targets.as_ref(), &self.prior, module, instance) {
             return v;
         }
         let Some((provider_address, provider)) = self.providers.for_resource(resource) else {
@@ -760,7 +787,7 @@ impl Applier<'_> {
             return Value::unknown();
         }
         if resource.mode == crate::lang::refs::ResourceMode::Data {
-            return crate::plan::read_data(provider, resource, address, &config, diags).await;
+            return crate::plan::read_data(provider, resource, instance, &config, diags).await;
         }
         let previous = self.moved.get(address).cloned();
         if let Some(old) = &previous {
@@ -781,21 +808,21 @@ impl Applier<'_> {
         let prior = prior_state.map(|rs| (state_value(rs), prior_private.as_slice()));
         let force = self
             .decided
-            .force_replace(self.replace.contains(address), triggers);
+            .force_replace(self.replace.contains(instance), triggers);
         let decision = match decide(provider, resource, prior, config, force).await {
             Ok(d) => d,
             Err(d) => {
-                diags.extend(about_instance(resource, address, d));
+                diags.extend(about_instance(resource, instance, d));
                 return Value::unknown();
             }
         };
-        self.decided.record(address, &decision);
+        self.decided.record(instance, &decision);
         let replacing = matches!(
             decision.action,
             Action::DeleteThenCreate | Action::CreateThenDelete
         );
         if replacing && resource.lifecycle.prevent_destroy {
-            diags.push(prevent_destroy(resource, address));
+            diags.push(prevent_destroy(resource, &address));
             return decision.before.unwrap_or_else(Value::unknown);
         }
         if decision.action == Action::NoOp {
@@ -854,7 +881,7 @@ impl Applier<'_> {
                 // When the plugin itself failed, nobody knows whether the change
                 // happened: the intent stays, as after a kill, for the next apply.
                 let unknown_outcome = d.items.iter().any(|x| x.summary == PLUGIN_FAILED);
-                diags.extend(about_instance(resource, address, d));
+                diags.extend(about_instance(resource, instance, d));
                 let commit = Commit {
                     remove: if gone {
                         vec![address.to_string()]
@@ -915,14 +942,11 @@ impl DestroyOrder {
     fn new(state: &Snapshot, addresses: &[String]) -> DestroyOrder {
         let mut instances: HashMap<String, Vec<String>> = HashMap::new();
         for a in addresses {
-            instances
-                .entry(strip_instance_keys(a))
-                .or_default()
-                .push(a.clone());
+            instances.entry(block_of(a)).or_default().push(a.clone());
         }
         let mut depends_on: HashMap<String, Vec<String>> = HashMap::new();
         for a in addresses {
-            let base = strip_instance_keys(a);
+            let base = block_of(a);
             let Some(rs) = state.resources.get(a) else {
                 continue;
             };
@@ -971,7 +995,7 @@ impl DestroyOrder {
     }
 
     fn done(&mut self, address: &str) {
-        let base = strip_instance_keys(address);
+        let base = block_of(address);
         let Some(n) = self.left.get_mut(&base) else {
             return;
         };
@@ -987,9 +1011,17 @@ impl DestroyOrder {
     }
 }
 
+/// The resource block a state address is an instance of, as state records
+/// dependencies (`module.m.aws_instance.x`).
+fn block_of(address: &str) -> String {
+    ResourceInstance::parse(address)
+        .map(|i| i.config_resource().to_string())
+        .unwrap_or_else(|_| address.to_string())
+}
+
 impl ResourceHandler for Applier<'_> {
-    fn wants(&self, module: ModuleId, prefix: &str, local: &str) -> bool {
-        scope_wants(self.targets.as_ref(), module, prefix, local)
+    fn wants(&self, module: ModuleId, path: &[String], block: &BlockName) -> bool {
+        scope_wants(self.targets.as_ref(), module, path, block)
     }
 
     fn applying(&self) -> bool {
@@ -999,7 +1031,7 @@ impl ResourceHandler for Applier<'_> {
     fn instance<'a>(
         &'a self,
         module: ModuleId,
-        address: &'a str,
+        instance: &'a ResourceInstance,
         resource: &'a Resource,
         config: Value,
         triggers: &'a [Trigger],
@@ -1007,7 +1039,7 @@ impl ResourceHandler for Applier<'_> {
         Box::pin(async move {
             let mut diags = Diagnostics::default();
             let v = self
-                .instance_async(module, address, resource, config, triggers, &mut diags)
+                .instance_async(module, instance, resource, config, triggers, &mut diags)
                 .await;
             (v, diags)
         })

@@ -10,16 +10,18 @@ use plinth_state::{Commit, GroupCommit, ResourceState, SledStore, StateStore};
 
 use super::run::{fail, take_lock};
 use super::Output;
+use crate::addrs::ResourceInstance;
 use crate::apply::configure_providers;
 use crate::diag::{Diagnostic, Diagnostics};
-use crate::plan::{declared_resource, split_address};
+use crate::plan::declared_resource;
 use crate::plugin::runtime;
 use crate::stack::{prepare, ProviderStart};
 
 #[derive(clap::Args, Debug)]
 pub struct Args {
     /// The instance address to import to, e.g. local_file.config or aws_instance.web[0].
-    address: String,
+    #[arg(value_parser = ResourceInstance::parse)]
+    address: ResourceInstance,
     /// The provider's id of the existing object.
     id: String,
     #[command(flatten)]
@@ -85,7 +87,7 @@ fn import(
     out: &Output,
 ) -> u8 {
     match store.snapshot() {
-        Ok(s) if s.resources.contains_key(&args.address) => {
+        Ok(s) if s.resources.contains_key(&args.address.to_string()) => {
             eprintln!(
                 "Error: Resource already managed by plinth\n\n{} is already in the state; to import it again, first remove it with plinth state rm {}.",
                 args.address, args.address
@@ -102,13 +104,13 @@ fn import(
     if configured.has_errors() {
         return fail(&prepared.sources, &configured, out);
     }
-    let (type_name, _) = split_address(&args.address);
-    let Some((provider_address, provider)) = prepared.providers.for_type(&type_name) else {
+    let type_name = &args.address.resource.type_name;
+    let Some((provider_address, provider)) = prepared.providers.for_type(type_name) else {
         eprintln!("Error: no provider serves {type_name}.");
         return 1;
     };
     println!("{}: Importing from ID {:?}...", args.address, args.id);
-    let outcome = runtime().block_on(provider.import(&type_name, &args.id));
+    let outcome = runtime().block_on(provider.import(type_name, &args.id));
     let object = match outcome {
         Ok(o) => o,
         Err(d) => return fail(&prepared.sources, &d, out),
@@ -121,7 +123,7 @@ fn import(
         return 1;
     };
     let state = ResourceState {
-        address: args.address.clone(),
+        address: args.address.to_string(),
         provider: provider_address.to_string(),
         schema_version: 0,
         sensitive_paths: value.sensitive_paths(),

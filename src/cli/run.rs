@@ -11,6 +11,7 @@ use plinth_state::lock::StackLock;
 use plinth_state::{GroupCommit, SledStore, Snapshot, StateStore};
 
 use super::{Output, VarOptions};
+use crate::addrs::{ResourceInstance, Target};
 use crate::apply::{self, ChangeOptions};
 use crate::config::vars::{InputValue, RawValue};
 use crate::diag::{render_text, Diagnostics, Sources};
@@ -32,11 +33,11 @@ pub struct Args {
     parallelism: Option<usize>,
     /// Limit the plan to this resource, instance or module and what it depends on
     /// (repeatable).
-    #[arg(long, value_name = "ADDR")]
-    target: Vec<String>,
+    #[arg(long, value_name = "ADDR", value_parser = Target::parse)]
+    target: Vec<Target>,
     /// Plan to replace this instance even if nothing changed (repeatable).
-    #[arg(long, value_name = "ADDR")]
-    replace: Vec<String>,
+    #[arg(long, value_name = "ADDR", value_parser = ResourceInstance::parse)]
+    replace: Vec<ResourceInstance>,
     /// Apply without asking for confirmation.
     #[arg(long)]
     auto_approve: bool,
@@ -318,8 +319,8 @@ fn plan_file(plan: &Plan, prepared: &Prepared, args: &Args) -> Result<PlanFile, 
         plan,
         config_hash(&prepared.sources),
         args.destroy,
-        args.replace.clone(),
-        args.target.clone(),
+        &args.replace,
+        &args.target,
     );
     file.skip_refresh = !args.refresh;
     (file.stack, file.workspace) = stack_identity(Path::new("."))?;
@@ -429,8 +430,8 @@ fn apply_saved(path: &Path, args: &Args, out: &Output) -> u8 {
         return moved_on(&published.lineage, published.serial);
     }
     let change = ChangeOptions {
-        replace: file.replace.iter().cloned().collect(),
-        targets: file.targets.clone(),
+        replace: file.replace().into_iter().collect(),
+        targets: file.targets(),
         parallelism: args.parallelism,
         skip_refresh: file.skip_refresh,
         refresh_only: file.refresh_only,
@@ -449,8 +450,8 @@ fn apply_saved(path: &Path, args: &Args, out: &Output) -> u8 {
         &now,
         file.config_hash.clone(),
         file.destroy,
-        file.replace.clone(),
-        file.targets.clone(),
+        &file.replace(),
+        &file.targets(),
     );
     again.skip_refresh = file.skip_refresh;
     if let Some(difference) = file.first_difference(&again) {

@@ -280,6 +280,11 @@ impl Resource {
         }
     }
 
+    /// The block's address inside its module.
+    pub fn addr(&self) -> crate::addrs::Resource {
+        crate::addrs::Resource::new(self.mode, &self.type_name, &self.name)
+    }
+
     /// The provider's local name: the `provider` argument, or the type's prefix.
     pub fn provider_name(&self) -> &str {
         match &self.provider {

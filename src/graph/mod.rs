@@ -4,7 +4,6 @@
 //! every edge. [`walk`] evaluates the graph in dependency order, expanding `count` and
 //! `for_each` into instances.
 
-pub mod address;
 pub mod render;
 pub mod walk;
 

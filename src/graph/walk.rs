@@ -4,12 +4,11 @@
 //! planned here, so their values are unknown of their schema's type.
 
 use std::collections::{BTreeMap, HashMap};
-use std::fmt::Write as _;
 
 use petgraph::graph::NodeIndex;
 
-use super::address::{InstanceKey, ModuleInstance};
 use super::{undeclared, Graph, NodeKind};
+use crate::addrs::{self, BlockName, InstanceKey, ModuleInstance, ResourceInstance};
 use crate::config::vars::InputValue;
 use crate::config::{Body, Check, Config, Expr, ModuleId, Resource};
 use crate::diag::{did_you_mean, Diagnostic, Diagnostics, Sources, Span};
@@ -112,7 +111,7 @@ pub struct InstanceValues {
 #[derive(Default)]
 pub struct Evaluation {
     pub values: HashMap<ModuleInstance, InstanceValues>,
-    pub resource_configs: BTreeMap<String, Value>,
+    pub resource_configs: BTreeMap<ResourceInstance, Value>,
     /// Each provider block's evaluated configuration, by module and local address
     /// (`aws` or `aws.west`).
     pub provider_configs: HashMap<(ModuleId, String), Value>,
@@ -127,7 +126,7 @@ impl Evaluation {
 /// One resource instance waiting for the handler.
 struct Job {
     key: InstanceKey,
-    address: String,
+    address: ResourceInstance,
     config: Value,
     /// Whether to ask the handler (not when its configuration had errors, or its
     /// key is unknown).
@@ -141,18 +140,8 @@ struct Job {
 #[derive(Clone, Debug, PartialEq)]
 pub struct Trigger {
     /// The whole resource (`aws_instance.x`, every instance) or one instance.
-    pub address: String,
+    pub target: addrs::Target,
     pub attribute: Option<String>,
-}
-
-impl Trigger {
-    /// Whether the instance at `address` is one this trigger names.
-    pub fn covers(&self, address: &str) -> bool {
-        address == self.address
-            || address
-                .strip_prefix(self.address.as_str())
-                .is_some_and(|rest| rest.starts_with('['))
-    }
 }
 
 /// A resource node's evaluated instances, per module instance.
@@ -226,15 +215,15 @@ pub trait ResourceHandler: Sync {
     fn instance<'a>(
         &'a self,
         module: ModuleId,
-        address: &'a str,
+        address: &'a ResourceInstance,
         resource: &'a Resource,
         config: Value,
         triggers: &'a [Trigger],
     ) -> BoxFuture<'a, (Value, Diagnostics)>;
 
-    /// Whether the handler works on the block `prefix` + `local` (a resource's
-    /// `type.name` or a module call's `module.name`): false outside `--target`.
-    fn wants(&self, _module: ModuleId, _prefix: &str, _local: &str) -> bool {
+    /// Whether the handler works on the block `block` of the configuration module
+    /// `module` (at `path`): false outside `--target`.
+    fn wants(&self, _module: ModuleId, _path: &[String], _block: &BlockName) -> bool {
         true
     }
 
@@ -535,13 +524,12 @@ impl<'a> Walk<'a> {
                     let expansion = self
                         .expand(call.count.as_ref(), call.for_each.as_ref(), &scope)
                         .and_then(|e| {
-                            let local = format!("module.{name}");
                             self.require_known(
                                 e,
                                 call.count.as_ref(),
                                 call.for_each.as_ref(),
                                 m,
-                                &local,
+                                &BlockName::ModuleCall(name.to_string()),
                             )
                         });
                     let expansion = expansion.unwrap_or_else(|d| {
@@ -876,12 +864,12 @@ impl<'a> Walk<'a> {
         count: Option<&Expr>,
         for_each: Option<&Expr>,
         module: ModuleId,
-        local: &str,
+        block: &BlockName,
     ) -> Result<Expansion, Diagnostic> {
         let wanted = self
             .handler
             .as_ref()
-            .is_some_and(|h| h.wants(module, &self.config.modules[module].display_path(), local));
+            .is_some_and(|h| h.wants(module, &self.config.modules[module].path, block));
         if expansion != Expansion::Unknown || !wanted {
             return Ok(expansion);
         }
@@ -1020,7 +1008,7 @@ impl<'a> Walk<'a> {
         else {
             return Err(invalid());
         };
-        let mut address = format!("{}{type_name}.{name}", inst.prefix());
+        let resource = addrs::Resource::managed(type_name, name).in_module(inst);
         let mut rest = &ops[reference.ops_consumed..];
         let key = match rest.first().map(|op| op.value()) {
             Some(TraversalOperator::Index(ix)) => {
@@ -1033,21 +1021,22 @@ impl<'a> Walk<'a> {
             }
             _ => None,
         };
-        match key.map(|k| k.peel().0.clone()) {
+        let target = match key.map(|k| k.peel().0.clone()) {
             Some(Value::Number(n)) => {
-                let _ = write!(address, "[{}]", n.to_i64().ok_or_else(invalid)?);
+                let i = n.to_i64().and_then(|i| usize::try_from(i).ok());
+                addrs::Target::Instance(resource.instance(InstanceKey::Int(i.ok_or_else(invalid)?)))
             }
             Some(Value::String(k)) => {
-                let _ = write!(address, "[{}]", Value::String(k).render());
+                addrs::Target::Instance(resource.instance(InstanceKey::Str(k)))
             }
             Some(_) => return Err(invalid()),
-            None => {}
-        }
+            None => addrs::Target::Resource(resource),
+        };
         let attribute = match rest.first().map(|op| op.value()) {
             Some(TraversalOperator::GetAttr(a)) => Some(a.as_str().to_string()),
             _ => None,
         };
-        Ok(Trigger { address, attribute })
+        Ok(Trigger { target, attribute })
     }
 
     /// Evaluates a resource node's instances in every instance of its module: the
@@ -1059,13 +1048,15 @@ impl<'a> Walk<'a> {
             ResourceMode::Managed => self.options.providers.resource_schema(&r.type_name),
         };
         let ty = schema.map_or(Type::Dynamic, Schema::implied_type);
-        let key = r.address();
+        let block = BlockName::Resource(r.addr());
         let mut parts = Vec::new();
         for inst in self.instances_of(m) {
             let scope = self.scope(m, &inst, Repetition::None);
             let expansion = self
                 .expand(r.count.as_ref(), r.for_each.as_ref(), &scope)
-                .and_then(|e| self.require_known(e, r.count.as_ref(), r.for_each.as_ref(), m, &key))
+                .and_then(|e| {
+                    self.require_known(e, r.count.as_ref(), r.for_each.as_ref(), m, &block)
+                })
                 .unwrap_or_else(|d| {
                     self.diags.push(d);
                     Expansion::Unknown
@@ -1095,7 +1086,7 @@ impl<'a> Walk<'a> {
                 let call = self.handler.is_some()
                     && instance_key != InstanceKey::Unknown
                     && diags.errors().count() == before;
-                let address = format!("{}{}{}", inst.prefix(), key, instance_key);
+                let address = r.addr().in_module(&inst).instance(instance_key.clone());
                 jobs.push(Job {
                     key: instance_key,
                     address,

@@ -13,6 +13,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value as J;
 
 use super::{Action, Plan, PlannedChange};
+use crate::addrs::{ResourceInstance, Target};
 use crate::diag::Sources;
 use crate::lang::Value;
 
@@ -199,10 +200,10 @@ fn action_of(names: &[String]) -> Option<Action> {
 
 fn encode_change(c: &PlannedChange) -> EncodedChange {
     EncodedChange {
-        address: c.address.clone(),
-        previous_address: c.previous_address.clone(),
-        type_name: c.type_name.clone(),
-        name: c.name.clone(),
+        address: c.address.to_string(),
+        previous_address: c.previous_address.as_ref().map(|a| a.to_string()),
+        type_name: c.address.resource.type_name.clone(),
+        name: c.address.resource.name.clone(),
         provider_name: c.provider.clone(),
         actions: actions(c.action),
         action_reason: c.reason.map(str::to_string),
@@ -212,19 +213,23 @@ fn encode_change(c: &PlannedChange) -> EncodedChange {
     }
 }
 
-fn decode_change(c: &EncodedChange) -> PlannedChange {
-    PlannedChange {
-        address: c.address.clone(),
-        previous_address: c.previous_address.clone(),
-        type_name: c.type_name.clone(),
-        name: c.name.clone(),
+/// A saved change; `None` when an address in it does not read (checked when the file
+/// is read, so a plan in hand always decodes).
+fn decode_change(c: &EncodedChange) -> Option<PlannedChange> {
+    let previous_address = match &c.previous_address {
+        Some(p) => Some(ResourceInstance::parse(p).ok()?),
+        None => None,
+    };
+    Some(PlannedChange {
+        address: ResourceInstance::parse(&c.address).ok()?,
+        previous_address,
         provider: c.provider_name.clone(),
         action: action_of(&c.actions).unwrap_or(Action::NoOp),
         reason: None,
         before: c.before.as_ref().map(decode),
         after: c.after.as_ref().map(decode),
         replace_paths: c.replace_paths.clone(),
-    }
+    })
 }
 
 /// A stable hash (FNV-1a, 64 bits) of every stack file that was loaded: a plan is
@@ -251,8 +256,8 @@ impl PlanFile {
         plan: &Plan,
         config_hash: String,
         destroy: bool,
-        replace: Vec<String>,
-        targets: Vec<String>,
+        replace: &[ResourceInstance],
+        targets: &[Target],
     ) -> PlanFile {
         PlanFile {
             format: FORMAT.to_string(),
@@ -264,8 +269,8 @@ impl PlanFile {
             lineage: plan.lineage.clone(),
             serial: plan.serial,
             destroy,
-            replace,
-            targets,
+            replace: replace.iter().map(|a| a.to_string()).collect(),
+            targets: targets.iter().map(|a| a.to_string()).collect(),
             variables: plan
                 .variables
                 .iter()
@@ -289,9 +294,23 @@ impl PlanFile {
         }
     }
 
+    /// The `--replace` addresses the plan was made with (read when the file was).
+    pub fn replace(&self) -> Vec<ResourceInstance> {
+        let read = self.replace.iter().map(|a| ResourceInstance::parse(a).ok());
+        read.flatten().collect()
+    }
+
+    /// The `--target` addresses the plan was made with (read when the file was).
+    pub fn targets(&self) -> Vec<Target> {
+        self.targets
+            .iter()
+            .filter_map(|a| Target::parse(a).ok())
+            .collect()
+    }
+
     pub fn plan(&self) -> Plan {
         Plan {
-            changes: self.changes.iter().map(decode_change).collect(),
+            changes: self.changes.iter().filter_map(decode_change).collect(),
             lineage: self.lineage.clone(),
             serial: self.serial,
             outputs: BTreeMap::new(),
@@ -310,7 +329,7 @@ impl PlanFile {
                     after: o.after.as_ref().map(decode),
                 })
                 .collect(),
-            drift: self.drift.iter().map(decode_change).collect(),
+            drift: self.drift.iter().filter_map(decode_change).collect(),
             refresh_only: self.refresh_only,
             imports: self.imports.clone(),
         }
@@ -351,6 +370,29 @@ impl PlanFile {
                 "the plan file was made by plinth {}, and this is plinth {}: a plan can only be applied by the version that made it. Run plinth plan again.",
                 file.plinth_version,
                 env!("CARGO_PKG_VERSION")
+            ));
+        }
+        if let Some(a) = file
+            .replace
+            .iter()
+            .find(|a| ResourceInstance::parse(a).is_err())
+            .or_else(|| file.targets.iter().find(|a| Target::parse(a).is_err()))
+        {
+            return Err(format!(
+                "{} records the address {a:?}, which does not read.",
+                path.display()
+            ));
+        }
+        if let Some(c) = file
+            .changes
+            .iter()
+            .chain(&file.drift)
+            .find(|c| decode_change(c).is_none())
+        {
+            return Err(format!(
+                "{} records a change at {:?}, which is not a resource instance address.",
+                path.display(),
+                c.address
             ));
         }
         Ok(file)

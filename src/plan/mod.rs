@@ -16,6 +16,7 @@ pub fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 
 use plinth_state::Snapshot;
 
+use crate::addrs::{self, BlockName, ResourceInstance, Target};
 use crate::config::{ModuleId, Resource};
 use crate::diag::{Diagnostic, Diagnostics};
 use crate::graph::walk::{ResourceHandler, Trigger};
@@ -45,11 +46,9 @@ impl Action {
 #[derive(Clone, Debug)]
 pub struct PlannedChange {
     /// Instance address: `module.pool["a"].terraform_data.node[0]`.
-    pub address: String,
+    pub address: ResourceInstance,
     /// Where the instance was in state before a `moved` block renamed it.
-    pub previous_address: Option<String>,
-    pub type_name: String,
-    pub name: String,
+    pub previous_address: Option<ResourceInstance>,
     pub provider: String,
     pub action: Action,
     /// Terraform's `action_reason`: `replace_because_cannot_update`,
@@ -294,7 +293,7 @@ pub async fn decide(
 /// replaced, or when an attribute it names changes.
 #[derive(Default)]
 pub struct Decided {
-    by_address: Mutex<HashMap<String, DecidedChange>>,
+    by_address: Mutex<HashMap<ResourceInstance, DecidedChange>>,
 }
 
 /// An instance's action with its value before and after.
@@ -304,15 +303,16 @@ impl Decided {
     /// Whether any instance of the resources at `addresses` (without keys) changes.
     pub fn any_change(&self, addresses: &[String]) -> bool {
         lock(&self.by_address).iter().any(|(a, (action, _, _))| {
-            action.is_change()
-                && *action != Action::Read
-                && addresses.iter().any(|d| strip_instance_keys(a) == *d)
+            action.is_change() && *action != Action::Read && {
+                let block = a.config_resource().to_string();
+                addresses.contains(&block)
+            }
         })
     }
 
-    pub fn record(&self, address: &str, d: &Decision) {
+    pub fn record(&self, address: &ResourceInstance, d: &Decision) {
         lock(&self.by_address).insert(
-            address.to_string(),
+            address.clone(),
             (d.action, d.before.clone(), Some(d.after.clone())),
         );
     }
@@ -327,10 +327,8 @@ impl Decided {
         }
         let decided = lock(&self.by_address);
         let fired = triggers.iter().any(|t| {
-            decided
-                .iter()
-                .filter(|(a, _)| t.covers(a))
-                .any(|(_, (action, before, after))| match &t.attribute {
+            decided.iter().filter(|(a, _)| t.target.contains(a)).any(
+                |(_, (action, before, after))| match &t.attribute {
                     None => matches!(
                         action,
                         Action::Update | Action::DeleteThenCreate | Action::CreateThenDelete
@@ -338,7 +336,8 @@ impl Decided {
                     Some(name) => {
                         *action != Action::Create && attribute_changed(before, after, name)
                     }
-                })
+                },
+            )
         });
         fired.then_some("replace_by_triggers")
     }
@@ -358,7 +357,7 @@ fn attribute_changed(before: &Option<Value>, after: &Option<Value>, name: &str) 
 pub async fn read_data(
     provider: &dyn Provider,
     resource: &Resource,
-    address: &str,
+    address: &ResourceInstance,
     config: &Value,
     diags: &mut Diagnostics,
 ) -> Value {
@@ -373,7 +372,11 @@ pub async fn read_data(
 
 /// A provider's diagnostics about one instance, placed at the attribute they name
 /// (when the block writes it) or else at the block, and naming the instance.
-pub fn about_instance(resource: &Resource, address: &str, diags: Diagnostics) -> Diagnostics {
+pub fn about_instance(
+    resource: &Resource,
+    address: &ResourceInstance,
+    diags: Diagnostics,
+) -> Diagnostics {
     let mut out = Diagnostics::default();
     for mut d in diags.items {
         if d.span.is_none() {
@@ -415,65 +418,44 @@ fn ignored_name(e: &crate::config::Expr) -> Option<String> {
     }
 }
 
-/// `--target`: the instances a plan may touch — those whose address falls under a
-/// target, and every instance of the resources the targets depend on.
+/// `--target`: the instances a plan may touch — those under a target, and every
+/// instance of the resources the targets depend on.
 #[derive(Clone, Debug, Default)]
 pub struct TargetScope {
-    pub targets: Vec<String>,
-    /// (module, `type.name`) of resources the targets depend on.
-    pub dependencies: HashSet<(ModuleId, String)>,
-}
-
-/// `module.m["a"].aws_instance.x[0]` → `module.m.aws_instance.x`.
-pub fn strip_instance_keys(address: &str) -> String {
-    let mut out = String::new();
-    let mut depth = 0;
-    for c in address.chars() {
-        match c {
-            '[' => depth += 1,
-            ']' => depth -= 1,
-            _ if depth == 0 => out.push(c),
-            _ => {}
-        }
-    }
-    out
-}
-
-/// Whether `address` is `target` or lies under it (`aws_instance.x` covers
-/// `aws_instance.x[0]`; `module.m` covers everything in it).
-pub fn under_target(address: &str, target: &str) -> bool {
-    address == target
-        || address
-            .strip_prefix(target)
-            .is_some_and(|rest| rest.starts_with('[') || rest.starts_with('.'))
+    pub targets: Vec<Target>,
+    /// Resources the targets depend on, per configuration module.
+    pub dependencies: HashSet<(ModuleId, addrs::Resource)>,
 }
 
 impl TargetScope {
-    /// Whether a block (resource or module call) is in scope, by its address without
-    /// instance keys.
-    pub fn wants(&self, module: ModuleId, prefix: &str, local: &str) -> bool {
-        let address = format!("{prefix}{local}");
-        self.targets
-            .iter()
-            .map(|t| strip_instance_keys(t))
-            .any(|t| under_target(&address, &t) || under_target(&t, &address))
-            || self.dependencies.contains(&(module, local.to_string()))
+    /// Whether a block (resource or module call) is in scope: a target lies on its
+    /// path or inside it, or the targets depend on it.
+    pub fn wants(&self, module: ModuleId, path: &[String], block: &BlockName) -> bool {
+        self.targets.iter().any(|t| t.touches_block(path, block))
+            || matches!(block, BlockName::Resource(r) if self.dependencies.contains(&(module, r.clone())))
     }
 
-    pub fn includes(&self, module: ModuleId, address: &str, resource: &Resource) -> bool {
-        self.targets.iter().any(|t| under_target(address, t))
-            || self.dependencies.contains(&(module, resource.address()))
+    pub fn includes(&self, module: ModuleId, address: &ResourceInstance) -> bool {
+        self.contains(address)
+            || self
+                .dependencies
+                .contains(&(module, address.resource.clone()))
+    }
+
+    /// Whether a target names the instance or lies above it.
+    pub fn contains(&self, address: &ResourceInstance) -> bool {
+        self.targets.iter().any(|t| t.contains(address))
     }
 }
 
-/// Whether a `--target` scope (if any) covers the block `prefix` + `local`.
+/// Whether a `--target` scope (if any) covers the block.
 pub fn scope_wants(
     targets: Option<&TargetScope>,
     module: ModuleId,
-    prefix: &str,
-    local: &str,
+    path: &[String],
+    block: &BlockName,
 ) -> bool {
-    targets.is_none_or(|t| t.wants(module, prefix, local))
+    targets.is_none_or(|t| t.wants(module, path, block))
 }
 
 /// For an instance outside `--target`, the value state holds for it (the walk goes on
@@ -482,11 +464,10 @@ pub fn outside_targets(
     targets: Option<&TargetScope>,
     prior: &Snapshot,
     module: ModuleId,
-    address: &str,
-    resource: &Resource,
+    address: &ResourceInstance,
 ) -> Option<Value> {
     let t = targets?;
-    (!t.includes(module, address, resource)).then(|| prior_value(prior, address))
+    (!t.includes(module, address)).then(|| prior_value(prior, &address.to_string()))
 }
 
 /// Builds the plan during the walk.
@@ -495,7 +476,7 @@ pub struct Planner<'s> {
     providers: &'s Providers,
     /// Renames from `moved` blocks: new address → old address.
     moved: HashMap<String, String>,
-    replace: HashSet<String>,
+    replace: HashSet<ResourceInstance>,
     targets: Option<TargetScope>,
     seen: Mutex<HashSet<String>>,
     changes: Mutex<Vec<PlannedChange>>,
@@ -508,7 +489,7 @@ impl<'s> Planner<'s> {
         prior: &'s Snapshot,
         providers: &'s Providers,
         moved: HashMap<String, String>,
-        replace: HashSet<String>,
+        replace: HashSet<ResourceInstance>,
         targets: Option<TargetScope>,
     ) -> Planner<'s> {
         Planner {
@@ -543,21 +524,25 @@ impl<'s> Planner<'s> {
             if seen.contains(address) || renamed.contains(address) {
                 continue;
             }
-            if let Some(t) = &self.targets {
-                if !t.targets.iter().any(|target| under_target(address, target)) {
-                    continue;
-                }
+            // Every address of a prior state reads (`check_state_addresses`).
+            let Ok(instance) = ResourceInstance::parse(address) else {
+                continue;
+            };
+            if self
+                .targets
+                .as_ref()
+                .is_some_and(|t| !t.contains(&instance))
+            {
+                continue;
             }
-            let (type_name, name) = split_address(address);
-            let declared = declared_resource(config, address).is_some();
+            let declared = declared_resource(config, &instance).is_some();
+            let by_key = matches!(instance.key, addrs::InstanceKey::Str(_));
             changes.push(PlannedChange {
-                address: address.clone(),
+                address: instance,
                 previous_address: None,
-                type_name,
-                name,
                 provider: rs.provider.clone(),
                 action: Action::Delete,
-                reason: Some(match (declared, address.ends_with("\"]")) {
+                reason: Some(match (declared, by_key) {
                     (false, _) => "delete_because_no_resource_config",
                     (true, true) => "delete_because_each_key",
                     (true, false) => "delete_because_count_index",
@@ -591,71 +576,30 @@ pub fn prior_value(prior: &Snapshot, address: &str) -> Value {
         .unwrap_or_else(Value::unknown)
 }
 
-/// `module.m["k"].aws_instance.x[0]` → (`aws_instance`, `x`).
-pub fn split_address(address: &str) -> (String, String) {
-    let (_, type_name, name) = parse_address(address);
-    (type_name, name)
-}
-
-/// The resource part of an instance address: mode, type and name, past any
-/// `module.NAME[KEY].` steps and without the instance key.
-pub fn parse_address(address: &str) -> (crate::lang::refs::ResourceMode, String, String) {
-    let (_, mode, type_name, name) = parse_full_address(address);
-    (mode, type_name, name)
-}
-
-/// An instance address in parts: the module call names (keys dropped), mode, type
-/// and name.
-pub fn parse_full_address(
-    address: &str,
-) -> (Vec<String>, crate::lang::refs::ResourceMode, String, String) {
-    let mut modules = Vec::new();
-    let mut rest = address;
-    while let Some(after) = rest.strip_prefix("module.") {
-        let name_end = after.find(['.', '[']).unwrap_or(after.len());
-        modules.push(after[..name_end].to_string());
-        let mut tail = &after[name_end..];
-        if tail.starts_with('[') {
-            // Skip the key, which may itself contain dots or brackets inside quotes.
-            let mut in_string = false;
-            let mut end = tail.len();
-            for (i, c) in tail.char_indices() {
-                match c {
-                    '"' => in_string = !in_string,
-                    ']' if !in_string => {
-                        end = i + 1;
-                        break;
-                    }
-                    _ => {}
-                }
-            }
-            tail = &tail[end..];
+/// Refuses a prior state holding an address that does not read: every later step
+/// reads state addresses as typed ones.
+pub fn check_state_addresses(prior: &Snapshot) -> Diagnostics {
+    let mut diags = Diagnostics::default();
+    for address in prior.resources.keys() {
+        if let Err(e) = ResourceInstance::parse(address) {
+            diags.push(Diagnostic::error("Invalid address in state").detail(format!(
+                "The state records a resource instance at {address:?}, which is not a resource instance address ({}). Nothing was planned; remove it with plinth state rm or recover the state.",
+                e.why
+            )));
         }
-        rest = tail.strip_prefix('.').unwrap_or(tail);
     }
-    let (mode, rest) = match rest.strip_prefix("data.") {
-        Some(r) => (crate::lang::refs::ResourceMode::Data, r),
-        None => (crate::lang::refs::ResourceMode::Managed, rest),
-    };
-    let rest = rest.split('[').next().unwrap_or(rest);
-    let mut parts = rest.splitn(2, '.');
-    let type_name = parts.next().unwrap_or("").to_string();
-    (
-        modules,
-        mode,
-        type_name,
-        parts.next().unwrap_or("").to_string(),
-    )
+    diags
 }
 
 /// The configuration block an instance address belongs to, in whichever module.
 pub fn declared_resource<'c>(
     config: &'c crate::config::Config,
-    address: &str,
+    address: &ResourceInstance,
 ) -> Option<&'c Resource> {
-    let (modules, mode, type_name, name) = parse_full_address(address);
-    let module = config.modules.iter().find(|m| m.path == modules)?;
-    module.resource(mode, &type_name, &name)
+    let path = address.module.path();
+    let module = config.modules.iter().find(|m| m.path == path)?;
+    let r = &address.resource;
+    module.resource(r.mode, &r.type_name, &r.name)
 }
 
 /// The error for a resource the engine has no provider for yet.
@@ -669,7 +613,7 @@ pub fn no_provider(resource: &Resource) -> Diagnostic {
         .at(resource.span)
 }
 
-pub fn prevent_destroy(resource: &Resource, address: &str) -> Diagnostic {
+pub fn prevent_destroy(resource: &Resource, address: &impl std::fmt::Display) -> Diagnostic {
     Diagnostic::error("Instance cannot be destroyed")
         .detail(format!(
             "Resource {address} has lifecycle.prevent_destroy set, but the plan calls for this resource to be destroyed. To avoid this error and continue with the plan, either disable lifecycle.prevent_destroy or reduce the scope of the plan using the -target flag."
@@ -678,24 +622,24 @@ pub fn prevent_destroy(resource: &Resource, address: &str) -> Diagnostic {
 }
 
 impl ResourceHandler for Planner<'_> {
-    fn wants(&self, module: ModuleId, prefix: &str, local: &str) -> bool {
-        scope_wants(self.targets.as_ref(), module, prefix, local)
+    fn wants(&self, module: ModuleId, path: &[String], block: &BlockName) -> bool {
+        scope_wants(self.targets.as_ref(), module, path, block)
     }
 
     fn instance<'a>(
         &'a self,
         module: ModuleId,
-        address: &'a str,
+        instance: &'a ResourceInstance,
         resource: &'a Resource,
         config: Value,
         triggers: &'a [Trigger],
     ) -> BoxFuture<'a, (Value, Diagnostics)> {
         Box::pin(async move {
             let mut diags = Diagnostics::default();
+            let address = instance.to_string();
+            let address = address.as_str();
             lock(&self.seen).insert(address.to_string());
-            if let Some(v) =
-                outside_targets(self.targets.as_ref(), self.prior, module, address, resource)
-            {
+            if let Some(v) = outside_targets(self.targets.as_ref(), self.prior, module, instance) {
                 return (v, diags);
             }
             let Some((provider_address, provider)) = self.providers.for_resource(resource) else {
@@ -708,14 +652,12 @@ impl ResourceHandler for Planner<'_> {
                     .get(&(module, resource.address()))
                     .is_some_and(|deps| self.decided.any_change(deps));
                 if config.is_wholly_known() && !waits {
-                    let v = read_data(provider, resource, address, &config, &mut diags).await;
+                    let v = read_data(provider, resource, instance, &config, &mut diags).await;
                     return (v, diags);
                 }
                 lock(&self.changes).push(PlannedChange {
-                    address: address.to_string(),
+                    address: instance.clone(),
                     previous_address: None,
-                    type_name: resource.type_name.clone(),
-                    name: resource.name.clone(),
                     provider: provider_address.to_string(),
                     action: Action::Read,
                     reason: None,
@@ -734,27 +676,27 @@ impl ResourceHandler for Planner<'_> {
                 .map(|rs| (state_value(rs), rs.private.as_slice()));
             let force = self
                 .decided
-                .force_replace(self.replace.contains(address), triggers);
+                .force_replace(self.replace.contains(instance), triggers);
             let decision = match decide(provider, resource, prior, config, force).await {
                 Ok(d) => d,
                 Err(d) => {
-                    diags.extend(about_instance(resource, address, d));
+                    diags.extend(about_instance(resource, instance, d));
                     return (Value::unknown(), diags);
                 }
             };
-            self.decided.record(address, &decision);
+            self.decided.record(instance, &decision);
             if matches!(
                 decision.action,
                 Action::DeleteThenCreate | Action::CreateThenDelete
             ) && resource.lifecycle.prevent_destroy
             {
-                diags.push(prevent_destroy(resource, address));
+                diags.push(prevent_destroy(resource, instance));
             }
             lock(&self.changes).push(PlannedChange {
-                address: address.to_string(),
-                previous_address: previous,
-                type_name: resource.type_name.clone(),
-                name: resource.name.clone(),
+                address: instance.clone(),
+                previous_address: previous
+                    .as_deref()
+                    .and_then(|p| ResourceInstance::parse(p).ok()),
                 provider: provider_address.to_string(),
                 action: decision.action,
                 reason: decision.reason,
@@ -764,45 +706,5 @@ impl ResourceHandler for Planner<'_> {
             });
             (decision.after, diags)
         })
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::lang::refs::ResourceMode;
-
-    #[test]
-    fn addresses_split_past_module_steps() {
-        let cases = [
-            (
-                "terraform_data.x",
-                (ResourceMode::Managed, "terraform_data", "x"),
-            ),
-            (
-                "terraform_data.x[3]",
-                (ResourceMode::Managed, "terraform_data", "x"),
-            ),
-            (
-                "data.aws_ami.ubuntu",
-                (ResourceMode::Data, "aws_ami", "ubuntu"),
-            ),
-            (
-                "module.pool[\"a.b]\"].module.n[0].aws_instance.gpu[\"k\"]",
-                (ResourceMode::Managed, "aws_instance", "gpu"),
-            ),
-            ("module.m.data.x.y", (ResourceMode::Data, "x", "y")),
-        ];
-        assert_eq!(
-            parse_full_address("module.a[\"x\"].module.b.t.n[0]").0,
-            ["a", "b"]
-        );
-        for (address, (mode, t, n)) in cases {
-            assert_eq!(
-                parse_address(address),
-                (mode, t.to_string(), n.to_string()),
-                "{address}"
-            );
-        }
     }
 }

@@ -6,7 +6,8 @@
 use futures_util::stream::{FuturesUnordered, StreamExt};
 use plinth_state::{ResourceState, Snapshot};
 
-use super::{split_address, state_value, Action, PlannedChange};
+use super::{state_value, Action, PlannedChange};
+use crate::addrs::ResourceInstance;
 use crate::diag::{Diagnostic, Diagnostics};
 use crate::plugin::{runtime, Providers};
 
@@ -33,7 +34,7 @@ impl Refreshed {
             .drift
             .iter()
             .filter(|d| d.action == Action::Delete)
-            .map(|d| d.address.clone())
+            .map(|d| d.address.to_string())
             .collect();
         (put, remove)
     }
@@ -51,13 +52,21 @@ async fn refresh_async(prior: &Snapshot, providers: &Providers, limit: usize) ->
         .resources
         .values()
         .map(|rs| async move {
-            let (type_name, _) = split_address(&rs.address);
+            let instance = match ResourceInstance::parse(&rs.address) {
+                Ok(i) => i,
+                Err(e) => {
+                    let d = Diagnostic::error("Invalid address in state").detail(e.to_string());
+                    return (rs, None, Err(single(d)));
+                }
+            };
+            let type_name = instance.resource.type_name.clone();
+            let instance = Some(instance);
             let Some(provider) = providers.for_state(&rs.provider, &type_name) else {
                 let d = Diagnostic::error("Provider not available").detail(format!(
                     "{} is in state, made by {}, and plinth cannot reach that provider to read it.",
                     rs.address, rs.provider
                 ));
-                return (rs, Err(single(d)));
+                return (rs, instance, Err(single(d)));
             };
             let _permit = limit.acquire().await.ok();
             let current = match provider
@@ -65,19 +74,21 @@ async fn refresh_async(prior: &Snapshot, providers: &Providers, limit: usize) ->
                 .await
             {
                 Ok(v) => crate::plan::remark(v, &rs.sensitive_paths),
-                Err(d) => return (rs, Err(d)),
+                Err(d) => return (rs, instance, Err(d)),
             };
-            (rs, provider.read(&type_name, &current, &rs.private).await)
+            let read = provider.read(&type_name, &current, &rs.private).await;
+            (rs, instance, read)
         })
         .collect();
     let mut state = prior.clone();
     let mut drift = Vec::new();
     let mut changed = Vec::new();
     let mut diagnostics = Diagnostics::default();
-    while let Some((rs, outcome)) = reads.next().await {
-        let read = match outcome {
-            Ok(r) => r,
-            Err(d) => {
+    while let Some((rs, instance, outcome)) = reads.next().await {
+        let (read, instance) = match (outcome, instance) {
+            (Ok(r), Some(i)) => (r, i),
+            (Ok(_), None) => continue,
+            (Err(d), _) => {
                 for mut x in d.items {
                     x.detail = format!("{}\n\nwhile reading {}", x.detail, rs.address);
                     diagnostics.push(x);
@@ -86,12 +97,9 @@ async fn refresh_async(prior: &Snapshot, providers: &Providers, limit: usize) ->
             }
         };
         let before = state_value(rs);
-        let (type_name, name) = split_address(&rs.address);
         let change = |action, after| PlannedChange {
-            address: rs.address.clone(),
+            address: instance.clone(),
             previous_address: None,
-            type_name: type_name.clone(),
-            name: name.clone(),
             provider: rs.provider.clone(),
             action,
             reason: None,

@@ -6,6 +6,7 @@ use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
 use super::{Action, Plan, PlannedChange};
+use crate::addrs::InstanceKey;
 use crate::lang::Value;
 
 struct Paint {
@@ -84,7 +85,7 @@ fn header(c: &PlannedChange, p: &Paint) -> (String, String) {
         Action::NoOp => "   ".to_string(),
         Action::Read => format!(" {}", p.cyan("<=")),
     };
-    let mut line = format!("  # {} {what}", p.bold(&c.address));
+    let mut line = format!("  # {} {what}", p.bold(&c.address.to_string()));
     if let Some(prev) = &c.previous_address {
         let _ = write!(line, " (moved from {prev})");
     }
@@ -95,11 +96,11 @@ fn header(c: &PlannedChange, p: &Paint) -> (String, String) {
 fn drift_header(c: &PlannedChange, p: &Paint) -> (String, String) {
     match c.action {
         Action::Delete => (
-            format!("  # {} has been deleted", p.bold(&c.address)),
+            format!("  # {} has been deleted", p.bold(&c.address.to_string())),
             format!("  {}", p.red("-")),
         ),
         _ => (
-            format!("  # {} has been changed", p.bold(&c.address)),
+            format!("  # {} has been changed", p.bold(&c.address.to_string())),
             format!("  {}", p.yellow("~")),
         ),
     }
@@ -109,7 +110,7 @@ fn change_text(c: &PlannedChange, p: &Paint, out: &mut String, import: Option<&S
     let (mut head, symbol) = header(c, p);
     if let Some(id) = import {
         if c.action == Action::NoOp {
-            head = format!("  # {} will be imported", p.bold(&c.address));
+            head = format!("  # {} will be imported", p.bold(&c.address.to_string()));
         } else {
             head.push_str(&format!(" (imported from {id:?})"));
         }
@@ -121,14 +122,14 @@ fn change_text_with(c: &PlannedChange, p: &Paint, out: &mut String, head: (Strin
     let (head, symbol) = head;
     out.push_str(&head);
     out.push('\n');
-    let keyword = match super::parse_address(&c.address).0 {
+    let keyword = match c.address.resource.mode {
         crate::lang::refs::ResourceMode::Data => "data",
         crate::lang::refs::ResourceMode::Managed => "resource",
     };
     let _ = writeln!(
         out,
         "{symbol} {keyword} \"{}\" \"{}\" {{",
-        c.type_name, c.name
+        c.address.resource.type_name, c.address.resource.name
     );
     let before = attrs(c.before.as_ref());
     let after = attrs(c.after.as_ref());
@@ -256,7 +257,7 @@ pub fn text(plan: &Plan, color: bool) -> String {
         .filter(|c| {
             c.action.is_change()
                 || c.previous_address.is_some()
-                || plan.imports.contains_key(&c.address)
+                || plan.imports.contains_key(&c.address.to_string())
         })
         .collect();
     if shown.is_empty() && plan.output_changes.is_empty() {
@@ -267,7 +268,7 @@ pub fn text(plan: &Plan, color: bool) -> String {
     if !shown.is_empty() {
         out.push_str("plinth will perform the following actions:\n\n");
         for c in &shown {
-            change_text(c, &p, &mut out, plan.imports.get(&c.address));
+            change_text(c, &p, &mut out, plan.imports.get(&c.address.to_string()));
         }
         let (add, change, destroy) = plan.counts();
         let imports = if plan.imports.is_empty() {
@@ -353,21 +354,19 @@ pub fn json(plan: &Plan) -> serde_json::Value {
             .next()
             .unwrap_or(&c.provider)
             .to_string();
-        let index = c.address.rsplit_once('[').and_then(|(_, k)| {
-            let k = k.trim_end_matches(']');
-            k.parse::<u64>()
-                .map(serde_json::Value::from)
-                .ok()
-                .or_else(|| serde_json::from_str(k).ok())
-        });
+        let index = match &c.address.key {
+            InstanceKey::Int(i) => Some(json!(i)),
+            InstanceKey::Str(k) => Some(json!(k)),
+            InstanceKey::None | InstanceKey::Unknown => None,
+        };
         let mut change = json!({
-            "address": c.address,
-            "mode": match super::parse_address(&c.address).0 {
+            "address": c.address.to_string(),
+            "mode": match c.address.resource.mode {
                 crate::lang::refs::ResourceMode::Data => "data",
                 crate::lang::refs::ResourceMode::Managed => "managed",
             },
-            "type": c.type_name,
-            "name": c.name,
+            "type": c.address.resource.type_name,
+            "name": c.address.resource.name,
             "provider_name": provider,
             "change": {
                 "actions": actions(c.action),
@@ -381,6 +380,9 @@ pub fn json(plan: &Plan) -> serde_json::Value {
         if let Some(i) = index {
             change["index"] = i;
         }
+        if !c.address.module.is_root() {
+            change["module_address"] = json!(c.address.module.to_string());
+        }
         if !c.replace_paths.is_empty() {
             change["change"]["replace_paths"] =
                 c.replace_paths.iter().map(|p| json!([p])).collect();
@@ -389,9 +391,9 @@ pub fn json(plan: &Plan) -> serde_json::Value {
             change["action_reason"] = json!(r);
         }
         if let Some(p) = &c.previous_address {
-            change["previous_address"] = json!(p);
+            change["previous_address"] = json!(p.to_string());
         }
-        if let Some(id) = plan.imports.get(&c.address) {
+        if let Some(id) = plan.imports.get(&c.address.to_string()) {
             change["change"]["importing"] = json!({ "id": id });
         }
         change

@@ -8,6 +8,7 @@ use std::collections::HashSet;
 use std::sync::Mutex;
 use std::time::Duration;
 
+use plinth::addrs::ResourceInstance;
 use plinth::config::{ModuleId, Resource};
 use plinth::diag::Diagnostics;
 use plinth::graph::walk::{ResourceHandler, Trigger};
@@ -38,12 +39,14 @@ impl ResourceHandler for Recorder {
     fn instance<'a>(
         &'a self,
         _m: ModuleId,
-        address: &'a str,
+        address: &'a ResourceInstance,
         _r: &'a Resource,
         config: Value,
         _t: &'a [Trigger],
     ) -> BoxFuture<'a, (Value, Diagnostics)> {
         Box::pin(async move {
+            let address = address.to_string();
+            let address = address.as_str();
             self.events
                 .lock()
                 .expect("events")
@@ -137,13 +140,13 @@ impl ResourceHandler for Panicky {
     fn instance<'a>(
         &'a self,
         _m: ModuleId,
-        address: &'a str,
+        address: &'a ResourceInstance,
         _r: &'a Resource,
         config: Value,
         _t: &'a [Trigger],
     ) -> BoxFuture<'a, (Value, Diagnostics)> {
         Box::pin(async move {
-            if address == "terraform_data.a" {
+            if address.to_string() == "terraform_data.a" {
                 panic!("provider bug");
             }
             (config, Diagnostics::default())

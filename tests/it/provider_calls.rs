@@ -228,7 +228,7 @@ fn actions(changes: &[plinth::plan::PlannedChange]) -> Vec<(String, Action)> {
     changes
         .iter()
         .filter(|c| c.action.is_change())
-        .map(|c| (c.address.clone(), c.action))
+        .map(|c| (c.address.to_string(), c.action))
         .collect()
 }
 

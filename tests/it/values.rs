@@ -321,7 +321,12 @@ output "total" { value = var.gpus * 2 }
     ]);
     let s = evaluate(dir.path());
     assert!(!s.diagnostics.has_errors(), "{:?}", s.diagnostics);
-    let addresses: Vec<&String> = s.evaluation.resource_configs.keys().collect();
+    let addresses: Vec<String> = s
+        .evaluation
+        .resource_configs
+        .keys()
+        .map(|a| a.to_string())
+        .collect();
     assert_eq!(
         addresses,
         [
@@ -331,7 +336,9 @@ output "total" { value = var.gpus * 2 }
             "module.pool[\"h100\"].terraform_data.node[1]",
         ]
     );
-    let cfg = &s.evaluation.resource_configs["module.pool[\"h100\"].terraform_data.node[1]"];
+    let node =
+        plinth::addrs::ResourceInstance::parse("module.pool[\"h100\"].terraform_data.node[1]");
+    let cfg = &s.evaluation.resource_configs[&node.expect("address")];
     assert_eq!(cfg.render(), "{\n  \"input\" = \"h100-1\"\n}");
     assert_eq!(
         output(&s, "gpus").render(),
@@ -367,7 +374,8 @@ resource "aws_security_group" "web" {
     );
     let s = evaluate(dir.path());
     assert!(!s.diagnostics.has_errors(), "{:?}", s.diagnostics);
-    let cfg = &s.evaluation.resource_configs["aws_security_group.web"];
+    let cfg = &s.evaluation.resource_configs
+        [&plinth::addrs::ResourceInstance::parse("aws_security_group.web").expect("address")];
     let json = cfg.to_json();
     assert_eq!(json["ingress"][1]["from_port"], 443);
     assert_eq!(json["ingress"][1]["index"], 1);
