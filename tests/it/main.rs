@@ -3,6 +3,7 @@
 
 mod common;
 
+mod addresses;
 mod aws_platform;
 mod cli;
 mod concurrency;
