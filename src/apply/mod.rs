@@ -932,10 +932,9 @@ struct DestroyOrder {
     instances: HashMap<String, Vec<String>>,
     /// Per resource, how many of its instances are not destroyed yet.
     left: HashMap<String, usize>,
-    /// Per resource, how many resources that depend on it are not destroyed yet.
-    dependents: HashMap<String, usize>,
-    depends_on: HashMap<String, Vec<String>>,
-    started: HashSet<String>,
+    /// Resources, with the edges of state's dependencies reversed: a resource waits
+    /// for those that depend on it.
+    ready: crate::graph::order::Ready<String>,
 }
 
 impl DestroyOrder {
@@ -944,26 +943,20 @@ impl DestroyOrder {
         for a in addresses {
             instances.entry(block_of(a)).or_default().push(a.clone());
         }
-        let mut depends_on: HashMap<String, Vec<String>> = HashMap::new();
+        let mut edges = HashSet::new();
         for a in addresses {
             let base = block_of(a);
             let Some(rs) = state.resources.get(a) else {
                 continue;
             };
-            let deps = depends_on.entry(base.clone()).or_default();
             for d in &rs.dependencies {
-                if *d != base && instances.contains_key(d) && !deps.contains(d) {
-                    deps.push(d.clone());
+                if *d != base && instances.contains_key(d) {
+                    edges.insert((base.clone(), d.clone()));
                 }
             }
         }
-        let mut dependents: HashMap<String, usize> =
-            instances.keys().map(|b| (b.clone(), 0)).collect();
-        for deps in depends_on.values() {
-            for d in deps {
-                *dependents.entry(d.clone()).or_default() += 1;
-            }
-        }
+        let mut blocks: Vec<String> = instances.keys().cloned().collect();
+        blocks.sort();
         let left = instances
             .iter()
             .map(|(b, v)| (b.clone(), v.len()))
@@ -971,27 +964,18 @@ impl DestroyOrder {
         DestroyOrder {
             instances,
             left,
-            dependents,
-            depends_on,
-            started: HashSet::new(),
+            ready: crate::graph::order::Ready::new(blocks, edges),
         }
     }
 
     /// Instances not started yet whose resource nothing remaining depends on.
     fn ready(&mut self) -> Vec<String> {
-        let mut bases: Vec<String> = self
-            .dependents
+        let mut blocks = self.ready.take_all();
+        blocks.sort();
+        blocks
             .iter()
-            .filter(|(b, n)| **n == 0 && !self.started.contains(*b))
-            .map(|(b, _)| b.clone())
-            .collect();
-        bases.sort();
-        let mut out = Vec::new();
-        for b in bases {
-            out.extend(self.instances.remove(&b).unwrap_or_default());
-            self.started.insert(b);
-        }
-        out
+            .flat_map(|b| self.instances.remove(b).unwrap_or_default())
+            .collect()
     }
 
     fn done(&mut self, address: &str) {
@@ -1000,13 +984,8 @@ impl DestroyOrder {
             return;
         };
         *n = n.saturating_sub(1);
-        if *n > 0 {
-            return;
-        }
-        for d in self.depends_on.remove(&base).unwrap_or_default() {
-            if let Some(n) = self.dependents.get_mut(&d) {
-                *n = n.saturating_sub(1);
-            }
+        if *n == 0 {
+            self.ready.done(&base);
         }
     }
 }

@@ -4,6 +4,7 @@
 //! every edge. [`walk`] evaluates the graph in dependency order, expanding `count` and
 //! `for_each` into instances.
 
+pub mod order;
 pub mod render;
 pub mod walk;
 
@@ -94,32 +95,27 @@ impl Graph {
     /// Nodes in an order where every node comes after its dependencies. Nodes on a
     /// cycle (and those depending on one) are left out: the cycle is reported apart.
     pub fn evaluation_order(&self) -> Vec<NodeIndex> {
-        let mut indegree: Vec<usize> = self
-            .inner
-            .node_indices()
-            .map(|n| {
-                self.inner
-                    .neighbors_directed(n, Direction::Incoming)
-                    .count()
-            })
-            .collect();
-        let mut ready: Vec<NodeIndex> = self
-            .inner
-            .node_indices()
-            .filter(|n| indegree[n.index()] == 0)
-            .collect();
-        ready.reverse();
-        let mut order = Vec::with_capacity(indegree.len());
-        while let Some(n) = ready.pop() {
+        // Depth first: the node made ready last goes next.
+        let mut ready = self.schedule(self.inner.node_indices().rev().collect());
+        let mut order = Vec::with_capacity(self.inner.node_count());
+        while let Some(n) = ready.pop_back() {
             order.push(n);
-            for next in self.inner.neighbors_directed(n, Direction::Outgoing) {
-                indegree[next.index()] -= 1;
-                if indegree[next.index()] == 0 {
-                    ready.push(next);
-                }
-            }
+            ready.done(&n);
         }
         order
+    }
+
+    /// The scheduler over `nodes` and the edges between them.
+    pub fn schedule(&self, nodes: Vec<NodeIndex>) -> order::Ready<NodeIndex> {
+        let edges: Vec<(NodeIndex, NodeIndex)> = nodes
+            .iter()
+            .flat_map(|&n| {
+                self.inner
+                    .neighbors_directed(n, Direction::Outgoing)
+                    .map(move |next| (n, next))
+            })
+            .collect();
+        order::Ready::new(nodes, edges)
     }
 }
 

@@ -571,41 +571,8 @@ impl<'a> Walk<'a> {
         limit: usize,
     ) {
         use futures_util::stream::{FuturesUnordered, StreamExt};
-        use std::collections::VecDeque;
-        let order = graph.evaluation_order();
-        let evaluable: std::collections::HashSet<NodeIndex> = order.iter().copied().collect();
-        let mut waiting: HashMap<NodeIndex, usize> = order
-            .iter()
-            .map(|&ix| {
-                (
-                    ix,
-                    graph
-                        .dependencies(ix)
-                        .filter(|d| evaluable.contains(d))
-                        .count(),
-                )
-            })
-            .collect();
-        let mut ready: VecDeque<NodeIndex> = order
-            .iter()
-            .copied()
-            .filter(|ix| waiting[ix] == 0)
-            .collect();
-        let complete = |ix: NodeIndex,
-                        waiting: &mut HashMap<NodeIndex, usize>,
-                        ready: &mut VecDeque<NodeIndex>| {
-            for next in graph
-                .inner
-                .neighbors_directed(ix, petgraph::Direction::Outgoing)
-            {
-                if let Some(n) = waiting.get_mut(&next) {
-                    *n -= 1;
-                    if *n == 0 {
-                        ready.push_back(next);
-                    }
-                }
-            }
-        };
+        // Breadth first: nodes start in the order they became ready.
+        let mut ready = graph.schedule(graph.evaluation_order());
         let limit = tokio::sync::Semaphore::new(limit.min(tokio::sync::Semaphore::MAX_PERMITS));
         let limit = &limit;
         let mut in_flight = FuturesUnordered::new();
@@ -618,7 +585,7 @@ impl<'a> Walk<'a> {
                     }),
                     None => {
                         self.node(graph, ix);
-                        complete(ix, &mut waiting, &mut ready);
+                        ready.done(&ix);
                     }
                 }
             }
@@ -626,7 +593,7 @@ impl<'a> Walk<'a> {
                 break;
             };
             self.finish_resource(work, results, diags);
-            complete(ix, &mut waiting, &mut ready);
+            ready.done(&ix);
         }
     }
 
