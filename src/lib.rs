@@ -2,11 +2,13 @@
 //! language. See `docs/architecture.md` for the map of this crate.
 
 pub mod apply;
+pub mod cancel;
 pub mod cli;
 pub mod config;
 pub mod diag;
 pub mod graph;
 pub mod lang;
+pub mod operation;
 pub mod plan;
 pub mod plugin;
 pub mod schema;

@@ -5,7 +5,7 @@
 //! checked against the same state and configuration first, so both agree).
 
 use std::collections::{BTreeMap, HashMap, HashSet};
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
@@ -13,6 +13,7 @@ use plinth_state::{
     Commit, Intent, IntentAction, OutputState, ResourceState, Snapshot, StateStore,
 };
 
+use crate::cancel::CancelToken;
 use crate::config::{Config, ModuleId, Resource};
 use crate::diag::{Diagnostic, Diagnostics};
 use crate::graph::walk::{ResourceHandler, Trigger};
@@ -28,18 +29,6 @@ use crate::plugin::host::PLUGIN_FAILED;
 use crate::plugin::{runtime, ApplyRequest, BoxFuture, ObjectState, Provider, Providers};
 use crate::stack::Prepared;
 
-static STOP: AtomicBool = AtomicBool::new(false);
-
-/// Asks a running apply to stop: changes in flight finish and are saved, no new ones
-/// start. Returns whether a stop had already been asked for.
-pub fn request_stop() -> bool {
-    STOP.swap(true, Ordering::SeqCst)
-}
-
-pub fn stop_requested() -> bool {
-    STOP.load(Ordering::SeqCst)
-}
-
 /// What plan and apply were asked for beyond the stack itself.
 #[derive(Clone, Debug, Default)]
 pub struct ChangeOptions {
@@ -53,6 +42,8 @@ pub struct ChangeOptions {
     pub skip_refresh: bool,
     /// `--refresh-only`: record what changed outside plinth, change nothing.
     pub refresh_only: bool,
+    /// Once cancelled, changes in flight finish and are saved and no new ones start.
+    pub cancel: CancelToken,
 }
 
 impl ChangeOptions {
@@ -477,6 +468,7 @@ pub struct Applier<'s> {
     decided: Decided,
     /// Instances changed.
     applied: AtomicUsize,
+    cancel: CancelToken,
 }
 
 /// How an instance's change reads in progress lines.
@@ -546,9 +538,11 @@ impl Applier<'_> {
         // leaves behind names a call it reported starting.
         self.progress.started(address, verb);
         let store = Arc::clone(&self.store);
-        let outcome =
-            tokio::task::spawn_blocking(move || (!stop_requested()).then(|| store.commit(commit)))
-                .await;
+        let cancel = self.cancel.clone();
+        let outcome = tokio::task::spawn_blocking(move || {
+            (!cancel.is_cancelled()).then(|| store.commit(commit))
+        })
+        .await;
         let error = match outcome {
             Ok(Some(Ok(_))) => return Some(id),
             Ok(None) => {
@@ -591,7 +585,7 @@ impl Applier<'_> {
         let mut running = FuturesUnordered::new();
         let mut failed = false;
         loop {
-            if !failed && !stop_requested() {
+            if !failed && !self.cancel.is_cancelled() {
                 for address in order.ready() {
                     running.push(async move {
                         let _permit = limit.acquire().await.ok();
@@ -801,7 +795,7 @@ impl Applier<'_> {
         if decision.action == Action::NoOp {
             return decision.after;
         }
-        if stop_requested() {
+        if self.cancel.is_cancelled() {
             diags.push(
                 Diagnostic::error("Apply interrupted")
                     .detail(format!("{address} was not changed: plinth was interrupted, and it let the changes in flight finish and saved them.")),
@@ -1124,10 +1118,11 @@ pub fn apply(
         limit: options.limit(),
         decided: Decided::default(),
         applied: AtomicUsize::new(0),
+        cancel: options.cancel.clone(),
     };
     let (evaluation, walk_diags) = prepared.evaluate_concurrently(&applier, options.limit());
     diags.extend(walk_diags);
-    if !diags.has_errors() && !stop_requested() {
+    if !diags.has_errors() && !options.cancel.is_cancelled() {
         runtime().block_on(applier.delete_orphans(&mut diags));
     }
     let applied = applier.applied.load(Ordering::SeqCst);
@@ -1279,6 +1274,7 @@ pub fn destroy(
         limit: options.limit(),
         decided: Decided::default(),
         applied: AtomicUsize::new(0),
+        cancel: options.cancel.clone(),
     };
     runtime().block_on(applier.delete_orphans(&mut diags));
     if let Err(e) = store.commit(Commit {
