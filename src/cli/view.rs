@@ -163,7 +163,16 @@ pub fn report(error: &OperationError) -> u8 {
         OperationError::Lock(_) => eprintln!("Error acquiring the state lock: {error}"),
         OperationError::ReadState(_) => eprintln!("Error reading the state: {error}"),
         OperationError::SaveState(_) => eprintln!("Error saving the state: {error}"),
-        _ => eprintln!("Error: {error}"),
+        OperationError::Request(_)
+        | OperationError::State(_)
+        | OperationError::SavePlan(_)
+        | OperationError::PlanRefused { .. }
+        | OperationError::AlreadyManaged { .. }
+        | OperationError::NoProvider { .. }
+        | OperationError::NothingToImport { .. }
+        | OperationError::NotInState { .. }
+        | OperationError::AlreadyInState { .. }
+        | OperationError::Unlock(_) => eprintln!("Error: {error}"),
     }
     1
 }

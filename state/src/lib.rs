@@ -180,8 +180,9 @@ pub struct HistoryEntry {
     pub commit: Commit,
 }
 
-/// Where state lives. The engine talks only to this trait, so remote backends
-/// (PostgreSQL, S3-compatible stores) slot in beside the embedded one.
+/// The state a lock holder writes through, opened by [`Locked::open`]. The engine
+/// talks only to this trait and [`Backend`], so remote backends (PostgreSQL,
+/// S3-compatible stores) slot in beside the embedded one.
 pub trait StateStore: Send + Sync {
     /// The current state.
     fn snapshot(&self) -> Result<Snapshot>;
