@@ -3,11 +3,13 @@
 
 pub mod addrs;
 pub mod apply;
+pub mod cancel;
 pub mod cli;
 pub mod config;
 pub mod diag;
 pub mod graph;
 pub mod lang;
+pub mod operation;
 pub mod plan;
 pub mod plugin;
 pub mod schema;

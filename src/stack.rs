@@ -22,6 +22,10 @@ pub struct StackOptions {
     pub require_root_vars: bool,
     /// Whether to find and start the provider plugins the stack uses.
     pub providers: ProviderStart,
+    /// Providers served in this process (tests, embedders), registered before any
+    /// plugin is started. A registry with any shares its list of running plugins
+    /// with every copy of these options.
+    pub in_process: Providers,
 }
 
 /// Whether a command starts the stack's provider plugins.
@@ -123,7 +127,11 @@ fn prepare_loaded(
     diags.extend(input_diags);
     let (graph, graph_diags) = build_graph(&config);
     diags.extend(graph_diags);
-    let mut providers = Providers::default();
+    let mut providers = if options.in_process.plugins().next().is_some() {
+        options.in_process.clone()
+    } else {
+        Providers::default()
+    };
     let mut started = Vec::new();
     if options.providers != ProviderStart::Never && !diags.has_errors() {
         let required = options.providers == ProviderStart::Required;

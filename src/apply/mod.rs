@@ -5,7 +5,7 @@
 //! checked against the same state and configuration first, so both agree).
 
 use std::collections::{BTreeMap, HashMap, HashSet};
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
@@ -14,6 +14,7 @@ use plinth_state::{
 };
 
 use crate::addrs::{self, BlockName, ResourceInstance, Target};
+use crate::cancel::CancelToken;
 use crate::config::{Config, ModuleId, Resource};
 use crate::diag::{Diagnostic, Diagnostics};
 use crate::graph::walk::{ResourceHandler, Trigger};
@@ -29,18 +30,6 @@ use crate::plugin::host::PLUGIN_FAILED;
 use crate::plugin::{runtime, ApplyRequest, BoxFuture, ObjectState, Provider, Providers};
 use crate::stack::Prepared;
 
-static STOP: AtomicBool = AtomicBool::new(false);
-
-/// Asks a running apply to stop: changes in flight finish and are saved, no new ones
-/// start. Returns whether a stop had already been asked for.
-pub fn request_stop() -> bool {
-    STOP.swap(true, Ordering::SeqCst)
-}
-
-pub fn stop_requested() -> bool {
-    STOP.load(Ordering::SeqCst)
-}
-
 /// What plan and apply were asked for beyond the stack itself.
 #[derive(Clone, Debug, Default)]
 pub struct ChangeOptions {
@@ -54,6 +43,8 @@ pub struct ChangeOptions {
     pub skip_refresh: bool,
     /// `--refresh-only`: record what changed outside plinth, change nothing.
     pub refresh_only: bool,
+    /// Once cancelled, changes in flight finish and are saved and no new ones start.
+    pub cancel: CancelToken,
 }
 
 impl ChangeOptions {
@@ -204,9 +195,6 @@ pub fn import_blocks(
     let mut diags = Diagnostics::default();
     let mut todo = Vec::new();
     for import in &prepared.config.root().imports {
-        if prior.resources.contains_key(&import.to) {
-            continue;
-        }
         let text = &prepared.sources.get(import.id.file).text;
         let id = match crate::lang::Evaluator::new(import.id.file, text, &NoReferences)
             .eval(&import.id.expr)
@@ -228,8 +216,8 @@ pub fn import_blocks(
                 continue;
             }
         };
-        let type_name = match ResourceInstance::parse(&import.to) {
-            Ok(i) => i.resource.type_name,
+        let instance = match ResourceInstance::parse(&import.to) {
+            Ok(i) => i,
             Err(e) => {
                 diags.push(
                     Diagnostic::error("Invalid import address")
@@ -239,7 +227,22 @@ pub fn import_blocks(
                 continue;
             }
         };
-        let Some((address, provider)) = prepared.providers.for_type(&type_name) else {
+        let key = instance.to_string();
+        if prior.resources.contains_key(&key) {
+            continue;
+        }
+        let type_name = instance.resource.type_name.clone();
+        // The import block's own `provider`, else the one its resource uses.
+        let declared = declared_resource(&prepared.config, &instance);
+        let chosen = match (&import.provider, declared) {
+            (Some(p), Some(r)) => prepared.providers.for_resource(&Resource {
+                provider: Some(p.clone()),
+                ..r.clone()
+            }),
+            (None, Some(r)) => prepared.providers.for_resource(r),
+            (_, None) => prepared.providers.for_type(&type_name),
+        };
+        let Some((address, provider)) = chosen else {
             diags.push(
                 Diagnostic::error("Provider not available")
                     .detail(format!(
@@ -250,13 +253,13 @@ pub fn import_blocks(
             );
             continue;
         };
-        todo.push((import, id, type_name, address, provider));
+        todo.push((import, id, type_name, key, address, provider));
     }
     let outcomes = runtime()
         .block_on(futures_util::future::join_all(todo.iter().map(
-            |(_, id, type_name, _, provider)| provider.import(type_name, id),
+            |(_, id, type_name, _, _, provider)| provider.import(type_name, id),
         )));
-    for ((import, id, _, address, _), outcome) in todo.iter().zip(outcomes) {
+    for ((import, id, type_name, key, address, provider), outcome) in todo.iter().zip(outcomes) {
         match outcome {
             Ok(ObjectState {
                 value: Some(v),
@@ -264,11 +267,11 @@ pub fn import_blocks(
             }) => {
                 let paths = v.sensitive_paths();
                 state.resources.insert(
-                    import.to.clone(),
+                    key.clone(),
                     ResourceState {
-                        address: import.to.clone(),
+                        address: key.clone(),
                         provider: address.to_string(),
-                        schema_version: 0,
+                        schema_version: provider.schema_version(type_name),
                         attributes: v.deep_unmark().to_json(),
                         sensitive_paths: paths,
                         private,
@@ -276,7 +279,7 @@ pub fn import_blocks(
                         create_before_destroy: false,
                     },
                 );
-                imported.insert(import.to.clone(), id.clone());
+                imported.insert(key.clone(), id.clone());
             }
             Ok(ObjectState { value: None, .. }) => diags.push(
                 Diagnostic::error("Cannot import non-existent remote object")
@@ -499,6 +502,7 @@ pub struct Applier<'s> {
     decided: Decided,
     /// Instances changed.
     applied: AtomicUsize,
+    cancel: CancelToken,
 }
 
 /// How an instance's change reads in progress lines.
@@ -568,9 +572,11 @@ impl Applier<'_> {
         // leaves behind names a call it reported starting.
         self.progress.started(address, verb);
         let store = Arc::clone(&self.store);
-        let outcome =
-            tokio::task::spawn_blocking(move || (!stop_requested()).then(|| store.commit(commit)))
-                .await;
+        let cancel = self.cancel.clone();
+        let outcome = tokio::task::spawn_blocking(move || {
+            (!cancel.is_cancelled()).then(|| store.commit(commit))
+        })
+        .await;
         let error = match outcome {
             Ok(Some(Ok(_))) => return Some(id),
             Ok(None) => {
@@ -613,7 +619,7 @@ impl Applier<'_> {
         let mut running = FuturesUnordered::new();
         let mut failed = false;
         loop {
-            if !failed && !stop_requested() {
+            if !failed && !self.cancel.is_cancelled() {
                 for address in order.ready() {
                     running.push(async move {
                         let _permit = limit.acquire().await.ok();
@@ -828,7 +834,7 @@ impl Applier<'_> {
         if decision.action == Action::NoOp {
             return decision.after;
         }
-        if stop_requested() {
+        if self.cancel.is_cancelled() {
             diags.push(
                 Diagnostic::error("Apply interrupted")
                     .detail(format!("{address} was not changed: plinth was interrupted, and it let the changes in flight finish and saved them.")),
@@ -1135,10 +1141,11 @@ pub fn apply(
         limit: options.limit(),
         decided: Decided::default(),
         applied: AtomicUsize::new(0),
+        cancel: options.cancel.clone(),
     };
     let (evaluation, walk_diags) = prepared.evaluate_concurrently(&applier, options.limit());
     diags.extend(walk_diags);
-    if !diags.has_errors() && !stop_requested() {
+    if !diags.has_errors() && !options.cancel.is_cancelled() {
         runtime().block_on(applier.delete_orphans(&mut diags));
     }
     let applied = applier.applied.load(Ordering::SeqCst);
@@ -1290,6 +1297,7 @@ pub fn destroy(
         limit: options.limit(),
         decided: Decided::default(),
         applied: AtomicUsize::new(0),
+        cancel: options.cancel.clone(),
     };
     runtime().block_on(applier.delete_orphans(&mut diags));
     if let Err(e) = store.commit(Commit {

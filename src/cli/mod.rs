@@ -11,15 +11,18 @@ mod providers;
 mod run;
 mod state_cmds;
 mod validate;
+mod view;
 mod workspace;
 
 use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::sync::OnceLock;
 
 use clap::{ArgMatches, CommandFactory, FromArgMatches, Parser, Subcommand};
 
 use crate::config::vars::VarArg;
+use crate::operation::{Backend, CancelToken};
 use crate::stack::StackOptions;
 
 #[derive(Parser, Debug)]
@@ -128,6 +131,7 @@ impl VarOptions {
             workspace: plinth_state::workspace::current(std::path::Path::new(".")).ok(),
             require_root_vars: false,
             providers: crate::stack::ProviderStart::Installed,
+            in_process: crate::plugin::Providers::default(),
         }
     }
 }
@@ -144,26 +148,38 @@ pub(crate) fn workspace_dir(dir: &std::path::Path) -> Result<std::path::PathBuf,
     }
 }
 
+/// The backend of the selected workspace's state; a selection plinth refuses is
+/// printed and exits 1.
+pub(crate) fn backend(dir: &std::path::Path) -> Result<Box<dyn Backend>, u8> {
+    workspace_dir(dir).map(|w| crate::operation::local_backend(&w))
+}
+
 pub struct Output {
     pub color: bool,
 }
 
+/// What Ctrl-C cancels: the operation this process runs.
+static INTERRUPT: OnceLock<CancelToken> = OnceLock::new();
+
 extern "C" fn on_interrupt(_signal: libc::c_int) {
     // A first Ctrl-C stops starting new changes; a second one exits at once.
-    if crate::apply::request_stop() {
+    if INTERRUPT.get().is_some_and(CancelToken::cancel) {
         unsafe { libc::_exit(130) };
     }
 }
 
-/// Routes Ctrl-C (SIGINT) and SIGTERM to a graceful stop of a running apply.
-fn handle_interrupts() {
+/// Routes Ctrl-C (SIGINT) and SIGTERM to a graceful stop of a running apply: the
+/// token they cancel.
+fn handle_interrupts() -> CancelToken {
+    let token = INTERRUPT.get_or_init(CancelToken::new).clone();
     let handler = on_interrupt as extern "C" fn(libc::c_int) as libc::sighandler_t;
-    // SAFETY: the handler only touches an atomic and may call _exit, both
-    // async-signal-safe.
+    // SAFETY: the handler only reads a set OnceLock and an atomic and may call
+    // _exit, all async-signal-safe.
     unsafe {
         libc::signal(libc::SIGINT, handler);
         libc::signal(libc::SIGTERM, handler);
     }
+    token
 }
 
 pub fn run() -> ExitCode {
@@ -196,21 +212,21 @@ pub fn run() -> ExitCode {
         Command::Console(args) => console::run(args, sub, &out),
         Command::Fmt(args) => fmt::run(args, &out),
         Command::Graph(args) => graph::run(args, sub, &out),
-        Command::Plan(args) => run::run(args, sub, &out, run::Mode::Plan),
+        Command::Plan(args) => run::run(args, sub, &out, run::Mode::Plan, &CancelToken::new()),
         Command::Apply(args) => {
-            handle_interrupts();
-            run::run(args, sub, &out, run::Mode::Apply)
+            let cancel = handle_interrupts();
+            run::run(args, sub, &out, run::Mode::Apply, &cancel)
         }
         Command::Destroy(args) => {
-            handle_interrupts();
-            run::run(args, sub, &out, run::Mode::Destroy)
+            let cancel = handle_interrupts();
+            run::run(args, sub, &out, run::Mode::Destroy, &cancel)
         }
         Command::Show { file, json } => run::show(&file, json, &out),
         Command::Providers(args) => providers::run(args, &out),
         Command::Output(args) => state_cmds::output(args),
-        Command::State(cmd) => state_cmds::state(cmd),
+        Command::State(cmd) => state_cmds::state(cmd, &out),
         Command::Workspace(cmd) => workspace::run(cmd),
-        Command::ForceUnlock { id } => state_cmds::force_unlock(&id),
+        Command::ForceUnlock { id } => state_cmds::force_unlock(&id, &out),
         Command::Version => {
             println!("plinth v{}", env!("CARGO_PKG_VERSION"));
             0

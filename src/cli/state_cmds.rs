@@ -4,19 +4,17 @@
 
 use std::path::Path;
 
-use plinth_state::lock::StackLock;
-use plinth_state::{Commit, SledStore, Snapshot, StateStore};
+use plinth_state::Snapshot;
 
+use super::view::{report, TerminalView};
+use super::Output;
 use crate::lang::Value;
+use crate::operation::{self, RecoverFrom};
 
-fn store_dir(dir: &Path) -> Result<std::path::PathBuf, u8> {
-    super::workspace_dir(dir).map(|w| w.join("store"))
-}
-
-/// The state as readers see it: never from sled itself (that would make a writer
-/// fail), never an empty state in place of one that cannot be read whole.
+/// The state as readers see it: never from the store a writer holds (that would
+/// make it fail), never an empty state in place of one that cannot be read whole.
 fn read(dir: &Path) -> Result<Snapshot, u8> {
-    SledStore::read(&store_dir(dir)?).map_err(|e| {
+    super::backend(dir)?.read().map_err(|e| {
         eprintln!("Error: {e}");
         1
     })
@@ -122,78 +120,30 @@ pub enum RecoverSource {
     Copy,
 }
 
-/// Changes the state under the lock: `state rm` and `state mv`.
-fn edit(dir: &Path, operation: &str, make: impl FnOnce(&Snapshot) -> Result<Commit, String>) -> u8 {
-    let wdir = match super::workspace_dir(dir) {
-        Ok(w) => w,
+/// Runs a state edit against the selected workspace's backend.
+fn edit(
+    dir: &Path,
+    out: &Output,
+    run: impl FnOnce(&dyn operation::Backend, &TerminalView) -> operation::Result<()>,
+) -> u8 {
+    let backend = match super::backend(dir) {
+        Ok(b) => b,
         Err(code) => return code,
     };
-    let _lock = match StackLock::acquire(&wdir, operation, std::time::Duration::ZERO) {
-        Ok(l) => l,
-        Err(e) => {
-            eprintln!("Error acquiring the state lock: {e}");
-            return 1;
-        }
-    };
-    let store = match SledStore::open(&wdir.join("store")) {
-        Ok(s) => s,
-        Err(e) => {
-            eprintln!("Error: {e}");
-            return 1;
-        }
-    };
-    let snapshot = match store.snapshot() {
-        Ok(s) => s,
-        Err(e) => {
-            eprintln!("Error: {e}");
-            return 1;
-        }
-    };
-    let commit = match make(&snapshot) {
-        Ok(c) => c,
-        Err(e) => {
-            eprintln!("Error: {e}");
-            return 1;
-        }
-    };
-    match store.commit(commit) {
-        Ok(_) => 0,
-        Err(e) => {
-            eprintln!("Error saving the state: {e}");
-            1
-        }
+    match run(backend.as_ref(), &TerminalView::new(out)) {
+        Ok(()) => 0,
+        Err(e) => report(&e),
     }
 }
 
-pub fn state(cmd: StateCommand) -> u8 {
+pub fn state(cmd: StateCommand, out: &Output) -> u8 {
     let dir = Path::new(".");
     match cmd {
-        StateCommand::Rm { addresses } => edit(dir, "state rm", |s| {
-            for a in &addresses {
-                if !s.resources.contains_key(a) {
-                    return Err(format!("no instance {a} in state."));
-                }
-            }
-            for a in &addresses {
-                println!("Removed {a}");
-            }
-            Ok(Commit {
-                remove: addresses.clone(),
-                ..Commit::default()
-            })
+        StateCommand::Rm { addresses } => edit(dir, out, |backend, view| {
+            operation::state_rm(backend, view, &addresses)
         }),
-        StateCommand::Mv { from, to } => edit(dir, "state mv", |s| {
-            if !s.resources.contains_key(&from) {
-                return Err(format!("no instance {from} in state."));
-            }
-            if s.resources.contains_key(&to) {
-                return Err(format!("{to} already exists in state."));
-            }
-            println!("Moved {from} to {to}");
-            Ok(Commit {
-                rename: vec![(from.clone(), to.clone())],
-                ..Commit::default()
-            })
+        StateCommand::Mv { from, to } => edit(dir, out, |backend, view| {
+            operation::state_mv(backend, view, &from, &to)
         }),
         StateCommand::List => match read(dir) {
             Ok(s) => {
@@ -207,8 +157,8 @@ pub fn state(cmd: StateCommand) -> u8 {
         StateCommand::Show { address, serial } => {
             let snapshot = match serial {
                 None => read(dir),
-                Some(n) => store_dir(dir).and_then(|d| {
-                    SledStore::read_at(&d, n).map_err(|e| {
+                Some(n) => super::backend(dir).and_then(|b| {
+                    b.snapshot_at(n).map_err(|e| {
                         eprintln!("Error reading serial {n}: {e}");
                         1
                     })
@@ -240,23 +190,31 @@ pub fn state(cmd: StateCommand) -> u8 {
             }
             Err(c) => c,
         },
-        StateCommand::Recover { from } => recover(dir, from),
-        StateCommand::History => match store_dir(dir) {
+        StateCommand::Recover { from } => {
+            let from = from.map(|f| match f {
+                RecoverSource::Database => RecoverFrom::Database,
+                RecoverSource::Copy => RecoverFrom::Copy,
+            });
+            edit(dir, out, |backend, view| {
+                operation::recover(backend, view, from)
+            })
+        }
+        StateCommand::History => match super::backend(dir) {
             Err(code) => code,
-            Ok(d) => history(&d),
+            Ok(b) => history(b.as_ref()),
         },
     }
 }
 
-fn history(store: &Path) -> u8 {
-    match SledStore::read_history(store) {
+fn history(backend: &dyn operation::Backend) -> u8 {
+    match backend.history() {
         Ok(h) => {
             for e in h {
                 let c = &e.commit;
                 println!(
                     "{:>6}  {}  +{} -{} ~{} intents +{} -{}",
                     e.serial,
-                    plinth_state::lock::format_time(e.time),
+                    plinth_state::format_time(e.time),
                     c.put.len(),
                     c.remove.len(),
                     c.rename.len(),
@@ -273,48 +231,8 @@ fn history(store: &Path) -> u8 {
     }
 }
 
-/// `plinth state recover`: under the lock, so no writer is in the middle of a commit.
-fn recover(dir: &Path, from: Option<RecoverSource>) -> u8 {
-    let wdir = match super::workspace_dir(dir) {
-        Ok(w) => w,
-        Err(code) => return code,
-    };
-    let _lock = match StackLock::acquire(&wdir, "state recover", std::time::Duration::ZERO) {
-        Ok(l) => l,
-        Err(e) => {
-            eprintln!("Error acquiring the state lock: {e}");
-            return 1;
-        }
-    };
-    let from = from.map(|f| match f {
-        RecoverSource::Database => plinth_state::RecoverFrom::Database,
-        RecoverSource::Copy => plinth_state::RecoverFrom::Copy,
-    });
-    match SledStore::recover(&wdir.join("store"), from) {
-        Ok(done) => {
-            println!("{done}");
-            0
-        }
-        Err(e) => {
-            eprintln!("Error: {e}");
-            1
-        }
-    }
-}
-
-pub fn force_unlock(id: &str) -> u8 {
-    let dir = match super::workspace_dir(Path::new(".")) {
-        Ok(w) => w,
-        Err(code) => return code,
-    };
-    match StackLock::force_unlock(&dir, id) {
-        Ok(()) => {
-            println!("plinth state has been successfully unlocked.");
-            0
-        }
-        Err(e) => {
-            eprintln!("Error: {e}");
-            1
-        }
-    }
+pub fn force_unlock(id: &str, out: &Output) -> u8 {
+    edit(Path::new("."), out, |backend, view| {
+        operation::force_unlock(backend, view, id)
+    })
 }

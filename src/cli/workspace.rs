@@ -3,7 +3,6 @@
 use std::path::Path;
 
 use plinth_state::workspace::{self, valid_name, workspace_dir, DEFAULT};
-use plinth_state::SledStore;
 
 #[derive(clap::Subcommand, Debug)]
 pub enum WorkspaceCommand {
@@ -96,7 +95,7 @@ pub fn run(cmd: WorkspaceCommand) -> u8 {
                 return fail(format!("workspace {name:?} does not exist."));
             }
             let wdir = workspace_dir(dir, &name);
-            let held = match SledStore::read(&wdir.join("store")) {
+            let held = match crate::operation::local_backend(&wdir).read() {
                 Ok(s) => s.resources.len(),
                 Err(e) if !force => return fail(format!("{e}")),
                 Err(_) => 0,

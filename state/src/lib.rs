@@ -1,16 +1,24 @@
 //! plinth's state: what exists in the world, as far as plinth knows it.
 //!
-//! [`StateStore`] is the interface the engine uses; [`SledStore`] is the embedded
-//! backend under `<stack>/.plinth/`. Every change is a [`Commit`]: applied atomically,
-//! given the next serial, recorded in the history and flushed to disk before
-//! `commit` returns. A state's lineage is set when it is created and never changes.
+//! [`Backend`] is the contract a state backend keeps for one stack and workspace:
+//! reads of the published state without a lock, and a write lock ([`Backend::lock`])
+//! whose guard ([`Locked`]) is the only way to open the [`StateStore`] the engine
+//! writes through. [`SledBackend`] is the embedded backend under `<stack>/.plinth/`;
+//! [`MemoryBackend`] keeps the same rules in memory, for tests and embedders.
 //!
-//! Locking is not sled's business: [`lock::StackLock`] is a separate file held with an
-//! OS lock, so a killed holder never leaves the stack wedged, and its record (id,
-//! operation, who, pid, time) lets a second process say who holds it.
+//! Every change is a [`Commit`]: applied atomically, given the next serial, recorded
+//! in the history and durable before `commit` returns. A state's lineage is set when
+//! it is created and never changes.
+//!
+//! The embedded backend's lock is not sled's business: [`lock::StackLock`] is a
+//! separate file held with an OS lock, so a killed holder never leaves the stack
+//! wedged, and its record (id, operation, who, pid, time) lets a second process say
+//! who holds it.
 
+mod backend;
 mod group;
 pub mod lock;
+mod memory;
 pub mod published;
 pub mod safe_fs;
 mod sled_store;
@@ -20,7 +28,10 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
+pub use backend::{Backend, LockRequest, Locked, SledBackend};
 pub use group::GroupCommit;
+pub use lock::{format_time, LockError, LockInfo};
+pub use memory::{MemoryBackend, MemoryStore};
 pub use sled_store::{exists as store_exists, RecoverFrom, SledStore};
 
 #[derive(Debug, thiserror::Error)]
@@ -169,8 +180,9 @@ pub struct HistoryEntry {
     pub commit: Commit,
 }
 
-/// Where state lives. The engine talks only to this trait, so remote backends
-/// (PostgreSQL, S3-compatible stores) slot in beside the embedded one.
+/// The state a lock holder writes through, opened by [`Locked::open`]. The engine
+/// talks only to this trait and [`Backend`], so remote backends (PostgreSQL,
+/// S3-compatible stores) slot in beside the embedded one.
 pub trait StateStore: Send + Sync {
     /// The current state.
     fn snapshot(&self) -> Result<Snapshot>;

@@ -27,6 +27,26 @@ pub struct LockInfo {
     pub created: u64,
 }
 
+impl LockInfo {
+    /// A record for a lock this process takes now for `operation`.
+    pub fn new(operation: &str) -> LockInfo {
+        LockInfo {
+            id: random_id(),
+            operation: operation.to_string(),
+            who: who(),
+            pid: std::process::id(),
+            created: now(),
+        }
+    }
+
+    /// The host part of `who`.
+    pub fn host(&self) -> &str {
+        self.who
+            .rsplit_once('@')
+            .map_or(&self.who, |(_, host)| host)
+    }
+}
+
 impl std::fmt::Display for LockInfo {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(
@@ -117,13 +137,7 @@ impl StackLock {
             match file.try_lock() {
                 Ok(()) => {
                     let previous = read_info(&mut file);
-                    let info = LockInfo {
-                        id: random_id(),
-                        operation: operation.to_string(),
-                        who: who(),
-                        pid: std::process::id(),
-                        created: now(),
-                    };
+                    let info = LockInfo::new(operation);
                     let text = serde_json::to_string(&info).map_err(|e| io(&path, e))?;
                     file.set_len(0).map_err(|e| io(&path, e))?;
                     file.seek(SeekFrom::Start(0)).map_err(|e| io(&path, e))?;

@@ -12,6 +12,7 @@ mod fmt;
 mod fuzz_regressions;
 mod kill;
 mod loader_faults;
+mod operation;
 mod plugins;
 mod provider_calls;
 mod resource_bombs;

@@ -1,0 +1,200 @@
+//! Plan, apply, destroy and refresh-only: load and check the stack before touching
+//! the state, then (to change anything) lock, plan, confirm and apply.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use plinth_state::{Snapshot, StateStore};
+
+use super::{check, lock, Backend, CancelToken, Notice, OperationError, Question, Result};
+use super::{Summary, View};
+use crate::apply::{self, ChangeOptions};
+use crate::plan::Plan;
+use crate::stack::{prepare, Prepared, StackOptions};
+
+/// What to plan or apply.
+#[derive(Clone, Debug)]
+pub struct RunRequest {
+    /// The stack directory.
+    pub dir: PathBuf,
+    pub stack: StackOptions,
+    pub change: ChangeOptions,
+    /// Plan (or apply) destroying everything in state.
+    pub destroy: bool,
+    /// How long to wait for another holder of the state's lock.
+    pub lock_timeout: Duration,
+}
+
+pub struct PlanOutcome {
+    pub plan: Plan,
+}
+
+/// Plans without changing anything: from the published state, as every reader
+/// reads it, and without the lock, so a plan never makes an apply fail. With
+/// `save_to` the plan is saved for `apply_saved`.
+pub fn plan(
+    request: &RunRequest,
+    backend: &dyn Backend,
+    view: &dyn View,
+    save_to: Option<&Path>,
+) -> Result<PlanOutcome> {
+    let prepared = prepare_checked(&request.dir, &request.stack, view)?;
+    if request.change.refresh_only && request.change.skip_refresh {
+        return Err(refresh_only_conflict());
+    }
+    let prior = backend.read().map_err(OperationError::State)?;
+    let plan = show_plan(&prepared, &prior, &request.change, request.destroy, view)?;
+    if let Some(path) = save_to {
+        super::saved::save(&plan, &prepared, request, path)?;
+        view.summary(Summary::PlanSaved { path });
+    }
+    Ok(PlanOutcome { plan })
+}
+
+/// Applies (or, with `destroy`, destroys) under the state's lock, after the view
+/// confirms the plan.
+pub fn apply(
+    request: &RunRequest,
+    backend: &dyn Backend,
+    view: &dyn View,
+    cancel: &CancelToken,
+) -> Result<()> {
+    let prepared = prepare_checked(&request.dir, &request.stack, view)?;
+    let change = ChangeOptions {
+        cancel: cancel.clone(),
+        ..request.change.clone()
+    };
+    if change.refresh_only && (change.skip_refresh || request.destroy) {
+        return Err(refresh_only_conflict());
+    }
+    let operation = if request.destroy { "destroy" } else { "apply" };
+    let locked = lock(backend, view, operation, request.lock_timeout)?;
+    // Plan against the published state, checked whole: opening the store for writing
+    // may rewrite its files, and a plan that fails must leave the store as it was.
+    let published = locked.read().map_err(OperationError::State)?;
+    let mut plan = show_plan(&prepared, &published, &change, request.destroy, view)?;
+    if !plan.has_changes() && !locked.exists() {
+        // No state yet and nothing to make: no store to create.
+        return Ok(());
+    }
+    // The store is the state's one source of truth: it is opened whatever the plan,
+    // checked against the copy the plan was made from, and the calls a killed plinth
+    // left in flight are settled before anything else.
+    let store = locked.open().map_err(OperationError::State)?;
+    let current = store.snapshot().map_err(OperationError::State)?;
+    if current.serial != published.serial {
+        view.notice(Notice::PlanningAgain);
+        plan = show_plan(&prepared, &current, &change, request.destroy, view)?;
+    }
+    if !plan.has_changes() {
+        if !current.intents.is_empty() {
+            settle(&prepared, &store, view)?;
+        }
+        return Ok(());
+    }
+    let question = if request.destroy {
+        Question::Destroy
+    } else {
+        Question::Apply
+    };
+    if !view.confirm(question) {
+        return Err(OperationError::Declined);
+    }
+    execute(&prepared, store, &plan, request.destroy, &change, view)
+}
+
+pub(super) fn prepare_checked(
+    dir: &Path,
+    options: &StackOptions,
+    view: &dyn View,
+) -> Result<Prepared> {
+    let prepared = prepare(dir, options);
+    check(
+        view,
+        &prepared.sources,
+        &prepared.diagnostics.clone().sorted_unique(),
+    )?;
+    Ok(prepared)
+}
+
+fn refresh_only_conflict() -> OperationError {
+    OperationError::Request(
+        "--refresh-only cannot be used with --refresh=false or --destroy.".into(),
+    )
+}
+
+/// Plans from `prior` and shows the plan (and any warnings) to the view.
+fn show_plan(
+    prepared: &Prepared,
+    prior: &Snapshot,
+    change: &ChangeOptions,
+    destroy: bool,
+    view: &dyn View,
+) -> Result<Plan> {
+    let (plan, diags) = if destroy {
+        apply::plan_destroy(prepared, prior, change)
+    } else {
+        apply::plan(prepared, prior, change)
+    };
+    check(view, &prepared.sources, &diags)?;
+    if !diags.is_empty() {
+        view.diagnostics(&prepared.sources, &diags);
+    }
+    view.plan(&plan);
+    Ok(plan)
+}
+
+/// A run that holds the lock and changes nothing still settles the calls a killed
+/// plinth left in flight.
+pub(super) fn settle(
+    prepared: &Prepared,
+    store: &Arc<dyn StateStore>,
+    view: &dyn View,
+) -> Result<()> {
+    let diags = apply::settle_intents(prepared, Arc::clone(store), view.progress());
+    check(view, &prepared.sources, &diags)
+}
+
+/// Applies (or destroys) with the store open, then reports. The store is closed
+/// before this returns, so the caller can release the lock.
+pub(super) fn execute(
+    prepared: &Prepared,
+    store: Arc<dyn StateStore>,
+    plan: &Plan,
+    destroy: bool,
+    change: &ChangeOptions,
+    view: &dyn View,
+) -> Result<()> {
+    let (_, diags) = if destroy {
+        apply::destroy(prepared, Arc::clone(&store), change, view.progress())
+    } else {
+        apply::apply(prepared, Arc::clone(&store), change, view.progress())
+    };
+    if change.cancel.is_cancelled() {
+        return Err(OperationError::Cancelled {
+            not_started: diags.errors().count(),
+        });
+    }
+    check(view, &prepared.sources, &diags)?;
+    let (added, changed, destroyed) = plan.counts();
+    if plan.refresh_only {
+        view.summary(Summary::Refreshed {
+            drifted: plan.drift.len(),
+        });
+    } else if destroy {
+        view.summary(Summary::Destroyed { destroyed });
+        return Ok(());
+    } else {
+        view.summary(Summary::Applied {
+            imported: plan.imports.len(),
+            added,
+            changed,
+            destroyed,
+        });
+    }
+    if let Ok(snapshot) = store.snapshot() {
+        view.outputs(&snapshot.outputs);
+    }
+    Ok(())
+}

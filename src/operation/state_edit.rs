@@ -1,0 +1,86 @@
+//! Edits of the state under its lock: `state rm`, `state mv`, `state recover`, and
+//! `force-unlock` for a lock left behind.
+
+use std::time::Duration;
+
+use plinth_state::{Commit, LockRequest, Locked, Snapshot};
+
+use super::{Backend, OperationError, RecoverFrom, Result, Summary, View};
+
+/// Takes the lock for a state edit (which never waits) and opens the store.
+fn edit(
+    backend: &dyn Backend,
+    operation: &str,
+    make: impl FnOnce(&Snapshot) -> Result<Commit>,
+) -> Result<()> {
+    let locked = lock_now(backend, operation)?;
+    let store = locked.open().map_err(OperationError::State)?;
+    let snapshot = store.snapshot().map_err(OperationError::State)?;
+    let commit = make(&snapshot)?;
+    store.commit(commit).map_err(OperationError::SaveState)?;
+    Ok(())
+}
+
+fn lock_now(backend: &dyn Backend, operation: &str) -> Result<Box<dyn Locked>> {
+    backend
+        .lock(&LockRequest {
+            operation: operation.to_string(),
+            timeout: Duration::ZERO,
+        })
+        .map_err(OperationError::Lock)
+}
+
+/// Forgets instances: plinth stops managing them, nothing is destroyed.
+pub fn state_rm(backend: &dyn Backend, view: &dyn View, addresses: &[String]) -> Result<()> {
+    edit(backend, "state rm", |s| {
+        if let Some(missing) = addresses.iter().find(|a| !s.resources.contains_key(*a)) {
+            return Err(OperationError::NotInState {
+                address: missing.clone(),
+            });
+        }
+        Ok(Commit {
+            remove: addresses.to_vec(),
+            ..Commit::default()
+        })
+    })?;
+    view.summary(Summary::Removed { addresses });
+    Ok(())
+}
+
+/// Renames an instance in state, as a `moved` block would.
+pub fn state_mv(backend: &dyn Backend, view: &dyn View, from: &str, to: &str) -> Result<()> {
+    edit(backend, "state mv", |s| {
+        if !s.resources.contains_key(from) {
+            return Err(OperationError::NotInState {
+                address: from.to_string(),
+            });
+        }
+        if s.resources.contains_key(to) {
+            return Err(OperationError::AlreadyInState {
+                address: to.to_string(),
+            });
+        }
+        Ok(Commit {
+            rename: vec![(from.to_string(), to.to_string())],
+            ..Commit::default()
+        })
+    })?;
+    view.summary(Summary::Moved { from, to });
+    Ok(())
+}
+
+/// Repairs a store whose parts are missing or disagree, under the lock so that no
+/// writer is in the middle of a commit.
+pub fn recover(backend: &dyn Backend, view: &dyn View, from: Option<RecoverFrom>) -> Result<()> {
+    let locked = lock_now(backend, "state recover")?;
+    let what = locked.recover(from).map_err(OperationError::State)?;
+    view.summary(Summary::Recovered { what: &what });
+    Ok(())
+}
+
+/// Clears a lock record left behind by a process that is gone.
+pub fn force_unlock(backend: &dyn Backend, view: &dyn View, id: &str) -> Result<()> {
+    backend.force_unlock(id).map_err(OperationError::Unlock)?;
+    view.summary(Summary::Unlocked);
+    Ok(())
+}
