@@ -9,7 +9,7 @@ use plinth_protocol::json::value_from_json;
 use plinth_protocol::msgpack;
 use plinth_protocol::schema::{Attribute, Block, NestedBlock, Nesting, ProviderSchema};
 
-use super::client::{CallError, PluginClient, Returned, WireDiagnostic};
+use super::client::{ApplyCall, CallError, PlanCall, PluginClient, Returned, WireDiagnostic};
 use super::discovery::SourceAddress;
 use super::{ApplyRequest, BoxFuture, ObjectState, PlanRequest, PlannedState, Provider};
 use crate::diag::{Diagnostic, Diagnostics};
@@ -468,6 +468,7 @@ impl Provider for PluginProvider {
                     let ty = self.schema.provider.block.implied_type();
                     let bytes = encode(config, &ty)?;
                     self.client
+                        .rpc()
                         .configure(bytes)
                         .await
                         .map(|_| ())
@@ -492,6 +493,7 @@ impl Provider for PluginProvider {
             let (upgraded, _) = {
                 let _slot = self.slot().await;
                 self.client
+                    .rpc()
                     .upgrade_state(type_name, version as i64, json)
                     .await
                     .map_err(|e| self.diagnostics(e))?
@@ -520,6 +522,7 @@ impl Provider for PluginProvider {
             let imported = {
                 let _slot = self.slot().await;
                 self.client
+                    .rpc()
                     .import_resource(type_name, id)
                     .await
                     .map_err(|e| self.diagnostics(e))?
@@ -565,6 +568,7 @@ impl Provider for PluginProvider {
             let _slot = self.slot().await;
             let (state, _) = self
                 .client
+                .rpc()
                 .read_data_source(
                     type_name,
                     encode(&conform_config(config, &schema.block), &ty)?,
@@ -584,7 +588,7 @@ impl Provider for PluginProvider {
             let Ok(bytes) = encode(config, &ty) else {
                 return Vec::new();
             };
-            match self.client.validate_provider(bytes).await {
+            match self.client.rpc().validate_provider(bytes).await {
                 Ok(diags) => redact_all(attribute_diagnostics(&diags), config),
                 Err(e) => self
                     .diagnostics(e)
@@ -620,9 +624,12 @@ impl Provider for PluginProvider {
                 Err(_) => return Vec::new(),
             };
             let outcome = if data {
-                self.client.validate_data_source(type_name, bytes).await
+                self.client
+                    .rpc()
+                    .validate_data_source(type_name, bytes)
+                    .await
             } else {
-                self.client.validate_resource(type_name, bytes).await
+                self.client.rpc().validate_resource(type_name, bytes).await
             };
             let diags = match outcome {
                 Ok(d) => d,
@@ -654,6 +661,7 @@ impl Provider for PluginProvider {
             let _slot = self.slot().await;
             let (reply, _) = self
                 .client
+                .rpc()
                 .read_resource(type_name, bytes, private.to_vec())
                 .await
                 .map_err(|e| self.diagnostics(e).redact(&secrets_in(&[current])))?;
@@ -679,13 +687,14 @@ impl Provider for PluginProvider {
             let _slot = self.slot().await;
             let (planned, _) = self
                 .client
-                .plan_resource(
-                    request.type_name,
-                    encode(&prior, ty)?,
-                    encode(&proposed, ty)?,
-                    encode(&config, ty)?,
-                    request.prior_private.to_vec(),
-                )
+                .rpc()
+                .plan_resource(PlanCall {
+                    type_name: request.type_name,
+                    prior: encode(&prior, ty)?,
+                    proposed: encode(&proposed, ty)?,
+                    config: encode(&config, ty)?,
+                    prior_private: request.prior_private.to_vec(),
+                })
                 .await
                 .map_err(|e| {
                     let prior = request.prior.cloned().unwrap_or_else(Value::null);
@@ -721,13 +730,14 @@ impl Provider for PluginProvider {
             let _slot = self.slot().await;
             let (reply, _) = self
                 .client
-                .apply_resource(
-                    request.type_name,
-                    encode(prior, ty)?,
-                    encode(planned, ty)?,
-                    encode(config, ty)?,
-                    request.private.to_vec(),
-                )
+                .rpc()
+                .apply_resource(ApplyCall {
+                    type_name: request.type_name,
+                    prior: encode(prior, ty)?,
+                    planned: encode(planned, ty)?,
+                    config: encode(config, ty)?,
+                    planned_private: request.private.to_vec(),
+                })
                 .await
                 .map_err(|e| {
                     let config = request.config.unwrap_or(&null);
