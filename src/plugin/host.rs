@@ -1,7 +1,7 @@
 //! A provider plugin as the engine's [`Provider`]: values are shaped to the schema's
-//! types, encoded as msgpack, sent through [`PluginClient`], and decoded again. Core's
-//! share of the protocol lives here too: the proposed new state handed to
-//! PlanResourceChange, and turning a provider's answer into diagnostics.
+//! types, encoded as msgpack, sent through [`PluginClient`]'s protocol-blind calls,
+//! and decoded again; a provider's answer is turned into diagnostics here. The
+//! proposed new state handed to PlanResourceChange is core's (`plan::objchange`).
 
 use std::collections::{BTreeMap, HashMap};
 
@@ -15,6 +15,7 @@ use super::{ApplyRequest, BoxFuture, ObjectState, PlanRequest, PlannedState, Pro
 use crate::diag::{Diagnostic, Diagnostics};
 use crate::lang::convert::convert_to_type;
 use crate::lang::{Type, Value};
+use crate::plan::objchange::{attr_of, proposed_new};
 
 /// The summary of the diagnostic for a plugin that failed during a call (crashed,
 /// or stopped answering), as opposed to a provider reporting an error.
@@ -307,69 +308,6 @@ fn elements(v: &Value) -> Vec<Value> {
         Value::List(_, items) | Value::Set(_, items) | Value::Tuple(items) => items.clone(),
         other => vec![other.clone()],
     }
-}
-
-fn attr_of(v: &Value, name: &str) -> Value {
-    match v.peel().0 {
-        Value::Object(m) => m.get(name).cloned().unwrap_or_else(Value::null),
-        _ => Value::null(),
-    }
-}
-
-/// Terraform core's proposed new state: the configuration, with the prior value of
-/// every computed attribute the configuration leaves null; nested blocks likewise,
-/// matched by position (lists) or key (maps).
-pub fn proposed_new(block: &Block, prior: &Value, config: &Value) -> Value {
-    if config.is_null() || !config.is_known() {
-        return config.clone();
-    }
-    let prior_known = !prior.is_null() && prior.is_known();
-    let mut out = BTreeMap::new();
-    for (name, a) in &block.attributes {
-        let c = attr_of(config, name);
-        let v = if a.computed && c.is_null() && prior_known {
-            attr_of(prior, name)
-        } else {
-            c
-        };
-        out.insert(name.clone(), v);
-    }
-    for (name, nb) in &block.blocks {
-        let c = attr_of(config, name);
-        let p = if prior_known {
-            attr_of(prior, name)
-        } else {
-            Value::null()
-        };
-        let v = match (nb.nesting, &c) {
-            (Nesting::Single | Nesting::Group, _) => proposed_new(&nb.block, &p, &c),
-            (Nesting::List, Value::List(t, items)) => {
-                let prior_items = match p.peel().0 {
-                    Value::List(_, x) => x.clone(),
-                    _ => Vec::new(),
-                };
-                Value::List(
-                    t.clone(),
-                    items
-                        .iter()
-                        .enumerate()
-                        .map(|(i, x)| {
-                            proposed_new(&nb.block, prior_items.get(i).unwrap_or(&Value::null()), x)
-                        })
-                        .collect(),
-                )
-            }
-            (Nesting::Map, Value::Map(t, m)) => Value::Map(
-                t.clone(),
-                m.iter()
-                    .map(|(k, x)| (k.clone(), proposed_new(&nb.block, &attr_of(&p, k), x)))
-                    .collect(),
-            ),
-            _ => c.clone(),
-        };
-        out.insert(name.clone(), v);
-    }
-    Value::Object(out)
 }
 
 /// Marks the attributes the schema calls sensitive, in nested blocks and nested
