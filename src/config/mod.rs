@@ -1,6 +1,7 @@
 //! Stack files to typed, spanned configuration. Loading never evaluates a reference
 //! and never calls a provider; expressions are kept for `graph` and `lang` to evaluate.
 
+mod decode;
 pub mod format;
 pub mod load;
 pub mod model;

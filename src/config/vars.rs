@@ -10,7 +10,8 @@ use std::path::{Path, PathBuf};
 use hcl_edit::structure::Structure;
 use hcl_edit::Span as _;
 
-use super::load::{parse_file, read_file, NoReferences};
+use super::decode::NoReferences;
+use super::load::{parse_file, read_file};
 use super::model::{Expr, Module, Variable};
 use crate::diag::{did_you_mean, Diagnostic, Diagnostics, Sources, Span};
 use crate::lang::{Evaluator, Value};

@@ -1,7 +1,7 @@
 //! A provider plugin as the engine's [`Provider`]: values are shaped to the schema's
-//! types, encoded as msgpack, sent through [`PluginClient`], and decoded again. Core's
-//! share of the protocol lives here too: the proposed new state handed to
-//! PlanResourceChange, and turning a provider's answer into diagnostics.
+//! types, encoded as msgpack, sent through [`PluginClient`]'s protocol-blind calls,
+//! and decoded again; a provider's answer is turned into diagnostics here. The
+//! proposed new state handed to PlanResourceChange is core's (`plan::objchange`).
 
 use std::collections::{BTreeMap, HashMap};
 
@@ -9,12 +9,13 @@ use plinth_protocol::json::value_from_json;
 use plinth_protocol::msgpack;
 use plinth_protocol::schema::{Attribute, Block, NestedBlock, Nesting, ProviderSchema};
 
-use super::client::{CallError, PluginClient, Returned, WireDiagnostic};
+use super::client::{ApplyCall, CallError, PlanCall, PluginClient, Returned, WireDiagnostic};
 use super::discovery::SourceAddress;
 use super::{ApplyRequest, BoxFuture, ObjectState, PlanRequest, PlannedState, Provider};
 use crate::diag::{Diagnostic, Diagnostics};
 use crate::lang::convert::convert_to_type;
 use crate::lang::{Type, Value};
+use crate::plan::objchange::{attr_of, proposed_new};
 
 /// The summary of the diagnostic for a plugin that failed during a call (crashed,
 /// or stopped answering), as opposed to a provider reporting an error.
@@ -309,69 +310,6 @@ fn elements(v: &Value) -> Vec<Value> {
     }
 }
 
-fn attr_of(v: &Value, name: &str) -> Value {
-    match v.peel().0 {
-        Value::Object(m) => m.get(name).cloned().unwrap_or_else(Value::null),
-        _ => Value::null(),
-    }
-}
-
-/// Terraform core's proposed new state: the configuration, with the prior value of
-/// every computed attribute the configuration leaves null; nested blocks likewise,
-/// matched by position (lists) or key (maps).
-pub fn proposed_new(block: &Block, prior: &Value, config: &Value) -> Value {
-    if config.is_null() || !config.is_known() {
-        return config.clone();
-    }
-    let prior_known = !prior.is_null() && prior.is_known();
-    let mut out = BTreeMap::new();
-    for (name, a) in &block.attributes {
-        let c = attr_of(config, name);
-        let v = if a.computed && c.is_null() && prior_known {
-            attr_of(prior, name)
-        } else {
-            c
-        };
-        out.insert(name.clone(), v);
-    }
-    for (name, nb) in &block.blocks {
-        let c = attr_of(config, name);
-        let p = if prior_known {
-            attr_of(prior, name)
-        } else {
-            Value::null()
-        };
-        let v = match (nb.nesting, &c) {
-            (Nesting::Single | Nesting::Group, _) => proposed_new(&nb.block, &p, &c),
-            (Nesting::List, Value::List(t, items)) => {
-                let prior_items = match p.peel().0 {
-                    Value::List(_, x) => x.clone(),
-                    _ => Vec::new(),
-                };
-                Value::List(
-                    t.clone(),
-                    items
-                        .iter()
-                        .enumerate()
-                        .map(|(i, x)| {
-                            proposed_new(&nb.block, prior_items.get(i).unwrap_or(&Value::null()), x)
-                        })
-                        .collect(),
-                )
-            }
-            (Nesting::Map, Value::Map(t, m)) => Value::Map(
-                t.clone(),
-                m.iter()
-                    .map(|(k, x)| (k.clone(), proposed_new(&nb.block, &attr_of(&p, k), x)))
-                    .collect(),
-            ),
-            _ => c.clone(),
-        };
-        out.insert(name.clone(), v);
-    }
-    Value::Object(out)
-}
-
 /// Marks the attributes the schema calls sensitive, in nested blocks and nested
 /// attributes too.
 fn mark_sensitive(block: &Block, v: Value) -> Value {
@@ -468,6 +406,7 @@ impl Provider for PluginProvider {
                     let ty = self.schema.provider.block.implied_type();
                     let bytes = encode(config, &ty)?;
                     self.client
+                        .rpc()
                         .configure(bytes)
                         .await
                         .map(|_| ())
@@ -492,6 +431,7 @@ impl Provider for PluginProvider {
             let (upgraded, _) = {
                 let _slot = self.slot().await;
                 self.client
+                    .rpc()
                     .upgrade_state(type_name, version as i64, json)
                     .await
                     .map_err(|e| self.diagnostics(e))?
@@ -520,6 +460,7 @@ impl Provider for PluginProvider {
             let imported = {
                 let _slot = self.slot().await;
                 self.client
+                    .rpc()
                     .import_resource(type_name, id)
                     .await
                     .map_err(|e| self.diagnostics(e))?
@@ -565,6 +506,7 @@ impl Provider for PluginProvider {
             let _slot = self.slot().await;
             let (state, _) = self
                 .client
+                .rpc()
                 .read_data_source(
                     type_name,
                     encode(&conform_config(config, &schema.block), &ty)?,
@@ -584,7 +526,7 @@ impl Provider for PluginProvider {
             let Ok(bytes) = encode(config, &ty) else {
                 return Vec::new();
             };
-            match self.client.validate_provider(bytes).await {
+            match self.client.rpc().validate_provider(bytes).await {
                 Ok(diags) => redact_all(attribute_diagnostics(&diags), config),
                 Err(e) => self
                     .diagnostics(e)
@@ -620,9 +562,12 @@ impl Provider for PluginProvider {
                 Err(_) => return Vec::new(),
             };
             let outcome = if data {
-                self.client.validate_data_source(type_name, bytes).await
+                self.client
+                    .rpc()
+                    .validate_data_source(type_name, bytes)
+                    .await
             } else {
-                self.client.validate_resource(type_name, bytes).await
+                self.client.rpc().validate_resource(type_name, bytes).await
             };
             let diags = match outcome {
                 Ok(d) => d,
@@ -654,6 +599,7 @@ impl Provider for PluginProvider {
             let _slot = self.slot().await;
             let (reply, _) = self
                 .client
+                .rpc()
                 .read_resource(type_name, bytes, private.to_vec())
                 .await
                 .map_err(|e| self.diagnostics(e).redact(&secrets_in(&[current])))?;
@@ -679,13 +625,14 @@ impl Provider for PluginProvider {
             let _slot = self.slot().await;
             let (planned, _) = self
                 .client
-                .plan_resource(
-                    request.type_name,
-                    encode(&prior, ty)?,
-                    encode(&proposed, ty)?,
-                    encode(&config, ty)?,
-                    request.prior_private.to_vec(),
-                )
+                .rpc()
+                .plan_resource(PlanCall {
+                    type_name: request.type_name,
+                    prior: encode(&prior, ty)?,
+                    proposed: encode(&proposed, ty)?,
+                    config: encode(&config, ty)?,
+                    prior_private: request.prior_private.to_vec(),
+                })
                 .await
                 .map_err(|e| {
                     let prior = request.prior.cloned().unwrap_or_else(Value::null);
@@ -721,13 +668,14 @@ impl Provider for PluginProvider {
             let _slot = self.slot().await;
             let (reply, _) = self
                 .client
-                .apply_resource(
-                    request.type_name,
-                    encode(prior, ty)?,
-                    encode(planned, ty)?,
-                    encode(config, ty)?,
-                    request.private.to_vec(),
-                )
+                .rpc()
+                .apply_resource(ApplyCall {
+                    type_name: request.type_name,
+                    prior: encode(prior, ty)?,
+                    planned: encode(planned, ty)?,
+                    config: encode(config, ty)?,
+                    planned_private: request.private.to_vec(),
+                })
                 .await
                 .map_err(|e| {
                     let config = request.config.unwrap_or(&null);

@@ -1,6 +1,8 @@
 //! Providers: the interface the engine calls to read, plan and change resources, and
 //! the registry that finds the provider for a resource type. The built-in `plinth`
-//! provider lives here; plugin processes speaking the Terraform protocol come next.
+//! provider lives here (`builtin`); plugin processes speaking the Terraform protocol
+//! are found (`discovery`), started (`start`, `process`), called (`client`, one
+//! implementation per protocol version) and served to the engine (`host`).
 //!
 //! Calls are async: they run on [`runtime`], so that thousands of them can be in
 //! flight at once without a thread each.
@@ -10,6 +12,9 @@ pub mod client;
 pub mod discovery;
 pub mod host;
 pub mod lockfile;
+mod plugin5;
+mod plugin6;
+pub mod process;
 pub mod start;
 
 use std::collections::HashMap;

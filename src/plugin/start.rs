@@ -9,9 +9,10 @@ use std::sync::Arc;
 use plinth_protocol::schema::ProviderSchema;
 use sha2::{Digest, Sha256};
 
-use super::client::PluginClient;
+use super::client::{CallError, PluginClient};
 use super::discovery::{find, Found, SourceAddress};
 use super::host::PluginProvider;
+use super::process::StartError;
 use super::{runtime, Providers};
 use crate::config::Config;
 use crate::diag::{Diagnostic, Diagnostics, Span};
@@ -123,7 +124,16 @@ pub fn file_hash(path: &Path) -> std::io::Result<String> {
         .collect())
 }
 
-async fn schema_of(client: &PluginClient, binary: &Path) -> Result<ProviderSchema, String> {
+/// Why a provider's plugin could not be used.
+#[derive(Debug, thiserror::Error)]
+enum StartFailure {
+    #[error(transparent)]
+    Process(#[from] StartError),
+    #[error("the plugin for provider {provider} did not give its schema: {source}")]
+    Schema { provider: String, source: CallError },
+}
+
+async fn schema_of(client: &PluginClient, binary: &Path) -> Result<ProviderSchema, CallError> {
     let cached = file_hash(binary)
         .ok()
         .and_then(|h| cache_dir().map(|d| d.join("schemas").join(format!("{h}.json"))));
@@ -136,14 +146,7 @@ async fn schema_of(client: &PluginClient, binary: &Path) -> Result<ProviderSchem
             return Ok(schema);
         }
     }
-    let (schema, _) = client.schema().await.map_err(|e| match e {
-        super::client::CallError::Provider(d) => d
-            .iter()
-            .map(|d| format!("{}: {}", d.summary, d.detail))
-            .collect::<Vec<_>>()
-            .join("; "),
-        super::client::CallError::Transport(m) => m,
-    })?;
+    let (schema, _) = client.rpc().schema().await?;
     if let Some(path) = &cached {
         if let Some(dir) = path.parent() {
             let _ = std::fs::create_dir_all(dir);
@@ -245,13 +248,14 @@ pub fn start_all(
             let name = f.path.display().to_string();
             let client = PluginClient::start(&name, &f.path).await?;
             let limit = client.max_concurrency().await;
-            let schema = schema_of(&client, &f.path).await.map_err(|e| {
-                format!(
-                    "the plugin for provider {} did not give its schema: {e}",
-                    r.source.short()
-                )
-            })?;
-            Ok::<_, String>((r, f, alias, client, schema, limit))
+            let schema =
+                schema_of(&client, &f.path)
+                    .await
+                    .map_err(|source| StartFailure::Schema {
+                        provider: r.source.short(),
+                        source,
+                    })?;
+            Ok::<_, StartFailure>((r, f, alias, client, schema, limit))
         },
     )));
     let mut started = Vec::new();
@@ -280,7 +284,9 @@ pub fn start_all(
                     schema,
                 });
             }
-            Err(e) => diags.push(Diagnostic::error("Provider failed to start").detail(e)),
+            Err(e) => {
+                diags.push(Diagnostic::error("Provider failed to start").detail(e.to_string()))
+            }
         }
     }
     (started, diags)

@@ -1,11 +1,17 @@
-//! Collection functions: chunklist, coalescelist, index, matchkeys, one, setintersection,
-//! setproduct, setsubtract, setunion, slice, sort, transpose.
+//! Collection functions: alltrue, anytrue, chunklist, coalesce, coalescelist, compact,
+//! concat, contains, distinct, element, flatten, index, keys, length, lookup, matchkeys,
+//! merge, one, range, reverse, setintersection, setproduct, setsubtract, setunion, slice,
+//! sort, sum, transpose, values, zipmap.
 
 use std::collections::{BTreeMap, HashMap};
 
-use super::{dynamic_ty, fixed, list_any, p, variadic, FnError, Function, Param};
-use crate::lang::convert::{convert_to_type, unify};
+use super::{
+    bool_ty, dynamic_ty, fixed, list_any, number_ty, p, str_arg, unknown_ok, variadic, FnError,
+    Function, Param,
+};
+use crate::lang::convert::{convert, convert_to_type, unify};
 use crate::lang::limits;
+use crate::lang::number::Number;
 use crate::lang::types::{Constraint, Type};
 use crate::lang::value::Value;
 
@@ -285,6 +291,312 @@ fn number(_: &[Value]) -> Type {
     Type::Number
 }
 
+fn length(args: &[Value]) -> Result<Value, FnError> {
+    let (v, _) = args[0].peel();
+    match v {
+        Value::Unknown(_) => Ok(Value::Unknown(Type::Number)),
+        Value::String(s) => Ok(Value::number(
+            unicode_segmentation::UnicodeSegmentation::graphemes(s.as_str(), true).count(),
+        )),
+        Value::List(_, e) | Value::Set(_, e) | Value::Tuple(e) => Ok(Value::number(e.len())),
+        Value::Map(_, m) | Value::Object(m) => Ok(Value::number(m.len())),
+        _ => Err(FnError::arg(
+            0,
+            "Invalid value for \"value\" parameter: collection or structural type is required.",
+        )),
+    }
+}
+
+fn keys(args: &[Value]) -> Result<Value, FnError> {
+    match args[0].peel().0 {
+        Value::Map(_, m) => Ok(Value::List(
+            Type::String,
+            m.keys().cloned().map(Value::String).collect(),
+        )),
+        Value::Object(m) => Ok(Value::Tuple(m.keys().cloned().map(Value::String).collect())),
+        Value::Unknown(_) => Ok(Value::Unknown(Type::list(Type::String))),
+        _ => Err(FnError::arg(
+            0,
+            "Invalid value for \"inputMap\" parameter: must have map or object type.",
+        )),
+    }
+}
+
+fn values(args: &[Value]) -> Result<Value, FnError> {
+    match args[0].peel().0 {
+        Value::Map(t, m) => Ok(Value::List(t.clone(), m.values().cloned().collect())),
+        Value::Object(m) => Ok(Value::Tuple(m.values().cloned().collect())),
+        _ => Err(FnError::arg(
+            0,
+            "Invalid value for \"mapping\" parameter: must have map or object type.",
+        )),
+    }
+}
+
+fn concat(args: &[Value]) -> Result<Value, FnError> {
+    let bound = limits::max_value_bytes();
+    let bytes = args.iter().fold(0usize, |n, a| {
+        n.saturating_add(limits::size_capped(a, bound))
+    });
+    FnError::bound(bytes)?;
+    let mut out = Vec::new();
+    let mut all_lists = true;
+    for (i, a) in args.iter().enumerate() {
+        match a.peel().0 {
+            Value::List(_, e) | Value::Set(_, e) => out.extend(e.iter().cloned()),
+            Value::Tuple(e) => {
+                all_lists = false;
+                out.extend(e.iter().cloned())
+            }
+            _ => {
+                return Err(FnError::arg(
+                    i,
+                    "Invalid value for \"seqs\" parameter: all arguments must be lists or tuples.",
+                ))
+            }
+        }
+    }
+    if all_lists {
+        let types: Vec<Type> = out.iter().map(Value::ty).collect();
+        if let Some(t) = unify(&types) {
+            let elems = out
+                .into_iter()
+                .map(|v| convert_to_type(v, &t))
+                .collect::<Result<Vec<_>, _>>()
+                .map_err(|e| FnError::call(e.to_string()))?;
+            return Ok(Value::List(t, elems));
+        }
+    }
+    Ok(Value::Tuple(out))
+}
+
+fn merge(args: &[Value]) -> Result<Value, FnError> {
+    let mut out = BTreeMap::new();
+    let mut all_maps = true;
+    for (i, a) in args.iter().enumerate() {
+        match a.peel().0 {
+            Value::Null(_) => {}
+            Value::Map(_, m) => out.extend(m.clone()),
+            Value::Object(m) => {
+                all_maps = false;
+                out.extend(m.clone())
+            }
+            _ => {
+                return Err(FnError::arg(
+                    i,
+                    "Invalid value for \"maps\" parameter: arguments must be maps or objects.",
+                ))
+            }
+        }
+    }
+    if all_maps {
+        let types: Vec<Type> = out.values().map(Value::ty).collect();
+        if let Some(t) = unify(&types) {
+            return Ok(Value::Map(t, out));
+        }
+    }
+    Ok(Value::Object(out))
+}
+
+fn lookup(args: &[Value]) -> Result<Value, FnError> {
+    let key = str_arg(args, 1);
+    let found = match args[0].peel().0 {
+        Value::Map(_, m) | Value::Object(m) => m.get(key).cloned(),
+        _ => {
+            return Err(FnError::arg(
+                0,
+                "Invalid value for \"inputMap\" parameter: must have map or object type.",
+            ))
+        }
+    };
+    match (found, args.get(2)) {
+        (Some(v), _) => Ok(v),
+        (None, Some(default)) => Ok(default.clone()),
+        (None, None) => Err(FnError::arg(
+            1,
+            format!("Invalid function argument: the given key {key:?} does not exist in the map."),
+        )),
+    }
+}
+
+fn element(args: &[Value]) -> Result<Value, FnError> {
+    let list = args[0].elements().unwrap_or_default();
+    if list.is_empty() {
+        return Err(FnError::arg(
+            0,
+            "Invalid function argument: cannot use element function with an empty list.",
+        ));
+    }
+    let index = args[1]
+        .as_number()
+        .and_then(Number::to_i64)
+        .ok_or_else(|| {
+            FnError::arg(
+                1,
+                "Invalid function argument: index must be a whole number.",
+            )
+        })?;
+    if index < 0 {
+        return Err(FnError::arg(
+            1,
+            "Invalid function argument: cannot use element function with a negative index.",
+        ));
+    }
+    Ok(list[index as usize % list.len()].clone())
+}
+
+fn coalesce(args: &[Value]) -> Result<Value, FnError> {
+    for a in args {
+        if !a.is_known() {
+            return Ok(Value::unknown());
+        }
+        if !a.is_null() && a.as_str() != Some("") {
+            return Ok(a.clone());
+        }
+    }
+    Err(FnError::call(
+        "Invalid function argument: no non-null, non-empty-string arguments.",
+    ))
+}
+
+fn contains(args: &[Value]) -> Result<Value, FnError> {
+    let needle = &args[1];
+    let elems = args[0].elements().unwrap_or_default();
+    if elems.iter().any(|e| !e.is_wholly_known()) || !needle.is_wholly_known() {
+        return Ok(Value::Unknown(Type::Bool));
+    }
+    Ok(Value::Bool(elems.iter().any(|e| e.strict_equal(needle))))
+}
+
+fn range(args: &[Value]) -> Result<Value, FnError> {
+    let nums: Vec<Number> = args.iter().filter_map(|a| a.as_number().cloned()).collect();
+    let (start, end, step) = match nums.as_slice() {
+        [end] => (Number::from_i64(0), end.clone(), Number::one()),
+        [start, end] => {
+            let step = if end < start {
+                Number::one().neg()
+            } else {
+                Number::one()
+            };
+            (start.clone(), end.clone(), step)
+        }
+        [start, end, step] => (start.clone(), end.clone(), step.clone()),
+        _ => {
+            return Err(FnError::call(
+                "Invalid number of arguments: range takes one to three numbers.",
+            ))
+        }
+    };
+    if step.is_zero() {
+        return Err(FnError::arg(
+            2,
+            "Invalid function argument: step must not be zero.",
+        ));
+    }
+    let mut out = Vec::new();
+    let mut i = start;
+    while (!step.is_negative() && i < end) || (step.is_negative() && i > end) {
+        if out.len() >= 1024 {
+            return Err(FnError::call("Invalid function argument: more than 1024 values were generated; either decrease the difference between start and end or use a smaller step."));
+        }
+        out.push(Value::Number(i.clone()));
+        i = i.add(&step);
+    }
+    Ok(Value::List(Type::Number, out))
+}
+
+fn flatten_into(v: &Value, out: &mut Vec<Value>) -> bool {
+    match v.peel().0 {
+        Value::List(_, e) | Value::Set(_, e) | Value::Tuple(e) => {
+            for x in e {
+                if !x.is_known() {
+                    return false;
+                }
+                if matches!(
+                    x.peel().0,
+                    Value::List(..) | Value::Set(..) | Value::Tuple(..)
+                ) {
+                    if !flatten_into(x, out) {
+                        return false;
+                    }
+                } else {
+                    out.push(x.clone());
+                }
+            }
+            true
+        }
+        _ => {
+            out.push(v.clone());
+            true
+        }
+    }
+}
+
+fn flatten(args: &[Value]) -> Result<Value, FnError> {
+    let mut out = Vec::new();
+    if !flatten_into(&args[0], &mut out) {
+        return Ok(Value::unknown());
+    }
+    Ok(Value::Tuple(out))
+}
+
+fn all_any(args: &[Value], want_all: bool) -> Result<Value, FnError> {
+    let mut unknown = false;
+    for e in args[0].elements().unwrap_or_default() {
+        let converted = convert(e.clone(), &Constraint::Bool).ok();
+        let e = converted.as_ref().unwrap_or(e);
+        match e.as_bool() {
+            Some(b) if b != want_all => return Ok(Value::Bool(!want_all)),
+            Some(_) => {}
+            None if e.is_null() => return Ok(Value::Bool(false)),
+            None => unknown = true,
+        }
+    }
+    Ok(if unknown {
+        Value::Unknown(Type::Bool)
+    } else {
+        Value::Bool(want_all)
+    })
+}
+
+fn sum(args: &[Value]) -> Result<Value, FnError> {
+    let elems = args[0].elements().unwrap_or_default();
+    if elems.is_empty() {
+        return Err(FnError::arg(
+            0,
+            "Invalid function argument: cannot sum an empty list.",
+        ));
+    }
+    let mut total = Number::from_i64(0);
+    for e in elems {
+        if !e.is_known() {
+            return Ok(Value::Unknown(Type::Number));
+        }
+        let n = convert(e.clone(), &Constraint::Number).map_err(|_| {
+            FnError::arg(
+                0,
+                "Invalid function argument: argument must be list, set, or tuple of number values.",
+            )
+        })?;
+        total = total.add(n.as_number().unwrap_or(&Number::from_i64(0)));
+    }
+    Ok(Value::Number(total))
+}
+
+fn distinct(args: &[Value]) -> Result<Value, FnError> {
+    let (ty, elems) = match args[0].peel().0 {
+        Value::List(t, e) => (t.clone(), e),
+        _ => return Ok(args[0].clone()),
+    };
+    let mut out: Vec<Value> = Vec::new();
+    for e in elems {
+        if !out.iter().any(|o| o.strict_equal(e)) {
+            out.push(e.clone());
+        }
+    }
+    Ok(Value::List(ty, out))
+}
+
 pub(super) fn register(t: &mut HashMap<&'static str, Function>) {
     let any = || Constraint::Any;
     let set_any = || Constraint::Set(Box::new(Constraint::Any));
@@ -385,5 +697,154 @@ pub(super) fn register(t: &mut HashMap<&'static str, Function>) {
             dynamic_ty,
             transpose,
         ),
+    );
+    t.insert(
+        "length",
+        fixed([unknown_ok("value", any())], number_ty, length),
+    );
+    t.insert(
+        "keys",
+        fixed([p("inputMap", any())], |_| Type::list(Type::String), keys),
+    );
+    t.insert("values", fixed([p("mapping", any())], dynamic_ty, values));
+    t.insert(
+        "concat",
+        variadic(vec![], p("seqs", any()), dynamic_ty, concat),
+    );
+    t.insert(
+        "merge",
+        variadic(
+            vec![],
+            Param {
+                allow_null: true,
+                ..p("maps", any())
+            },
+            dynamic_ty,
+            merge,
+        ),
+    );
+    t.insert(
+        "lookup",
+        variadic(
+            vec![p("inputMap", any()), p("key", Constraint::String)],
+            Param {
+                allow_null: true,
+                ..p("default", any())
+            },
+            dynamic_ty,
+            lookup,
+        ),
+    );
+    t.insert(
+        "element",
+        fixed(
+            [p("list", any()), p("index", Constraint::Number)],
+            dynamic_ty,
+            element,
+        ),
+    );
+    t.insert(
+        "coalesce",
+        variadic(
+            vec![],
+            Param {
+                name: "vals",
+                ty: any(),
+                allow_unknown: true,
+                allow_null: true,
+            },
+            dynamic_ty,
+            coalesce,
+        ),
+    );
+    t.insert(
+        "contains",
+        fixed(
+            [unknown_ok("list", any()), unknown_ok("value", any())],
+            bool_ty,
+            contains,
+        ),
+    );
+    t.insert(
+        "range",
+        variadic(
+            vec![],
+            p("params", Constraint::Number),
+            |_| Type::list(Type::Number),
+            range,
+        ),
+    );
+    t.insert(
+        "alltrue",
+        fixed([unknown_ok("list", list_any())], bool_ty, |a| {
+            all_any(a, true)
+        }),
+    );
+    t.insert(
+        "anytrue",
+        fixed([unknown_ok("list", list_any())], bool_ty, |a| {
+            all_any(a, false)
+        }),
+    );
+    t.insert("sum", fixed([unknown_ok("list", any())], number_ty, sum));
+    t.insert(
+        "distinct",
+        fixed([p("list", list_any())], |a| a[0].ty(), distinct),
+    );
+    t.insert(
+        "compact",
+        fixed(
+            [p("list", Constraint::List(Box::new(Constraint::String)))],
+            |_| Type::list(Type::String),
+            |a| {
+                let kept = a[0]
+                    .elements()
+                    .unwrap_or_default()
+                    .into_iter()
+                    .filter(|e| e.as_str() != Some("") && !e.is_null())
+                    .cloned()
+                    .collect();
+                Ok(Value::List(Type::String, kept))
+            },
+        ),
+    );
+    t.insert(
+        "reverse",
+        fixed([p("list", any())], dynamic_ty, |a| match a[0].peel().0 {
+            Value::List(t, e) => Ok(Value::List(t.clone(), e.iter().rev().cloned().collect())),
+            Value::Tuple(e) => Ok(Value::Tuple(e.iter().rev().cloned().collect())),
+            _ => Err(FnError::arg(
+                0,
+                "Invalid function argument: list or tuple required.",
+            )),
+        }),
+    );
+    t.insert(
+        "zipmap",
+        fixed(
+            [
+                p("keys", Constraint::List(Box::new(Constraint::String))),
+                p("values", any()),
+            ],
+            dynamic_ty,
+            |a| {
+                let keys = a[0].elements().unwrap_or_default();
+                let values = a[1].elements().unwrap_or_default();
+                if keys.len() != values.len() {
+                    return Err(FnError::call(
+                        "Invalid function argument: number of keys and values must match.",
+                    ));
+                }
+                let mut out = BTreeMap::new();
+                for (k, v) in keys.into_iter().zip(values) {
+                    out.insert(k.as_str().unwrap_or("").to_string(), v.clone());
+                }
+                Ok(Value::Object(out))
+            },
+        ),
+    );
+    t.insert(
+        "flatten",
+        fixed([unknown_ok("list", any())], dynamic_ty, flatten),
     );
 }

@@ -1,4 +1,4 @@
-//! Encoding and hashing functions: base64encode, base64decode, jsondecode, csvdecode,
+//! Encoding and hashing functions: base64encode, base64decode, jsonencode, jsondecode, csvdecode,
 //! urlencode, md5, sha1, sha256, sha512, base64sha256, base64sha512, uuidv5, and the
 //! file variants (filebase64, filemd5, filesha1, filesha256, filesha512,
 //! filebase64sha256, filebase64sha512).
@@ -10,7 +10,7 @@ use md5::Md5;
 use sha1::Sha1;
 use sha2::{Digest, Sha256, Sha512};
 
-use super::{fixed, p, str_arg, string_fn, string_ty, FnError, Function};
+use super::{fixed, p, str_arg, string_fn, string_ty, unknown_ok, FnError, Function, Param};
 use crate::lang::limits;
 use crate::lang::types::{Constraint, Type};
 use crate::lang::value::Value;
@@ -241,6 +241,57 @@ fn uuidv5(args: &[Value]) -> Result<Value, FnError> {
     ))
 }
 
+/// JSON text as Terraform's `jsonencode` writes it: compact, keys sorted, and `<`, `>`
+/// and `&` escaped as Go's encoder does.
+fn json_text(v: &Value, out: &mut String) {
+    match v.peel().0 {
+        Value::Null(_) | Value::Unknown(_) => out.push_str("null"),
+        Value::Bool(b) => out.push_str(if *b { "true" } else { "false" }),
+        Value::Number(n) => out.push_str(&n.to_string()),
+        Value::String(s) => {
+            let quoted = serde_json::to_string(s).unwrap_or_default();
+            out.push_str(
+                &quoted
+                    .replace('<', "\\u003c")
+                    .replace('>', "\\u003e")
+                    .replace('&', "\\u0026"),
+            );
+        }
+        Value::List(_, e) | Value::Set(_, e) | Value::Tuple(e) => {
+            out.push('[');
+            for (i, x) in e.iter().enumerate() {
+                if i > 0 {
+                    out.push(',');
+                }
+                json_text(x, out);
+            }
+            out.push(']');
+        }
+        Value::Map(_, m) | Value::Object(m) => {
+            out.push('{');
+            for (i, (k, x)) in m.iter().enumerate() {
+                if i > 0 {
+                    out.push(',');
+                }
+                json_text(&Value::String(k.clone()), out);
+                out.push(':');
+                json_text(x, out);
+            }
+            out.push('}');
+        }
+        Value::Sensitive(_) => out.push_str("null"),
+    }
+}
+
+fn jsonencode(args: &[Value]) -> Result<Value, FnError> {
+    if !args[0].is_wholly_known() {
+        return Ok(Value::Unknown(Type::String));
+    }
+    let mut out = String::new();
+    json_text(&args[0], &mut out);
+    Ok(Value::String(out).mark(args[0].contains_sensitive()))
+}
+
 pub(super) fn register(t: &mut HashMap<&'static str, Function>) {
     t.insert("base64encode", string_fn(base64encode));
     t.insert("base64decode", string_fn(base64decode));
@@ -284,6 +335,17 @@ pub(super) fn register(t: &mut HashMap<&'static str, Function>) {
             ],
             string_ty,
             uuidv5,
+        ),
+    );
+    t.insert(
+        "jsonencode",
+        fixed(
+            [Param {
+                allow_null: true,
+                ..unknown_ok("val", Constraint::Any)
+            }],
+            string_ty,
+            jsonencode,
         ),
     );
 }

@@ -1,8 +1,8 @@
-//! Numeric functions: ceil, floor, log, pow, signum, parseint.
+//! Numeric functions: abs, ceil, floor, log, max, min, pow, signum, parseint.
 
 use std::collections::HashMap;
 
-use super::{fixed, number_ty, p, FnError, Function};
+use super::{fixed, number_ty, p, variadic, FnError, Function};
 use crate::lang::number::Number;
 use crate::lang::types::Constraint;
 use crate::lang::value::Value;
@@ -114,6 +114,20 @@ fn parseint(args: &[Value]) -> Result<Value, FnError> {
     Ok(Value::Number(if negative { total.neg() } else { total }))
 }
 
+fn max_min(args: &[Value], want_max: bool) -> Result<Value, FnError> {
+    let mut best: Option<&Number> = None;
+    for a in args {
+        if let Some(n) = a.as_number() {
+            if best.is_none_or(|b| if want_max { n > b } else { n < b }) {
+                best = Some(n);
+            }
+        }
+    }
+    best.cloned().map(Value::Number).ok_or_else(|| {
+        FnError::call("Not enough function arguments: must pass at least one number.")
+    })
+}
+
 pub(super) fn register(t: &mut HashMap<&'static str, Function>) {
     t.insert(
         "ceil",
@@ -153,5 +167,24 @@ pub(super) fn register(t: &mut HashMap<&'static str, Function>) {
             number_ty,
             parseint,
         ),
+    );
+    t.insert(
+        "max",
+        variadic(vec![], p("numbers", Constraint::Number), number_ty, |a| {
+            max_min(a, true)
+        }),
+    );
+    t.insert(
+        "min",
+        variadic(vec![], p("numbers", Constraint::Number), number_ty, |a| {
+            max_min(a, false)
+        }),
+    );
+    t.insert(
+        "abs",
+        fixed([p("num", Constraint::Number)], number_ty, |a| {
+            let n = a[0].as_number().cloned().unwrap_or(Number::from_i64(0));
+            Ok(Value::Number(if n.is_negative() { n.neg() } else { n }))
+        }),
     );
 }

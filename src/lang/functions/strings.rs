@@ -1,12 +1,13 @@
-//! String functions: chomp, indent, strrev, substr, title, trim, trimprefix,
-//! trimsuffix, formatlist, regex, regexall. Lengths and offsets count grapheme
+//! String functions: chomp, indent, join, lower, replace, split, strrev, substr, title,
+//! trim, trimprefix, trimspace, trimsuffix, upper, formatlist, regex, regexall. Lengths and offsets count grapheme
 //! clusters, as Terraform does.
 
 use std::collections::{BTreeMap, HashMap};
 
 use unicode_segmentation::UnicodeSegmentation;
 
-use super::{fixed, format, p, str_arg, string_fn, string_ty, variadic, FnError, Function, Param};
+use super::format::format;
+use super::{fixed, p, str_arg, string_fn, string_ty, variadic, FnError, Function, Param};
 use crate::lang::limits;
 use crate::lang::types::{Constraint, Type};
 use crate::lang::value::Value;
@@ -205,6 +206,66 @@ fn string_list(_: &[Value]) -> Type {
     Type::list(Type::String)
 }
 
+fn join(args: &[Value]) -> Result<Value, FnError> {
+    let sep = str_arg(args, 0);
+    let mut parts = Vec::new();
+    let mut bytes = 0usize;
+    for (i, list) in args[1..].iter().enumerate() {
+        for e in list.elements().unwrap_or_default() {
+            match e.as_str() {
+                Some(s) => {
+                    bytes = bytes.saturating_add(s.len() + sep.len());
+                    FnError::bound(bytes)?;
+                    parts.push(s)
+                }
+                None if e.is_null() => return Err(FnError::arg(
+                    i + 1,
+                    "Invalid function argument: element is null; cannot concatenate null values.",
+                )),
+                None => return Ok(Value::Unknown(Type::String)),
+            }
+        }
+    }
+    Ok(Value::String(parts.join(sep)))
+}
+
+/// `replace`: a substring, or a regular expression when written between slashes
+/// (`/o(.)/`), whose replacement may use `$1`.
+fn replace(args: &[Value]) -> Result<Value, FnError> {
+    let (text, search, with) = (str_arg(args, 0), str_arg(args, 1), str_arg(args, 2));
+    if search.len() > 1 && search.starts_with('/') && search.ends_with('/') {
+        let re = regex::Regex::new(&search[1..search.len() - 1]).map_err(|e| {
+            FnError::arg(
+                1,
+                format!("Invalid value for \"substr\" parameter: invalid regular expression: {e}."),
+            )
+        })?;
+        let mut out = String::new();
+        let mut last = 0;
+        for caps in re.captures_iter(text) {
+            let Some(m) = caps.get(0) else { continue };
+            out.push_str(&text[last..m.start()]);
+            caps.expand(with, &mut out);
+            last = m.end();
+            FnError::bound(out.len())?;
+        }
+        out.push_str(&text[last..]);
+        return Ok(Value::String(out));
+    }
+    if with.len() > search.len() {
+        let count = if search.is_empty() {
+            text.chars().count() + 1
+        } else {
+            text.matches(search).count()
+        };
+        FnError::bound(
+            text.len()
+                .saturating_add(limits::product(count, with.len())),
+        )?;
+    }
+    Ok(Value::String(text.replace(search, with)))
+}
+
 pub(super) fn register(t: &mut HashMap<&'static str, Function>) {
     t.insert("chomp", string_fn(chomp));
     t.insert("strrev", string_fn(strrev));
@@ -283,6 +344,67 @@ pub(super) fn register(t: &mut HashMap<&'static str, Function>) {
             ],
             dynamic_list,
             regexall,
+        ),
+    );
+    t.insert(
+        "upper",
+        string_fn(|a| Ok(Value::String(str_arg(a, 0).to_uppercase()))),
+    );
+    t.insert(
+        "lower",
+        string_fn(|a| Ok(Value::String(str_arg(a, 0).to_lowercase()))),
+    );
+    t.insert(
+        "trimspace",
+        string_fn(|a| Ok(Value::String(str_arg(a, 0).trim().to_string()))),
+    );
+    t.insert(
+        "join",
+        variadic(
+            vec![p("separator", Constraint::String)],
+            p("lists", Constraint::List(Box::new(Constraint::String))),
+            string_ty,
+            join,
+        ),
+    );
+    t.insert(
+        "split",
+        fixed(
+            [
+                p("separator", Constraint::String),
+                p("str", Constraint::String),
+            ],
+            |_| Type::list(Type::String),
+            |a| {
+                let sep = str_arg(a, 0);
+                let s = str_arg(a, 1);
+                let count = if sep.is_empty() {
+                    s.chars().count()
+                } else {
+                    s.matches(sep).count() + 1
+                };
+                FnError::bound(
+                    limits::product(count, limits::ELEMENT_BYTES).saturating_add(s.len()),
+                )?;
+                let parts: Vec<Value> = if sep.is_empty() {
+                    s.chars().map(|c| Value::String(c.to_string())).collect()
+                } else {
+                    s.split(sep).map(|x| Value::String(x.to_string())).collect()
+                };
+                Ok(Value::List(Type::String, parts))
+            },
+        ),
+    );
+    t.insert(
+        "replace",
+        fixed(
+            [
+                p("str", Constraint::String),
+                p("substr", Constraint::String),
+                p("replace", Constraint::String),
+            ],
+            string_ty,
+            replace,
         ),
     );
 }

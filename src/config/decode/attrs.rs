@@ -1,0 +1,181 @@
+//! What every block decoder shares: errors for unexpected arguments and blocks,
+//! constants (evaluated with no references allowed), reference lists (`depends_on`),
+//! provider references and resource or module addresses.
+
+use hcl_edit::expr::{Expression, TraversalOperator};
+use hcl_edit::Span as _;
+
+use super::Decoder;
+use crate::config::model::*;
+use crate::diag::{did_you_mean, Diagnostic, FileId, Span};
+use crate::lang::refs::{parse_reference, Reference, Subject};
+use crate::lang::{Constraint, Evaluator, Scope, Value};
+
+/// Evaluates only constants: every reference is an error.
+pub struct NoReferences;
+
+impl Scope for NoReferences {
+    fn resolve(&self, reference: &Reference) -> Result<Value, Diagnostic> {
+        Err(Diagnostic::error("Variables not allowed")
+            .detail("Variables may not be used here.")
+            .at(reference.span))
+    }
+}
+
+impl Decoder<'_> {
+    pub(super) fn unexpected_block(&mut self, b: &NestedBlock) {
+        self.diags.push(
+            Diagnostic::error("Unsupported block type")
+                .detail(format!(
+                    "Blocks of type {:?} are not expected here.",
+                    b.kind
+                ))
+                .at(b.span),
+        );
+    }
+
+    pub(super) fn unexpected_attr(&mut self, a: &Attr, valid: &[&str]) {
+        self.diags.push(
+            Diagnostic::error("Unsupported argument")
+                .detail(format!(
+                    "An argument named {:?} is not expected here.",
+                    a.name
+                ))
+                .at(a.name_span)
+                .help_opt(did_you_mean(&a.name, valid.iter().copied()).or_else(|| {
+                    (!valid.is_empty())
+                        .then(|| format!("Valid arguments here are: {}.", valid.join(", ")))
+                })),
+        );
+    }
+
+    pub(super) fn constant(&mut self, expr: &Expr) -> Option<Value> {
+        let text = &self.sources.get(expr.file).text;
+        let mut ev = Evaluator::new(expr.file, text, &NoReferences);
+        match ev.eval(&expr.expr) {
+            Ok(v) if v.is_known() => Some(v),
+            Ok(_) => None,
+            Err(d) => {
+                self.diags.push(d);
+                None
+            }
+        }
+    }
+
+    pub(super) fn const_of(&mut self, expr: &Expr, want: &Constraint, what: &str) -> Option<Value> {
+        let v = self.constant(expr)?;
+        match crate::lang::convert::convert(v, want) {
+            Ok(v) => Some(v),
+            Err(e) => {
+                self.diags.push(
+                    Diagnostic::error("Incorrect attribute value type")
+                        .detail(format!("Inappropriate value for attribute {what:?}: {e}."))
+                        .at_opt(expr.span()),
+                );
+                None
+            }
+        }
+    }
+
+    pub(super) fn const_bool(&mut self, expr: &Expr, what: &str) -> bool {
+        self.const_of(expr, &Constraint::Bool, what)
+            .and_then(|v| v.as_bool())
+            .unwrap_or(false)
+    }
+
+    pub(super) fn const_string(&mut self, expr: &Expr, what: &str) -> Option<String> {
+        self.const_of(expr, &Constraint::String, what)
+            .and_then(|v| v.as_str().map(str::to_string))
+    }
+
+    pub(super) fn references(&mut self, expr: &Expr, what: &str) -> Vec<Reference> {
+        let items: Vec<&Expression> = match &expr.expr {
+            Expression::Array(a) => a.iter().collect(),
+            _ => {
+                self.diags.push(
+                    Diagnostic::error(format!("Invalid {what} argument"))
+                        .detail(format!("The {what} argument must be a list of references."))
+                        .at_opt(expr.span()),
+                );
+                return Vec::new();
+            }
+        };
+        let mut out = Vec::new();
+        for item in items {
+            match traversal_reference(item, expr.file) {
+                Some(Ok(r)) if matches!(r.subject, Subject::Resource { .. } | Subject::ModuleCall(_) | Subject::Var(_) | Subject::Local(_)) => out.push(r),
+                Some(Err(d)) => self.diags.push(d),
+                _ => self.diags.push(
+                    Diagnostic::error(format!("Invalid {what} reference"))
+                        .detail(format!("References in {what} must be to a whole object (a resource, data source or module call), without further operations."))
+                        .at_opt(item.span().map(|r| Span::new(expr.file, r))),
+                ),
+            }
+        }
+        out
+    }
+
+    pub(super) fn provider_ref(&mut self, expr: &Expr) -> Option<ProviderRef> {
+        let span = expr.span().unwrap_or(Span::new(expr.file, 0..0));
+        let parsed = match &expr.expr {
+            Expression::Variable(v) => Some((v.as_str().to_string(), None)),
+            Expression::Traversal(t) => match (&t.expr, t.operators.as_slice()) {
+                (Expression::Variable(v), [op]) => match op.value() {
+                    TraversalOperator::GetAttr(a) => {
+                        Some((v.as_str().to_string(), Some(a.as_str().to_string())))
+                    }
+                    _ => None,
+                },
+                _ => None,
+            },
+            _ => None,
+        };
+        match parsed {
+            Some((name, alias)) => Some(ProviderRef { name, alias, span }),
+            None => {
+                self.diags.push(
+                    Diagnostic::error("Invalid provider reference")
+                        .detail("A provider reference is a provider name, optionally followed by a dot and an alias: aws or aws.west.")
+                        .at(span),
+                );
+                None
+            }
+        }
+    }
+
+    pub(super) fn address_text(&mut self, expr: &Expr, what: &str) -> Option<(String, Span)> {
+        let span = expr.span()?;
+        match traversal_reference(&expr.expr, expr.file) {
+            Some(Ok(r))
+                if matches!(r.subject, Subject::Resource { .. } | Subject::ModuleCall(_)) =>
+            {
+                Some((self.sources.text(span).split_whitespace().collect(), span))
+            }
+            _ => {
+                self.diags.push(
+                    Diagnostic::error(format!("Invalid \"{what}\" address"))
+                        .detail("Must be the address of a resource or a module call, such as aws_instance.gpu or module.pool.")
+                        .at(span),
+                );
+                None
+            }
+        }
+    }
+}
+
+/// The reference a bare traversal expression (`aws_instance.x`, `module.m`) names.
+pub(super) fn traversal_reference(
+    e: &Expression,
+    file: FileId,
+) -> Option<Result<Reference, Diagnostic>> {
+    let (root, ops) = match e {
+        Expression::Variable(v) => (v, &[][..]),
+        Expression::Traversal(t) => match &t.expr {
+            Expression::Variable(v) => (v, t.operators.as_slice()),
+            _ => return None,
+        },
+        _ => return None,
+    };
+    let root_span = Span::new(file, root.span()?);
+    Some(parse_reference(root.as_str(), root_span, ops, file))
+}

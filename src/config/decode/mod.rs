@@ -1,0 +1,224 @@
+//! Decoding one module's files: each top-level block is checked (its kind, its
+//! labels) and handed to the decoder of its kind, one file per kind as in Terraform's
+//! `configs`. Decoders see only the text of the files, evaluate nothing that may
+//! reference anything, and report what is wrong with a block without stopping.
+
+mod attrs;
+mod checks;
+mod duplicates;
+mod import;
+mod lifecycle;
+mod locals;
+mod module_call;
+mod moved;
+mod output;
+mod provider;
+mod resource;
+mod settings;
+mod variable;
+
+use std::collections::HashMap;
+
+use hcl_edit::structure::{Block, Body as HclBody, Structure};
+use hcl_edit::Span as _;
+
+pub(super) use attrs::NoReferences;
+pub(super) use duplicates::check_duplicates;
+
+use crate::config::model::*;
+use crate::diag::{did_you_mean, Diagnostic, Diagnostics, FileId, Sources, Span};
+use crate::lang::refs::ResourceMode;
+
+const TOP_LEVEL_BLOCKS: [&str; 11] = [
+    "terraform",
+    "plinth",
+    "provider",
+    "variable",
+    "locals",
+    "output",
+    "resource",
+    "data",
+    "module",
+    "moved",
+    "import",
+];
+
+/// Decodes blocks into a [`Module`], reporting into `diags`.
+pub(super) struct Decoder<'a> {
+    pub(super) sources: &'a Sources,
+    pub(super) diags: &'a mut Diagnostics,
+}
+
+impl Decoder<'_> {
+    pub(super) fn decode_file(&mut self, module: &mut Module, file: FileId, body: HclBody) {
+        for structure in body.into_iter() {
+            match structure {
+                Structure::Attribute(attr) => {
+                    let span = attr.key.span().map(|r| Span::new(file, r));
+                    self.diags.push(
+                        Diagnostic::error("Unsupported argument")
+                            .detail(format!(
+                                "An argument named {:?} is not expected here.",
+                                attr.key.as_str()
+                            ))
+                            .at_opt(span),
+                    );
+                }
+                Structure::Block(block) => self.decode_top_block(module, file, block),
+            }
+        }
+    }
+
+    pub(super) fn decode_top_block(&mut self, module: &mut Module, file: FileId, block: Block) {
+        let kind = block.ident.as_str().to_string();
+        let header = header_span(&block, file);
+        let labels: Vec<String> = block
+            .labels
+            .iter()
+            .map(|l| l.as_str().to_string())
+            .collect();
+        let expected = match kind.as_str() {
+            "terraform" | "plinth" | "locals" | "moved" | "import" => 0,
+            "provider" | "variable" | "output" | "module" => 1,
+            "resource" | "data" => 2,
+            other => {
+                self.diags.push(
+                    Diagnostic::error("Unsupported block type")
+                        .detail(format!("Blocks of type {other:?} are not expected here."))
+                        .at(header)
+                        .help_opt(did_you_mean(other, TOP_LEVEL_BLOCKS)),
+                );
+                return;
+            }
+        };
+        if labels.len() != expected {
+            let names = match kind.as_str() {
+                "resource" | "data" => "a type and a name",
+                "provider" => "a provider name",
+                "module" => "a module call name",
+                "variable" | "output" => "a name",
+                _ => "no labels",
+            };
+            self.diags.push(
+                Diagnostic::error(if labels.len() < expected {
+                    "Missing name for block"
+                } else {
+                    "Extraneous label for block"
+                })
+                .detail(format!(
+                    "A {kind} block expects {names} ({expected} label{}), but has {}.",
+                    if expected == 1 { "" } else { "s" },
+                    labels.len()
+                ))
+                .at(header),
+            );
+            return;
+        }
+        for (label, raw) in labels.iter().zip(block.labels.iter()) {
+            if expected > 0 && kind != "provider" && !valid_identifier(label) {
+                let span = raw.span().map(|r| Span::new(file, r)).unwrap_or(header);
+                self.diags.push(
+                    Diagnostic::error("Invalid name")
+                        .detail(format!("{label:?} is not a valid name: a name must start with a letter or underscore and may contain only letters, digits, underscores, and dashes."))
+                        .at(span),
+                );
+                return;
+            }
+        }
+        let body = self.raw_body(file, block.body);
+        match kind.as_str() {
+            "terraform" | "plinth" => self.decode_settings(module, body),
+            "provider" => self.decode_provider(module, labels[0].clone(), header, body),
+            "variable" => self.decode_variable(module, labels[0].clone(), header, body),
+            "locals" => self.decode_locals(module, body),
+            "output" => self.decode_output(module, labels[0].clone(), header, body),
+            "resource" | "data" => {
+                let mode = if kind == "data" {
+                    ResourceMode::Data
+                } else {
+                    ResourceMode::Managed
+                };
+                self.decode_resource(
+                    module,
+                    mode,
+                    labels[0].clone(),
+                    labels[1].clone(),
+                    header,
+                    body,
+                )
+            }
+            "module" => self.decode_module_call(module, labels[0].clone(), header, body),
+            "moved" => self.decode_moved(module, header, body),
+            "import" => self.decode_import(module, header, body),
+            _ => {}
+        }
+    }
+
+    /// Converts a hcl-edit body into ours, reporting arguments set twice.
+    pub(super) fn raw_body(&mut self, file: FileId, body: HclBody) -> Body {
+        let mut out = Body::default();
+        let mut seen: HashMap<String, Span> = HashMap::new();
+        for structure in body.into_iter() {
+            match structure {
+                Structure::Attribute(attr) => {
+                    let name = attr.key.as_str().to_string();
+                    let name_span = attr
+                        .key
+                        .span()
+                        .map(|r| Span::new(file, r))
+                        .unwrap_or(Span::new(file, 0..0));
+                    if let Some(previous) = seen.get(&name) {
+                        self.diags.push(
+                            Diagnostic::error("Attribute redefined")
+                                .detail(format!(
+                                    "The argument {name:?} was already set at {}. Each argument may be set only once.",
+                                    self.sources.location(*previous)
+                                ))
+                                .at(name_span),
+                        );
+                        continue;
+                    }
+                    seen.insert(name.clone(), name_span);
+                    out.attrs.push(Attr {
+                        name,
+                        name_span,
+                        expr: Expr {
+                            file,
+                            expr: attr.value,
+                        },
+                    });
+                }
+                Structure::Block(block) => {
+                    let span = header_span(&block, file);
+                    out.blocks.push(NestedBlock {
+                        kind: block.ident.as_str().to_string(),
+                        labels: block
+                            .labels
+                            .iter()
+                            .map(|l| l.as_str().to_string())
+                            .collect(),
+                        span,
+                        body: self.raw_body(file, block.body),
+                    });
+                }
+            }
+        }
+        out
+    }
+}
+
+fn header_span(block: &Block, file: FileId) -> Span {
+    let start = block.ident.span().map(|r| r.start).unwrap_or(0);
+    let end = block
+        .labels
+        .last()
+        .and_then(|l| l.span())
+        .or_else(|| block.ident.span())
+        .map(|r| r.end)
+        .unwrap_or(start);
+    Span::new(file, start..end)
+}
+
+pub fn valid_identifier(s: &str) -> bool {
+    hcl_primitives::ident::is_ident(s)
+}
