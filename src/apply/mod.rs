@@ -216,17 +216,7 @@ pub fn import_blocks(
                 continue;
             }
         };
-        let instance = match ResourceInstance::parse(&import.to) {
-            Ok(i) => i,
-            Err(e) => {
-                diags.push(
-                    Diagnostic::error("Invalid import address")
-                        .detail(e.to_string())
-                        .at(import.to_span),
-                );
-                continue;
-            }
-        };
+        let instance = import.to.clone();
         let key = instance.to_string();
         if prior.resources.contains_key(&key) {
             continue;

@@ -312,15 +312,15 @@ pub struct ModuleCall {
 
 #[derive(Debug, Clone)]
 pub struct Moved {
-    pub from: String,
+    pub from: crate::addrs::Target,
     pub from_span: Span,
-    pub to: String,
+    pub to: crate::addrs::Target,
     pub to_span: Span,
 }
 
 #[derive(Debug, Clone)]
 pub struct Import {
-    pub to: String,
+    pub to: crate::addrs::ResourceInstance,
     pub to_span: Span,
     pub id: Expr,
     pub provider: Option<ProviderRef>,

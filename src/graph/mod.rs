@@ -8,6 +8,7 @@ pub mod order;
 pub mod render;
 pub mod walk;
 
+use crate::addrs::Target;
 use std::collections::HashMap;
 
 use petgraph::graph::{DiGraph, NodeIndex};
@@ -423,20 +424,28 @@ impl Builder<'_> {
     /// a mistake Terraform reports before planning.
     fn check_moves_and_imports(&mut self, m: ModuleId) {
         let module = &self.config.modules[m];
-        let declared = |address: &str| -> Option<bool> {
-            let (resource, _) = address.split_once('[').unwrap_or((address, ""));
-            let parts: Vec<&str> = resource.split('.').collect();
-            match parts.as_slice() {
-                ["module", name] => Some(module.module_call(name).is_some()),
-                ["data", t, n] => Some(module.resource(ResourceMode::Data, t, n).is_some()),
-                [t, n] if *t != "module" => {
-                    Some(module.resource(ResourceMode::Managed, t, n).is_some())
-                }
+        // Whether this module declares what the address names (`None`: it names
+        // something inside a module call, which this check does not follow).
+        let declared = |target: &Target| -> Option<bool> {
+            let resource = |r: &crate::addrs::Resource| {
+                module.resource(r.mode, &r.type_name, &r.name).is_some()
+            };
+            match target {
+                Target::Module(m) => match m.0.as_slice() {
+                    [(name, _)] => Some(module.module_call(name).is_some()),
+                    _ => None,
+                },
+                Target::Resource(r) if r.module.is_root() => Some(resource(&r.resource)),
+                Target::Instance(i) if i.module.is_root() => Some(resource(&i.resource)),
                 _ => None,
             }
         };
         for mv in &module.moved {
-            if mv.from != mv.to && declared(&mv.from) == Some(true) {
+            // An instance may move between keys of a block that is still declared
+            // (count to for_each); whether that instance still exists is only known
+            // once the block is expanded.
+            let instance = matches!(mv.from, Target::Instance(_));
+            if mv.from != mv.to && !instance && declared(&mv.from) == Some(true) {
                 self.diags.push(
                     Diagnostic::error("Moved object still exists")
                         .detail(format!("This statement declares a move from {}, but that object is still declared in the configuration.", mv.from))
@@ -446,7 +455,7 @@ impl Builder<'_> {
             }
         }
         for import in &module.imports {
-            if declared(&import.to) == Some(false) {
+            if declared(&Target::Instance(import.to.clone())) == Some(false) {
                 let names: Vec<String> = module
                     .resources
                     .iter()
@@ -457,7 +466,7 @@ impl Builder<'_> {
                     Diagnostic::error("Configuration for import target does not exist")
                         .detail(format!("The configuration for the given import target {} does not exist. All import targets must be declared in the configuration.", import.to))
                         .at(import.to_span)
-                        .help_opt(did_you_mean(&import.to, names.iter().map(String::as_str))),
+                        .help_opt(did_you_mean(&import.to.to_string(), names.iter().map(String::as_str))),
                 );
             }
             let mut refs = Vec::new();

@@ -168,15 +168,53 @@ impl Plan {
     }
 }
 
-/// The instance addresses a `moved` block's `from` covers in state: the address
-/// itself and its `[key]` instances. Returns (old, new) pairs.
-pub fn moved_instances(prior: &Snapshot, from: &str, to: &str) -> Vec<(String, String)> {
+/// The instances a `moved` block's `from` covers in state (a resource's instances,
+/// one instance, or everything in a module call's instances) and where each goes.
+/// Returns (old, new) state addresses.
+pub fn moved_instances(prior: &Snapshot, from: &Target, to: &Target) -> Vec<(String, String)> {
     prior
         .resources
         .keys()
         .filter_map(|a| {
-            let rest = a.strip_prefix(from)?;
-            (rest.is_empty() || rest.starts_with('[')).then(|| (a.clone(), format!("{to}{rest}")))
+            let old = ResourceInstance::parse(a).ok()?;
+            let new = match (from, to) {
+                // A resource renamed: each instance keeps its key.
+                (Target::Resource(f), Target::Resource(t)) if f.contains(&old) => {
+                    t.instance(old.key.clone())
+                }
+                (Target::Instance(f), Target::Instance(t)) if *f == old => t.clone(),
+                // An instance becomes a resource without count or for_each, or back.
+                (Target::Instance(f), Target::Resource(t)) if *f == old => {
+                    t.instance(addrs::InstanceKey::None)
+                }
+                (Target::Resource(f), Target::Instance(t))
+                    if f.contains(&old) && old.key == addrs::InstanceKey::None =>
+                {
+                    t.clone()
+                }
+                // A module call renamed (or one of its instances moved): everything in
+                // it moves, keeping what lies below.
+                (Target::Module(f), Target::Module(t)) if f.contains(&old.module) => {
+                    let n = f.0.len();
+                    let mut steps = t.0.clone();
+                    if let (Some(last), Some((_, key))) =
+                        (steps.last_mut(), old.module.0.get(n - 1))
+                    {
+                        if last.1 == addrs::InstanceKey::None
+                            && f.0[n - 1].1 == addrs::InstanceKey::None
+                        {
+                            last.1 = key.clone();
+                        }
+                    }
+                    steps.extend(old.module.0[n..].iter().cloned());
+                    ResourceInstance {
+                        module: addrs::ModuleInstance(steps),
+                        ..old.clone()
+                    }
+                }
+                _ => return None,
+            };
+            Some((a.clone(), new.to_string()))
         })
         .collect()
 }

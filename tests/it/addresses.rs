@@ -149,3 +149,73 @@ fn a_saved_plan_with_an_address_that_does_not_read_is_refused() {
         "a refused plan wrote state"
     );
 }
+
+/// Applies `before`, writes `after` (with its `moved` blocks), and returns the plan.
+fn plan_after_move(before: &[(&str, &str)], after: &[(&str, &str)]) -> common::Run {
+    let dir = stack(before);
+    let d = dir.path();
+    let run = plinth(d, &["apply", "--auto-approve"]);
+    assert_eq!(run.code, 0, "{}{}", run.stdout, run.stderr);
+    for (name, text) in after {
+        let path = d.join(name);
+        std::fs::create_dir_all(path.parent().expect("parent")).expect("mkdir");
+        std::fs::write(path, text).expect("write");
+    }
+    let plan = plinth(d, &["plan", "--detailed-exitcode"]);
+    // Keep the directory until the plan has run.
+    drop(dir);
+    plan
+}
+
+#[test]
+fn moved_from_count_to_for_each_keeps_the_object() {
+    let plan = plan_after_move(
+        &[(
+            "main.tf",
+            "resource \"terraform_data\" \"x\" {\n  count = 1\n  input = \"a\"\n}\n",
+        )],
+        &[(
+            "main.tf",
+            "resource \"terraform_data\" \"x\" {\n  for_each = toset([\"a\"])\n  input    = each.key\n}\nmoved {\n  from = terraform_data.x[0]\n  to   = terraform_data.x[\"a\"]\n}\n",
+        )],
+    );
+    assert_eq!(plan.code, 2, "{}{}", plan.stdout, plan.stderr);
+    assert!(
+        plan.stdout
+            .contains("# terraform_data.x[0] has moved to terraform_data.x[\"a\"]"),
+        "{}",
+        plan.stdout
+    );
+    assert!(
+        plan.stdout.contains("0 to add, 0 to change, 0 to destroy"),
+        "{}",
+        plan.stdout
+    );
+}
+
+#[test]
+fn moved_module_call_takes_everything_inside_it() {
+    let child = "resource \"terraform_data\" \"n\" {\n  input = \"n\"\n}\n";
+    let plan = plan_after_move(
+        &[
+            ("main.tf", "module \"old\" {\n  source = \"./m\"\n}\n"),
+            ("m/main.tf", child),
+        ],
+        &[(
+            "main.tf",
+            "module \"new\" {\n  source = \"./m\"\n}\nmoved {\n  from = module.old\n  to   = module.new\n}\n",
+        )],
+    );
+    assert_eq!(plan.code, 2, "{}{}", plan.stdout, plan.stderr);
+    assert!(
+        plan.stdout
+            .contains("# module.old.terraform_data.n has moved to module.new.terraform_data.n"),
+        "{}",
+        plan.stdout
+    );
+    assert!(
+        plan.stdout.contains("0 to add, 0 to change, 0 to destroy"),
+        "{}",
+        plan.stdout
+    );
+}

@@ -2,6 +2,7 @@
 //! constants (evaluated with no references allowed), reference lists (`depends_on`),
 //! provider references and resource or module addresses.
 
+use crate::addrs::Target;
 use hcl_edit::expr::{Expression, TraversalOperator};
 use hcl_edit::Span as _;
 
@@ -143,13 +144,23 @@ impl Decoder<'_> {
         }
     }
 
-    pub(super) fn address_text(&mut self, expr: &Expr, what: &str) -> Option<(String, Span)> {
+    pub(super) fn address(&mut self, expr: &Expr, what: &str) -> Option<(Target, Span)> {
         let span = expr.span()?;
         match traversal_reference(&expr.expr, expr.file) {
             Some(Ok(r))
                 if matches!(r.subject, Subject::Resource { .. } | Subject::ModuleCall(_)) =>
             {
-                Some((self.sources.text(span).split_whitespace().collect(), span))
+                match Target::parse(self.sources.text(span)) {
+                    Ok(t) => Some((t, span)),
+                    Err(e) => {
+                        self.diags.push(
+                            Diagnostic::error(format!("Invalid \"{what}\" address"))
+                                .detail(e.why)
+                                .at(span),
+                        );
+                        None
+                    }
+                }
             }
             _ => {
                 self.diags.push(

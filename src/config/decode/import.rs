@@ -1,6 +1,7 @@
 //! `import` blocks: the `to` address, the `id` expression and an optional provider.
 
 use super::Decoder;
+use crate::addrs::Target;
 use crate::config::model::*;
 use crate::diag::{Diagnostic, Span};
 
@@ -11,7 +12,21 @@ impl Decoder<'_> {
         let mut provider = None;
         for a in &body.attrs {
             match a.name.as_str() {
-                "to" => to = self.address_text(&a.expr, "to"),
+                "to" => to = self.address(&a.expr, "to").and_then(|(t, span)| {
+                    let instance = match t {
+                        Target::Resource(r) => r.instance(crate::addrs::InstanceKey::None),
+                        Target::Instance(i) => i,
+                        Target::Module(_) => {
+                            self.diags.push(
+                                Diagnostic::error("Invalid \"to\" address")
+                                    .detail("An import block's \"to\" is a resource instance, such as aws_instance.gpu or aws_instance.gpu[0].")
+                                    .at(span),
+                            );
+                            return None;
+                        }
+                    };
+                    Some((instance, span))
+                }),
                 "id" => id = Some(a.expr.clone()),
                 "provider" => provider = self.provider_ref(&a.expr),
                 _ => self.unexpected_attr(a, &["to", "id", "provider"]),

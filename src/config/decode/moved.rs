@@ -10,8 +10,8 @@ impl Decoder<'_> {
         let mut to = None;
         for a in &body.attrs {
             match a.name.as_str() {
-                "from" => from = self.address_text(&a.expr, "from"),
-                "to" => to = self.address_text(&a.expr, "to"),
+                "from" => from = self.address(&a.expr, "from"),
+                "to" => to = self.address(&a.expr, "to"),
                 _ => self.unexpected_attr(a, &["from", "to"]),
             }
         }
