@@ -14,3 +14,4 @@ pub mod plan;
 pub mod plugin;
 pub mod schema;
 pub mod stack;
+pub mod timing;

@@ -1,3 +1,7 @@
 fn main() -> std::process::ExitCode {
-    plinth::cli::run()
+    let total = plinth::timing::phase("total");
+    let code = plinth::cli::run();
+    drop(total);
+    plinth::timing::report();
+    code
 }

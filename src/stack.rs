@@ -106,7 +106,9 @@ pub struct LoadedStack {
 
 pub fn prepare(dir: &Path, options: &StackOptions) -> Prepared {
     let mut sources = Sources::default();
+    let loading = crate::timing::phase("load");
     let (config, diags) = load_stack(dir, &mut sources);
+    drop(loading);
     prepare_loaded(dir, sources, config, diags, options)
 }
 
@@ -135,6 +137,7 @@ fn prepare_loaded(
     let mut started = Vec::new();
     if options.providers != ProviderStart::Never && !diags.has_errors() {
         let required = options.providers == ProviderStart::Required;
+        let _starting = crate::timing::phase("start plugins and read schemas");
         let (s, d) = crate::plugin::start::start_all(dir, &config, &mut providers, required);
         started = s;
         diags.extend(d);

@@ -133,6 +133,7 @@ fn moves(config: &Config, prior: &Snapshot) -> HashMap<String, String> {
 /// block gets an empty configuration. A process is configured once, so planning and
 /// then applying in one run configures it once.
 pub fn configure_providers(prepared: &Prepared) -> Diagnostics {
+    let _t = crate::timing::phase("configure providers");
     let plugins: Vec<(&str, &dyn Provider)> = prepared.providers.plugins().collect();
     if plugins.is_empty() {
         return Diagnostics::default();
@@ -324,7 +325,9 @@ pub fn plan(prepared: &Prepared, prior: &Snapshot, options: &ChangeOptions) -> (
     if import_diags.has_errors() {
         return (empty_plan(prior), import_diags.sorted_unique());
     }
+    let refreshing = crate::timing::phase("refresh");
     let (current, drift, refresh_diags) = refreshed(prepared, &with_imports, options);
+    drop(refreshing);
     if refresh_diags.has_errors() || options.refresh_only {
         let plan = Plan {
             drift,
@@ -341,7 +344,9 @@ pub fn plan(prepared: &Prepared, prior: &Snapshot, options: &ChangeOptions) -> (
         target_scope(prepared, &options.targets),
     )
     .with_dependencies(resource_dependencies(prepared));
+    let planning = crate::timing::phase("plan walk");
     let (evaluation, mut diags) = prepared.evaluate_concurrently(&planner, options.limit());
+    drop(planning);
     let mut all = prepared.diagnostics.clone();
     all.extend(refresh_diags);
     let mut changes = planner.finish(&prepared.config);
@@ -1109,9 +1114,10 @@ pub fn apply(
         }
         with_imports
     };
-    let Some((prior, drifted)) =
-        refresh_and_record(prepared, store.as_ref(), prior, options, &mut diags)
-    else {
+    let refreshing = crate::timing::phase("refresh again before applying");
+    let refreshed = refresh_and_record(prepared, store.as_ref(), prior, options, &mut diags);
+    drop(refreshing);
+    let Some((prior, drifted)) = refreshed else {
         return (0, diags.sorted_unique());
     };
     if options.refresh_only {
@@ -1133,9 +1139,12 @@ pub fn apply(
         applied: AtomicUsize::new(0),
         cancel: options.cancel.clone(),
     };
+    let applying = crate::timing::phase("apply walk");
     let (evaluation, walk_diags) = prepared.evaluate_concurrently(&applier, options.limit());
+    drop(applying);
     diags.extend(walk_diags);
     if !diags.has_errors() && !options.cancel.is_cancelled() {
+        let _t = crate::timing::phase("delete orphans");
         runtime().block_on(applier.delete_orphans(&mut diags));
     }
     let applied = applier.applied.load(Ordering::SeqCst);

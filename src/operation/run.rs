@@ -69,10 +69,14 @@ pub fn apply(
         return Err(refresh_only_conflict());
     }
     let operation = if request.destroy { "destroy" } else { "apply" };
+    let locking = crate::timing::phase("lock");
     let locked = lock(backend, view, operation, request.lock_timeout)?;
+    drop(locking);
     // Plan against the published state, checked whole: opening the store for writing
     // may rewrite its files, and a plan that fails must leave the store as it was.
+    let reading = crate::timing::phase("read state");
     let published = locked.read().map_err(OperationError::State)?;
+    drop(reading);
     let mut plan = show_plan(&prepared, &published, &change, request.destroy, view)?;
     if !plan.has_changes() && !locked.exists() {
         // No state yet and nothing to make: no store to create.
@@ -81,7 +85,9 @@ pub fn apply(
     // The store is the state's one source of truth: it is opened whatever the plan,
     // checked against the copy the plan was made from, and the calls a killed plinth
     // left in flight are settled before anything else.
+    let opening = crate::timing::phase("open state");
     let store = locked.open().map_err(OperationError::State)?;
+    drop(opening);
     let current = store.snapshot().map_err(OperationError::State)?;
     if current.serial != published.serial {
         view.notice(Notice::PlanningAgain);
