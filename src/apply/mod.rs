@@ -23,8 +23,8 @@ use crate::lang::Value;
 use crate::plan::refresh::refresh;
 use crate::plan::{
     about_instance, check_state_addresses, decide, declared_resource, lock, moved_instances,
-    no_provider, outside_targets, prevent_destroy, scope_wants, state_value, Action, Decided, Plan,
-    PlannedChange, Planner, TargetScope,
+    no_provider, outside_targets, prevent_destroy, scope_wants, state_value, Action, Basis,
+    Decided, Plan, PlannedChange, Planner, TargetScope,
 };
 use crate::plugin::host::PLUGIN_FAILED;
 use crate::plugin::{runtime, ApplyRequest, BoxFuture, ObjectState, Provider, Providers};
@@ -45,6 +45,9 @@ pub struct ChangeOptions {
     pub refresh_only: bool,
     /// Once cancelled, changes in flight finish and are saved and no new ones start.
     pub cancel: CancelToken,
+    /// The plan this apply follows, made in this process: when the state is still at
+    /// the serial it was planned from, apply starts from what the plan read.
+    pub basis: Option<Arc<Basis>>,
 }
 
 impl ChangeOptions {
@@ -290,16 +293,36 @@ pub fn import_blocks(
 
 /// Refreshes `prior` unless told not to: the state to plan against, and what
 /// drifted.
-fn refreshed(
+/// Refreshes `with_imports` (`prior` plus imported objects), and the plan's basis:
+/// what an apply right after the plan records before walking.
+fn refreshed_with_basis(
     prepared: &Prepared,
     prior: &Snapshot,
+    with_imports: &Snapshot,
     options: &ChangeOptions,
-) -> (Snapshot, Vec<PlannedChange>, Diagnostics) {
+    imported: &BTreeMap<String, String>,
+) -> (Snapshot, Vec<PlannedChange>, Diagnostics, Basis) {
+    let basis = |state: Snapshot, put, remove| Basis {
+        lineage: prior.lineage.clone(),
+        serial: prior.serial,
+        state,
+        put,
+        remove,
+        imported: imported.clone(),
+    };
+    let imported: Vec<String> = imported.keys().cloned().collect();
     if options.skip_refresh {
-        return (prior.clone(), Vec::new(), Diagnostics::default());
+        let put = imported
+            .iter()
+            .filter_map(|a| with_imports.resources.get(a).cloned())
+            .collect();
+        let b = basis(with_imports.clone(), put, Vec::new());
+        return (with_imports.clone(), Vec::new(), Diagnostics::default(), b);
     }
-    let r = refresh(prior, &prepared.providers, options.limit());
-    (r.state, r.drift, r.diagnostics)
+    let r = refresh(with_imports, &prepared.providers, options.limit());
+    let (put, remove) = r.commit_parts_with(&imported);
+    let b = basis(r.state.clone(), put, remove);
+    (r.state, r.drift, r.diagnostics, b)
 }
 
 fn empty_plan(prior: &Snapshot) -> Plan {
@@ -326,7 +349,8 @@ pub fn plan(prepared: &Prepared, prior: &Snapshot, options: &ChangeOptions) -> (
         return (empty_plan(prior), import_diags.sorted_unique());
     }
     let refreshing = crate::timing::phase("refresh");
-    let (current, drift, refresh_diags) = refreshed(prepared, &with_imports, options);
+    let (current, drift, refresh_diags, basis) =
+        refreshed_with_basis(prepared, prior, &with_imports, options, &imports);
     drop(refreshing);
     if refresh_diags.has_errors() || options.refresh_only {
         let plan = Plan {
@@ -394,6 +418,7 @@ pub fn plan(prepared: &Prepared, prior: &Snapshot, options: &ChangeOptions) -> (
         output_changes,
         drift,
         imports,
+        basis: Some(Arc::new(basis)),
         ..empty_plan(prior)
     };
     (plan, all.sorted_unique())
@@ -414,7 +439,8 @@ pub fn plan_destroy(
     if configured.has_errors() {
         return (empty_plan(prior), configured.sorted_unique());
     }
-    let (current, drift, mut diags) = refreshed(prepared, prior, options);
+    let (current, drift, mut diags, basis) =
+        refreshed_with_basis(prepared, prior, prior, options, &BTreeMap::new());
     let changes = current
         .resources
         .values()
@@ -442,6 +468,7 @@ pub fn plan_destroy(
         changes,
         output_changes: crate::plan::output_changes(&current, &BTreeMap::new()),
         drift,
+        basis: Some(Arc::new(basis)),
         ..empty_plan(prior)
     };
     (plan, diags.sorted_unique())
@@ -1057,6 +1084,23 @@ fn refresh_and_record(
     Some((r.state, r.drift.len()))
 }
 
+/// Records what the plan imported and refreshed; false when it could not be saved.
+fn record_basis(store: &dyn StateStore, b: &Basis, diags: &mut Diagnostics) -> bool {
+    if b.put.is_empty() && b.remove.is_empty() {
+        return true;
+    }
+    let saved = store.commit(Commit {
+        put: b.put.clone(),
+        remove: b.remove.clone(),
+        ..Commit::default()
+    });
+    if let Err(e) = saved {
+        diags.push(Diagnostic::error("Failed to save state").detail(e.to_string()));
+        return false;
+    }
+    true
+}
+
 /// What apply and destroy do first: read the state, configure the providers, and
 /// close the intents a killed plinth left behind.
 fn begin(
@@ -1088,7 +1132,22 @@ pub fn apply(
         Ok(x) => x,
         Err(d) => return (0, d),
     };
-    let prior = if options.refresh_only {
+    // Right after its plan, against the same state: record what the plan imported
+    // and refreshed, and walk from there.
+    let basis = options.basis.as_ref().filter(|b| {
+        !options.refresh_only && b.lineage == prior.lineage && b.serial == prior.serial
+    });
+    let prior = if let Some(b) = basis {
+        let plan_reads = crate::timing::phase("record the plan's imports and refresh");
+        for (address, id) in &b.imported {
+            progress.note(&format!("{address}: Import complete [id={id}]"));
+        }
+        if !record_basis(store.as_ref(), b, &mut diags) {
+            return (0, diags.sorted_unique());
+        }
+        drop(plan_reads);
+        b.state.clone()
+    } else if options.refresh_only {
         prior
     } else {
         let (with_imports, imported, import_diags) = import_blocks(prepared, &prior);
@@ -1115,7 +1174,11 @@ pub fn apply(
         with_imports
     };
     let refreshing = crate::timing::phase("refresh again before applying");
-    let refreshed = refresh_and_record(prepared, store.as_ref(), prior, options, &mut diags);
+    let refreshed = if basis.is_some() {
+        Some((prior, 0))
+    } else {
+        refresh_and_record(prepared, store.as_ref(), prior, options, &mut diags)
+    };
     drop(refreshing);
     let Some((prior, drifted)) = refreshed else {
         return (0, diags.sorted_unique());
@@ -1279,8 +1342,15 @@ pub fn destroy(
         Ok(x) => x,
         Err(d) => return (0, d),
     };
-    let Some((prior, _)) = refresh_and_record(prepared, store.as_ref(), prior, options, &mut diags)
-    else {
+    let basis = options
+        .basis
+        .as_ref()
+        .filter(|b| b.lineage == prior.lineage && b.serial == prior.serial);
+    let refreshed = match basis {
+        Some(b) => record_basis(store.as_ref(), b, &mut diags).then(|| (b.state.clone(), 0)),
+        None => refresh_and_record(prepared, store.as_ref(), prior, options, &mut diags),
+    };
+    let Some((prior, _)) = refreshed else {
         return (0, diags.sorted_unique());
     };
     let applier = Applier {

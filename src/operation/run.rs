@@ -172,6 +172,11 @@ pub(super) fn execute(
     change: &ChangeOptions,
     view: &dyn View,
 ) -> Result<()> {
+    // Apply starts from what the plan read, when the state has not moved since.
+    let change = &ChangeOptions {
+        basis: plan.basis.clone().or_else(|| change.basis.clone()),
+        ..change.clone()
+    };
     let (_, diags) = if destroy {
         apply::destroy(prepared, Arc::clone(&store), change, view.progress())
     } else {

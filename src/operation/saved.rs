@@ -122,6 +122,7 @@ pub fn apply_saved(
         skip_refresh: file.skip_refresh,
         refresh_only: file.refresh_only,
         cancel: cancel.clone(),
+        basis: None,
     };
     let (now, diags) = if file.destroy {
         apply::plan_destroy(&prepared, &published, &change)
@@ -159,5 +160,9 @@ pub fn apply_saved(
         view.summary(Summary::NoChanges);
         return Ok(());
     }
+    let change = ChangeOptions {
+        basis: now.basis.clone(),
+        ..change
+    };
     execute(&prepared, store, &saved, file.destroy, &change, view)
 }

@@ -332,6 +332,7 @@ impl PlanFile {
             drift: self.drift.iter().filter_map(decode_change).collect(),
             refresh_only: self.refresh_only,
             imports: self.imports.clone(),
+            basis: None,
         }
     }
 

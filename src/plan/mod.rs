@@ -79,6 +79,26 @@ pub struct Plan {
     pub refresh_only: bool,
     /// Instances `import` blocks bring under management: address → import id.
     pub imports: BTreeMap<String, String>,
+    /// What planning read before its walk, for an apply that follows in the same
+    /// process (not saved in plan files).
+    pub basis: Option<std::sync::Arc<Basis>>,
+}
+
+/// The state a plan walked against: the state at `serial` with the objects `import`
+/// blocks name added and every instance refreshed. An apply that starts from the same
+/// serial records `put` and `remove` and walks from `state`, instead of importing and
+/// reading every instance again.
+#[derive(Clone, Debug)]
+pub struct Basis {
+    pub lineage: String,
+    pub serial: u64,
+    pub state: Snapshot,
+    /// Imported instances and those refresh found changed, as the state records them.
+    pub put: Vec<plinth_state::ResourceState>,
+    /// Instances refresh found gone.
+    pub remove: Vec<String>,
+    /// Import blocks' instances: address → id.
+    pub imported: BTreeMap<String, String>,
 }
 
 #[derive(Clone, Debug, PartialEq)]

@@ -25,9 +25,16 @@ impl Refreshed {
     /// The instance states to write so that state matches what refresh found:
     /// (changed instances, addresses of vanished ones).
     pub fn commit_parts(&self) -> (Vec<ResourceState>, Vec<String>) {
-        let put = self
-            .changed
-            .iter()
+        self.commit_parts_with(&[])
+    }
+
+    /// `commit_parts`, with the instances at `also` (imported ones) put too.
+    pub fn commit_parts_with(&self, also: &[String]) -> (Vec<ResourceState>, Vec<String>) {
+        let mut addresses: Vec<&String> = self.changed.iter().chain(also).collect();
+        addresses.sort();
+        addresses.dedup();
+        let put = addresses
+            .into_iter()
             .filter_map(|a| self.state.resources.get(a).cloned())
             .collect();
         let remove = self
