@@ -12,6 +12,7 @@
 //! or flat, holding `terraform-provider-<type>[_v<version>]` as cargo builds it (so
 //! `PLINTH_PLUGIN_DIR=target/release` works during development).
 
+use super::constraint::{parse_version, VersionConstraint};
 use std::path::{Path, PathBuf};
 
 pub const DEFAULT_HOST: &str = "registry.terraform.io";
@@ -97,50 +98,6 @@ pub struct Found {
     pub version: Option<String>,
     /// Where it was found, for `plinth providers`.
     pub origin: String,
-}
-
-/// A version constraint as `required_providers` writes it: `1.5.0`, `= 1.5.0`,
-/// `>= 1.2, < 2.0`, `~> 1.5`.
-pub fn satisfies(version: &str, constraint: &str) -> bool {
-    let v = parse_version(version);
-    constraint.split(',').all(|c| {
-        let c = c.trim();
-        let (op, rest) = ["~>", ">=", "<=", "!=", ">", "<", "="]
-            .iter()
-            .find_map(|op| c.strip_prefix(op).map(|r| (*op, r.trim())))
-            .unwrap_or(("=", c));
-        let want = parse_version(rest);
-        match op {
-            "=" => v == want,
-            "!=" => v != want,
-            ">" => v > want,
-            ">=" => v >= want,
-            "<" => v < want,
-            "<=" => v <= want,
-            _ => {
-                // ~> 1.5 allows 1.x from 1.5; ~> 1.5.0 allows 1.5.x from 1.5.0.
-                let parts = rest.split('.').count().max(2);
-                let mut upper = want.clone();
-                upper.truncate(parts - 1);
-                if let Some(last) = upper.last_mut() {
-                    *last += 1;
-                }
-                v >= want && v < upper
-            }
-        }
-    })
-}
-
-fn parse_version(v: &str) -> Vec<u64> {
-    let mut out: Vec<u64> = v
-        .trim()
-        .trim_start_matches('v')
-        .split(['.', '-', '+'])
-        .take(3)
-        .map(|p| p.parse().unwrap_or(0))
-        .collect();
-    out.resize(3, 0);
-    out
 }
 
 fn executable(path: &Path) -> bool {
@@ -275,6 +232,10 @@ pub fn find_in(
     addr: &SourceAddress,
     constraint: Option<&str>,
 ) -> Result<Found, String> {
+    let parsed = constraint
+        .map(VersionConstraint::parse)
+        .transpose()
+        .map_err(|e| e.to_string())?;
     let mut seen_versions = Vec::new();
     for (dir, origin) in places {
         let mut candidates = in_registry_layout(dir, addr);
@@ -285,14 +246,14 @@ pub fn find_in(
                 if let Some(v) = v {
                     seen_versions.push(v.clone());
                 }
-                match (v, constraint) {
-                    (Some(v), Some(c)) => satisfies(v, c),
+                match (v, &parsed) {
+                    (Some(v), Some(c)) => parse_version(v).is_ok_and(|v| c.matches(&v)),
                     _ => true,
                 }
             })
             .collect();
         fitting.sort_by(|a, b| {
-            let key = |x: &Option<String>| x.as_deref().map(parse_version);
+            let key = |x: &Option<String>| x.as_deref().and_then(|v| parse_version(v).ok());
             key(&b.1).cmp(&key(&a.1))
         });
         if let Some((path, version)) = fitting.into_iter().next() {
@@ -361,16 +322,41 @@ mod tests {
         );
     }
 
+    fn flat_dir_with(names: &[&str]) -> tempfile::TempDir {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        for name in names {
+            let path = dir.path().join(name);
+            std::fs::write(&path, "").unwrap();
+            std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).unwrap();
+        }
+        dir
+    }
+
     #[test]
-    fn version_constraints() {
-        assert!(satisfies("1.5.0", "1.5.0"));
-        assert!(satisfies("1.5.0", "= 1.5.0"));
-        assert!(!satisfies("1.5.1", "= 1.5.0"));
-        assert!(satisfies("1.7.2", ">= 1.5, < 2.0"));
-        assert!(!satisfies("2.0.0", ">= 1.5, < 2.0"));
-        assert!(satisfies("1.9.0", "~> 1.5"));
-        assert!(!satisfies("2.0.0", "~> 1.5"));
-        assert!(satisfies("1.5.9", "~> 1.5.0"));
-        assert!(!satisfies("1.6.0", "~> 1.5.0"));
+    fn an_exact_constraint_never_picks_a_prerelease() {
+        let dir = flat_dir_with(&[
+            "terraform-provider-x_v1.5.0-beta",
+            "terraform-provider-x_v1.4.0",
+        ]);
+        let places = [(dir.path().to_path_buf(), "here".to_string())];
+        let addr = SourceAddress::parse("acme/x").unwrap();
+        let err = find_in(&places, &addr, Some("= 1.5.0")).unwrap_err();
+        assert!(err.contains("matching \"= 1.5.0\""), "{err}");
+        let found = find_in(&places, &addr, Some(">= 1.0")).unwrap();
+        assert_eq!(found.version.as_deref(), Some("1.4.0"));
+        let found = find_in(&places, &addr, Some("1.5.0-beta")).unwrap();
+        assert_eq!(found.version.as_deref(), Some("1.5.0-beta"));
+        let newest = find_in(&places, &addr, None).unwrap();
+        assert_eq!(newest.version.as_deref(), Some("1.5.0-beta"));
+    }
+
+    #[test]
+    fn an_invalid_constraint_is_an_error() {
+        let dir = flat_dir_with(&["terraform-provider-x_v1.0.0"]);
+        let places = [(dir.path().to_path_buf(), "here".to_string())];
+        let addr = SourceAddress::parse("acme/x").unwrap();
+        let err = find_in(&places, &addr, Some(">= banana")).unwrap_err();
+        assert!(err.contains("is not a valid version constraint"), "{err}");
     }
 }

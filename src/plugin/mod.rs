@@ -7,6 +7,7 @@
 
 pub mod builtin;
 pub mod client;
+pub mod constraint;
 pub mod discovery;
 pub mod host;
 pub mod lockfile;
