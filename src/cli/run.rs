@@ -358,7 +358,7 @@ fn execute_open(
 fn stack_identity(dir: &Path) -> Result<(String, String), String> {
     let path = std::fs::canonicalize(dir)
         .map_err(|e| format!("cannot resolve the stack directory {}: {e}", dir.display()))?;
-    let workspace = plinth_state::workspace::current(dir)?;
+    let workspace = plinth_state::workspace::current(dir).map_err(|e| e.to_string())?;
     Ok((path.display().to_string(), workspace))
 }
 
@@ -378,7 +378,7 @@ fn plan_file(plan: &Plan, prepared: &Prepared, args: &Args) -> Result<PlanFile, 
 /// `plan --out FILE`: `None` when there is nothing to save or it was saved.
 fn save_plan(plan: Option<&Plan>, prepared: &Prepared, args: &Args) -> Option<u8> {
     let (plan, path) = (plan?, args.out.as_ref()?);
-    match plan_file(plan, prepared, args).and_then(|f| f.write(path)) {
+    match plan_file(plan, prepared, args).and_then(|f| f.write(path).map_err(|e| e.to_string())) {
         Ok(()) => {
             println!(
                 "\nSaved the plan to: {}\nTo perform exactly these actions, run: plinth apply {}",
@@ -405,7 +405,7 @@ fn apply_saved(path: &Path, args: &Args, out: &Output) -> u8 {
     };
     let file = match PlanFile::read(path) {
         Ok(f) => f,
-        Err(e) => return refuse(e),
+        Err(e) => return refuse(e.to_string()),
     };
     let dir = Path::new(".");
     match stack_identity(dir) {

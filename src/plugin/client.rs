@@ -383,7 +383,8 @@ impl PluginClient {
                     .map_err(|e| self.transport(e))?
                     .into_inner();
                 let diags = wire_diagnostics!(p5, r.diagnostics);
-                let schema = ProviderSchema::from_proto5(&r).map_err(CallError::Transport)?;
+                let schema = ProviderSchema::from_proto5(&r)
+                    .map_err(|e| CallError::Transport(e.to_string()))?;
                 checked(schema, diags)
             }
             Rpc::V6(c) => {
@@ -394,7 +395,8 @@ impl PluginClient {
                     .map_err(|e| self.transport(e))?
                     .into_inner();
                 let diags = wire_diagnostics!(p6, r.diagnostics);
-                let schema = ProviderSchema::from_proto6(&r).map_err(CallError::Transport)?;
+                let schema = ProviderSchema::from_proto6(&r)
+                    .map_err(|e| CallError::Transport(e.to_string()))?;
                 checked(schema, diags)
             }
         }

@@ -12,10 +12,68 @@
 //! or flat, holding `terraform-provider-<type>[_v<version>]` as cargo builds it (so
 //! `PLINTH_PLUGIN_DIR=target/release` works during development).
 
-use super::constraint::{parse_version, VersionConstraint};
+use super::constraint::{parse_version, ConstraintError, VersionConstraint};
 use std::path::{Path, PathBuf};
 
 pub const DEFAULT_HOST: &str = "registry.terraform.io";
+
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum SourceAddressError {
+    #[error("{0:?} is not a valid provider source address: use [HOSTNAME/]NAMESPACE/TYPE, e.g. \"plinth/local\".")]
+    Invalid(String),
+    #[error("{0:?} is not a valid provider source address: use [HOSTNAME/]NAMESPACE/TYPE.")]
+    TooManyParts(String),
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum FindError {
+    #[error(transparent)]
+    Constraint(#[from] ConstraintError),
+    #[error(transparent)]
+    NotFound(Box<NotFound>),
+}
+
+/// No executable in any of the places looked in fits.
+#[derive(Debug)]
+pub struct NotFound {
+    pub address: SourceAddress,
+    pub constraint: Option<String>,
+    /// The directories looked in.
+    pub searched: Vec<PathBuf>,
+    /// Every version seen there, fitting or not.
+    pub versions: Vec<String>,
+}
+
+impl std::error::Error for NotFound {}
+
+impl std::fmt::Display for NotFound {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let searched: Vec<String> = self
+            .searched
+            .iter()
+            .map(|d| d.display().to_string())
+            .collect();
+        let type_name = &self.address.type_name;
+        write!(
+            f,
+            "no executable for provider {} {}was found. Looked in {} (registry layout <host>/<namespace>/<type>/<version>/{}/terraform-provider-{type_name}, or a flat directory of terraform-provider-{type_name}[_v<version>])",
+            self.address.short(),
+            self.constraint
+                .as_ref()
+                .map(|c| format!("matching {c:?} "))
+                .unwrap_or_default(),
+            searched.join(", "),
+            platform(),
+        )?;
+        if !self.versions.is_empty() {
+            write!(f, "; versions found: {}", self.versions.join(", "))?;
+        }
+        write!(
+            f,
+            ". Run plinth init --plugin-dir DIR, or set PLINTH_PLUGIN_DIR."
+        )
+    }
+}
 
 #[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct SourceAddress {
@@ -25,7 +83,7 @@ pub struct SourceAddress {
 }
 
 impl SourceAddress {
-    pub fn parse(source: &str) -> Result<SourceAddress, String> {
+    pub fn parse(source: &str) -> Result<SourceAddress, SourceAddressError> {
         let parts: Vec<String> = source.split('/').map(str::to_lowercase).collect();
         let valid = |s: &str| {
             !s.is_empty()
@@ -33,9 +91,7 @@ impl SourceAddress {
                     .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_' || c == '.')
         };
         if !parts.iter().all(|p| valid(p)) {
-            return Err(format!(
-                "{source:?} is not a valid provider source address: use [HOSTNAME/]NAMESPACE/TYPE, e.g. \"plinth/local\"."
-            ));
+            return Err(SourceAddressError::Invalid(source.to_string()));
         }
         match parts.as_slice() {
             [t] => Ok(SourceAddress {
@@ -53,9 +109,7 @@ impl SourceAddress {
                 namespace: n.clone(),
                 type_name: t.clone(),
             }),
-            _ => Err(format!(
-                "{source:?} is not a valid provider source address: use [HOSTNAME/]NAMESPACE/TYPE."
-            )),
+            _ => Err(SourceAddressError::TooManyParts(source.to_string())),
         }
     }
 
@@ -191,7 +245,7 @@ pub fn find(
     addr: &SourceAddress,
     constraint: Option<&str>,
     stack_dir: &Path,
-) -> Result<Found, String> {
+) -> Result<Found, FindError> {
     for (over, dir) in dev_overrides() {
         if &over == addr {
             if let Some((path, version)) = in_flat_dir(&dir, &addr.type_name).into_iter().next() {
@@ -231,11 +285,8 @@ pub fn find_in(
     places: &[(PathBuf, String)],
     addr: &SourceAddress,
     constraint: Option<&str>,
-) -> Result<Found, String> {
-    let parsed = constraint
-        .map(VersionConstraint::parse)
-        .transpose()
-        .map_err(|e| e.to_string())?;
+) -> Result<Found, FindError> {
+    let parsed = constraint.map(VersionConstraint::parse).transpose()?;
     let mut seen_versions = Vec::new();
     for (dir, origin) in places {
         let mut candidates = in_registry_layout(dir, addr);
@@ -264,24 +315,12 @@ pub fn find_in(
             });
         }
     }
-    let searched: Vec<String> = places
-        .iter()
-        .map(|(d, _)| d.display().to_string())
-        .collect();
-    Err(format!(
-        "no executable for provider {} {}was found. Looked in {} (registry layout <host>/<namespace>/<type>/<version>/{}/terraform-provider-{}, or a flat directory of terraform-provider-{}[_v<version>]){}. Run plinth init --plugin-dir DIR, or set PLINTH_PLUGIN_DIR.",
-        addr.short(),
-        constraint.map(|c| format!("matching {c:?} ")).unwrap_or_default(),
-        searched.join(", "),
-        platform(),
-        addr.type_name,
-        addr.type_name,
-        if seen_versions.is_empty() {
-            String::new()
-        } else {
-            format!("; versions found: {}", seen_versions.join(", "))
-        }
-    ))
+    Err(FindError::NotFound(Box::new(NotFound {
+        address: addr.clone(),
+        constraint: constraint.map(str::to_string),
+        searched: places.iter().map(|(d, _)| d.clone()).collect(),
+        versions: seen_versions,
+    })))
 }
 
 #[cfg(test)]
@@ -341,8 +380,21 @@ mod tests {
         ]);
         let places = [(dir.path().to_path_buf(), "here".to_string())];
         let addr = SourceAddress::parse("acme/x").unwrap();
-        let err = find_in(&places, &addr, Some("= 1.5.0")).unwrap_err();
+        let err = find_in(&places, &addr, Some("= 1.5.0"))
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("matching \"= 1.5.0\""), "{err}");
+        assert!(
+            err.starts_with(
+                "no executable for provider acme/x matching \"= 1.5.0\" was found. Looked in "
+            ),
+            "{err}"
+        );
+        assert!(err.contains("; versions found: "), "{err}");
+        assert!(
+            err.ends_with(". Run plinth init --plugin-dir DIR, or set PLINTH_PLUGIN_DIR."),
+            "{err}"
+        );
         let found = find_in(&places, &addr, Some(">= 1.0")).unwrap();
         assert_eq!(found.version.as_deref(), Some("1.4.0"));
         let found = find_in(&places, &addr, Some("1.5.0-beta")).unwrap();
@@ -357,6 +409,11 @@ mod tests {
         let places = [(dir.path().to_path_buf(), "here".to_string())];
         let addr = SourceAddress::parse("acme/x").unwrap();
         let err = find_in(&places, &addr, Some(">= banana")).unwrap_err();
-        assert!(err.contains("is not a valid version constraint"), "{err}");
+        assert!(matches!(err, FindError::Constraint(_)), "{err}");
+        assert!(
+            err.to_string()
+                .contains("is not a valid version constraint"),
+            "{err}"
+        );
     }
 }

@@ -412,7 +412,7 @@ fn decode(v: Option<&p6::DynamicValue>, ty: &Type) -> Result<Value, Vec<p6::Diag
         Some(d) if !d.json.is_empty() => {
             let j: serde_json::Value =
                 serde_json::from_slice(&d.json).map_err(|e| bad(e.to_string()))?;
-            value_from_json(&j, ty).map_err(bad)
+            value_from_json(&j, ty).map_err(|e| bad(e.to_string()))
         }
         _ => Ok(Value::Null(ty.clone())),
     }
@@ -523,7 +523,10 @@ impl p6::provider_server::Provider for Served {
                 diagnostics(&[Diagnostic::error("Invalid stored state", e.to_string())])
             })?;
             let v = value_from_json(&j, &ty).map_err(|e| {
-                diagnostics(&[Diagnostic::error("Stored state does not fit the schema", e)])
+                diagnostics(&[Diagnostic::error(
+                    "Stored state does not fit the schema",
+                    e.to_string(),
+                )])
             })?;
             encode(&v, &ty)
         });
