@@ -14,6 +14,7 @@ mod loader_faults;
 mod plugins;
 mod provider_calls;
 mod resource_bombs;
+mod review_bugs;
 mod sensitive;
 mod state_trust;
 mod validate_errors;
