@@ -7,7 +7,6 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         "proto/tfplugin5.proto",
         "proto/tfplugin6.proto",
         "proto/plugin.proto",
-        "proto/health.proto",
         "proto/plinth.proto",
     ];
     for p in protos {

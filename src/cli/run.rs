@@ -58,17 +58,66 @@ pub struct Args {
     vars: VarOptions,
 }
 
+/// A `--lock-timeout` as Terraform takes it (Go's duration syntax: `30s`, `500ms`,
+/// `1m30s`, `1.5h`), or a bare number of seconds. Like Go, at most `i64::MAX`
+/// nanoseconds (about 292 years).
 fn parse_duration(s: &str) -> Result<Duration, String> {
-    let (num, unit) = s.split_at(s.find(|c: char| !c.is_ascii_digit()).unwrap_or(s.len()));
-    let n: u64 = num
-        .parse()
-        .map_err(|_| format!("invalid duration {s:?}: use e.g. 30s or 2m"))?;
-    match unit {
-        "" | "s" => Ok(Duration::from_secs(n)),
-        "ms" => Ok(Duration::from_millis(n)),
-        "m" => Ok(Duration::from_secs(n * 60)),
-        "h" => Ok(Duration::from_secs(n * 3600)),
-        _ => Err(format!("invalid duration unit in {s:?}: use ms, s, m or h")),
+    let parsed = match s.parse::<u64>() {
+        Ok(seconds) => Ok(Duration::from_secs(seconds)),
+        Err(_) => humantime::parse_duration(s),
+    };
+    let d =
+        parsed.map_err(|e| format!("invalid duration {s:?}: {e}; use e.g. 30s, 2m or 1m30s"))?;
+    if d.as_nanos() > i64::MAX as u128 {
+        return Err(format!(
+            "invalid duration {s:?}: too large, at most 2562047h47m16.854775807s"
+        ));
+    }
+    Ok(d)
+}
+
+#[cfg(test)]
+mod duration_tests {
+    use super::parse_duration;
+    use std::time::Duration;
+
+    #[test]
+    fn terraforms_durations_parse() {
+        let cases = [
+            ("30s", Duration::from_secs(30)),
+            ("2m", Duration::from_secs(120)),
+            ("1h", Duration::from_secs(3600)),
+            ("500ms", Duration::from_millis(500)),
+            ("0s", Duration::ZERO),
+            ("0", Duration::ZERO),
+            ("45", Duration::from_secs(45)),
+            ("1m30s", Duration::from_secs(90)),
+            ("1h30m", Duration::from_secs(5400)),
+            ("1.5h", Duration::from_secs(5400)),
+            ("2562047h", Duration::from_secs(2_562_047 * 3600)),
+        ];
+        for (text, want) in cases {
+            assert_eq!(parse_duration(text), Ok(want), "{text}");
+        }
+    }
+
+    #[test]
+    fn huge_or_malformed_durations_are_errors() {
+        for text in [
+            "99999999999999999999h",
+            "18446744073709551615m",
+            "18446744073709551615",
+            "2562048h",
+        ] {
+            let err = parse_duration(text).unwrap_err();
+            assert!(
+                err.starts_with(&format!("invalid duration {text:?}")),
+                "{err}"
+            );
+        }
+        assert!(parse_duration("-1s").is_err());
+        assert!(parse_duration("soon").is_err());
+        assert!(parse_duration("").is_err());
     }
 }
 

@@ -67,20 +67,30 @@ pub fn size(v: &Value) -> usize {
     size_capped(v, max_value_bytes())
 }
 
-/// `Err` with the message every bounded producer gives, when `bytes` is beyond the bound.
-pub fn check(bytes: usize) -> Result<(), String> {
+/// A value past the bound on one value, with the message every bounded producer gives.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("the result would take more than {}, the bound on one value (PLINTH_MAX_VALUE_BYTES sets it)", human(*.bound))]
+pub struct TooLarge {
+    pub bound: usize,
+}
+
+/// Function bodies report their errors as text (`FnError::call`).
+impl From<TooLarge> for String {
+    fn from(e: TooLarge) -> String {
+        e.to_string()
+    }
+}
+
+/// `Err` when `bytes` is beyond the bound.
+pub fn check(bytes: usize) -> Result<(), TooLarge> {
     let bound = max_value_bytes();
     if bytes > bound {
-        Err(format!(
-            "the result would take more than {}, the bound on one value (PLINTH_MAX_VALUE_BYTES sets it)",
-            human(bound)
-        ))
+        Err(TooLarge { bound })
     } else {
         Ok(())
     }
 }
 
-/// `bytes` for `count` elements of `each` bytes, beyond the bound if it overflows.
 pub fn product(count: usize, each: usize) -> usize {
     count.saturating_mul(each)
 }
@@ -112,7 +122,7 @@ mod tests {
 
     #[test]
     fn says_how_large_and_the_bound() {
-        let m = check(usize::MAX).unwrap_err();
+        let m = check(usize::MAX).unwrap_err().to_string();
         assert!(
             m.contains("more than 256 MiB, the bound on one value"),
             "{m}"

@@ -19,7 +19,7 @@ use crate::stack::{Prepared, StackOptions};
 fn stack_identity(dir: &Path) -> std::result::Result<(String, String), String> {
     let path = std::fs::canonicalize(dir)
         .map_err(|e| format!("cannot resolve the stack directory {}: {e}", dir.display()))?;
-    let workspace = plinth_state::workspace::current(dir)?;
+    let workspace = plinth_state::workspace::current(dir).map_err(|e| e.to_string())?;
     Ok((path.display().to_string(), workspace))
 }
 
@@ -42,7 +42,8 @@ pub(super) fn save(
     file.skip_refresh = request.change.skip_refresh;
     (file.stack, file.workspace) =
         stack_identity(&request.dir).map_err(OperationError::SavePlan)?;
-    file.write(path).map_err(OperationError::SavePlan)
+    file.write(path)
+        .map_err(|e| OperationError::SavePlan(e.to_string()))
 }
 
 /// Which saved plan to apply, where.
@@ -72,7 +73,7 @@ pub fn apply_saved(
         path: request.path.display().to_string(),
         reason,
     };
-    let file = PlanFile::read(&request.path).map_err(refuse)?;
+    let file = PlanFile::read(&request.path).map_err(|e| refuse(e.to_string()))?;
     match stack_identity(&request.dir) {
         Ok((stack, workspace)) if stack == file.stack && workspace == file.workspace => {}
         Ok((stack, workspace)) => {

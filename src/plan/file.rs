@@ -8,6 +8,7 @@
 //! reproduce value for value.
 
 use std::collections::BTreeMap;
+use std::path::PathBuf;
 
 use serde::{Deserialize, Serialize};
 use serde_json::Value as J;
@@ -16,6 +17,37 @@ use super::{Action, Plan, PlannedChange};
 use crate::addrs::{ResourceInstance, Target};
 use crate::diag::Sources;
 use crate::lang::Value;
+
+/// A plan file that cannot be read or written, or that this plinth must not apply.
+#[derive(Debug, thiserror::Error)]
+pub enum PlanFileError {
+    #[error("cannot read plan file {}: {error}", path.display())]
+    Unreadable {
+        path: PathBuf,
+        error: std::io::Error,
+    },
+    #[error("cannot write plan file {}: {error}", path.display())]
+    Unwritable {
+        path: PathBuf,
+        error: std::io::Error,
+    },
+    #[error("{0}")]
+    Encode(serde_json::Error),
+    #[error("{} is not a plinth plan file: {why}", path.display())]
+    NotAPlan { path: PathBuf, why: String },
+    #[error("the plan file {} is damaged: its checksum does not match its content (it was edited or truncated). Run plinth plan again.", .0.display())]
+    Damaged(PathBuf),
+    #[error("{} is a {format} v{version} file; this plinth reads {FORMAT} v{FORMAT_VERSION}.", path.display())]
+    Format {
+        path: PathBuf,
+        format: String,
+        version: u32,
+    },
+    #[error("{} records the address {address:?}, which is not a resource instance address.", path.display())]
+    BadAddress { path: PathBuf, address: String },
+    #[error("the plan file was made by plinth {0}, and this is plinth {this}: a plan can only be applied by the version that made it. Run plinth plan again.", this = env!("CARGO_PKG_VERSION"))]
+    OtherVersion(String),
+}
 
 pub const FORMAT: &str = "plinth-plan";
 pub const FORMAT_VERSION: u32 = 2;
@@ -337,10 +369,15 @@ impl PlanFile {
     }
 
     /// Reads a plan file, refusing one this plinth cannot apply exactly.
-    pub fn read(path: &std::path::Path) -> Result<PlanFile, String> {
-        let bytes = std::fs::read(path)
-            .map_err(|e| format!("cannot read plan file {}: {e}", path.display()))?;
-        let not_plan = |why: &str| format!("{} is not a plinth plan file: {why}", path.display());
+    pub fn read(path: &std::path::Path) -> Result<PlanFile, PlanFileError> {
+        let bytes = std::fs::read(path).map_err(|error| PlanFileError::Unreadable {
+            path: path.to_path_buf(),
+            error,
+        })?;
+        let not_plan = |why: &str| PlanFileError::NotAPlan {
+            path: path.to_path_buf(),
+            why: why.to_string(),
+        };
         let newline = bytes
             .iter()
             .position(|&b| b == b'\n')
@@ -352,26 +389,18 @@ impl PlanFile {
             .ok_or_else(|| not_plan("it does not start with a plinth plan header"))?;
         let body = &bytes[newline + 1..];
         if sum != sha256_hex(body) {
-            return Err(format!(
-                "the plan file {} is damaged: its checksum does not match its content (it was edited or truncated). Run plinth plan again.",
-                path.display()
-            ));
+            return Err(PlanFileError::Damaged(path.to_path_buf()));
         }
         let file: PlanFile = serde_json::from_slice(body).map_err(|e| not_plan(&e.to_string()))?;
         if file.format != FORMAT || file.format_version != FORMAT_VERSION {
-            return Err(format!(
-                "{} is a {} v{} file; this plinth reads {FORMAT} v{FORMAT_VERSION}.",
-                path.display(),
-                file.format,
-                file.format_version
-            ));
+            return Err(PlanFileError::Format {
+                path: path.to_path_buf(),
+                format: file.format,
+                version: file.format_version,
+            });
         }
         if file.plinth_version != env!("CARGO_PKG_VERSION") {
-            return Err(format!(
-                "the plan file was made by plinth {}, and this is plinth {}: a plan can only be applied by the version that made it. Run plinth plan again.",
-                file.plinth_version,
-                env!("CARGO_PKG_VERSION")
-            ));
+            return Err(PlanFileError::OtherVersion(file.plinth_version));
         }
         if let Some(a) = file
             .replace
@@ -379,10 +408,10 @@ impl PlanFile {
             .find(|a| ResourceInstance::parse(a).is_err())
             .or_else(|| file.targets.iter().find(|a| Target::parse(a).is_err()))
         {
-            return Err(format!(
-                "{} records the address {a:?}, which does not read.",
-                path.display()
-            ));
+            return Err(PlanFileError::BadAddress {
+                path: path.to_path_buf(),
+                address: a.clone(),
+            });
         }
         if let Some(c) = file
             .changes
@@ -390,21 +419,22 @@ impl PlanFile {
             .chain(&file.drift)
             .find(|c| decode_change(c).is_none())
         {
-            return Err(format!(
-                "{} records a change at {:?}, which is not a resource instance address.",
-                path.display(),
-                c.address
-            ));
+            return Err(PlanFileError::BadAddress {
+                path: path.to_path_buf(),
+                address: c.address.clone(),
+            });
         }
         Ok(file)
     }
 
-    pub fn write(&self, path: &std::path::Path) -> Result<(), String> {
-        let body = serde_json::to_vec_pretty(self).map_err(|e| e.to_string())?;
+    pub fn write(&self, path: &std::path::Path) -> Result<(), PlanFileError> {
+        let body = serde_json::to_vec_pretty(self).map_err(PlanFileError::Encode)?;
         let mut bytes = format!("{HEADER}{}\n", sha256_hex(&body)).into_bytes();
         bytes.extend(body);
-        std::fs::write(path, bytes)
-            .map_err(|e| format!("cannot write plan file {}: {e}", path.display()))
+        std::fs::write(path, bytes).map_err(|error| PlanFileError::Unwritable {
+            path: path.to_path_buf(),
+            error,
+        })
     }
 
     /// The first way in which planning again (`now`) differs from this saved plan:

@@ -12,9 +12,68 @@
 //! or flat, holding `terraform-provider-<type>[_v<version>]` as cargo builds it (so
 //! `PLINTH_PLUGIN_DIR=target/release` works during development).
 
+use super::constraint::{parse_version, ConstraintError, VersionConstraint};
 use std::path::{Path, PathBuf};
 
 pub const DEFAULT_HOST: &str = "registry.terraform.io";
+
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum SourceAddressError {
+    #[error("{0:?} is not a valid provider source address: use [HOSTNAME/]NAMESPACE/TYPE, e.g. \"plinth/local\".")]
+    Invalid(String),
+    #[error("{0:?} is not a valid provider source address: use [HOSTNAME/]NAMESPACE/TYPE.")]
+    TooManyParts(String),
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum FindError {
+    #[error(transparent)]
+    Constraint(#[from] ConstraintError),
+    #[error(transparent)]
+    NotFound(Box<NotFound>),
+}
+
+/// No executable in any of the places looked in fits.
+#[derive(Debug)]
+pub struct NotFound {
+    pub address: SourceAddress,
+    pub constraint: Option<String>,
+    /// The directories looked in.
+    pub searched: Vec<PathBuf>,
+    /// Every version seen there, fitting or not.
+    pub versions: Vec<String>,
+}
+
+impl std::error::Error for NotFound {}
+
+impl std::fmt::Display for NotFound {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let searched: Vec<String> = self
+            .searched
+            .iter()
+            .map(|d| d.display().to_string())
+            .collect();
+        let type_name = &self.address.type_name;
+        write!(
+            f,
+            "no executable for provider {} {}was found. Looked in {} (registry layout <host>/<namespace>/<type>/<version>/{}/terraform-provider-{type_name}, or a flat directory of terraform-provider-{type_name}[_v<version>])",
+            self.address.short(),
+            self.constraint
+                .as_ref()
+                .map(|c| format!("matching {c:?} "))
+                .unwrap_or_default(),
+            searched.join(", "),
+            platform(),
+        )?;
+        if !self.versions.is_empty() {
+            write!(f, "; versions found: {}", self.versions.join(", "))?;
+        }
+        write!(
+            f,
+            ". Run plinth init --plugin-dir DIR, or set PLINTH_PLUGIN_DIR."
+        )
+    }
+}
 
 #[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct SourceAddress {
@@ -24,7 +83,7 @@ pub struct SourceAddress {
 }
 
 impl SourceAddress {
-    pub fn parse(source: &str) -> Result<SourceAddress, String> {
+    pub fn parse(source: &str) -> Result<SourceAddress, SourceAddressError> {
         let parts: Vec<String> = source.split('/').map(str::to_lowercase).collect();
         let valid = |s: &str| {
             !s.is_empty()
@@ -32,9 +91,7 @@ impl SourceAddress {
                     .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_' || c == '.')
         };
         if !parts.iter().all(|p| valid(p)) {
-            return Err(format!(
-                "{source:?} is not a valid provider source address: use [HOSTNAME/]NAMESPACE/TYPE, e.g. \"plinth/local\"."
-            ));
+            return Err(SourceAddressError::Invalid(source.to_string()));
         }
         match parts.as_slice() {
             [t] => Ok(SourceAddress {
@@ -52,9 +109,7 @@ impl SourceAddress {
                 namespace: n.clone(),
                 type_name: t.clone(),
             }),
-            _ => Err(format!(
-                "{source:?} is not a valid provider source address: use [HOSTNAME/]NAMESPACE/TYPE."
-            )),
+            _ => Err(SourceAddressError::TooManyParts(source.to_string())),
         }
     }
 
@@ -97,50 +152,6 @@ pub struct Found {
     pub version: Option<String>,
     /// Where it was found, for `plinth providers`.
     pub origin: String,
-}
-
-/// A version constraint as `required_providers` writes it: `1.5.0`, `= 1.5.0`,
-/// `>= 1.2, < 2.0`, `~> 1.5`.
-pub fn satisfies(version: &str, constraint: &str) -> bool {
-    let v = parse_version(version);
-    constraint.split(',').all(|c| {
-        let c = c.trim();
-        let (op, rest) = ["~>", ">=", "<=", "!=", ">", "<", "="]
-            .iter()
-            .find_map(|op| c.strip_prefix(op).map(|r| (*op, r.trim())))
-            .unwrap_or(("=", c));
-        let want = parse_version(rest);
-        match op {
-            "=" => v == want,
-            "!=" => v != want,
-            ">" => v > want,
-            ">=" => v >= want,
-            "<" => v < want,
-            "<=" => v <= want,
-            _ => {
-                // ~> 1.5 allows 1.x from 1.5; ~> 1.5.0 allows 1.5.x from 1.5.0.
-                let parts = rest.split('.').count().max(2);
-                let mut upper = want.clone();
-                upper.truncate(parts - 1);
-                if let Some(last) = upper.last_mut() {
-                    *last += 1;
-                }
-                v >= want && v < upper
-            }
-        }
-    })
-}
-
-fn parse_version(v: &str) -> Vec<u64> {
-    let mut out: Vec<u64> = v
-        .trim()
-        .trim_start_matches('v')
-        .split(['.', '-', '+'])
-        .take(3)
-        .map(|p| p.parse().unwrap_or(0))
-        .collect();
-    out.resize(3, 0);
-    out
 }
 
 fn executable(path: &Path) -> bool {
@@ -234,7 +245,7 @@ pub fn find(
     addr: &SourceAddress,
     constraint: Option<&str>,
     stack_dir: &Path,
-) -> Result<Found, String> {
+) -> Result<Found, FindError> {
     for (over, dir) in dev_overrides() {
         if &over == addr {
             if let Some((path, version)) = in_flat_dir(&dir, &addr.type_name).into_iter().next() {
@@ -274,7 +285,8 @@ pub fn find_in(
     places: &[(PathBuf, String)],
     addr: &SourceAddress,
     constraint: Option<&str>,
-) -> Result<Found, String> {
+) -> Result<Found, FindError> {
+    let parsed = constraint.map(VersionConstraint::parse).transpose()?;
     let mut seen_versions = Vec::new();
     for (dir, origin) in places {
         let mut candidates = in_registry_layout(dir, addr);
@@ -285,14 +297,14 @@ pub fn find_in(
                 if let Some(v) = v {
                     seen_versions.push(v.clone());
                 }
-                match (v, constraint) {
-                    (Some(v), Some(c)) => satisfies(v, c),
+                match (v, &parsed) {
+                    (Some(v), Some(c)) => parse_version(v).is_ok_and(|v| c.matches(&v)),
                     _ => true,
                 }
             })
             .collect();
         fitting.sort_by(|a, b| {
-            let key = |x: &Option<String>| x.as_deref().map(parse_version);
+            let key = |x: &Option<String>| x.as_deref().and_then(|v| parse_version(v).ok());
             key(&b.1).cmp(&key(&a.1))
         });
         if let Some((path, version)) = fitting.into_iter().next() {
@@ -303,24 +315,12 @@ pub fn find_in(
             });
         }
     }
-    let searched: Vec<String> = places
-        .iter()
-        .map(|(d, _)| d.display().to_string())
-        .collect();
-    Err(format!(
-        "no executable for provider {} {}was found. Looked in {} (registry layout <host>/<namespace>/<type>/<version>/{}/terraform-provider-{}, or a flat directory of terraform-provider-{}[_v<version>]){}. Run plinth init --plugin-dir DIR, or set PLINTH_PLUGIN_DIR.",
-        addr.short(),
-        constraint.map(|c| format!("matching {c:?} ")).unwrap_or_default(),
-        searched.join(", "),
-        platform(),
-        addr.type_name,
-        addr.type_name,
-        if seen_versions.is_empty() {
-            String::new()
-        } else {
-            format!("; versions found: {}", seen_versions.join(", "))
-        }
-    ))
+    Err(FindError::NotFound(Box::new(NotFound {
+        address: addr.clone(),
+        constraint: constraint.map(str::to_string),
+        searched: places.iter().map(|(d, _)| d.clone()).collect(),
+        versions: seen_versions,
+    })))
 }
 
 #[cfg(test)]
@@ -361,16 +361,59 @@ mod tests {
         );
     }
 
+    fn flat_dir_with(names: &[&str]) -> tempfile::TempDir {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        for name in names {
+            let path = dir.path().join(name);
+            std::fs::write(&path, "").unwrap();
+            std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).unwrap();
+        }
+        dir
+    }
+
     #[test]
-    fn version_constraints() {
-        assert!(satisfies("1.5.0", "1.5.0"));
-        assert!(satisfies("1.5.0", "= 1.5.0"));
-        assert!(!satisfies("1.5.1", "= 1.5.0"));
-        assert!(satisfies("1.7.2", ">= 1.5, < 2.0"));
-        assert!(!satisfies("2.0.0", ">= 1.5, < 2.0"));
-        assert!(satisfies("1.9.0", "~> 1.5"));
-        assert!(!satisfies("2.0.0", "~> 1.5"));
-        assert!(satisfies("1.5.9", "~> 1.5.0"));
-        assert!(!satisfies("1.6.0", "~> 1.5.0"));
+    fn an_exact_constraint_never_picks_a_prerelease() {
+        let dir = flat_dir_with(&[
+            "terraform-provider-x_v1.5.0-beta",
+            "terraform-provider-x_v1.4.0",
+        ]);
+        let places = [(dir.path().to_path_buf(), "here".to_string())];
+        let addr = SourceAddress::parse("acme/x").unwrap();
+        let err = find_in(&places, &addr, Some("= 1.5.0"))
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("matching \"= 1.5.0\""), "{err}");
+        assert!(
+            err.starts_with(
+                "no executable for provider acme/x matching \"= 1.5.0\" was found. Looked in "
+            ),
+            "{err}"
+        );
+        assert!(err.contains("; versions found: "), "{err}");
+        assert!(
+            err.ends_with(". Run plinth init --plugin-dir DIR, or set PLINTH_PLUGIN_DIR."),
+            "{err}"
+        );
+        let found = find_in(&places, &addr, Some(">= 1.0")).unwrap();
+        assert_eq!(found.version.as_deref(), Some("1.4.0"));
+        let found = find_in(&places, &addr, Some("1.5.0-beta")).unwrap();
+        assert_eq!(found.version.as_deref(), Some("1.5.0-beta"));
+        let newest = find_in(&places, &addr, None).unwrap();
+        assert_eq!(newest.version.as_deref(), Some("1.5.0-beta"));
+    }
+
+    #[test]
+    fn an_invalid_constraint_is_an_error() {
+        let dir = flat_dir_with(&["terraform-provider-x_v1.0.0"]);
+        let places = [(dir.path().to_path_buf(), "here".to_string())];
+        let addr = SourceAddress::parse("acme/x").unwrap();
+        let err = find_in(&places, &addr, Some(">= banana")).unwrap_err();
+        assert!(matches!(err, FindError::Constraint(_)), "{err}");
+        assert!(
+            err.to_string()
+                .contains("is not a valid version constraint"),
+            "{err}"
+        );
     }
 }

@@ -378,7 +378,7 @@ fn decode(r: Returned, ty: &Type, what: &str) -> Result<Value, Diagnostics> {
         Returned::Json(b) => {
             let j: serde_json::Value =
                 serde_json::from_slice(&b).map_err(|e| bad(e.to_string()))?;
-            value_from_json(&j, ty).map_err(bad)
+            value_from_json(&j, ty).map_err(|e| bad(e.to_string()))
         }
         Returned::Absent => Ok(Value::Null(ty.clone())),
     }

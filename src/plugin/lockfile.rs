@@ -28,17 +28,30 @@ pub struct Locked {
 /// Provider source address (`registry.terraform.io/plinth/local`) → what is locked.
 pub type LockFile = BTreeMap<String, Locked>;
 
-pub fn read(stack_dir: &Path) -> Result<LockFile, String> {
+#[derive(Debug, thiserror::Error)]
+pub enum LockFileError {
+    #[error("cannot read {FILE}: {0}")]
+    Unreadable(std::io::Error),
+    #[error("{0}")]
+    File(Box<crate::diag::Diagnostic>),
+    #[error("{FILE}: {0}")]
+    Syntax(hcl_edit::parser::Error),
+    #[error("cannot write {FILE}: {0}")]
+    Unwritable(std::io::Error),
+}
+
+pub fn read(stack_dir: &Path) -> Result<LockFile, LockFileError> {
     let path = stack_dir.join(FILE);
     // Only a lock file that is not there at all means nothing is locked: a dangling
     // symlink or a FIFO in its place is an error, never an empty lock.
     match std::fs::symlink_metadata(&path) {
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(LockFile::new()),
-        Err(e) => return Err(format!("cannot read {FILE}: {e}")),
+        Err(e) => return Err(LockFileError::Unreadable(e)),
         Ok(_) => {}
     }
-    let text = crate::config::load::read_file(&path, FILE).map_err(|d| d.to_string())?;
-    let body = hcl_edit::parser::parse_body(&text).map_err(|e| format!("{FILE}: {e}"))?;
+    let text = crate::config::load::read_file(&path, FILE)
+        .map_err(|d| LockFileError::File(Box::new(d)))?;
+    let body = hcl_edit::parser::parse_body(&text).map_err(LockFileError::Syntax)?;
     let mut out = LockFile::new();
     for block in body.get_blocks("provider") {
         let Some(address) = block.labels.first().map(|l| l.as_str().to_string()) else {
@@ -72,7 +85,7 @@ pub fn read(stack_dir: &Path) -> Result<LockFile, String> {
     Ok(out)
 }
 
-pub fn write(stack_dir: &Path, lock: &LockFile) -> Result<(), String> {
+pub fn write(stack_dir: &Path, lock: &LockFile) -> Result<(), LockFileError> {
     let mut text = String::from(
         "# This file is maintained automatically by \"plinth init\".\n# Manual edits may be lost in future updates.\n",
     );
@@ -89,7 +102,7 @@ pub fn write(stack_dir: &Path, lock: &LockFile) -> Result<(), String> {
         text.push_str("  ]\n}\n");
     }
     plinth_state::safe_fs::write_atomic(&stack_dir.join(FILE), text.as_bytes())
-        .map_err(|e| format!("cannot write {FILE}: {e}"))
+        .map_err(LockFileError::Unwritable)
 }
 
 #[cfg(test)]
@@ -111,5 +124,25 @@ mod tests {
         write(dir.path(), &lock).unwrap();
         assert_eq!(read(dir.path()).unwrap(), lock);
         assert!(read(&dir.path().join("nowhere")).unwrap().is_empty());
+    }
+
+    #[test]
+    fn unreadable_lock_files_are_errors() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join(FILE), "provider \"x\" {\n").unwrap();
+        let err = read(dir.path()).unwrap_err();
+        assert!(matches!(err, LockFileError::Syntax(_)), "{err}");
+        assert!(err.to_string().starts_with(".plinth.lock.hcl: "), "{err}");
+        std::fs::remove_file(dir.path().join(FILE)).unwrap();
+        std::os::unix::fs::symlink(dir.path().join("gone"), dir.path().join(FILE)).unwrap();
+        assert!(matches!(read(dir.path()), Err(LockFileError::File(_))));
+        let blocked = dir.path().join("file");
+        std::fs::write(&blocked, "").unwrap();
+        let err = write(&blocked, &LockFile::new()).unwrap_err();
+        assert!(
+            err.to_string()
+                .starts_with("cannot write .plinth.lock.hcl: "),
+            "{err}"
+        );
     }
 }

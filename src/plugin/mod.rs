@@ -9,6 +9,7 @@
 
 pub mod builtin;
 pub mod client;
+pub mod constraint;
 pub mod discovery;
 pub mod host;
 pub mod lockfile;

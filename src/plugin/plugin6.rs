@@ -91,7 +91,8 @@ impl ProviderRpc for Plugin6 {
                 .map_err(|e| self.failed(e))?
                 .into_inner();
             let diags = diagnostics(&r.diagnostics);
-            let schema = ProviderSchema::from_proto6(&r).map_err(CallError::Transport)?;
+            let schema =
+                ProviderSchema::from_proto6(&r).map_err(|e| CallError::Transport(e.to_string()))?;
             checked(schema, diags)
         })
     }

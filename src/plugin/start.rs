@@ -74,7 +74,7 @@ pub fn requirements(config: &Config) -> (Vec<Requirement>, Diagnostics) {
                 Err(e) => {
                     diags.push(
                         Diagnostic::error("Invalid provider source address")
-                            .detail(e)
+                            .detail(e.to_string())
                             .at_opt(requirement.map(|r| r.span).or(span)),
                     );
                     continue;
@@ -197,7 +197,7 @@ pub fn start_all(
     let lock = match super::lockfile::read(dir) {
         Ok(l) => l,
         Err(e) => {
-            diags.push(Diagnostic::error("Invalid lock file").detail(e));
+            diags.push(Diagnostic::error("Invalid lock file").detail(e.to_string()));
             return (Vec::new(), diags);
         }
     };
@@ -222,7 +222,7 @@ pub fn start_all(
                     Diagnostic::warning("Provider not installed")
                 };
                 let detail = if required {
-                    e
+                    e.to_string()
                 } else {
                     format!("{e} Its resources are not checked against its schema.")
                 };

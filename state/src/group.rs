@@ -8,7 +8,7 @@
 //! changes for one instance outstanding at once, so this holds.
 
 use std::collections::HashMap;
-use std::sync::{Condvar, Mutex, MutexGuard};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 
 use crate::{Commit, HistoryEntry, Result, Snapshot, StateError, StateStore};
 
@@ -23,8 +23,8 @@ struct Queue {
     waiting: Vec<(u64, Commit)>,
     next_ticket: u64,
     leader: bool,
-    /// Each finished ticket's serial, or the error's text.
-    done: HashMap<u64, std::result::Result<u64, String>>,
+    /// Each finished ticket's serial, or the error the round's commit returned.
+    done: HashMap<u64, std::result::Result<u64, Arc<StateError>>>,
 }
 
 impl<S: StateStore> GroupCommit<S> {
@@ -80,9 +80,9 @@ impl<S: StateStore> StateStore for GroupCommit<S> {
         q.waiting.push((ticket, change));
         loop {
             if let Some(outcome) = q.done.remove(&ticket) {
-                return outcome.map_err(|message| StateError::Storage {
+                return outcome.map_err(|error| StateError::Storage {
                     path: "(group commit)".into(),
-                    message,
+                    message: error.to_string(),
                 });
             }
             if q.leader {
@@ -94,7 +94,7 @@ impl<S: StateStore> StateStore for GroupCommit<S> {
             drop(q);
             let tickets: Vec<u64> = round.iter().map(|(t, _)| *t).collect();
             let merged = merge(round.into_iter().map(|(_, c)| c).collect());
-            let outcome = self.inner.commit(merged).map_err(|e| e.to_string());
+            let outcome = self.inner.commit(merged).map_err(Arc::new);
             q = self.lock();
             for t in tickets {
                 q.done.insert(t, outcome.clone());

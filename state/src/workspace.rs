@@ -5,6 +5,18 @@ use std::path::{Path, PathBuf};
 
 pub const DEFAULT: &str = "default";
 
+#[derive(Debug, thiserror::Error)]
+pub enum WorkspaceError {
+    /// `from` says where the name came from: an environment variable or a file.
+    #[error("{} (from {from})", invalid_name_message(name))]
+    InvalidName { name: String, from: String },
+    #[error("cannot read the selected workspace from {}: {error}", path.display())]
+    Unreadable {
+        path: PathBuf,
+        error: std::io::Error,
+    },
+}
+
 /// `<stack>/.plinth`
 pub fn plinth_dir(stack: &Path) -> PathBuf {
     stack.join(".plinth")
@@ -18,7 +30,7 @@ pub fn workspace_dir(stack: &Path, name: &str) -> PathBuf {
 /// The selected workspace: `PLINTH_WORKSPACE` (or `TF_WORKSPACE`), else
 /// `.plinth/environment`, else default. A name Terraform would not accept is an
 /// error, never a path: `../../x` must not put state outside `.plinth/`.
-pub fn current(stack: &Path) -> Result<String, String> {
+pub fn current(stack: &Path) -> Result<String, WorkspaceError> {
     for var in ["PLINTH_WORKSPACE", "TF_WORKSPACE"] {
         if let Ok(name) = std::env::var(var) {
             if !name.is_empty() {
@@ -33,18 +45,18 @@ pub fn current(stack: &Path) -> Result<String, String> {
         }
         Ok(_) => Ok(DEFAULT.to_string()),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(DEFAULT.to_string()),
-        Err(e) => Err(format!(
-            "cannot read the selected workspace from {}: {e}",
-            path.display()
-        )),
+        Err(error) => Err(WorkspaceError::Unreadable { path, error }),
     }
 }
 
-fn checked(name: String, from: &str) -> Result<String, String> {
+fn checked(name: String, from: &str) -> Result<String, WorkspaceError> {
     if valid_name(&name) {
         Ok(name)
     } else {
-        Err(format!("{} (from {from})", invalid_name_message(&name)))
+        Err(WorkspaceError::InvalidName {
+            name,
+            from: from.to_string(),
+        })
     }
 }
 
@@ -86,4 +98,36 @@ pub fn valid_name(name: &str) -> bool {
             c.is_ascii_alphanumeric()
                 || matches!(c, '-' | '_' | '.' | '~' | '$' | '&' | '+' | ':' | '=' | '@')
         })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_bad_selection_is_an_error_naming_its_source() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir(plinth_dir(dir.path())).unwrap();
+        let environment = plinth_dir(dir.path()).join("environment");
+        std::fs::write(&environment, "../../x\n").unwrap();
+        assert_eq!(
+            current(dir.path()).unwrap_err().to_string(),
+            format!(
+                "{} (from {})",
+                invalid_name_message("../../x"),
+                environment.display()
+            )
+        );
+        std::fs::remove_file(&environment).unwrap();
+        std::fs::create_dir(&environment).unwrap();
+        let err = current(dir.path()).unwrap_err();
+        assert!(matches!(err, WorkspaceError::Unreadable { .. }), "{err}");
+        assert!(
+            err.to_string().starts_with(&format!(
+                "cannot read the selected workspace from {}: ",
+                environment.display()
+            )),
+            "{err}"
+        );
+    }
 }

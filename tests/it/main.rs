@@ -16,6 +16,7 @@ mod operation;
 mod plugins;
 mod provider_calls;
 mod resource_bombs;
+mod review_bugs;
 mod sensitive;
 mod state_trust;
 mod validate_errors;

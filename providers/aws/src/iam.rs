@@ -19,28 +19,12 @@ pub fn data_sources(_aws: &Aws) -> Vec<Box<dyn DataSource>> {
     vec![]
 }
 
-/// IAM returns policy documents URL-encoded.
+/// IAM returns policy documents URL-encoded, in the query form (`+` is a space), as
+/// Terraform's AWS provider reads them with Go's `url.QueryUnescape`.
 fn url_decode(text: &str) -> String {
-    let bytes = text.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        match bytes[i] {
-            b'%' if i + 2 < bytes.len() => {
-                let hex = |c: u8| (c as char).to_digit(16);
-                if let (Some(h), Some(l)) = (hex(bytes[i + 1]), hex(bytes[i + 2])) {
-                    out.push((h * 16 + l) as u8);
-                    i += 3;
-                    continue;
-                }
-                out.push(b'%');
-            }
-            b'+' => out.push(b' '),
-            c => out.push(c),
-        }
-        i += 1;
-    }
-    String::from_utf8_lossy(&out).into_owned()
+    percent_encoding::percent_decode_str(&text.replace('+', " "))
+        .decode_utf8_lossy()
+        .into_owned()
 }
 
 /// The document as read, unless it means the same JSON as `configured` (AWS reorders
@@ -363,5 +347,6 @@ mod tests {
         );
         assert_eq!(same_policy(Some("{}".into()), read.clone()), read);
         assert_eq!(url_decode("100%"), "100%");
+        assert_eq!(url_decode("a+b%2Bc%20d%zz"), "a b+c d%zz");
     }
 }

@@ -31,8 +31,33 @@ pub fn type_to_json(ty: &Type) -> J {
     }
 }
 
-pub fn type_from_json(j: &J) -> Result<Type, String> {
-    let bad = || format!("{j} is not a type");
+/// JSON that is not a type in the protocol's notation.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("{json} is not a type")]
+pub struct TypeError {
+    pub json: String,
+}
+
+/// A stored value that does not fit the type it is read as.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum ValueError {
+    /// `path` is `value` for the whole value.
+    #[error("{path}: expected {expected}, found {found}")]
+    Mismatch {
+        path: String,
+        expected: String,
+        found: String,
+    },
+    #[error("{path}: unsupported attribute")]
+    Unsupported { path: String },
+    #[error(transparent)]
+    Type(#[from] TypeError),
+}
+
+pub fn type_from_json(j: &J) -> Result<Type, TypeError> {
+    let bad = || TypeError {
+        json: j.to_string(),
+    };
     match j {
         J::String(s) => match s.as_str() {
             "bool" => Ok(Type::Bool),
@@ -53,7 +78,7 @@ pub fn type_from_json(j: &J) -> Result<Type, String> {
                 attrs
                     .iter()
                     .map(|(k, t)| Ok((k.clone(), type_from_json(t)?)))
-                    .collect::<Result<_, String>>()?,
+                    .collect::<Result<_, TypeError>>()?,
             )),
             _ => Err(bad()),
         },
@@ -99,16 +124,15 @@ pub fn value_to_json(v: &Value, ty: &Type) -> J {
 }
 
 /// Reads a stored value as a value of type `ty`.
-pub fn value_from_json(j: &J, ty: &Type) -> Result<Value, String> {
+pub fn value_from_json(j: &J, ty: &Type) -> Result<Value, ValueError> {
     value_at(j, ty, "")
 }
 
-fn value_at(j: &J, ty: &Type, path: &str) -> Result<Value, String> {
-    let at = |what: &str| {
-        format!(
-            "{}: expected {what}, found {j}",
-            if path.is_empty() { "value" } else { path }
-        )
+fn value_at(j: &J, ty: &Type, path: &str) -> Result<Value, ValueError> {
+    let at = |what: &str| ValueError::Mismatch {
+        path: if path.is_empty() { "value" } else { path }.to_string(),
+        expected: what.to_string(),
+        found: j.to_string(),
     };
     if j.is_null() {
         return Ok(Value::Null(ty.clone()));
@@ -180,7 +204,7 @@ fn value_at(j: &J, ty: &Type, path: &str) -> Result<Value, String> {
             let m: BTreeMap<String, Value> = m
                 .iter()
                 .map(|(k, x)| Ok((k.clone(), value_at(x, e, &format!("{path}[{k:?}]"))?)))
-                .collect::<Result<_, String>>()?;
+                .collect::<Result<_, ValueError>>()?;
             Ok(Value::Map((**e).clone(), m))
         }
         Type::Object(attrs) => {
@@ -188,9 +212,11 @@ fn value_at(j: &J, ty: &Type, path: &str) -> Result<Value, String> {
                 return Err(at("an object"));
             };
             if let Some(extra) = m.keys().find(|k| !attrs.contains_key(*k)) {
-                return Err(format!("{path}.{extra}: unsupported attribute")
-                    .trim_start_matches('.')
-                    .to_string());
+                return Err(ValueError::Unsupported {
+                    path: format!("{path}.{extra}")
+                        .trim_start_matches('.')
+                        .to_string(),
+                });
             }
             let out = attrs
                 .iter()
@@ -206,7 +232,7 @@ fn value_at(j: &J, ty: &Type, path: &str) -> Result<Value, String> {
                     };
                     Ok((k.clone(), v))
                 })
-                .collect::<Result<_, String>>()?;
+                .collect::<Result<_, ValueError>>()?;
             Ok(Value::Object(out))
         }
     }

@@ -34,12 +34,6 @@ pub mod goplugin {
     tonic::include_proto!("plugin");
 }
 
-/// The standard gRPC health service, as go-plugin uses it.
-#[allow(clippy::all, missing_docs)]
-pub mod health {
-    tonic::include_proto!("grpc.health.v1");
-}
-
 /// plinth's capabilities service (a provider's concurrency limit).
 #[allow(clippy::all, missing_docs)]
 pub mod capabilities {

@@ -186,7 +186,7 @@ fn read(r: &mut &[u8], ty: &Type, path: &str) -> Result<Value, CodecError> {
             let type_bytes = read_bytes(r, path)?;
             let json: serde_json::Value = serde_json::from_slice(&type_bytes)
                 .map_err(|e| fail(format!("dynamic value's type: {e}")))?;
-            let actual = crate::json::type_from_json(&json).map_err(fail)?;
+            let actual = crate::json::type_from_json(&json).map_err(|e| fail(e.to_string()))?;
             read(r, &actual, path)
         }
         Type::String => Ok(Value::String(crate::value::nfc(read_string(r, path)?))),

@@ -6,10 +6,34 @@ use std::collections::BTreeMap;
 
 use serde_json::{json, Value as J};
 
-use crate::json::{type_from_json, type_to_json};
+use crate::json::{type_from_json, type_to_json, TypeError};
 use crate::tfplugin5 as p5;
 use crate::tfplugin6 as p6;
 use crate::types::Type;
+
+/// A schema a provider sent (or the schema cache holds) that plinth cannot read.
+#[derive(Debug, thiserror::Error)]
+pub enum SchemaError {
+    #[error("unknown nesting mode {0}")]
+    UnknownNestingMode(i32),
+    #[error("unknown nesting mode {0:?}")]
+    UnknownNestingName(String),
+    #[error("invalid nesting mode")]
+    InvalidNesting,
+    #[error("block {0:?}: invalid nesting")]
+    InvalidBlockNesting(String),
+    #[error("attribute {name:?}: bad type: {reason}")]
+    TypeJson {
+        name: String,
+        reason: serde_json::Error,
+    },
+    #[error("attribute {name:?}: {reason}")]
+    AttributeType { name: String, reason: TypeError },
+    #[error("an attribute has neither type nor nested_type")]
+    Untyped,
+    #[error(transparent)]
+    Type(#[from] TypeError),
+}
 
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct Schema {
@@ -139,34 +163,34 @@ pub struct ProviderSchema {
 
 // ---- protocol 6 ----
 
-fn nesting6(n: i32) -> Result<Nesting, String> {
+fn nesting6(n: i32) -> Result<Nesting, SchemaError> {
     use p6::schema::nested_block::NestingMode as M;
     Ok(
-        match M::try_from(n).map_err(|_| format!("unknown nesting mode {n}"))? {
+        match M::try_from(n).map_err(|_| SchemaError::UnknownNestingMode(n))? {
             M::Single => Nesting::Single,
             M::Group => Nesting::Group,
             M::List => Nesting::List,
             M::Set => Nesting::Set,
             M::Map => Nesting::Map,
-            M::Invalid => return Err("invalid nesting mode".into()),
+            M::Invalid => return Err(SchemaError::InvalidNesting),
         },
     )
 }
 
-fn object_nesting6(n: i32) -> Result<Nesting, String> {
+fn object_nesting6(n: i32) -> Result<Nesting, SchemaError> {
     use p6::schema::object::NestingMode as M;
     Ok(
-        match M::try_from(n).map_err(|_| format!("unknown nesting mode {n}"))? {
+        match M::try_from(n).map_err(|_| SchemaError::UnknownNestingMode(n))? {
             M::Single => Nesting::Single,
             M::List => Nesting::List,
             M::Set => Nesting::Set,
             M::Map => Nesting::Map,
-            M::Invalid => return Err("invalid nesting mode".into()),
+            M::Invalid => return Err(SchemaError::InvalidNesting),
         },
     )
 }
 
-fn attribute6(a: &p6::schema::Attribute) -> Result<Attribute, String> {
+fn attribute6(a: &p6::schema::Attribute) -> Result<Attribute, SchemaError> {
     let nested = match &a.nested_type {
         Some(o) => Some(NestedAttributes {
             attributes: a_map6(&o.attributes)?,
@@ -184,9 +208,15 @@ fn attribute6(a: &p6::schema::Attribute) -> Result<Attribute, String> {
                 .collect(),
         )),
         None => {
-            let j: J = serde_json::from_slice(&a.r#type)
-                .map_err(|e| format!("attribute {:?}: bad type: {e}", a.name))?;
-            type_from_json(&j).map_err(|e| format!("attribute {:?}: {e}", a.name))?
+            let j: J =
+                serde_json::from_slice(&a.r#type).map_err(|reason| SchemaError::TypeJson {
+                    name: a.name.clone(),
+                    reason,
+                })?;
+            type_from_json(&j).map_err(|reason| SchemaError::AttributeType {
+                name: a.name.clone(),
+                reason,
+            })?
         }
     };
     Ok(Attribute {
@@ -202,14 +232,14 @@ fn attribute6(a: &p6::schema::Attribute) -> Result<Attribute, String> {
     })
 }
 
-fn a_map6(attrs: &[p6::schema::Attribute]) -> Result<BTreeMap<String, Attribute>, String> {
+fn a_map6(attrs: &[p6::schema::Attribute]) -> Result<BTreeMap<String, Attribute>, SchemaError> {
     attrs
         .iter()
         .map(|a| Ok((a.name.clone(), attribute6(a)?)))
         .collect()
 }
 
-fn block6(b: &p6::schema::Block) -> Result<Block, String> {
+fn block6(b: &p6::schema::Block) -> Result<Block, SchemaError> {
     Ok(Block {
         attributes: a_map6(&b.attributes)?,
         blocks: b
@@ -231,7 +261,7 @@ fn block6(b: &p6::schema::Block) -> Result<Block, String> {
                     },
                 ))
             })
-            .collect::<Result<_, String>>()?,
+            .collect::<Result<_, SchemaError>>()?,
         description: b.description.clone(),
         markdown: b.description_kind == p6::StringKind::Markdown as i32,
         deprecated: b.deprecated,
@@ -239,7 +269,7 @@ fn block6(b: &p6::schema::Block) -> Result<Block, String> {
 }
 
 impl Schema {
-    pub fn from_proto6(s: &p6::Schema) -> Result<Schema, String> {
+    pub fn from_proto6(s: &p6::Schema) -> Result<Schema, SchemaError> {
         Ok(Schema {
             version: s.version,
             block: s
@@ -251,7 +281,7 @@ impl Schema {
         })
     }
 
-    pub fn from_proto5(s: &p5::Schema) -> Result<Schema, String> {
+    pub fn from_proto5(s: &p5::Schema) -> Result<Schema, SchemaError> {
         Ok(Schema {
             version: s.version,
             block: s
@@ -348,15 +378,21 @@ impl Block {
 
 // ---- protocol 5 ----
 
-fn block5(b: &p5::schema::Block) -> Result<Block, String> {
+fn block5(b: &p5::schema::Block) -> Result<Block, SchemaError> {
     use p5::schema::nested_block::NestingMode as M;
     let attributes = b
         .attributes
         .iter()
         .map(|a| {
-            let j: J = serde_json::from_slice(&a.r#type)
-                .map_err(|e| format!("attribute {:?}: bad type: {e}", a.name))?;
-            let ty = type_from_json(&j).map_err(|e| format!("attribute {:?}: {e}", a.name))?;
+            let j: J =
+                serde_json::from_slice(&a.r#type).map_err(|reason| SchemaError::TypeJson {
+                    name: a.name.clone(),
+                    reason,
+                })?;
+            let ty = type_from_json(&j).map_err(|reason| SchemaError::AttributeType {
+                name: a.name.clone(),
+                reason,
+            })?;
             Ok((
                 a.name.clone(),
                 Attribute {
@@ -372,20 +408,20 @@ fn block5(b: &p5::schema::Block) -> Result<Block, String> {
                 },
             ))
         })
-        .collect::<Result<_, String>>()?;
+        .collect::<Result<_, SchemaError>>()?;
     let blocks = b
         .block_types
         .iter()
         .map(|nb| {
             let nesting = match M::try_from(nb.nesting)
-                .map_err(|_| format!("unknown nesting mode {}", nb.nesting))?
+                .map_err(|_| SchemaError::UnknownNestingMode(nb.nesting))?
             {
                 M::Single => Nesting::Single,
                 M::Group => Nesting::Group,
                 M::List => Nesting::List,
                 M::Set => Nesting::Set,
                 M::Map => Nesting::Map,
-                M::Invalid => return Err(format!("block {:?}: invalid nesting", nb.type_name)),
+                M::Invalid => return Err(SchemaError::InvalidBlockNesting(nb.type_name.clone())),
             };
             Ok((
                 nb.type_name.clone(),
@@ -402,7 +438,7 @@ fn block5(b: &p5::schema::Block) -> Result<Block, String> {
                 },
             ))
         })
-        .collect::<Result<_, String>>()?;
+        .collect::<Result<_, SchemaError>>()?;
     Ok(Block {
         attributes,
         blocks,
@@ -534,11 +570,13 @@ impl ProviderSchema {
         J::Object(o)
     }
 
-    pub fn from_proto6(r: &p6::get_provider_schema::Response) -> Result<ProviderSchema, String> {
+    pub fn from_proto6(
+        r: &p6::get_provider_schema::Response,
+    ) -> Result<ProviderSchema, SchemaError> {
         let map = |m: &std::collections::HashMap<String, p6::Schema>| {
             m.iter()
                 .map(|(k, s)| Ok((k.clone(), Schema::from_proto6(s)?)))
-                .collect::<Result<BTreeMap<_, _>, String>>()
+                .collect::<Result<BTreeMap<_, _>, SchemaError>>()
         };
         Ok(ProviderSchema {
             provider: r
@@ -552,11 +590,13 @@ impl ProviderSchema {
         })
     }
 
-    pub fn from_proto5(r: &p5::get_provider_schema::Response) -> Result<ProviderSchema, String> {
+    pub fn from_proto5(
+        r: &p5::get_provider_schema::Response,
+    ) -> Result<ProviderSchema, SchemaError> {
         let map = |m: &std::collections::HashMap<String, p5::Schema>| {
             m.iter()
                 .map(|(k, s)| Ok((k.clone(), Schema::from_proto5(s)?)))
-                .collect::<Result<BTreeMap<_, _>, String>>()
+                .collect::<Result<BTreeMap<_, _>, SchemaError>>()
         };
         Ok(ProviderSchema {
             provider: r
@@ -573,14 +613,14 @@ impl ProviderSchema {
 
 // ---- reading that JSON back (the engine's schema cache) ----
 
-fn nesting_named(name: &str) -> Result<Nesting, String> {
+fn nesting_named(name: &str) -> Result<Nesting, SchemaError> {
     Ok(match name {
         "single" => Nesting::Single,
         "group" => Nesting::Group,
         "list" => Nesting::List,
         "set" => Nesting::Set,
         "map" => Nesting::Map,
-        other => return Err(format!("unknown nesting mode {other:?}")),
+        other => return Err(SchemaError::UnknownNestingName(other.to_string())),
     })
 }
 
@@ -592,7 +632,7 @@ fn text(j: &J, name: &str) -> String {
     j.get(name).and_then(J::as_str).unwrap_or("").to_string()
 }
 
-fn attribute_from_json(j: &J) -> Result<Attribute, String> {
+fn attribute_from_json(j: &J) -> Result<Attribute, SchemaError> {
     let nested = match j.get("nested_type") {
         Some(n) => Some(NestedAttributes {
             attributes: attributes_from_json(n.get("attributes"))?,
@@ -610,7 +650,7 @@ fn attribute_from_json(j: &J) -> Result<Attribute, String> {
                 .collect(),
         )),
         (None, Some(t)) => type_from_json(t)?,
-        (None, None) => return Err("an attribute has neither type nor nested_type".into()),
+        (None, None) => return Err(SchemaError::Untyped),
     };
     Ok(Attribute {
         ty,
@@ -625,7 +665,7 @@ fn attribute_from_json(j: &J) -> Result<Attribute, String> {
     })
 }
 
-fn attributes_from_json(j: Option<&J>) -> Result<BTreeMap<String, Attribute>, String> {
+fn attributes_from_json(j: Option<&J>) -> Result<BTreeMap<String, Attribute>, SchemaError> {
     match j.and_then(J::as_object) {
         Some(m) => m
             .iter()
@@ -636,7 +676,7 @@ fn attributes_from_json(j: Option<&J>) -> Result<BTreeMap<String, Attribute>, St
 }
 
 impl Block {
-    pub fn from_json(j: &J) -> Result<Block, String> {
+    pub fn from_json(j: &J) -> Result<Block, SchemaError> {
         let blocks = match j.get("block_types").and_then(J::as_object) {
             Some(m) => m
                 .iter()
@@ -657,7 +697,7 @@ impl Block {
                         },
                     ))
                 })
-                .collect::<Result<_, String>>()?,
+                .collect::<Result<_, SchemaError>>()?,
             None => BTreeMap::new(),
         };
         Ok(Block {
@@ -671,7 +711,7 @@ impl Block {
 }
 
 impl Schema {
-    pub fn from_json(j: &J) -> Result<Schema, String> {
+    pub fn from_json(j: &J) -> Result<Schema, SchemaError> {
         Ok(Schema {
             version: j.get("version").and_then(J::as_i64).unwrap_or(0),
             block: j
@@ -685,8 +725,8 @@ impl Schema {
 
 impl ProviderSchema {
     /// Reads what [`ProviderSchema::to_json`] wrote.
-    pub fn from_json(j: &J) -> Result<ProviderSchema, String> {
-        let map = |name: &str| -> Result<BTreeMap<String, Schema>, String> {
+    pub fn from_json(j: &J) -> Result<ProviderSchema, SchemaError> {
+        let map = |name: &str| -> Result<BTreeMap<String, Schema>, SchemaError> {
             match j.get(name).and_then(J::as_object) {
                 Some(m) => m
                     .iter()
@@ -704,5 +744,70 @@ impl ProviderSchema {
             resources: map("resource_schemas")?,
             data_sources: map("data_source_schemas")?,
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn unreadable_schemas_say_why() {
+        let attr = |ty: &[u8]| p6::schema::Attribute {
+            name: "a".into(),
+            r#type: ty.to_vec(),
+            ..Default::default()
+        };
+        let block = |attributes, block_types| p6::Schema {
+            block: Some(p6::schema::Block {
+                attributes,
+                block_types,
+                ..Default::default()
+            }),
+            ..Default::default()
+        };
+        let err = |s: p6::Schema| Schema::from_proto6(&s).unwrap_err().to_string();
+        assert_eq!(
+            err(block(vec![attr(b"\"strin\"")], vec![])),
+            "attribute \"a\": \"strin\" is not a type"
+        );
+        assert!(err(block(vec![attr(b"{")], vec![])).starts_with("attribute \"a\": bad type: "));
+        let nested = |nesting| p6::schema::NestedBlock {
+            type_name: "b".into(),
+            nesting,
+            ..Default::default()
+        };
+        assert_eq!(
+            err(block(vec![], vec![nested(99)])),
+            "unknown nesting mode 99"
+        );
+        assert_eq!(err(block(vec![], vec![nested(0)])), "invalid nesting mode");
+        let v5 = p5::Schema {
+            block: Some(p5::schema::Block {
+                block_types: vec![p5::schema::NestedBlock {
+                    type_name: "b".into(),
+                    ..Default::default()
+                }],
+                ..Default::default()
+            }),
+            ..Default::default()
+        };
+        assert_eq!(
+            Schema::from_proto5(&v5).unwrap_err().to_string(),
+            "block \"b\": invalid nesting"
+        );
+        let json = |j: J| Block::from_json(&j).unwrap_err().to_string();
+        assert_eq!(
+            json(json!({"block_types": {"b": {"nesting_mode": "bag"}}})),
+            "unknown nesting mode \"bag\""
+        );
+        assert_eq!(
+            json(json!({"attributes": {"a": {}}})),
+            "an attribute has neither type nor nested_type"
+        );
+        assert_eq!(
+            json(json!({"attributes": {"a": {"type": 7}}})),
+            "7 is not a type"
+        );
     }
 }

@@ -175,5 +175,31 @@ fn bad_input_is_an_error_not_a_panic() {
     assert!(err.starts_with("a:"), "{err}");
     assert!(value_from_json(&serde_json::json!({"a": 1, "b": 2}), &ty)
         .unwrap_err()
+        .to_string()
         .contains("b: unsupported attribute"));
+}
+
+#[test]
+fn stored_values_that_do_not_fit_say_where() {
+    let ty = Type::Object(
+        [("a".to_string(), Type::list(Type::Number))]
+            .into_iter()
+            .collect(),
+    );
+    let err = |j: serde_json::Value| value_from_json(&j, &ty).unwrap_err().to_string();
+    assert_eq!(
+        err(serde_json::json!(3)),
+        "value: expected an object, found 3"
+    );
+    assert_eq!(
+        err(serde_json::json!({"a": ["x"]})),
+        "a[0]: expected a number, found \"x\""
+    );
+    assert_eq!(err(serde_json::json!({"z": 1})), "z: unsupported attribute");
+    assert_eq!(
+        type_from_json(&serde_json::json!("strin"))
+            .unwrap_err()
+            .to_string(),
+        "\"strin\" is not a type"
+    );
 }

@@ -19,14 +19,13 @@ use plinth_protocol::capabilities::capabilities_server::{Capabilities, Capabilit
 use plinth_protocol::capabilities::get_capabilities;
 use plinth_protocol::goplugin::grpc_controller_server::{GrpcController, GrpcControllerServer};
 use plinth_protocol::handshake::{CORE_PROTOCOL_VERSION, MAGIC_COOKIE_KEY, MAGIC_COOKIE_VALUE};
-use plinth_protocol::health::health_server::{Health, HealthServer};
-use plinth_protocol::health::{health_check_response, HealthCheckRequest, HealthCheckResponse};
 use plinth_protocol::json::value_from_json;
 use plinth_protocol::msgpack;
 use plinth_protocol::tfplugin6 as p6;
 use plinth_protocol::tfplugin6::provider_server::ProviderServer;
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tonic::{Request, Response, Status};
+use tonic_health::pb::health_server::{Health, HealthServer};
 
 use crate::{DataSource, Diagnostic, Object, PlanRequest, Provider, Resource, Schema, Type, Value};
 
@@ -117,6 +116,7 @@ async fn run(served: Arc<Served>) -> Result<(), BoxError> {
         }
     });
     let incoming = tokio_stream::wrappers::ReceiverStream::new(conn_rx);
+    let health = health_service().await;
     let controller = Controller { stop: stop_tx };
     let max = 256 << 20;
     let result = tonic::transport::Server::builder()
@@ -127,7 +127,7 @@ async fn run(served: Arc<Served>) -> Result<(), BoxError> {
         )
         .add_service(GrpcControllerServer::new(controller))
         .add_service(CapabilitiesServer::from_arc(Arc::clone(&served)))
-        .add_service(HealthServer::new(Healthy))
+        .add_service(health)
         .serve_with_incoming_shutdown(incoming, async move {
             let _ = stop_rx.wait_for(|stop| *stop).await;
         })
@@ -295,18 +295,17 @@ impl GrpcController for Controller {
     }
 }
 
-struct Healthy;
+/// The service name go-plugin's client checks (`plugin.GRPCServiceName`).
+const GO_PLUGIN_SERVICE: &str = "plugin";
 
-#[tonic::async_trait]
-impl Health for Healthy {
-    async fn check(
-        &self,
-        _request: Request<HealthCheckRequest>,
-    ) -> Result<Response<HealthCheckResponse>, Status> {
-        Ok(Response::new(HealthCheckResponse {
-            status: health_check_response::ServingStatus::Serving as i32,
-        }))
-    }
+/// The standard `grpc.health.v1.Health` service, reporting the server and go-plugin's
+/// service name as serving.
+async fn health_service() -> HealthServer<impl Health> {
+    let (reporter, service) = tonic_health::server::health_reporter();
+    reporter
+        .set_service_status(GO_PLUGIN_SERVICE, tonic_health::ServingStatus::Serving)
+        .await;
+    service
 }
 
 #[tonic::async_trait]
@@ -413,7 +412,7 @@ fn decode(v: Option<&p6::DynamicValue>, ty: &Type) -> Result<Value, Vec<p6::Diag
         Some(d) if !d.json.is_empty() => {
             let j: serde_json::Value =
                 serde_json::from_slice(&d.json).map_err(|e| bad(e.to_string()))?;
-            value_from_json(&j, ty).map_err(bad)
+            value_from_json(&j, ty).map_err(|e| bad(e.to_string()))
         }
         _ => Ok(Value::Null(ty.clone())),
     }
@@ -524,7 +523,10 @@ impl p6::provider_server::Provider for Served {
                 diagnostics(&[Diagnostic::error("Invalid stored state", e.to_string())])
             })?;
             let v = value_from_json(&j, &ty).map_err(|e| {
-                diagnostics(&[Diagnostic::error("Stored state does not fit the schema", e)])
+                diagnostics(&[Diagnostic::error(
+                    "Stored state does not fit the schema",
+                    e.to_string(),
+                )])
             })?;
             encode(&v, &ty)
         });
@@ -810,5 +812,57 @@ impl p6::provider_server::Provider for Served {
         Ok(Response::new(p6::stop_provider::Response {
             error: String::new(),
         }))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tonic_health::pb::health_client::HealthClient;
+    use tonic_health::pb::HealthCheckRequest;
+    use tonic_health::ServingStatus;
+
+    #[tokio::test]
+    async fn health_reports_go_plugins_service_serving() {
+        let dir = std::env::temp_dir().join(format!("plinth-sdk-health-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let socket = dir.join("health.sock");
+        let _ = std::fs::remove_file(&socket);
+        let listener = tokio::net::UnixListener::bind(&socket).unwrap();
+        let server = tokio::spawn(
+            tonic::transport::Server::builder()
+                .add_service(health_service().await)
+                .serve_with_incoming(tokio_stream::wrappers::UnixListenerStream::new(listener)),
+        );
+        let channel = tonic::transport::Endpoint::from_static("http://plugin.invalid")
+            .connect_with_connector(tower::service_fn(move |_: tonic::transport::Uri| {
+                let socket = socket.clone();
+                async move {
+                    let stream = tokio::net::UnixStream::connect(socket).await?;
+                    Ok::<_, std::io::Error>(hyper_util::rt::TokioIo::new(stream))
+                }
+            }))
+            .await
+            .unwrap();
+        let mut client = HealthClient::new(channel);
+        for service in [GO_PLUGIN_SERVICE, ""] {
+            let answer = client
+                .check(HealthCheckRequest {
+                    service: service.into(),
+                })
+                .await
+                .unwrap()
+                .into_inner();
+            assert_eq!(answer.status, ServingStatus::Serving as i32, "{service:?}");
+        }
+        let unknown = client
+            .check(HealthCheckRequest {
+                service: "elsewhere".into(),
+            })
+            .await
+            .unwrap_err();
+        assert_eq!(unknown.code(), tonic::Code::NotFound);
+        server.abort();
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 }

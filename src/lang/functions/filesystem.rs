@@ -158,10 +158,20 @@ fn fileexists(args: &[Value]) -> Result<Value, FnError> {
     }
 }
 
+#[derive(Debug, thiserror::Error)]
+enum GlobError {
+    #[error("unterminated character class")]
+    UnterminatedClass,
+    #[error("unterminated {{")]
+    UnterminatedAlternation,
+    #[error("{0}")]
+    Regex(regex::Error),
+}
+
 /// A `fileset` pattern as a regular expression over `/`-separated relative paths:
 /// `*` and `?` stay within one directory, `**` spans any number, `{a,b}` alternates,
 /// `[…]` is a class.
-fn pattern_regex(pattern: &str) -> Result<regex::Regex, String> {
+fn pattern_regex(pattern: &str) -> Result<regex::Regex, GlobError> {
     let mut re = String::from("^");
     let chars: Vec<char> = pattern.chars().collect();
     let mut i = 0;
@@ -184,7 +194,7 @@ fn pattern_regex(pattern: &str) -> Result<regex::Regex, String> {
                 let end = chars[i..]
                     .iter()
                     .position(|c| *c == ']')
-                    .ok_or("unterminated character class")?;
+                    .ok_or(GlobError::UnterminatedClass)?;
                 let mut class: String = chars[i + 1..i + end].iter().collect();
                 if let Some(rest) = class.strip_prefix('!') {
                     class = format!("^{rest}");
@@ -214,10 +224,10 @@ fn pattern_regex(pattern: &str) -> Result<regex::Regex, String> {
         i += 1;
     }
     if depth > 0 {
-        return Err("unterminated {".into());
+        return Err(GlobError::UnterminatedAlternation);
     }
     re.push('$');
-    regex::Regex::new(&re).map_err(|e| e.to_string())
+    regex::Regex::new(&re).map_err(GlobError::Regex)
 }
 
 fn walk_files(root: &Path, dir: &Path, out: &mut Vec<String>) {
@@ -285,7 +295,7 @@ pub(super) fn register(t: &mut HashMap<&'static str, Function>) {
 
 #[cfg(test)]
 mod tests {
-    use super::clean;
+    use super::{clean, pattern_regex, GlobError};
 
     #[test]
     fn cleans_as_go_does() {
@@ -299,5 +309,19 @@ mod tests {
         ] {
             assert_eq!(clean(a), b, "{a}");
         }
+    }
+
+    #[test]
+    fn unfinished_patterns_are_errors() {
+        assert!(matches!(
+            pattern_regex("[ab"),
+            Err(GlobError::UnterminatedClass)
+        ));
+        assert_eq!(
+            pattern_regex("{a,b").unwrap_err().to_string(),
+            "unterminated {"
+        );
+        assert!(matches!(pattern_regex("[z-a]"), Err(GlobError::Regex(_))));
+        assert!(pattern_regex("{a,b}/*.txt").unwrap().is_match("b/x.txt"));
     }
 }

@@ -223,7 +223,7 @@ impl Builder {
         }
         self.bytes = self.bytes.saturating_add(cost);
         if let Err(e) = limits::check(self.bytes) {
-            self.error = Some(e);
+            self.error = Some(e.to_string());
             return;
         }
         if anchor > 0 {
@@ -280,7 +280,7 @@ impl yaml_rust2::parser::MarkedEventReceiver for Builder {
                 if let Some(e) =
                     size.and_then(|n| limits::check(self.bytes.saturating_add(n)).err())
                 {
-                    self.error.get_or_insert(e);
+                    self.error.get_or_insert(e.to_string());
                     return;
                 }
                 match self.anchors.get(&id).cloned() {
