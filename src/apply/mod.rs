@@ -119,11 +119,11 @@ pub fn target_scope(prepared: &Prepared, targets: &[Target]) -> Option<TargetSco
     })
 }
 
-fn moves(config: &Config, prior: &Snapshot) -> HashMap<String, String> {
+fn moves(config: &Config, prior: &Snapshot) -> HashMap<ResourceInstance, ResourceInstance> {
     let mut out = HashMap::new();
     for mv in &config.root().moved {
         for (old, new) in moved_instances(prior, &mv.from, &mv.to) {
-            if !prior.resources.contains_key(&new) {
+            if !prior.resources.contains_key(&new.to_string()) {
                 out.insert(new, old);
             }
         }
@@ -514,7 +514,7 @@ pub struct Applier<'s> {
     store: Arc<dyn StateStore>,
     providers: &'s Providers,
     prior: Snapshot,
-    moved: HashMap<String, String>,
+    moved: HashMap<ResourceInstance, ResourceInstance>,
     replace: HashSet<ResourceInstance>,
     targets: Option<TargetScope>,
     dependencies: HashMap<(ModuleId, String), Vec<String>>,
@@ -620,7 +620,7 @@ impl Applier<'_> {
     /// after every instance depending on it is gone, independent ones at once.
     async fn delete_orphans(&self, diags: &mut Diagnostics) {
         use futures_util::stream::{FuturesUnordered, StreamExt};
-        let renamed: HashSet<String> = self.moved.values().cloned().collect();
+        let renamed: HashSet<String> = self.moved.values().map(|a| a.to_string()).collect();
         let seen = lock(&self.seen).clone();
         let orphans: Vec<String> = self
             .prior
@@ -711,6 +711,7 @@ impl Applier<'_> {
             Err(d) => {
                 for mut x in d.items {
                     x.detail = format!("{}\n\nwhile destroying {address}", x.detail);
+                    x.instance = Some(address.into());
                     diags.push(x);
                 }
                 (
@@ -817,7 +818,7 @@ impl Applier<'_> {
         if resource.mode == crate::lang::refs::ResourceMode::Data {
             return crate::plan::read_data(provider, resource, instance, &config, diags).await;
         }
-        let previous = self.moved.get(address).cloned();
+        let previous = self.moved.get(instance).map(|old| old.to_string());
         if let Some(old) = &previous {
             let rename = Commit {
                 rename: vec![(old.clone(), address.to_string())],
@@ -1249,8 +1250,8 @@ fn collapse_plugin_failures(diags: Diagnostics) -> Diagnostics {
         if d.summary == PLUGIN_FAILED {
             seen += 1;
             if seen > KEPT {
-                if let Some(address) = d.detail.rsplit("with ").next() {
-                    more.push(address.trim().to_string());
+                if let Some(address) = &d.instance {
+                    more.push(address.to_string());
                 }
                 continue;
             }

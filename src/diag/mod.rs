@@ -139,6 +139,9 @@ pub struct Diagnostic {
     /// The attribute a provider's diagnostic is about (`["scaling_config", "max_size"]`),
     /// so the engine can point at its line in the resource block.
     pub attribute: Option<Box<Vec<String>>>,
+    /// The resource instance it is about, when there is one (`with ADDRESS` in the
+    /// detail says the same to a reader).
+    pub instance: Option<Box<str>>,
 }
 
 impl Diagnostic {
@@ -151,6 +154,7 @@ impl Diagnostic {
             labels: Vec::new(),
             help: None,
             attribute: None,
+            instance: None,
         }
     }
 

@@ -191,7 +191,11 @@ impl Plan {
 /// The instances a `moved` block's `from` covers in state (a resource's instances,
 /// one instance, or everything in a module call's instances) and where each goes.
 /// Returns (old, new) state addresses.
-pub fn moved_instances(prior: &Snapshot, from: &Target, to: &Target) -> Vec<(String, String)> {
+pub fn moved_instances(
+    prior: &Snapshot,
+    from: &Target,
+    to: &Target,
+) -> Vec<(ResourceInstance, ResourceInstance)> {
     prior
         .resources
         .keys()
@@ -234,7 +238,7 @@ pub fn moved_instances(prior: &Snapshot, from: &Target, to: &Target) -> Vec<(Str
                 }
                 _ => return None,
             };
-            Some((a.clone(), new.to_string()))
+            Some((old, new))
         })
         .collect()
 }
@@ -445,6 +449,7 @@ pub fn about_instance(
                 .and_then(|path| resource.body.span_of(path))
                 .or(Some(resource.span));
         }
+        d.instance = Some(address.to_string().into());
         d.detail = if d.detail.is_empty() {
             format!("with {address}")
         } else {
@@ -534,7 +539,7 @@ pub struct Planner<'s> {
     prior: &'s Snapshot,
     providers: &'s Providers,
     /// Renames from `moved` blocks: new address → old address.
-    moved: HashMap<String, String>,
+    moved: HashMap<ResourceInstance, ResourceInstance>,
     replace: HashSet<ResourceInstance>,
     targets: Option<TargetScope>,
     seen: Mutex<HashSet<String>>,
@@ -547,7 +552,7 @@ impl<'s> Planner<'s> {
     pub fn new(
         prior: &'s Snapshot,
         providers: &'s Providers,
-        moved: HashMap<String, String>,
+        moved: HashMap<ResourceInstance, ResourceInstance>,
         replace: HashSet<ResourceInstance>,
         targets: Option<TargetScope>,
     ) -> Planner<'s> {
@@ -578,7 +583,7 @@ impl<'s> Planner<'s> {
     pub fn finish(self, config: &crate::config::Config) -> Vec<PlannedChange> {
         let seen = self.seen.into_inner().unwrap_or_else(|e| e.into_inner());
         let mut changes = self.changes.into_inner().unwrap_or_else(|e| e.into_inner());
-        let renamed: HashSet<&String> = self.moved.values().collect();
+        let renamed: HashSet<String> = self.moved.values().map(|a| a.to_string()).collect();
         for (address, rs) in &self.prior.resources {
             if seen.contains(address) || renamed.contains(address) {
                 continue;
@@ -726,8 +731,9 @@ impl ResourceHandler for Planner<'_> {
                 });
                 return (Value::unknown(), diags);
             }
-            let previous = self.moved.get(address).cloned();
-            let prior_address = previous.as_deref().unwrap_or(address);
+            let previous = self.moved.get(instance).cloned();
+            let prior_key = previous.as_ref().map(|p| p.to_string());
+            let prior_address = prior_key.as_deref().unwrap_or(address);
             let prior = self
                 .prior
                 .resources
@@ -753,9 +759,7 @@ impl ResourceHandler for Planner<'_> {
             }
             lock(&self.changes).push(PlannedChange {
                 address: instance.clone(),
-                previous_address: previous
-                    .as_deref()
-                    .and_then(|p| ResourceInstance::parse(p).ok()),
+                previous_address: previous,
                 provider: provider_address.to_string(),
                 action: decision.action,
                 reason: decision.reason,
