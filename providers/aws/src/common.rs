@@ -43,6 +43,9 @@ pub struct Clients {
 pub struct Shared {
     pub settings: OnceLock<Settings>,
     clients: OnceLock<Clients>,
+    /// DescribeInstanceTypes answers, by type: the plan's checks, the data source and
+    /// apply's second plan of each node group ask about the same types.
+    pub instance_types: std::sync::Mutex<BTreeMap<String, aws_sdk_ec2::types::InstanceTypeInfo>>,
 }
 
 pub type Aws = Arc<Shared>;
@@ -71,8 +74,18 @@ impl Shared {
     }
 }
 
+/// The one HTTP client every AWS call uses (credential providers included): hyper 1
+/// and rustls over aws-lc, trusting the system's certificates.
+fn https_client() -> aws_sdk_ec2::config::SharedHttpClient {
+    use aws_smithy_http_client::tls::{self, rustls_provider::CryptoMode};
+    aws_smithy_http_client::Builder::new()
+        .tls_provider(tls::Provider::Rustls(CryptoMode::AwsLc))
+        .build_https()
+}
+
 async fn build_clients(settings: Settings) -> Result<Clients> {
     let mut loader = aws_config::defaults(BehaviorVersion::latest())
+        .http_client(https_client())
         .retry_config(RetryConfig::standard().with_max_attempts(settings.max_retries.max(1)));
     if let Some(region) = &settings.region {
         loader = loader.region(Region::new(region.clone()));

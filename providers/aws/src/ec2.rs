@@ -29,17 +29,9 @@ pub fn check_instance_types(aws: &Shared, types: &[String], attribute: &str) -> 
     if types.is_empty() {
         return Ok(());
     }
-    let ec2 = &aws.clients()?.ec2;
-    let request = ec2.describe_instance_types().set_instance_types(Some(
-        types
-            .iter()
-            .map(|t| InstanceType::from(t.as_str()))
-            .collect(),
-    ));
-    match run(request.send()) {
-        Ok(out) => {
-            let known: Vec<&str> = out
-                .instance_types()
+    match describe_instance_types(aws, types)? {
+        Ok(infos) => {
+            let known: Vec<&str> = infos
                 .iter()
                 .filter_map(|t| t.instance_type().map(|t| t.as_str()))
                 .collect();
@@ -60,6 +52,50 @@ pub fn check_instance_types(aws: &Shared, types: &[String], attribute: &str) -> 
 }
 
 use aws_sdk_ec2::error::ProvideErrorMetadata as _;
+
+type DescribeTypesError = aws_sdk_ec2::error::SdkError<
+    aws_sdk_ec2::operation::describe_instance_types::DescribeInstanceTypesError,
+>;
+
+/// DescribeInstanceTypes for `types`, asking AWS only about those this provider
+/// process has not seen yet. The outer error is a client that could not be built.
+pub fn describe_instance_types(
+    aws: &Shared,
+    types: &[String],
+) -> Result<std::result::Result<Vec<aws_sdk_ec2::types::InstanceTypeInfo>, DescribeTypesError>> {
+    let cached = |aws: &Shared| {
+        let cache = aws.instance_types.lock().unwrap_or_else(|e| e.into_inner());
+        let found: Vec<_> = types.iter().filter_map(|t| cache.get(t).cloned()).collect();
+        let missing: Vec<String> = types
+            .iter()
+            .filter(|t| !cache.contains_key(*t))
+            .cloned()
+            .collect();
+        (found, missing)
+    };
+    let (_, missing) = cached(aws);
+    if !missing.is_empty() {
+        let ec2 = &aws.clients()?.ec2;
+        let request = ec2.describe_instance_types().set_instance_types(Some(
+            missing
+                .iter()
+                .map(|t| InstanceType::from(t.as_str()))
+                .collect(),
+        ));
+        match run(request.send()) {
+            Ok(out) => {
+                let mut cache = aws.instance_types.lock().unwrap_or_else(|e| e.into_inner());
+                for info in out.instance_types() {
+                    if let Some(t) = info.instance_type() {
+                        cache.insert(t.as_str().to_string(), info.clone());
+                    }
+                }
+            }
+            Err(e) => return Ok(Err(e)),
+        }
+    }
+    Ok(Ok(cached(aws).0))
+}
 
 fn unknown_type(name: &str, attribute: &str) -> Vec<plinth_provider_sdk::Diagnostic> {
     invalid(
@@ -396,19 +432,15 @@ impl DataSource for InstanceTypeData {
     fn read(&self, config: &Object) -> Result<Object> {
         let name = config.require_string("instance_type")?;
         check_instance_types(&self.0, std::slice::from_ref(&name), "instance_type")?;
-        let ec2 = &self.0.clients()?.ec2;
-        let out = run(ec2
-            .describe_instance_types()
-            .instance_types(InstanceType::from(name.as_str()))
-            .send())
-        .map_err(|e| {
-            aws_error(
-                "data.aws_ec2_instance_type",
-                "describe the instance type",
-                e,
-            )
-        })?;
-        let Some(info) = out.instance_types().first() else {
+        let infos =
+            describe_instance_types(&self.0, std::slice::from_ref(&name))?.map_err(|e| {
+                aws_error(
+                    "data.aws_ec2_instance_type",
+                    "describe the instance type",
+                    e,
+                )
+            })?;
+        let Some(info) = infos.first() else {
             return Err(unknown_type(&name, "instance_type"));
         };
         let gpus = info

@@ -564,20 +564,11 @@ impl NodeGroup {
         if types.is_empty() || ami == "CUSTOM" {
             return Ok(());
         }
-        let ec2 = &self.0.clients()?.ec2;
-        let out = run(ec2
-            .describe_instance_types()
-            .set_instance_types(Some(
-                types
-                    .iter()
-                    .map(|t| aws_sdk_ec2::types::InstanceType::from(t.as_str()))
-                    .collect(),
-            ))
-            .send())
-        .map_err(|e| aws_error("aws_eks_node_group", "look up the instance types", e))?;
+        let infos = crate::ec2::describe_instance_types(&self.0, &types)?
+            .map_err(|e| aws_error("aws_eks_node_group", "look up the instance types", e))?;
         let arm_ami = ami.contains("ARM") || ami.contains("arm64");
         let gpu_ami = ami.contains("GPU") || ami.contains("NVIDIA");
-        for info in out.instance_types() {
+        for info in &infos {
             let name = info.instance_type().map(|t| t.as_str()).unwrap_or("");
             let arches: Vec<&str> = info
                 .processor_info()
