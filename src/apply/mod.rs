@@ -711,7 +711,7 @@ impl Applier<'_> {
             Err(d) => {
                 for mut x in d.items {
                     x.detail = format!("{}\n\nwhile destroying {address}", x.detail);
-                    x.instance = Some(address.into());
+                    x.instance = Some(address.to_string().into());
                     diags.push(x);
                 }
                 (
