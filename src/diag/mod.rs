@@ -124,6 +124,7 @@ pub enum Severity {
     Warning,
 }
 
+/// Its rarely-set fields are thin boxes, so that a `Result<_, Diagnostic>` stays small.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Diagnostic {
     pub severity: Severity,
@@ -135,13 +136,13 @@ pub struct Diagnostic {
     /// Further places that explain the problem (each edge of a cycle, say).
     pub labels: Vec<(Span, String)>,
     /// What to do about it: a did-you-mean, the valid names, the expected type.
-    pub help: Option<Box<str>>,
+    pub help: Option<Box<String>>,
     /// The attribute a provider's diagnostic is about (`["scaling_config", "max_size"]`),
     /// so the engine can point at its line in the resource block.
     pub attribute: Option<Box<Vec<String>>>,
     /// The resource instance it is about, when there is one (`with ADDRESS` in the
     /// detail says the same to a reader).
-    pub instance: Option<Box<str>>,
+    pub instance: Option<Box<String>>,
 }
 
 impl Diagnostic {
@@ -181,12 +182,12 @@ impl Diagnostic {
     }
 
     pub fn help(mut self, help: impl Into<String>) -> Diagnostic {
-        self.help = Some(help.into().into_boxed_str());
+        self.help = Some(Box::new(help.into()));
         self
     }
 
     pub fn help_opt(mut self, help: Option<String>) -> Diagnostic {
-        self.help = help.map(String::into_boxed_str).or(self.help);
+        self.help = help.map(Box::new).or(self.help);
         self
     }
 
@@ -229,7 +230,7 @@ impl Diagnostic {
                 self.summary = self.summary.replace(from, to);
                 self.detail = self.detail.replace(from, to);
                 if let Some(h) = &self.help {
-                    self.help = Some(h.replace(from, to).into());
+                    self.help = Some(Box::new(h.replace(from, to)));
                 }
             }
         }
@@ -344,7 +345,7 @@ fn miette_view(sources: &Sources, d: &Diagnostic) -> MietteView {
     let mut view = MietteView {
         message: d.summary.clone(),
         severity,
-        help: d.help.as_deref().map(str::to_string),
+        help: d.help.as_deref().cloned(),
         source: None,
         labels: Vec::new(),
         related: Vec::new(),
