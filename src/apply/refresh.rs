@@ -11,10 +11,9 @@ use crate::plan::refresh::refresh;
 use crate::plan::{Basis, PlannedChange};
 use crate::stack::Prepared;
 
-/// Refreshes `prior` unless told not to: the state to plan against, and what
-/// drifted.
-/// Refreshes `with_imports` (`prior` plus imported objects), and the plan's basis:
-/// what an apply right after the plan records before walking.
+/// Refreshes `with_imports` (`prior` plus imported objects) unless told not to: the
+/// state to plan against, what drifted, and the plan's basis (what an apply right
+/// after the plan records before walking).
 pub(super) fn refreshed_with_basis(
     prepared: &Prepared,
     prior: &Snapshot,
