@@ -33,12 +33,18 @@ pub struct PluginProvider {
     in_flight: std::sync::atomic::AtomicUsize,
     /// The most calls that were in flight at once (reported with PLINTH_LOG).
     pub peak: std::sync::atomic::AtomicUsize,
+    /// Whether each call's duration is logged (PLINTH_LOG).
+    log_calls: bool,
 }
 
-/// Holds a call slot for the duration of one provider call.
+/// Holds a call slot for the duration of one provider call. Under `PLINTH_LOG` the
+/// call's duration is logged when it ends.
 struct Slot<'a> {
     provider: &'a PluginProvider,
     _permit: Option<tokio::sync::SemaphorePermit<'a>>,
+    call: &'static str,
+    type_name: &'a str,
+    started: std::time::Instant,
 }
 
 impl Drop for Slot<'_> {
@@ -46,12 +52,21 @@ impl Drop for Slot<'_> {
         self.provider
             .in_flight
             .fetch_sub(1, std::sync::atomic::Ordering::SeqCst);
+        if self.provider.log_calls {
+            eprintln!(
+                "[plinth] provider {}: {} {} took {:.3} s",
+                self.provider.address.short(),
+                self.call,
+                self.type_name,
+                self.started.elapsed().as_secs_f64()
+            );
+        }
     }
 }
 
 impl PluginProvider {
     /// Waits for a call slot under the provider's declared limit.
-    async fn slot(&self) -> Slot<'_> {
+    async fn slot<'a>(&'a self, call: &'static str, type_name: &'a str) -> Slot<'a> {
         use std::sync::atomic::Ordering;
         let permit = match &self.limit {
             Some((_, s)) => s.acquire().await.ok(),
@@ -62,6 +77,9 @@ impl PluginProvider {
         Slot {
             provider: self,
             _permit: permit,
+            call,
+            type_name,
+            started: std::time::Instant::now(),
         }
     }
 
@@ -89,6 +107,7 @@ impl PluginProvider {
             limit: limit.map(|n| (n, tokio::sync::Semaphore::new(n))),
             in_flight: std::sync::atomic::AtomicUsize::new(0),
             peak: std::sync::atomic::AtomicUsize::new(0),
+            log_calls: std::env::var_os("PLINTH_LOG").is_some(),
         }
     }
 
@@ -429,7 +448,7 @@ impl Provider for PluginProvider {
                 single(Diagnostic::error("Invalid stored state").detail(e.to_string()))
             })?;
             let (upgraded, _) = {
-                let _slot = self.slot().await;
+                let _slot = self.slot("UpgradeResourceState", type_name).await;
                 self.client
                     .rpc()
                     .upgrade_state(type_name, version as i64, json)
@@ -458,7 +477,7 @@ impl Provider for PluginProvider {
         Box::pin(async move {
             let (block, ty) = self.resource(type_name)?;
             let imported = {
-                let _slot = self.slot().await;
+                let _slot = self.slot("ImportResourceState", type_name).await;
                 self.client
                     .rpc()
                     .import_resource(type_name, id)
@@ -503,7 +522,7 @@ impl Provider for PluginProvider {
                 )));
             };
             let ty = schema.block.implied_type();
-            let _slot = self.slot().await;
+            let _slot = self.slot("ReadDataSource", type_name).await;
             let (state, _) = self
                 .client
                 .rpc()
@@ -596,7 +615,7 @@ impl Provider for PluginProvider {
         Box::pin(async move {
             let (block, ty) = self.resource(type_name)?;
             let bytes = encode(current, ty)?;
-            let _slot = self.slot().await;
+            let _slot = self.slot("ReadResource", type_name).await;
             let (reply, _) = self
                 .client
                 .rpc()
@@ -622,7 +641,7 @@ impl Provider for PluginProvider {
                 .map_or_else(|| Value::Null(ty.clone()), |p| conform(p, ty));
             let config = conform_config(request.config, block);
             let proposed = proposed_new(block, &prior, &config);
-            let _slot = self.slot().await;
+            let _slot = self.slot("PlanResourceChange", request.type_name).await;
             let (planned, _) = self
                 .client
                 .rpc()
@@ -665,7 +684,7 @@ impl Provider for PluginProvider {
                 .config
                 .map_or_else(|| null.clone(), |c| conform_config(c, block));
             let config = &config;
-            let _slot = self.slot().await;
+            let _slot = self.slot("ApplyResourceChange", request.type_name).await;
             let (reply, _) = self
                 .client
                 .rpc()

@@ -117,11 +117,67 @@ pub fn file_hash(path: &Path) -> std::io::Result<String> {
     let mut file = std::fs::File::open(path)?;
     let mut hasher = Sha256::new();
     std::io::copy(&mut file, &mut hasher)?;
-    Ok(hasher
-        .finalize()
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect())
+    Ok(hex(&hasher.finalize()))
+}
+
+/// The SHA-256 of a provider binary, as [`file_hash`] gives it, without reading the
+/// whole binary again on every start: the hash is kept in the user's cache under a key
+/// made of the file's path, device, inode, size, modification and change times. Any
+/// write to the file, a rename over it or a `touch` changes the key (the change time
+/// cannot be set back by a user), so a replaced binary is hashed afresh and checked
+/// against the lock file. A file changed in the last two seconds is not cached, since
+/// a write within the file system's timestamp granularity could keep every field the
+/// same. Without a cache directory the hash is read every time, as before.
+pub fn binary_hash(path: &Path) -> std::io::Result<String> {
+    hash_with_cache(cache_dir().as_deref(), path)
+}
+
+fn hash_with_cache(cache: Option<&Path>, path: &Path) -> std::io::Result<String> {
+    use std::os::unix::fs::MetadataExt;
+    let started = std::time::SystemTime::now();
+    let meta = std::fs::metadata(path)?;
+    let canonical = std::fs::canonicalize(path)?;
+    let key = format!(
+        "{}\0{}\0{}\0{}\0{}.{}\0{}.{}",
+        canonical.display(),
+        meta.dev(),
+        meta.ino(),
+        meta.size(),
+        meta.mtime(),
+        meta.mtime_nsec(),
+        meta.ctime(),
+        meta.ctime_nsec()
+    );
+    let entry = cache.map(|d| d.join("hashes").join(hex(&Sha256::digest(key))));
+    if let Some(entry) = &entry {
+        if let Ok(text) = std::fs::read_to_string(entry) {
+            let text = text.trim();
+            if text.len() == 64 && text.bytes().all(|b| b.is_ascii_hexdigit()) {
+                return Ok(text.to_string());
+            }
+        }
+    }
+    let hash = file_hash(path)?;
+    let settled = |secs: i64| {
+        let changed = std::time::UNIX_EPOCH + std::time::Duration::from_secs(secs.max(0) as u64);
+        started
+            .duration_since(changed)
+            .is_ok_and(|age| age.as_secs() >= 2)
+    };
+    if let Some(entry) = entry.filter(|_| settled(meta.mtime()) && settled(meta.ctime())) {
+        if let Some(dir) = entry.parent() {
+            let _ = std::fs::create_dir_all(dir);
+        }
+        let tmp = entry.with_extension(format!("tmp{}", std::process::id()));
+        if std::fs::write(&tmp, &hash).is_ok() {
+            let _ = std::fs::rename(&tmp, &entry);
+        }
+    }
+    Ok(hash)
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 /// Why a provider's plugin could not be used.
@@ -134,7 +190,7 @@ enum StartFailure {
 }
 
 async fn schema_of(client: &PluginClient, binary: &Path) -> Result<ProviderSchema, CallError> {
-    let cached = file_hash(binary)
+    let cached = binary_hash(binary)
         .ok()
         .and_then(|h| cache_dir().map(|d| d.join("schemas").join(format!("{h}.json"))));
     if let Some(path) = &cached {
@@ -166,7 +222,7 @@ pub fn check_lock(lock: &super::lockfile::LockFile, r: &Requirement, f: &Found) 
     if f.origin.starts_with("dev_overrides") {
         return None;
     }
-    let hash = match file_hash(&f.path) {
+    let hash = match binary_hash(&f.path) {
         Ok(h) => format!("sha256:{h}"),
         Err(e) => return Some(format!("cannot read {}: {e}", f.path.display())),
     };
@@ -290,4 +346,40 @@ pub fn start_all(
         }
     }
     (started, diags)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A settled binary's hash comes from the cache; rewriting it (same size, so only
+    /// the times and content differ) is noticed and hashed afresh.
+    #[test]
+    fn cached_hash_follows_the_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let cache = dir.path().join("cache");
+        let binary = dir.path().join("terraform-provider-x");
+        std::fs::write(&binary, b"first binary").unwrap();
+        let fresh = hash_with_cache(Some(&cache), &binary).unwrap();
+        assert_eq!(fresh, file_hash(&binary).unwrap());
+        assert!(
+            !cache.join("hashes").exists(),
+            "a file changed just now is not cached"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(2100));
+        assert_eq!(hash_with_cache(Some(&cache), &binary).unwrap(), fresh);
+        let entries: Vec<_> = std::fs::read_dir(cache.join("hashes")).unwrap().collect();
+        assert_eq!(entries.len(), 1, "a settled file's hash is kept");
+        // The cache answers without reading the file: prove it by planting a value.
+        let entry = entries[0].as_ref().unwrap().path();
+        std::fs::write(&entry, "a".repeat(64)).unwrap();
+        assert_eq!(
+            hash_with_cache(Some(&cache), &binary).unwrap(),
+            "a".repeat(64)
+        );
+        std::fs::write(&binary, b"other binary").unwrap();
+        let changed = hash_with_cache(Some(&cache), &binary).unwrap();
+        assert_eq!(changed, file_hash(&binary).unwrap());
+        assert_ne!(changed, fresh);
+    }
 }
