@@ -34,9 +34,7 @@ pub fn run(args: Args, matches: &clap::ArgMatches, out: &Output) -> u8 {
             return 1;
         }
     };
-    let backend =
-        crate::operation::local_backend(&plinth_state::workspace::workspace_dir(dir, &name));
-    let state = match backend.read() {
+    let state = match crate::operation::Store::workspace(dir, &name).read() {
         Ok(s) => s,
         Err(e) => {
             eprintln!("Error: {e}");

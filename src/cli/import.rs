@@ -22,8 +22,8 @@ pub fn run(args: Args, matches: &clap::ArgMatches, out: &Output) -> u8 {
     let mut stack = args.vars.stack_options(matches);
     stack.providers = ProviderStart::Required;
     let dir = Path::new(".");
-    let backend = match super::backend(dir) {
-        Ok(b) => b,
+    let store = match super::store(dir) {
+        Ok(s) => s,
         Err(code) => return code,
     };
     let request = ImportRequest {
@@ -32,7 +32,7 @@ pub fn run(args: Args, matches: &clap::ArgMatches, out: &Output) -> u8 {
         address: args.address,
         id: args.id,
     };
-    match operation::import(&request, backend.as_ref(), &TerminalView::new(out)) {
+    match operation::import(&request, &store, &TerminalView::new(out)) {
         Ok(()) => 0,
         Err(e) => report(&e),
     }

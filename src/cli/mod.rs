@@ -22,7 +22,7 @@ use std::sync::OnceLock;
 use clap::{ArgMatches, CommandFactory, FromArgMatches, Parser, Subcommand};
 
 use crate::config::vars::VarArg;
-use crate::operation::{Backend, CancelToken};
+use crate::operation::CancelToken;
 use crate::stack::StackOptions;
 
 #[derive(Parser, Debug)]
@@ -136,22 +136,13 @@ impl VarOptions {
     }
 }
 
-/// The selected workspace's directory under `.plinth/`; a selection plinth refuses
-/// (a name that is not a workspace name) is printed and exits 1.
-pub(crate) fn workspace_dir(dir: &std::path::Path) -> Result<std::path::PathBuf, u8> {
-    match plinth_state::workspace::current(dir) {
-        Ok(name) => Ok(plinth_state::workspace::workspace_dir(dir, &name)),
-        Err(e) => {
-            eprintln!("Error: {e}");
-            Err(1)
-        }
-    }
-}
-
-/// The backend of the selected workspace's state; a selection plinth refuses is
+/// The store of the selected workspace's state; a selection plinth refuses is
 /// printed and exits 1.
-pub(crate) fn backend(dir: &std::path::Path) -> Result<Box<dyn Backend>, u8> {
-    workspace_dir(dir).map(|w| crate::operation::local_backend(&w))
+pub(crate) fn store(dir: &std::path::Path) -> Result<crate::operation::Store, u8> {
+    crate::operation::Store::local(dir).map_err(|e| {
+        eprintln!("Error: {e}");
+        1
+    })
 }
 
 pub struct Output {

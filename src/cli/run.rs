@@ -166,21 +166,21 @@ pub fn run(
         destroy: args.destroy || mode == Mode::Destroy,
         lock_timeout: args.lock_timeout,
     };
-    let backend = match super::backend(dir) {
-        Ok(b) => b,
+    let store = match super::store(dir) {
+        Ok(s) => s,
         Err(code) => return code,
     };
     let view = TerminalView::new(out)
         .json(args.json)
         .auto_approve(args.auto_approve);
     if mode == Mode::Plan {
-        return match operation::plan(&request, backend.as_ref(), &view, args.out.as_deref()) {
+        return match operation::plan(&request, &store, &view, args.out.as_deref()) {
             Ok(done) if args.detailed_exitcode && done.plan.has_changes() => 2,
             Ok(_) => 0,
             Err(e) => report(&e),
         };
     }
-    match operation::apply(&request, backend.as_ref(), &view, cancel) {
+    match operation::apply(&request, &store, &view, cancel) {
         Ok(()) => 0,
         Err(e) => report(&e),
     }
@@ -189,8 +189,8 @@ pub fn run(
 /// `apply FILE`: exactly the saved plan, or nothing.
 fn apply_saved(path: &Path, args: &Args, out: &Output, cancel: &CancelToken) -> u8 {
     let dir = Path::new(".");
-    let backend = match plinth_state::workspace::current(dir) {
-        Ok(name) => operation::local_backend(&plinth_state::workspace::workspace_dir(dir, &name)),
+    let store = match operation::Store::local(dir) {
+        Ok(s) => s,
         Err(e) => {
             eprintln!(
                 "Error: cannot apply {}: {e}\nNothing was applied.",
@@ -210,7 +210,7 @@ fn apply_saved(path: &Path, args: &Args, out: &Output, cancel: &CancelToken) -> 
         lock_timeout: args.lock_timeout,
     };
     let view = TerminalView::new(out).auto_approve(true);
-    match operation::apply_saved(&request, backend.as_ref(), &view, cancel) {
+    match operation::apply_saved(&request, &store, &view, cancel) {
         Ok(()) => 0,
         Err(e) => report(&e),
     }

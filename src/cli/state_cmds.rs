@@ -14,7 +14,7 @@ use crate::operation::{self, RecoverFrom};
 /// The state as readers see it: never from the store a writer holds (that would
 /// make it fail), never an empty state in place of one that cannot be read whole.
 fn read(dir: &Path) -> Result<Snapshot, u8> {
-    super::backend(dir)?.read().map_err(|e| {
+    super::store(dir)?.read().map_err(|e| {
         eprintln!("Error: {e}");
         1
     })
@@ -120,17 +120,17 @@ pub enum RecoverSource {
     Copy,
 }
 
-/// Runs a state edit against the selected workspace's backend.
+/// Runs a state edit against the selected workspace's store.
 fn edit(
     dir: &Path,
     out: &Output,
-    run: impl FnOnce(&dyn operation::Backend, &TerminalView) -> operation::Result<()>,
+    run: impl FnOnce(&operation::Store, &TerminalView) -> operation::Result<()>,
 ) -> u8 {
-    let backend = match super::backend(dir) {
-        Ok(b) => b,
+    let store = match super::store(dir) {
+        Ok(s) => s,
         Err(code) => return code,
     };
-    match run(backend.as_ref(), &TerminalView::new(out)) {
+    match run(&store, &TerminalView::new(out)) {
         Ok(()) => 0,
         Err(e) => report(&e),
     }
@@ -139,11 +139,11 @@ fn edit(
 pub fn state(cmd: StateCommand, out: &Output) -> u8 {
     let dir = Path::new(".");
     match cmd {
-        StateCommand::Rm { addresses } => edit(dir, out, |backend, view| {
-            operation::state_rm(backend, view, &addresses)
+        StateCommand::Rm { addresses } => edit(dir, out, |store, view| {
+            operation::state_rm(store, view, &addresses)
         }),
-        StateCommand::Mv { from, to } => edit(dir, out, |backend, view| {
-            operation::state_mv(backend, view, &from, &to)
+        StateCommand::Mv { from, to } => edit(dir, out, |store, view| {
+            operation::state_mv(store, view, &from, &to)
         }),
         StateCommand::List => match read(dir) {
             Ok(s) => {
@@ -157,8 +157,8 @@ pub fn state(cmd: StateCommand, out: &Output) -> u8 {
         StateCommand::Show { address, serial } => {
             let snapshot = match serial {
                 None => read(dir),
-                Some(n) => super::backend(dir).and_then(|b| {
-                    b.snapshot_at(n).map_err(|e| {
+                Some(n) => super::store(dir).and_then(|s| {
+                    s.snapshot_at(n).map_err(|e| {
                         eprintln!("Error reading serial {n}: {e}");
                         1
                     })
@@ -195,19 +195,19 @@ pub fn state(cmd: StateCommand, out: &Output) -> u8 {
                 RecoverSource::Database => RecoverFrom::Database,
                 RecoverSource::Copy => RecoverFrom::Copy,
             });
-            edit(dir, out, |backend, view| {
-                operation::recover(backend, view, from)
+            edit(dir, out, |store, view| {
+                operation::recover(store, view, from)
             })
         }
-        StateCommand::History => match super::backend(dir) {
+        StateCommand::History => match super::store(dir) {
             Err(code) => code,
-            Ok(b) => history(b.as_ref()),
+            Ok(s) => history(&s),
         },
     }
 }
 
-fn history(backend: &dyn operation::Backend) -> u8 {
-    match backend.history() {
+fn history(store: &operation::Store) -> u8 {
+    match store.history() {
         Ok(h) => {
             for e in h {
                 let c = &e.commit;
@@ -232,7 +232,7 @@ fn history(backend: &dyn operation::Backend) -> u8 {
 }
 
 pub fn force_unlock(id: &str, out: &Output) -> u8 {
-    edit(Path::new("."), out, |backend, view| {
-        operation::force_unlock(backend, view, id)
+    edit(Path::new("."), out, |store, view| {
+        operation::force_unlock(store, view, id)
     })
 }

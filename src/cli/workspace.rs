@@ -94,8 +94,7 @@ pub fn run(cmd: WorkspaceCommand) -> u8 {
             if !exists(dir, &name) {
                 return fail(format!("workspace {name:?} does not exist."));
             }
-            let wdir = workspace_dir(dir, &name);
-            let held = match crate::operation::local_backend(&wdir).read() {
+            let held = match crate::operation::Store::workspace(dir, &name).read() {
                 Ok(s) => s.resources.len(),
                 Err(e) if !force => return fail(format!("{e}")),
                 Err(_) => 0,
@@ -103,7 +102,7 @@ pub fn run(cmd: WorkspaceCommand) -> u8 {
             if held > 0 && !force {
                 return fail(format!("workspace {name:?} still tracks {held} resource instance(s); destroy them first, or pass --force to forget them."));
             }
-            if let Err(e) = std::fs::remove_dir_all(&wdir) {
+            if let Err(e) = std::fs::remove_dir_all(workspace_dir(dir, &name)) {
                 return fail(format!("cannot delete workspace {name:?}: {e}"));
             }
             println!("Deleted workspace {name:?}.");

@@ -10,7 +10,7 @@ use std::time::Duration;
 use plinth_state::{Commit, ResourceState};
 
 use super::run::prepare_checked;
-use super::{check, fail, lock, Backend, Notice, OperationError, Result, Summary, View};
+use super::{check, fail, lock, Notice, OperationError, Result, Store, Summary, View};
 use crate::apply::configure_providers;
 use crate::diag::{Diagnostic, Diagnostics};
 use crate::plan::declared_resource;
@@ -28,7 +28,7 @@ pub struct ImportRequest {
     pub id: String,
 }
 
-pub fn import(request: &ImportRequest, backend: &dyn Backend, view: &dyn View) -> Result<()> {
+pub fn import(request: &ImportRequest, store: &Store, view: &dyn View) -> Result<()> {
     let prepared = prepare_checked(&request.dir, &request.stack, view)?;
     let instance = &request.address;
     // State keys are the address's text.
@@ -42,7 +42,7 @@ pub fn import(request: &ImportRequest, backend: &dyn Backend, view: &dyn View) -
         );
         return Err(fail(view, &prepared.sources, &diags));
     };
-    let locked = lock(backend, view, "import", Duration::ZERO)?;
+    let locked = lock(store, view, "import", Duration::ZERO)?;
     let store = locked.open().map_err(OperationError::State)?;
     match store.snapshot() {
         Ok(s) if s.resources.contains_key(address) => {

@@ -4,7 +4,7 @@
 //! confirmation, apply, release the lock. The terminal, a pull-request bot and a
 //! reconcile daemon call the same functions; each brings its own [`View`] (which
 //! receives the plan, progress, the confirmation question and the results) and its
-//! own [`CancelToken`], and a [`Backend`] for the stack's state.
+//! own [`CancelToken`], and a [`Store`] for the stack's state.
 //!
 //! An operation decides everything and prints nothing: the view renders.
 
@@ -31,10 +31,53 @@ pub use run::{apply, plan, PlanOutcome, RunRequest};
 pub use saved::{apply_saved, SavedPlanRequest};
 pub use state_edit::{force_unlock, recover, state_mv, state_rm};
 
-/// The backend of a stack's selected workspace on this machine (the embedded store
-/// under `.plinth/`).
-pub fn local_backend(workspace_dir: &Path) -> Box<dyn Backend> {
-    Box::new(plinth_state::SledBackend::new(workspace_dir))
+/// Where a stack's state lives, as the caller chose it: the embedded store of a
+/// workspace on this machine, or any [`Backend`] (a remote one, or [`MemoryBackend`]
+/// in tests). Operations lock and write through it; callers read through it.
+pub struct Store(Box<dyn Backend>);
+
+impl Store {
+    /// A store over any backend.
+    pub fn new(backend: impl Backend + 'static) -> Store {
+        Store(Box::new(backend))
+    }
+
+    /// The embedded store of the workspace selected for the stack in `stack_dir`
+    /// (`PLINTH_WORKSPACE`, else `.plinth/environment`, else `default`).
+    pub fn local(
+        stack_dir: &Path,
+    ) -> std::result::Result<Store, plinth_state::workspace::WorkspaceError> {
+        let name = plinth_state::workspace::current(stack_dir)?;
+        Ok(Store::workspace(stack_dir, &name))
+    }
+
+    /// The embedded store of the workspace `name` of the stack in `stack_dir`.
+    pub fn workspace(stack_dir: &Path, name: &str) -> Store {
+        let dir = plinth_state::workspace::workspace_dir(stack_dir, name);
+        Store::new(plinth_state::SledBackend::new(&dir))
+    }
+
+    /// The latest state, checked whole.
+    pub fn read(&self) -> std::result::Result<plinth_state::Snapshot, StateError> {
+        self.0.read()
+    }
+
+    /// Every commit, oldest first.
+    pub fn history(&self) -> std::result::Result<Vec<plinth_state::HistoryEntry>, StateError> {
+        self.0.history()
+    }
+
+    /// The state as the commit with `serial` left it.
+    pub fn snapshot_at(
+        &self,
+        serial: u64,
+    ) -> std::result::Result<plinth_state::Snapshot, StateError> {
+        self.0.snapshot_at(serial)
+    }
+
+    fn backend(&self) -> &dyn Backend {
+        self.0.as_ref()
+    }
 }
 
 /// Something an operation says while it runs that is neither progress nor a result.
@@ -178,12 +221,13 @@ fn fail(view: &dyn View, sources: &Sources, diagnostics: &Diagnostics) -> Operat
 /// Takes the backend's write lock for `operation`, telling the view about a stale
 /// holder it replaced.
 fn lock(
-    backend: &dyn Backend,
+    store: &Store,
     view: &dyn View,
     operation: &str,
     timeout: std::time::Duration,
 ) -> Result<Box<dyn Locked>> {
-    let locked = backend
+    let locked = store
+        .backend()
         .lock(&LockRequest {
             operation: operation.to_string(),
             timeout,

@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use plinth_state::{Snapshot, StateStore};
 
-use super::{check, lock, Backend, CancelToken, Notice, OperationError, Question, Result};
+use super::{check, lock, CancelToken, Notice, OperationError, Question, Result, Store};
 use super::{Summary, View};
 use crate::apply::{self, ChangeOptions};
 use crate::plan::Plan;
@@ -35,7 +35,7 @@ pub struct PlanOutcome {
 /// `save_to` the plan is saved for `apply_saved`.
 pub fn plan(
     request: &RunRequest,
-    backend: &dyn Backend,
+    store: &Store,
     view: &dyn View,
     save_to: Option<&Path>,
 ) -> Result<PlanOutcome> {
@@ -43,7 +43,7 @@ pub fn plan(
     if request.change.refresh_only && request.change.skip_refresh {
         return Err(refresh_only_conflict());
     }
-    let prior = backend.read().map_err(OperationError::State)?;
+    let prior = store.read().map_err(OperationError::State)?;
     let plan = show_plan(&prepared, &prior, &request.change, request.destroy, view)?;
     if let Some(path) = save_to {
         super::saved::save(&plan, &prepared, request, path)?;
@@ -56,7 +56,7 @@ pub fn plan(
 /// confirms the plan.
 pub fn apply(
     request: &RunRequest,
-    backend: &dyn Backend,
+    store: &Store,
     view: &dyn View,
     cancel: &CancelToken,
 ) -> Result<()> {
@@ -70,7 +70,7 @@ pub fn apply(
     }
     let operation = if request.destroy { "destroy" } else { "apply" };
     let locking = crate::timing::phase("lock");
-    let locked = lock(backend, view, operation, request.lock_timeout)?;
+    let locked = lock(store, view, operation, request.lock_timeout)?;
     drop(locking);
     // Plan against the published state, checked whole: opening the store for writing
     // may rewrite its files, and a plan that fails must leave the store as it was.

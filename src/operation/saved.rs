@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use super::run::{execute, prepare_checked, settle, RunRequest};
-use super::{check, lock, Backend, CancelToken, OperationError, Result, Summary, View};
+use super::{check, lock, CancelToken, OperationError, Result, Store, Summary, View};
 use crate::apply::{self, ChangeOptions};
 use crate::config::vars::{InputValue, RawValue};
 use crate::plan::file::{config_hash, PlanFile};
@@ -65,7 +65,7 @@ pub struct SavedPlanRequest {
 /// planning again now must give the same changes, value for value.
 pub fn apply_saved(
     request: &SavedPlanRequest,
-    backend: &dyn Backend,
+    store: &Store,
     view: &dyn View,
     cancel: &CancelToken,
 ) -> Result<()> {
@@ -104,7 +104,7 @@ pub fn apply_saved(
             )
         })
         .collect();
-    let locked = lock(backend, view, "apply", request.lock_timeout)?;
+    let locked = lock(store, view, "apply", request.lock_timeout)?;
     let published = locked.read().map_err(|e| refuse(e.to_string()))?;
     let moved_on = |lineage: &str, serial: u64| {
         refuse(format!(

@@ -5,15 +5,15 @@ use std::time::Duration;
 
 use plinth_state::{Commit, LockRequest, Locked, Snapshot};
 
-use super::{Backend, OperationError, RecoverFrom, Result, Summary, View};
+use super::{OperationError, RecoverFrom, Result, Store, Summary, View};
 
 /// Takes the lock for a state edit (which never waits) and opens the store.
 fn edit(
-    backend: &dyn Backend,
+    store: &Store,
     operation: &str,
     make: impl FnOnce(&Snapshot) -> Result<Commit>,
 ) -> Result<()> {
-    let locked = lock_now(backend, operation)?;
+    let locked = lock_now(store, operation)?;
     let store = locked.open().map_err(OperationError::State)?;
     let snapshot = store.snapshot().map_err(OperationError::State)?;
     let commit = make(&snapshot)?;
@@ -21,8 +21,9 @@ fn edit(
     Ok(())
 }
 
-fn lock_now(backend: &dyn Backend, operation: &str) -> Result<Box<dyn Locked>> {
-    backend
+fn lock_now(store: &Store, operation: &str) -> Result<Box<dyn Locked>> {
+    store
+        .backend()
         .lock(&LockRequest {
             operation: operation.to_string(),
             timeout: Duration::ZERO,
@@ -31,8 +32,8 @@ fn lock_now(backend: &dyn Backend, operation: &str) -> Result<Box<dyn Locked>> {
 }
 
 /// Forgets instances: plinth stops managing them, nothing is destroyed.
-pub fn state_rm(backend: &dyn Backend, view: &dyn View, addresses: &[String]) -> Result<()> {
-    edit(backend, "state rm", |s| {
+pub fn state_rm(store: &Store, view: &dyn View, addresses: &[String]) -> Result<()> {
+    edit(store, "state rm", |s| {
         if let Some(missing) = addresses.iter().find(|a| !s.resources.contains_key(*a)) {
             return Err(OperationError::NotInState {
                 address: missing.clone(),
@@ -48,8 +49,8 @@ pub fn state_rm(backend: &dyn Backend, view: &dyn View, addresses: &[String]) ->
 }
 
 /// Renames an instance in state, as a `moved` block would.
-pub fn state_mv(backend: &dyn Backend, view: &dyn View, from: &str, to: &str) -> Result<()> {
-    edit(backend, "state mv", |s| {
+pub fn state_mv(store: &Store, view: &dyn View, from: &str, to: &str) -> Result<()> {
+    edit(store, "state mv", |s| {
         if !s.resources.contains_key(from) {
             return Err(OperationError::NotInState {
                 address: from.to_string(),
@@ -71,16 +72,19 @@ pub fn state_mv(backend: &dyn Backend, view: &dyn View, from: &str, to: &str) ->
 
 /// Repairs a store whose parts are missing or disagree, under the lock so that no
 /// writer is in the middle of a commit.
-pub fn recover(backend: &dyn Backend, view: &dyn View, from: Option<RecoverFrom>) -> Result<()> {
-    let locked = lock_now(backend, "state recover")?;
+pub fn recover(store: &Store, view: &dyn View, from: Option<RecoverFrom>) -> Result<()> {
+    let locked = lock_now(store, "state recover")?;
     let what = locked.recover(from).map_err(OperationError::State)?;
     view.summary(Summary::Recovered { what: &what });
     Ok(())
 }
 
 /// Clears a lock record left behind by a process that is gone.
-pub fn force_unlock(backend: &dyn Backend, view: &dyn View, id: &str) -> Result<()> {
-    backend.force_unlock(id).map_err(OperationError::Unlock)?;
+pub fn force_unlock(store: &Store, view: &dyn View, id: &str) -> Result<()> {
+    store
+        .backend()
+        .force_unlock(id)
+        .map_err(OperationError::Unlock)?;
     view.summary(Summary::Unlocked);
     Ok(())
 }

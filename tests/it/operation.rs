@@ -14,7 +14,7 @@ use plinth::diag::{Diagnostics, Sources};
 use plinth::lang::{Type, Value};
 use plinth::operation::{
     self, Backend, CancelToken, ImportRequest, MemoryBackend, Notice, OperationError, Question,
-    RunRequest, Summary, View,
+    RunRequest, Store, Summary, View,
 };
 use plinth::plan::Plan;
 use plinth::plugin::{ApplyRequest, BoxFuture, ObjectState, PlanRequest, PlannedState, Provider};
@@ -229,6 +229,7 @@ struct Fixture {
     dir: tempfile::TempDir,
     world: Arc<World>,
     backend: MemoryBackend,
+    store: Store,
     stack: StackOptions,
 }
 
@@ -239,10 +240,12 @@ impl Fixture {
         let world = Arc::new(world);
         let mut options = StackOptions::default();
         options.in_process.register("world", ADDRESS, world.clone());
+        let backend = MemoryBackend::new();
         Fixture {
             dir: common::main_tf(stack),
             world,
-            backend: MemoryBackend::new(),
+            store: Store::new(backend.clone()),
+            backend,
             stack: options,
         }
     }
@@ -258,7 +261,7 @@ impl Fixture {
     }
 
     fn apply(&self, view: &RecordingView, cancel: &CancelToken) -> operation::Result<()> {
-        operation::apply(&self.request(), &self.backend, view, cancel)
+        operation::apply(&self.request(), &self.store, view, cancel)
     }
 
     fn addresses(&self) -> Vec<String> {
@@ -283,7 +286,7 @@ output "b" {
 fn plan_and_apply_run_through_the_operation_api_against_memory_state() {
     let f = Fixture::new(TWO, World::new(1));
     let view = RecordingView::approving();
-    let planned = operation::plan(&f.request(), &f.backend, &view, None).expect("plan succeeds");
+    let planned = operation::plan(&f.request(), &f.store, &view, None).expect("plan succeeds");
     assert_eq!(planned.plan.counts(), (2, 0, 0));
     assert!(f.addresses().is_empty(), "a plan changes nothing");
     assert!(f.backend.holder().is_none(), "a plan takes no lock");
@@ -302,7 +305,7 @@ fn plan_and_apply_run_through_the_operation_api_against_memory_state() {
     assert!(f.backend.holder().is_none(), "the lock is released");
     assert!(f.backend.read().expect("state").intents.is_empty());
 
-    let again = operation::plan(&f.request(), &f.backend, &view, None).expect("plan");
+    let again = operation::plan(&f.request(), &f.store, &view, None).expect("plan");
     assert!(!again.plan.has_changes());
 }
 
@@ -332,7 +335,7 @@ fn destroy_removes_everything_dependents_first() {
         ..f.request()
     };
     let view = RecordingView::approving();
-    operation::apply(&request, &f.backend, &view, &CancelToken::new()).expect("destroy");
+    operation::apply(&request, &f.store, &view, &CancelToken::new()).expect("destroy");
     assert!(f.addresses().is_empty());
     let seen = view.seen();
     assert_eq!(seen.questions, [Question::Destroy]);
@@ -412,14 +415,14 @@ fn a_second_locker_of_the_memory_backend_is_refused_with_the_holders_record() {
         }
         other => panic!("a second locker was not refused: {other:?}"),
     }
-    let rm = operation::state_rm(&f.backend, &view, &["world_thing.a".to_string()]);
+    let rm = operation::state_rm(&f.store, &view, &["world_thing.a".to_string()]);
     assert!(matches!(rm, Err(OperationError::Lock(_))), "{rm:?}");
     assert!(f.world.applied().is_empty());
     // Readers never wait for the lock.
-    operation::plan(&f.request(), &f.backend, &view, None).expect("plan while locked");
+    operation::plan(&f.request(), &f.store, &view, None).expect("plan while locked");
 
     // A locker that waits gets the lock once the holder lets go.
-    let backend = f.backend.clone();
+    let store = Store::new(f.backend.clone());
     let release = std::thread::spawn(move || {
         std::thread::sleep(Duration::from_millis(50));
         drop(held);
@@ -428,7 +431,7 @@ fn a_second_locker_of_the_memory_backend_is_refused_with_the_holders_record() {
         lock_timeout: Duration::from_secs(10),
         ..f.request()
     };
-    operation::apply(&request, &backend, &view, &CancelToken::new()).expect("apply after wait");
+    operation::apply(&request, &store, &view, &CancelToken::new()).expect("apply after wait");
     release.join().expect("release");
     assert_eq!(f.addresses(), ["world_thing.a", "world_thing.b"]);
 }
@@ -438,13 +441,13 @@ fn state_edits_run_under_the_lock() {
     let f = Fixture::new(TWO, World::new(1));
     let view = RecordingView::approving();
     f.apply(&view, &CancelToken::new()).expect("apply");
-    operation::state_mv(&f.backend, &view, "world_thing.a", "world_thing.c").expect("mv");
-    let missing = operation::state_rm(&f.backend, &view, &["world_thing.a".to_string()]);
+    operation::state_mv(&f.store, &view, "world_thing.a", "world_thing.c").expect("mv");
+    let missing = operation::state_rm(&f.store, &view, &["world_thing.a".to_string()]);
     assert!(
         matches!(missing, Err(OperationError::NotInState { ref address }) if address == "world_thing.a"),
         "{missing:?}"
     );
-    operation::state_rm(&f.backend, &view, &["world_thing.c".to_string()]).expect("rm");
+    operation::state_rm(&f.store, &view, &["world_thing.c".to_string()]).expect("rm");
     assert_eq!(f.addresses(), ["world_thing.b"]);
     let history = f.backend.history().expect("history");
     assert_eq!(
@@ -472,11 +475,11 @@ fn import_records_the_schema_version_of_the_providers_schema() {
         address: plinth::addrs::ResourceInstance::parse("world_thing.a").expect("address"),
         id: "existing".into(),
     };
-    operation::import(&request, &f.backend, &view).expect("import");
+    operation::import(&request, &f.store, &view).expect("import");
     let state = f.backend.read().expect("state");
     assert_eq!(state.resources["world_thing.a"].schema_version, 3);
     assert_eq!(state.resources["world_thing.a"].provider, ADDRESS);
-    let again = operation::import(&request, &f.backend, &view);
+    let again = operation::import(&request, &f.store, &view);
     assert!(
         matches!(again, Err(OperationError::AlreadyManaged { .. })),
         "{again:?}"
