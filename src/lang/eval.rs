@@ -377,6 +377,7 @@ impl<'a> Evaluator<'a> {
         match name {
             "try" => return self.eval_try(&args, call_span),
             "templatefile" => return self.eval_templatefile(&args, call_span),
+            "templatestring" => return self.eval_templatestring(&args, call_span),
             "can" => {
                 let [arg] = args.as_slice() else {
                     return Err(Diagnostic::error("Invalid number of arguments")
@@ -460,15 +461,8 @@ impl<'a> Evaluator<'a> {
                 )
             }
         };
-        let bindings = match vars {
-            Value::Object(m) | Value::Map(_, m) => m,
-            Value::Unknown(_) => return Ok(Value::Unknown(Type::String)),
-            _ => {
-                return fail(
-                    "Invalid value for \"vars\" parameter: must be a map or object.".into(),
-                    self.span_of(*vars_expr),
-                )
-            }
+        let Some(bindings) = self.template_vars(vars, vars_expr, "templatefile", call_span)? else {
+            return Ok(Value::Unknown(Type::String));
         };
         let read =
             super::functions::read_bounded(&super::functions::expand_path(&path)).and_then(|b| {
@@ -484,9 +478,95 @@ impl<'a> Evaluator<'a> {
                 )
             }
         };
+        self.render_template("templatefile", &path, &text, bindings, call_span)
+            .map(|v| v.mark(path_marked || vars_marked))
+    }
+
+    /// `templatestring(ref, vars)` (Terraform 1.9): a string from elsewhere in the
+    /// module rendered as a template with only `vars` in scope. As in Terraform, the
+    /// template must be a single reference (`local.t`, `data.x.y.body`): a template
+    /// written in place is rendered where it is written, so it is refused here.
+    fn eval_templatestring(
+        &mut self,
+        args: &[&Expression],
+        call_span: Option<Span>,
+    ) -> Result<Value> {
+        let fail = |detail: String, at: Option<Span>| {
+            Err(Diagnostic::error("Invalid function argument")
+                .detail(format!("Call to templatestring(): {detail}"))
+                .at_opt(at.or(call_span)))
+        };
+        let [template_expr, vars_expr] = args else {
+            return fail(
+                "the function takes exactly 2 arguments (template and vars).".into(),
+                None,
+            );
+        };
+        if !matches!(
+            template_expr,
+            Expression::Variable(_) | Expression::Traversal(_)
+        ) {
+            return Err(Diagnostic::error("Invalid template argument")
+                .detail("The templatestring function's first argument must be a reference to a string defined elsewhere in the module, such as local.template or data.example.body. To render a template written here, write it as a string template directly.")
+                .at_opt(self.span_of(*template_expr).or(call_span)));
+        }
+        let (template, template_marked) = self.eval(template_expr)?.unmark();
+        let (vars, vars_marked) = self.eval(vars_expr)?.unmark();
+        let text = match template {
+            Value::String(t) => t,
+            Value::Unknown(_) => return Ok(Value::Unknown(Type::String)),
+            _ => {
+                return fail(
+                    "Invalid value for \"template\" parameter: a string is required.".into(),
+                    self.span_of(*template_expr),
+                )
+            }
+        };
+        let Some(bindings) = self.template_vars(vars, vars_expr, "templatestring", call_span)?
+        else {
+            return Ok(Value::Unknown(Type::String));
+        };
+        self.render_template("templatestring", "the template", &text, bindings, call_span)
+            .map(|v| v.mark(template_marked || vars_marked))
+    }
+
+    /// The `vars` argument of templatefile/templatestring as bindings; `None` when it
+    /// is unknown (the result is then unknown too).
+    fn template_vars(
+        &self,
+        vars: Value,
+        vars_expr: &Expression,
+        function: &str,
+        call_span: Option<Span>,
+    ) -> Result<Option<BTreeMap<String, Value>>> {
+        match vars {
+            Value::Object(m) | Value::Map(_, m) => Ok(Some(m)),
+            Value::Unknown(_) => Ok(None),
+            _ => Err(Diagnostic::error("Invalid function argument")
+                .detail(format!(
+                    "Call to {function}(): Invalid value for \"vars\" parameter: must be a map or object."
+                ))
+                .at_opt(self.span_of(vars_expr).or(call_span))),
+        }
+    }
+
+    /// `text` parsed and evaluated as a template with only `bindings` in scope.
+    fn render_template(
+        &self,
+        function: &str,
+        what: &str,
+        text: &str,
+        bindings: BTreeMap<String, Value>,
+        call_span: Option<Span>,
+    ) -> Result<Value> {
+        let fail = |detail: String| {
+            Err(Diagnostic::error("Invalid function argument")
+                .detail(format!("Call to {function}(): {detail}"))
+                .at_opt(call_span))
+        };
         let template = match text.parse::<Template>() {
             Ok(t) => t,
-            Err(e) => return fail(format!("failed to parse {path}: {e}"), None),
+            Err(e) => return fail(format!("failed to parse {what}: {e}")),
         };
         struct NoScope;
         impl Scope for NoScope {
@@ -494,24 +574,21 @@ impl<'a> Evaluator<'a> {
                 Err(Diagnostic::error("Invalid template variable").at(r.span))
             }
         }
-        let mut inner = Evaluator::new(self.file, &text, &NoScope);
+        let mut inner = Evaluator::new(self.file, text, &NoScope);
         for (k, v) in bindings {
             inner.bind(&k, v);
         }
         match inner.eval_template(&template, false, false, true) {
-            Ok(v) => Ok(v.mark(path_marked || vars_marked)),
-            Err(d) => fail(
-                format!(
-                    "{path}: {}{}",
-                    d.summary,
-                    if d.detail.is_empty() {
-                        String::new()
-                    } else {
-                        format!(": {}", d.detail)
-                    }
-                ),
-                None,
-            ),
+            Ok(v) => Ok(v),
+            Err(d) => fail(format!(
+                "{what}: {}{}",
+                d.summary,
+                if d.detail.is_empty() {
+                    String::new()
+                } else {
+                    format!(": {}", d.detail)
+                }
+            )),
         }
     }
 

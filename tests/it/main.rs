@@ -9,6 +9,7 @@ mod cli;
 mod concurrency;
 mod conformance;
 mod fmt;
+mod functions_since_1_0;
 mod fuzz_regressions;
 mod kill;
 mod loader_faults;

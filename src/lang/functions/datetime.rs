@@ -1,4 +1,5 @@
-//! Date and time functions: timestamp, timeadd, formatdate, and uuid. `timestamp` and
+//! Date and time functions: timestamp, timeadd, timecmp (Terraform 1.3), formatdate,
+//! and uuid. `timestamp` and
 //! `uuid` are impure: as in Terraform, they are unknown until apply (see
 //! [`impure_known`]).
 
@@ -247,6 +248,30 @@ fn timeadd(args: &[Value]) -> Result<Value, FnError> {
     Ok(Value::String(rfc3339(out)))
 }
 
+/// -1, 0 or 1 as the first instant is before, the same as, or after the second (the
+/// UTC offsets they are written with count, not their text).
+fn timecmp(args: &[Value]) -> Result<Value, FnError> {
+    let mut at = [(0i64, 0u32); 2];
+    for (i, name) in ["timestamp_a", "timestamp_b"].into_iter().enumerate() {
+        let ts = str_arg(args, i);
+        let t = parse_rfc3339(ts).ok_or_else(|| {
+            FnError::arg(
+                i,
+                format!(
+                    "Invalid value for \"{name}\" parameter: not a valid RFC3339 timestamp: {ts:?}."
+                ),
+            )
+        })?;
+        at[i] = (t.secs, t.nanos);
+    }
+    let order = match at[0].cmp(&at[1]) {
+        std::cmp::Ordering::Less => -1,
+        std::cmp::Ordering::Equal => 0,
+        std::cmp::Ordering::Greater => 1,
+    };
+    Ok(Value::number(crate::lang::Number::from_i64(order)))
+}
+
 const MONTHS: [&str; 12] = [
     "January",
     "February",
@@ -405,6 +430,17 @@ pub(super) fn register(t: &mut HashMap<&'static str, Function>) {
             ],
             string_ty,
             timeadd,
+        ),
+    );
+    t.insert(
+        "timecmp",
+        fixed(
+            [
+                p("timestamp_a", Constraint::String),
+                p("timestamp_b", Constraint::String),
+            ],
+            super::number_ty,
+            timecmp,
         ),
     );
     t.insert(

@@ -1,10 +1,11 @@
-//! sensitive and nonsensitive: the two functions that see sensitive marks and decide
-//! the result's marks themselves.
+//! sensitive, nonsensitive and issensitive (Terraform 1.8): the functions that see
+//! sensitive marks and decide the result's marks themselves.
 
 use std::collections::HashMap;
 
-use super::{dynamic_ty, FnError, Function, Param};
-use crate::lang::types::Constraint;
+use super::{bool_ty, dynamic_ty, FnError, Function, Param};
+use crate::lang::types::{Constraint, Type};
+use crate::lang::value::Value;
 
 pub(super) fn register(t: &mut HashMap<&'static str, Function>) {
     t.insert(
@@ -34,6 +35,31 @@ pub(super) fn register(t: &mut HashMap<&'static str, Function>) {
                     return Err(FnError::arg(0, "Invalid function argument: the given value is not sensitive, so this call is redundant."));
                 }
                 Ok(a[0].clone().unmark().0)
+            },
+        },
+    );
+    // Whether the value itself is marked; an unknown value that is not marked may
+    // still turn out sensitive, so the answer is unknown.
+    t.insert(
+        "issensitive",
+        Function {
+            params: vec![Param {
+                name: "value",
+                ty: Constraint::Any,
+                allow_unknown: true,
+                allow_null: true,
+            }],
+            variadic: None,
+            returns: bool_ty,
+            handles_marks: true,
+            body: |a| {
+                Ok(if a[0].is_sensitive() {
+                    Value::Bool(true)
+                } else if !a[0].is_known() {
+                    Value::Unknown(Type::Bool)
+                } else {
+                    Value::Bool(false)
+                })
             },
         },
     );

@@ -1,5 +1,6 @@
 //! String functions: chomp, indent, join, lower, replace, split, strrev, substr, title,
-//! trim, trimprefix, trimspace, trimsuffix, upper, formatlist, regex, regexall. Lengths and offsets count grapheme
+//! trim, trimprefix, trimspace, trimsuffix, upper, formatlist, regex, regexall, and
+//! those added after Terraform 1.0: startswith, endswith (1.3) and strcontains (1.5). Lengths and offsets count grapheme
 //! clusters, as Terraform does.
 
 use std::collections::{BTreeMap, HashMap};
@@ -7,7 +8,7 @@ use std::collections::{BTreeMap, HashMap};
 use unicode_segmentation::UnicodeSegmentation;
 
 use super::format::format;
-use super::{fixed, p, str_arg, string_fn, string_ty, variadic, FnError, Function, Param};
+use super::{bool_ty, fixed, p, str_arg, string_fn, string_ty, variadic, FnError, Function, Param};
 use crate::lang::limits;
 use crate::lang::types::{Constraint, Type};
 use crate::lang::value::Value;
@@ -86,6 +87,18 @@ fn trim(args: &[Value]) -> Result<Value, FnError> {
             .trim_matches(|c| cutset.contains(&c))
             .to_string(),
     ))
+}
+
+fn startswith(args: &[Value]) -> Result<Value, FnError> {
+    Ok(Value::Bool(str_arg(args, 0).starts_with(str_arg(args, 1))))
+}
+
+fn endswith(args: &[Value]) -> Result<Value, FnError> {
+    Ok(Value::Bool(str_arg(args, 0).ends_with(str_arg(args, 1))))
+}
+
+fn strcontains(args: &[Value]) -> Result<Value, FnError> {
+    Ok(Value::Bool(str_arg(args, 0).contains(str_arg(args, 1))))
 }
 
 fn trimprefix(args: &[Value]) -> Result<Value, FnError> {
@@ -306,6 +319,20 @@ pub(super) fn register(t: &mut HashMap<&'static str, Function>) {
                     p("cutset", Constraint::String),
                 ],
                 string_ty,
+                body,
+            ),
+        );
+    }
+    for (name, second, body) in [
+        ("startswith", "prefix", startswith as super::Impl),
+        ("endswith", "suffix", endswith),
+        ("strcontains", "substr", strcontains),
+    ] {
+        t.insert(
+            name,
+            fixed(
+                [p("str", Constraint::String), p(second, Constraint::String)],
+                bool_ty,
                 body,
             ),
         );

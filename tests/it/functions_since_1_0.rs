@@ -1,0 +1,198 @@
+//! Functions Terraform added after v1.0 (so v1.0.3 cannot be the oracle): startswith,
+//! endswith (1.3), strcontains (1.5), timecmp (1.3), issensitive (1.8) and
+//! templatestring (1.9), with values from Terraform's function reference, the rules
+//! every function shares (unknown in, unknown out; sensitive marks carried) and
+//! errors at the argument's line.
+
+use crate::common;
+
+use common::{evaluate, main_tf, output};
+use plinth::lang::{Type, Value};
+
+fn outputs(text: &str) -> plinth::stack::LoadedStack {
+    let dir = main_tf(text);
+    let s = evaluate(dir.path());
+    assert!(!s.diagnostics.has_errors(), "{:?}", s.diagnostics);
+    s
+}
+
+/// The one error a stack gives, as "summary: detail @ file:line:column".
+fn error(text: &str) -> String {
+    let dir = main_tf(text);
+    let s = evaluate(dir.path());
+    let errors: Vec<String> = s
+        .diagnostics
+        .items
+        .iter()
+        .filter(|d| d.is_error())
+        .map(|d| {
+            format!(
+                "{}: {} @ {}",
+                d.summary,
+                d.detail,
+                d.span.map_or(String::new(), |sp| s.sources.location(sp))
+            )
+        })
+        .collect();
+    assert_eq!(errors.len(), 1, "{errors:?}");
+    errors[0].clone()
+}
+
+#[test]
+fn prefix_suffix_and_substring_tests() {
+    let s = outputs(
+        r#"
+output "starts" { value = startswith("hello world", "hello") }
+output "not_starts" { value = startswith("hello world", "world") }
+output "ends" { value = endswith("hello world", "world") }
+output "not_ends" { value = endswith("hello world", "hello") }
+output "contains" { value = strcontains("hello world", "lo w") }
+output "not_contains" { value = strcontains("hello world", "wow") }
+output "empty" { value = [startswith("x", ""), endswith("x", ""), strcontains("x", "")] }
+"#,
+    );
+    for (name, want) in [
+        ("starts", true),
+        ("not_starts", false),
+        ("ends", true),
+        ("not_ends", false),
+        ("contains", true),
+        ("not_contains", false),
+    ] {
+        assert_eq!(output(&s, name), Value::Bool(want), "{name}");
+    }
+    assert_eq!(
+        output(&s, "empty"),
+        Value::Tuple(vec![Value::Bool(true); 3])
+    );
+}
+
+#[test]
+fn string_tests_carry_unknowns_and_marks() {
+    let s = outputs(
+        r#"
+resource "aws_instance" "x" {
+  ami = "ami-123"
+}
+output "unknown" { value = startswith(aws_instance.x.id, "i-") }
+output "marked" {
+  value     = strcontains(sensitive("secret-token"), "token")
+  sensitive = true
+}
+"#,
+    );
+    assert_eq!(output(&s, "unknown"), Value::Unknown(Type::Bool));
+    let marked = output(&s, "marked");
+    assert!(marked.is_sensitive());
+    assert_eq!(marked.unmark().0, Value::Bool(true));
+}
+
+#[test]
+fn timecmp_compares_instants_not_text() {
+    let s = outputs(
+        r#"
+output "same" { value = timecmp("2017-11-22T00:00:00Z", "2017-11-22T01:00:00+01:00") }
+output "before" { value = timecmp("2017-11-22T00:00:00Z", "2017-11-22T00:00:00.5Z") }
+output "after" { value = timecmp("2018-01-01T00:00:00Z", "2017-12-31T23:59:59-08:00") }
+"#,
+    );
+    let n = |v: i64| Value::number(plinth::lang::Number::from_i64(v));
+    assert_eq!(output(&s, "same"), n(0));
+    assert_eq!(output(&s, "before"), n(-1));
+    assert_eq!(output(&s, "after"), n(-1));
+    let e = error(
+        r#"
+output "bad" {
+  value = timecmp("2017-11-22T00:00:00Z", "yesterday")
+}
+"#,
+    );
+    assert!(
+        e.contains("timestamp_b") && e.contains("RFC3339") && e.contains("@ main.tf:3:"),
+        "{e}"
+    );
+}
+
+#[test]
+fn issensitive_reports_the_mark() {
+    let s = outputs(
+        r#"
+variable "token" {
+  type      = string
+  default   = "t"
+  sensitive = true
+}
+resource "aws_instance" "x" {
+  ami = "ami-123"
+}
+output "marked" { value = issensitive(sensitive("x")) }
+output "variable" { value = issensitive(var.token) }
+output "plain" { value = issensitive("x") }
+output "unknown" { value = issensitive(aws_instance.x.id) }
+"#,
+    );
+    assert_eq!(output(&s, "marked"), Value::Bool(true));
+    assert_eq!(output(&s, "plain"), Value::Bool(false));
+    assert_eq!(output(&s, "unknown"), Value::Unknown(Type::Bool));
+    // The answer itself is not secret.
+    assert!(!output(&s, "marked").is_sensitive());
+    let variable = output(&s, "variable");
+    assert!(
+        variable == Value::Bool(true) || variable == Value::Unknown(Type::Bool),
+        "{variable:?}"
+    );
+}
+
+#[test]
+fn templatestring_renders_a_string_from_elsewhere() {
+    let s = outputs(
+        r#"
+locals {
+  greeting = "Hello, $${name}! %%{ for n in items }[$${n}]%%{ endfor }"
+}
+resource "aws_instance" "x" {
+  ami = "ami-123"
+}
+output "rendered" {
+  value = templatestring(local.greeting, { name = "Ada", items = [1, 2] })
+}
+output "unknown" {
+  value = templatestring(aws_instance.x.id, {})
+}
+"#,
+    );
+    assert_eq!(
+        output(&s, "rendered"),
+        Value::String("Hello, Ada! [1][2]".into())
+    );
+    assert_eq!(output(&s, "unknown"), Value::Unknown(Type::String));
+}
+
+#[test]
+fn templatestring_refuses_a_template_written_in_place_and_undeclared_variables() {
+    let e = error(
+        r#"
+output "inline" {
+  value = templatestring("Hello, $${name}", { name = "x" })
+}
+"#,
+    );
+    assert!(
+        e.starts_with("Invalid template argument") && e.contains("@ main.tf:3:"),
+        "{e}"
+    );
+    let e = error(
+        r#"
+locals {
+  t = "Hello, $${who}"
+}
+output "missing" {
+  value = templatestring(local.t, { name = "x" })
+}
+"#,
+    );
+    assert!(
+        e.contains("templatestring()") && e.contains("@ main.tf:6:"),
+        "{e}"
+    );
+}
