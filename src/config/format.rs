@@ -2,7 +2,9 @@
 //! heredocs survive untouched. Indentation follows the net bracket count of each line;
 //! the `=` of adjacent one-line arguments and their trailing comments are aligned;
 //! spaces between tokens follow Terraform's rules; an argument whose whole value is
-//! `"${expr}"` becomes `expr`.
+//! `"${expr}"` becomes `expr`; block labels are quoted; a variable's pre-0.12 `type`
+//! is rewritten; `${ … }` and `%{ … }` inside heredocs are laid out like those in
+//! quoted strings; comments keep their trailing spaces (all as `terraform fmt` does).
 
 use hcl_primitives::ident::{is_id_continue, is_id_start};
 
@@ -89,12 +91,16 @@ impl<'a> Lexer<'a> {
 
     fn run(mut self) -> Vec<Token> {
         while self.pos < self.src.len() {
-            match self.modes.last().copied().unwrap_or(Mode::Code(0)) {
-                Mode::Quoted => self.quoted(),
-                Mode::Code(depth) => self.code(depth),
-            }
+            self.step();
         }
         self.tokens
+    }
+
+    fn step(&mut self) {
+        match self.modes.last().copied().unwrap_or(Mode::Code(0)) {
+            Mode::Quoted => self.quoted(),
+            Mode::Code(depth) => self.code(depth),
+        }
     }
 
     fn quoted(&mut self) {
@@ -172,7 +178,12 @@ impl<'a> Lexer<'a> {
             }
             '<' if rest.starts_with("<<") && heredoc_len(rest).is_some() => {
                 let len = heredoc_len(rest).unwrap_or(2);
-                self.push(Kind::Heredoc, len);
+                let text = format_heredoc(&rest[..len]);
+                self.tokens.push(Token {
+                    kind: Kind::Heredoc,
+                    text,
+                });
+                self.pos += len;
             }
             '{' => {
                 self.push(Kind::OBrace, 1);
@@ -282,6 +293,56 @@ fn heredoc_len(s: &str) -> Option<usize> {
     None
 }
 
+/// A heredoc with the `${ … }` and `%{ … }` sequences of its body laid out as in a
+/// quoted string (`${ var.a }` → `${var.a}`), as `terraform fmt` does; the literal
+/// text, `$${`/`%%{` escapes and a sequence that spans lines are kept as written.
+fn format_heredoc(text: &str) -> String {
+    let Some(body_start) = text.find('\n').map(|i| i + 1) else {
+        return text.to_string();
+    };
+    let mut out = String::from(&text[..body_start]);
+    let body = &text[body_start..];
+    let bytes = body.as_bytes();
+    let mut i = 0;
+    let mut literal_from = 0;
+    while i < bytes.len() {
+        let opens = matches!(bytes[i], b'$' | b'%') && bytes.get(i + 1) == Some(&b'{');
+        if !opens {
+            i += 1;
+            continue;
+        }
+        if bytes.get(i.wrapping_sub(1)) == Some(&bytes[i]) && i > 0 {
+            // `$${` or `%%{`: an escape, literal text.
+            i += 2;
+            continue;
+        }
+        let mut lexer = Lexer {
+            src: &body[i..],
+            pos: 0,
+            tokens: Vec::new(),
+            modes: vec![Mode::Quoted],
+        };
+        lexer.step();
+        while lexer.modes.len() > 1 && lexer.pos < lexer.src.len() {
+            lexer.step();
+        }
+        let spans_lines = lexer
+            .tokens
+            .iter()
+            .any(|t| t.kind == Kind::Newline || (t.kind == Kind::Comment) || t.text.contains('\n'));
+        if lexer.modes.len() > 1 || spans_lines {
+            i += 2;
+            continue;
+        }
+        out.push_str(&body[literal_from..i]);
+        out.push_str(&render(&lexer.tokens));
+        i += lexer.pos;
+        literal_from = i;
+    }
+    out.push_str(&body[literal_from..]);
+    out
+}
+
 /// Whether a space goes between two tokens (`before` precedes `subject`).
 fn space_between(before: Option<&Token>, subject: &Token, after: &Token) -> bool {
     use Kind::*;
@@ -383,6 +444,110 @@ fn unwrap_interpolation(assign: &mut Vec<Token>) {
     assign.extend(inner);
 }
 
+/// A block header's identifier labels quoted, as `terraform fmt` writes them:
+/// `resource aws_vpc this {` becomes `resource "aws_vpc" "this" {`. A header is a
+/// line of a block type and labels (identifiers or plain quoted strings) up to `{`.
+fn quote_labels(toks: &mut Vec<Token>) {
+    if toks.first().is_none_or(|t| t.kind != Kind::Ident) {
+        return;
+    }
+    let mut i = 1;
+    let mut bare = Vec::new();
+    loop {
+        match toks.get(i).map(|t| t.kind) {
+            Some(Kind::Ident) => {
+                bare.push(i);
+                i += 1;
+            }
+            Some(Kind::OQuote) => match (toks.get(i + 1), toks.get(i + 2)) {
+                (Some(l), Some(c)) if l.kind == Kind::QuotedLit && c.kind == Kind::CQuote => i += 3,
+                (Some(c), _) if c.kind == Kind::CQuote => i += 2,
+                _ => return,
+            },
+            Some(Kind::OBrace) if i > 1 => break,
+            _ => return,
+        }
+    }
+    for at in bare.into_iter().rev() {
+        let name = toks[at].text.clone();
+        toks.splice(
+            at..=at,
+            [
+                Token {
+                    kind: Kind::OQuote,
+                    text: "\"".into(),
+                },
+                Token {
+                    kind: Kind::QuotedLit,
+                    text: name,
+                },
+                Token {
+                    kind: Kind::CQuote,
+                    text: "\"".into(),
+                },
+            ],
+        );
+    }
+}
+
+/// Where the `{` of a `variable "name" {` header is, if `toks` starts with one.
+fn variable_header(toks: &[Token]) -> Option<usize> {
+    let first = toks.first()?;
+    if first.kind != Kind::Ident || first.text != "variable" {
+        return None;
+    }
+    toks.iter().position(|t| t.kind == Kind::OBrace)
+}
+
+/// Whether `toks[at..]` starts `type =`.
+fn is_type_argument(toks: &[Token], at: usize) -> bool {
+    matches!(
+        (toks.get(at), toks.get(at + 1)),
+        (Some(t), Some(e)) if t.kind == Kind::Ident && t.text == "type" && e.kind == Kind::Equal
+    )
+}
+
+/// A variable's type written in the pre-0.12 way, rewritten as `terraform fmt` does:
+/// `"string"` → `string`, `"list"` → `list(string)`, `"map"` → `map(string)`, and the
+/// bare `list`, `map`, `set` → `list(any)`, `map(any)`, `set(any)`. The value is
+/// `toks[at..end]` (`end`: the line's end, or the `}` of a one-line block).
+fn upgrade_legacy_type(toks: &mut Vec<Token>, at: usize, end: Option<usize>) {
+    let end = end.unwrap_or(toks.len());
+    if at > end {
+        return;
+    }
+    let value = &toks[at..end];
+    let (name, element) = match value {
+        [o, l, c]
+            if o.kind == Kind::OQuote && l.kind == Kind::QuotedLit && c.kind == Kind::CQuote =>
+        {
+            match l.text.as_str() {
+                "string" => ("string", None),
+                "list" => ("list", Some("string")),
+                "map" => ("map", Some("string")),
+                _ => return,
+            }
+        }
+        [t] if t.kind == Kind::Ident && matches!(t.text.as_str(), "list" | "map" | "set") => {
+            (t.text.as_str(), Some("any"))
+        }
+        _ => return,
+    };
+    let token = |kind, text: &str| Token {
+        kind,
+        text: text.to_string(),
+    };
+    let mut new = vec![token(Kind::Ident, name)];
+    if let Some(element) = element {
+        new.extend([
+            token(Kind::OParen, "("),
+            token(Kind::Ident, element),
+            token(Kind::CParen, ")"),
+        ]);
+    }
+    toks.splice(at..end, new);
+}
+
 /// Formats HCL source in Terraform's canonical style. The input should parse; text
 /// the layout does not fully understand — its output would not parse, or would change
 /// again when formatted — comes back unchanged, so fmt never damages a file.
@@ -417,7 +582,23 @@ fn layout(src: &str) -> String {
     }
     let mut lines = Vec::with_capacity(raw_lines.len());
     let mut indents: Vec<i32> = Vec::new();
+    // `(` and `[` open on earlier lines: a block header only starts outside them.
+    let mut open_groups = 0i32;
+    // Lines that opened something, innermost last: whether it is a `variable` block,
+    // and its indent.
+    let mut blocks: Vec<(bool, usize)> = Vec::new();
     for mut toks in raw_lines {
+        if open_groups == 0 {
+            quote_labels(&mut toks);
+        }
+        for t in &toks {
+            match t.kind {
+                Kind::OParen | Kind::OBrack => open_groups += 1,
+                Kind::CParen | Kind::CBrack => open_groups -= 1,
+                _ => {}
+            }
+        }
+        open_groups = open_groups.max(0);
         let comment = match toks.last() {
             Some(t) if t.kind == Kind::Comment && toks.len() > 1 => toks.pop(),
             _ => None,
@@ -442,6 +623,23 @@ fn layout(src: &str) -> String {
                 }
             }
             indent = indents.len();
+        }
+        while blocks.last().is_some_and(|(_, at)| *at >= indent) {
+            blocks.pop();
+        }
+        if blocks.last() == Some(&(true, indent.wrapping_sub(1))) && is_type_argument(&toks, 0) {
+            upgrade_legacy_type(&mut toks, 2, None);
+        }
+        if let Some(open) = variable_header(&toks) {
+            if is_type_argument(&toks, open + 1)
+                && toks.last().is_some_and(|t| t.kind == Kind::CBrace)
+            {
+                let end = toks.len() - 1;
+                upgrade_legacy_type(&mut toks, open + 3, Some(end));
+            }
+        }
+        if net > 0 {
+            blocks.push((variable_header(&toks).is_some(), indent));
         }
         let mut depth = 0;
         let mut split = None;
@@ -529,7 +727,7 @@ fn layout(src: &str) -> String {
                 .0
                 .comment
                 .as_ref()
-                .map(|c| c.text.trim_end())
+                .map(|c| c.text.trim_end_matches('\r'))
                 .unwrap_or("");
             texts[i] = format!("{}{}{comment}", texts[i], " ".repeat(pad));
         }
@@ -538,7 +736,7 @@ fn layout(src: &str) -> String {
         match &l.comment {
             Some(c) if l.lead.is_empty() => {
                 flush_comments(&mut run, &mut texts);
-                texts[i] = format!("{}{}", "  ".repeat(l.indent), c.text.trim_end());
+                texts[i] = format!("{}{}", "  ".repeat(l.indent), c.text.trim_end_matches('\r'));
             }
             Some(_) => run.push(i),
             None => flush_comments(&mut run, &mut texts),
@@ -570,6 +768,32 @@ mod tests {
         let input = "locals {\n  aa = 1\n  m = {\n    bbbbbb = 1\n  }\n  c = 2\n  dddd = [\n    1,\n  ]\n  e = 3 # x\n  ffff = 4 # yy\n  # own line\n  g = 5\n  t1 = \"%{ for x in y ~} ${ x } %{~ endfor }\"\n  t2 = \"${ {a=1} }\"\n  h = <<EOT\n  raw   =   text\nEOT\n  i = <<-EOT\n      raw2\n    EOT\n  neg = 1 -1\n  neg2 = a - -1\n  neg3 = [-1, - 2]\n  call = f(a...)\n  cond = a?b:c\n  idx = a [0]\n  obj = {a:1}\n  sp = a.*.b\n  p = (a+b)*c\n}\nblock  {\n}\nblock \"a\" \"b\" {}\na = {}\n";
         let want = "locals {\n  aa = 1\n  m = {\n    bbbbbb = 1\n  }\n  c = 2\n  dddd = [\n    1,\n  ]\n  e    = 3 # x\n  ffff = 4 # yy\n  # own line\n  g    = 5\n  t1   = \"%{for x in y~} ${x} %{~endfor}\"\n  t2   = { a = 1 }\n  h    = <<EOT\n  raw   =   text\nEOT\n  i    = <<-EOT\n      raw2\n    EOT\n  neg  = 1 - 1\n  neg2 = a - -1\n  neg3 = [-1, -2]\n  call = f(a...)\n  cond = a ? b : c\n  idx  = a[0]\n  obj  = { a : 1 }\n  sp   = a.*.b\n  p    = (a + b) * c\n}\nblock {\n}\nblock \"a\" \"b\" {}\na = {}\n";
         assert_eq!(format_source(input), want);
+    }
+
+    #[test]
+    fn matches_terraform_fmt_on_labels_legacy_types_heredocs_and_comments() {
+        // Each expected text is what `terraform fmt` (v1.0.3) wrote for the input.
+        let cases = [
+            (
+                "resource aws_vpc this {\n  a = 1\n}\nblk a \"b\" {\n  inner x {\n  }\n}\nmodule m { source = \"./x\" }\n",
+                "resource \"aws_vpc\" \"this\" {\n  a = 1\n}\nblk \"a\" \"b\" {\n  inner \"x\" {\n  }\n}\nmodule \"m\" { source = \"./x\" }\n",
+            ),
+            (
+                "variable \"a\" {\n  type = \"string\"\n}\nvariable \"b\" {\n  type = \"list\"\n  default = {\n    type = \"map\"\n  }\n}\nvariable \"c\" {\n  type = \"map\"\n}\nvariable \"d\" {\n  type = set\n}\nvariable \"e\" { type = map }\nvariable \"f\" {\n  type = \"bool\"\n}\nlocals {\n  type = \"string\"\n}\n",
+                "variable \"a\" {\n  type = string\n}\nvariable \"b\" {\n  type = list(string)\n  default = {\n    type = \"map\"\n  }\n}\nvariable \"c\" {\n  type = map(string)\n}\nvariable \"d\" {\n  type = set(any)\n}\nvariable \"e\" { type = map(any) }\nvariable \"f\" {\n  type = \"bool\"\n}\nlocals {\n  type = \"string\"\n}\n",
+            ),
+            (
+                "locals {\n  x = <<EOT\n${ \"a\" } $${ b } %%{ c } ${ f( 1,2 ) } %{ if true }y%{ endif }\nEOT\n}\n",
+                "locals {\n  x = <<EOT\n${\"a\"} $${ b } %%{ c } ${f(1, 2)} %{if true}y%{endif}\nEOT\n}\n",
+            ),
+            (
+                "locals {\n  j = 1   # trailing   \n  # own line   \n}\n",
+                "locals {\n  j = 1 # trailing   \n  # own line   \n}\n",
+            ),
+        ];
+        for (input, want) in cases {
+            assert_eq!(format_source(input), want, "{input}");
+        }
     }
 
     #[test]
