@@ -9,6 +9,7 @@ pub mod config;
 pub mod diag;
 pub mod graph;
 pub mod lang;
+pub mod modules;
 pub mod operation;
 pub mod plan;
 pub mod plugin;

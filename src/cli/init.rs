@@ -1,12 +1,14 @@
-//! `plinth init`: installs the stack's providers from local directories (no network)
+//! `plinth init`: installs the stack's remote modules into `.plinth/modules/` (see
+//! `crate::modules`), and its providers from local directories (no network)
 //! into `.plinth/providers/`, in the registry layout, and records each exact version
 //! and binary SHA-256 in `.plinth.lock.hcl`. A binary that no longer matches the lock
 //! is refused unless `--upgrade`.
 
 use std::path::{Path, PathBuf};
 
-use crate::config::load_stack;
+use crate::config::load_stack_with;
 use crate::diag::{render_text, Sources};
+use crate::modules::install::Installer;
 use crate::plugin::discovery::{find_in, platform, plugin_dirs};
 use crate::plugin::lockfile::{self, Locked};
 use crate::plugin::start::{file_hash, requirements};
@@ -20,15 +22,36 @@ pub struct Args {
     /// executables (repeatable; PLINTH_PLUGIN_DIR is searched after these).
     #[arg(long = "plugin-dir", value_name = "DIR")]
     plugin_dir: Vec<PathBuf>,
-    /// Accept binaries and versions different from those the lock file records.
+    /// Accept binaries and versions different from those the lock file records, and
+    /// install every remote module again (the newest versions the constraints allow).
     #[arg(long)]
     upgrade: bool,
+    /// A module mirror to install registry modules from: a directory in the layout
+    /// HOST/NAMESPACE/NAME/SYSTEM/VERSION/ (repeatable; PLINTH_MODULE_MIRROR, a list
+    /// of directories, is searched after these).
+    #[arg(long = "module-mirror", value_name = "DIR")]
+    module_mirror: Vec<PathBuf>,
 }
 
 pub fn run(args: Args, out: &Output) -> u8 {
     let dir = Path::new(".");
     let mut sources = Sources::default();
-    let (config, diags) = load_stack(dir, &mut sources);
+    let mut mirrors = args.module_mirror.clone();
+    if let Some(list) = std::env::var_os("PLINTH_MODULE_MIRROR") {
+        mirrors.extend(std::env::split_paths(&list));
+    }
+    let mut installer = Installer::new(dir, mirrors, args.upgrade);
+    let (config, diags) = load_stack_with(dir, &mut sources, &mut installer);
+    if !installer.log.is_empty() {
+        println!("Initializing modules...");
+        for line in &installer.log {
+            println!("{line}");
+        }
+    }
+    if let Err(e) = installer.finish() {
+        eprintln!("Error: {e}");
+        return 1;
+    }
     let (needed, more) = requirements(&config);
     let mut diags = diags;
     diags.extend(more);

@@ -17,11 +17,23 @@ use crate::diag::{Diagnostic, Diagnostics, FileId, Sources, Span};
 /// Loads the stack in `dir`. The configuration is returned even when it has errors, so
 /// that later stages can report theirs too; callers check the diagnostics.
 pub fn load_stack(dir: &Path, sources: &mut Sources) -> (Config, Diagnostics) {
+    load_stack_with(dir, sources, &mut crate::modules::Installed::new(dir))
+}
+
+/// Loads the stack in `dir`, asking `resolver` for the directory of each remote
+/// module call (`plinth init` passes its installer; every other command loads what
+/// init installed).
+pub fn load_stack_with(
+    dir: &Path,
+    sources: &mut Sources,
+    resolver: &mut dyn crate::modules::Resolver,
+) -> (Config, Diagnostics) {
     let mut loader = Loader {
         sources,
         diags: Diagnostics::default(),
         modules: Vec::new(),
         stack_dir: dir.to_path_buf(),
+        resolver,
     };
     if !dir.is_dir() {
         loader.diags.push(
@@ -53,11 +65,13 @@ pub fn load_source(
     text: String,
     sources: &mut Sources,
 ) -> (Config, Diagnostics) {
+    let mut installed = crate::modules::Installed::new(dir);
     let mut loader = Loader {
         sources,
         diags: Diagnostics::default(),
         modules: Vec::new(),
         stack_dir: dir.to_path_buf(),
+        resolver: &mut installed,
     };
     let inline = (name.to_string(), text);
     loader.load_module(
@@ -326,6 +340,7 @@ struct Loader<'a> {
     diags: Diagnostics,
     modules: Vec<Module>,
     stack_dir: PathBuf,
+    resolver: &'a mut dyn crate::modules::Resolver,
 }
 
 /// A file's name as the user knows it: its directory relative to the stack, then its
@@ -409,18 +424,34 @@ impl Loader<'_> {
         ancestors.push(std::fs::canonicalize(&dir).unwrap_or(dir.clone()));
         for i in 0..module.module_calls.len() {
             let call = module.module_calls[i].clone();
-            if !(call.source.starts_with("./") || call.source.starts_with("../")) {
-                self.diags.push(
-                    Diagnostic::error("Unsupported module source")
-                        .detail(format!(
-                            "Module source {:?} is not a local path. plinth loads modules from local directories, written as a path starting with \"./\" or \"../\".",
-                            call.source
-                        ))
-                        .at(call.source_span),
-                );
-                continue;
-            }
-            let child_dir = dir.join(&call.source);
+            let mut child_path = path.clone();
+            child_path.push(call.name.clone());
+            let child_dir = match crate::modules::ModuleSource::parse(&call.source) {
+                Ok(source) if source.is_local() => dir.join(&call.source),
+                Ok(_) => {
+                    let request = crate::modules::Request {
+                        key: child_path.join("."),
+                        source: &call.source,
+                        version: call.version.as_deref(),
+                        span: call.source_span,
+                    };
+                    match self.resolver.resolve(&request) {
+                        Ok(d) => d,
+                        Err(d) => {
+                            self.diags.push(d);
+                            continue;
+                        }
+                    }
+                }
+                Err(e) => {
+                    self.diags.push(
+                        Diagnostic::error("Invalid module source")
+                            .detail(e.to_string())
+                            .at(call.source_span),
+                    );
+                    continue;
+                }
+            };
             let canonical = std::fs::canonicalize(&child_dir).unwrap_or(child_dir.clone());
             let shown = display_name(&self.stack_dir, &child_dir);
             let unusable = match std::fs::metadata(&child_dir) {
@@ -455,8 +486,6 @@ impl Loader<'_> {
                 );
                 continue;
             }
-            let mut child_path = path.clone();
-            child_path.push(call.name.clone());
             self.modules[id] = std::mem::take(&mut module);
             let child = self.load_module(child_dir, child_path, Some(id), ancestors, None);
             module = std::mem::take(&mut self.modules[id]);

@@ -8,5 +8,5 @@ pub mod model;
 pub mod typeexpr;
 pub mod vars;
 
-pub use load::load_stack;
+pub use load::{load_stack, load_stack_with};
 pub use model::*;

@@ -13,6 +13,7 @@ mod functions_since_1_0;
 mod fuzz_regressions;
 mod kill;
 mod loader_faults;
+mod modules_install;
 mod operation;
 mod plugins;
 mod provider_calls;

@@ -1,0 +1,185 @@
+//! `plinth init`'s module installer: each remote module call resolved to files under
+//! `.plinth/modules/KEY`, reusing what the manifest already records when the source
+//! and version constraint still match (unless `--upgrade`).
+
+use std::path::{Path, PathBuf};
+
+use super::fetch::{copy_tree, git_clone, mirror_versions};
+use super::{Entry, Manifest, ModuleSource, Request, Resolver, MODULES_DIR};
+use crate::diag::Diagnostic;
+use crate::plugin::constraint::{parse_version, VersionConstraint};
+
+/// Whether `version` meets the version constraint `constraint` (Terraform's rules:
+/// a prerelease only when named exactly). An unreadable constraint allows nothing.
+pub fn version_allowed(constraint: &str, version: &str) -> bool {
+    match (VersionConstraint::parse(constraint), parse_version(version)) {
+        (Ok(c), Ok(v)) => c.matches(&v),
+        _ => false,
+    }
+}
+
+/// Installs remote modules as the loader meets them.
+pub struct Installer {
+    stack_dir: PathBuf,
+    mirrors: Vec<PathBuf>,
+    upgrade: bool,
+    previous: Manifest,
+    /// What this run installed or kept, written by [`Installer::finish`].
+    pub manifest: Manifest,
+    /// One line per module, for the user.
+    pub log: Vec<String>,
+}
+
+impl Installer {
+    /// `mirrors`: module mirror directories, searched in order.
+    pub fn new(stack_dir: &Path, mirrors: Vec<PathBuf>, upgrade: bool) -> Installer {
+        Installer {
+            stack_dir: stack_dir.to_path_buf(),
+            mirrors,
+            upgrade,
+            // A damaged manifest is replaced: everything is installed again.
+            previous: Manifest::read(stack_dir).unwrap_or_default(),
+            manifest: Manifest::default(),
+            log: Vec::new(),
+        }
+    }
+
+    /// Writes the manifest of what was installed.
+    pub fn finish(&self) -> Result<(), super::ManifestError> {
+        self.manifest.write(&self.stack_dir)
+    }
+
+    fn reuse(&self, request: &Request) -> Option<Entry> {
+        let entry = self.previous.entries.get(&request.key)?;
+        let fits = entry.source == request.source
+            && match (request.version, &entry.version) {
+                (Some(c), Some(v)) => version_allowed(c, v),
+                (Some(_), None) => false,
+                (None, _) => true,
+            };
+        (fits && !self.upgrade && self.stack_dir.join(&entry.dir).is_dir()).then(|| entry.clone())
+    }
+
+    fn install(&mut self, request: &Request) -> Result<Entry, String> {
+        let source = ModuleSource::parse(request.source).map_err(|e| e.to_string())?;
+        let relative = format!("{MODULES_DIR}/{}", request.key);
+        let target = self.stack_dir.join(&relative);
+        if target.exists() {
+            std::fs::remove_dir_all(&target)
+                .map_err(|e| format!("{relative} could not be replaced: {e}"))?;
+        }
+        if let Some(parent) = target.parent() {
+            std::fs::create_dir_all(parent)
+                .map_err(|e| format!("{} could not be created: {e}", parent.display()))?;
+        }
+        let (version, subdir) = match source {
+            ModuleSource::Local(_) => return Err("a local path is not installed".into()),
+            ModuleSource::Registry {
+                host,
+                namespace,
+                name,
+                system,
+                subdir,
+            } => {
+                let module = [host.as_str(), &namespace, &name, &system];
+                let constraint = request.version.unwrap_or("");
+                let chosen = self.mirrors.iter().find_map(|m| {
+                    mirror_versions(m, &module).into_iter().find(|(v, _)| {
+                        version_allowed(constraint, &v.to_string())
+                            || (constraint.is_empty() && v.pre.is_empty())
+                    })
+                });
+                let Some((version, from)) = chosen else {
+                    let wanted = request
+                        .version
+                        .map(|c| format!(" matching {c:?}"))
+                        .unwrap_or_default();
+                    return Err(if self.mirrors.is_empty() {
+                        format!("{} is a module registry address; plinth installs registry modules from a module mirror (plinth init --module-mirror DIR, or PLINTH_MODULE_MIRROR), a directory in the layout HOST/NAMESPACE/NAME/SYSTEM/VERSION/. Reading a registry over the network is not supported yet.", request.source)
+                    } else {
+                        format!(
+                            "no version of {host}/{namespace}/{name}/{system}{wanted} is in the module mirror{} {}.",
+                            if self.mirrors.len() > 1 { "s" } else { "" },
+                            self.mirrors
+                                .iter()
+                                .map(|m| m.display().to_string())
+                                .collect::<Vec<_>>()
+                                .join(", ")
+                        )
+                    });
+                };
+                copy_tree(&from, &target)
+                    .map_err(|e| format!("copying {} failed: {e}", from.display()))?;
+                (Some(version.to_string()), subdir)
+            }
+            ModuleSource::Git {
+                url,
+                reference,
+                subdir,
+            } => {
+                if request.version.is_some() {
+                    return Err(format!("a version constraint applies only to module registry sources, and {} is a git repository; name a tag or commit with ?ref= instead.", request.source));
+                }
+                let staging = target.with_extension("clone");
+                let _ = std::fs::remove_dir_all(&staging);
+                git_clone(&url, reference.as_deref(), &staging)?;
+                let copied = copy_tree(&staging, &target);
+                let _ = std::fs::remove_dir_all(&staging);
+                copied.map_err(|e| format!("copying the clone of {url} failed: {e}"))?;
+                (None, subdir)
+            }
+            ModuleSource::Archive { url, .. } => {
+                return Err(format!(
+                    "{url} is an archive URL; installing archives is not supported yet."
+                ))
+            }
+        };
+        let mut dir = relative;
+        if let Some(sub) = subdir {
+            if sub.split('/').any(|p| p == "..") {
+                return Err(format!(
+                    "the subdirectory {sub:?} leaves the module package"
+                ));
+            }
+            if !target.join(&sub).is_dir() {
+                return Err(format!("the module package has no directory {sub:?}"));
+            }
+            dir = format!("{dir}/{sub}");
+        }
+        Ok(Entry {
+            key: request.key.clone(),
+            source: request.source.to_string(),
+            version,
+            dir,
+        })
+    }
+}
+
+impl Resolver for Installer {
+    fn resolve(&mut self, request: &Request) -> Result<PathBuf, Diagnostic> {
+        let entry = match self.reuse(request) {
+            Some(entry) => entry,
+            None => {
+                let entry = self.install(request).map_err(|why| {
+                    Diagnostic::error("Failed to install module")
+                        .detail(format!("Module {:?}: {why}", request.key))
+                        .at(request.span)
+                })?;
+                self.log.push(format!(
+                    "- {} in {}{}",
+                    request.key,
+                    entry.dir,
+                    entry
+                        .version
+                        .as_ref()
+                        .map(|v| format!(" ({} {v})", request.source))
+                        .unwrap_or_else(|| format!(" ({})", request.source))
+                ));
+                entry
+            }
+        };
+        let dir = self.stack_dir.join(&entry.dir);
+        self.manifest.entries.insert(entry.key.clone(), entry);
+        Ok(dir)
+    }
+}

@@ -1,0 +1,318 @@
+//! `plinth init` installs remote modules as `terraform init` does: registry modules
+//! from a module mirror (with version constraints; kept until `--upgrade`), git
+//! repositories (tags, subdirectories; here local bare repositories) and modules those
+//! call, recorded in `.plinth/modules/modules.json`; every other command loads what
+//! init installed and says so when a module is missing or its source changed.
+
+use std::path::Path;
+use std::process::Command;
+
+use crate::common;
+
+use common::{plinth, stack};
+
+/// A module that reports which version it is.
+fn module_files(version: &str) -> String {
+    format!("variable \"name\" {{\n  type = string\n}}\noutput \"v\" {{\n  value = \"${{var.name}}@{version}\"\n}}\n")
+}
+
+fn write(path: &Path, text: &str) {
+    std::fs::create_dir_all(path.parent().expect("parent")).expect("mkdir");
+    std::fs::write(path, text).expect("write");
+}
+
+fn mirror_with(versions: &[&str]) -> tempfile::TempDir {
+    let mirror = tempfile::tempdir().expect("mirror");
+    for v in versions {
+        write(
+            &mirror
+                .path()
+                .join(format!("registry.terraform.io/acme/net/aws/{v}/main.tf")),
+            &module_files(v),
+        );
+    }
+    mirror
+}
+
+const ROOT: &str = r#"
+module "net" {
+  source  = "acme/net/aws"
+  version = "~> 1.2"
+  name    = "n"
+}
+output "v" {
+  value = module.net.v
+}
+"#;
+
+#[test]
+fn registry_modules_install_from_a_mirror_and_stay_until_upgrade() {
+    let dir = stack(&[("main.tf", ROOT)]);
+    let mirror = mirror_with(&["1.1.0", "1.2.0", "1.3.0", "2.0.0", "1.4.0-beta"]);
+    let mirror_arg = mirror.path().to_str().expect("utf-8");
+
+    let before = plinth(dir.path(), &["validate"]);
+    assert_eq!(before.code, 1, "{}", before.stderr);
+    assert!(
+        before.stderr.contains("Module not installed")
+            && before.stderr.contains("Run plinth init")
+            && before.stderr.contains("main.tf:3"),
+        "{}",
+        before.stderr
+    );
+
+    let init = plinth(dir.path(), &["init", "--module-mirror", mirror_arg]);
+    assert_eq!(init.code, 0, "{}{}", init.stdout, init.stderr);
+    assert!(
+        init.stdout
+            .contains("- net in .plinth/modules/net (acme/net/aws 1.3.0)"),
+        "{}",
+        init.stdout
+    );
+    let manifest: serde_json::Value = serde_json::from_slice(
+        &std::fs::read(dir.path().join(".plinth/modules/modules.json")).expect("manifest"),
+    )
+    .expect("json");
+    assert_eq!(
+        manifest["Modules"][1],
+        serde_json::json!({"Key": "net", "Source": "acme/net/aws", "Version": "1.3.0", "Dir": ".plinth/modules/net"})
+    );
+    let apply = plinth(dir.path(), &["apply", "--auto-approve"]);
+    assert_eq!(apply.code, 0, "{}", apply.stderr);
+    assert!(apply.stdout.contains("v = \"n@1.3.0\""), "{}", apply.stdout);
+
+    // A newer allowed version in the mirror is taken only with --upgrade.
+    write(
+        &mirror
+            .path()
+            .join("registry.terraform.io/acme/net/aws/1.5.0/main.tf"),
+        &module_files("1.5.0"),
+    );
+    let again = plinth(dir.path(), &["init", "--module-mirror", mirror_arg]);
+    assert_eq!(again.code, 0, "{}", again.stderr);
+    assert!(!again.stdout.contains("1.5.0"), "{}", again.stdout);
+    let upgraded = plinth(
+        dir.path(),
+        &["init", "--upgrade", "--module-mirror", mirror_arg],
+    );
+    assert_eq!(upgraded.code, 0, "{}", upgraded.stderr);
+    assert!(
+        upgraded.stdout.contains("(acme/net/aws 1.5.0)"),
+        "{}",
+        upgraded.stdout
+    );
+    let plan = plinth(dir.path(), &["plan"]);
+    assert!(plan.stdout.contains("n@1.5.0"), "{}", plan.stdout);
+
+    // The constraint changed past what is installed: init again, says plan.
+    std::fs::write(dir.path().join("main.tf"), ROOT.replace("~> 1.2", ">= 2.0")).expect("edit");
+    let stale = plinth(dir.path(), &["plan"]);
+    assert_eq!(stale.code, 1);
+    assert!(
+        stale.stderr.contains("does not meet the constraint"),
+        "{}",
+        stale.stderr
+    );
+    std::fs::write(dir.path().join("main.tf"), ROOT.replace("~> 1.2", ">= 3.0")).expect("edit");
+    let none = plinth(dir.path(), &["init", "--module-mirror", mirror_arg]);
+    assert_eq!(none.code, 1);
+    assert!(
+        none.stderr
+            .contains("no version of registry.terraform.io/acme/net/aws matching \">= 3.0\"")
+            && none.stderr.contains("main.tf:3"),
+        "{}",
+        none.stderr
+    );
+}
+
+fn git(dir: &Path, args: &[&str]) {
+    let out = Command::new("git")
+        .args(args)
+        .current_dir(dir)
+        .env("GIT_AUTHOR_NAME", "t")
+        .env("GIT_AUTHOR_EMAIL", "t@example.com")
+        .env("GIT_COMMITTER_NAME", "t")
+        .env("GIT_COMMITTER_EMAIL", "t@example.com")
+        .output()
+        .expect("git");
+    assert!(
+        out.status.success(),
+        "git {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// A bare repository with tags v1 and v2 of a package holding `modules/app`, which
+/// calls `../shared` inside the package and a registry module.
+fn git_repository() -> tempfile::TempDir {
+    let base = tempfile::tempdir().expect("repo");
+    let work = base.path().join("work");
+    std::fs::create_dir_all(&work).expect("mkdir");
+    git(&work, &["init", "--quiet", "--initial-branch=main"]);
+    for tag in ["v1", "v2"] {
+        write(
+            &work.join("modules/app/main.tf"),
+            &format!(
+                "module \"shared\" {{\n  source = \"../shared\"\n}}\nmodule \"net\" {{\n  source  = \"acme/net/aws\"\n  version = \"1.2.0\"\n  name    = \"app\"\n}}\noutput \"v\" {{\n  value = \"{tag}+${{module.shared.s}}+${{module.net.v}}\"\n}}\n"
+            ),
+        );
+        write(
+            &work.join("modules/shared/main.tf"),
+            "output \"s\" {\n  value = \"shared\"\n}\n",
+        );
+        git(&work, &["add", "-A"]);
+        git(&work, &["commit", "--quiet", "-m", tag]);
+        git(&work, &["tag", tag]);
+    }
+    git(
+        base.path(),
+        &["clone", "--quiet", "--bare", "work", "repo.git"],
+    );
+    base
+}
+
+#[test]
+fn git_modules_install_at_a_ref_with_what_they_call() {
+    let repo = git_repository();
+    let url = format!(
+        "git::file://{}/repo.git//modules/app?ref=v1",
+        repo.path().display()
+    );
+    let dir = stack(&[(
+        "main.tf",
+        &format!("module \"app\" {{\n  source = \"{url}\"\n}}\noutput \"v\" {{\n  value = module.app.v\n}}\n"),
+    )]);
+    let mirror = mirror_with(&["1.2.0"]);
+    let init = plinth(
+        dir.path(),
+        &[
+            "init",
+            "--module-mirror",
+            mirror.path().to_str().expect("utf-8"),
+        ],
+    );
+    assert_eq!(init.code, 0, "{}{}", init.stdout, init.stderr);
+    assert!(
+        init.stdout
+            .contains("- app in .plinth/modules/app/modules/app"),
+        "{}",
+        init.stdout
+    );
+    assert!(
+        init.stdout.contains("- app.net in .plinth/modules/app.net"),
+        "{}",
+        init.stdout
+    );
+    assert!(
+        !dir.path().join(".plinth/modules/app/.git").exists(),
+        "the clone's .git is left out"
+    );
+    let apply = plinth(dir.path(), &["apply", "--auto-approve"]);
+    assert_eq!(apply.code, 0, "{}", apply.stderr);
+    assert!(
+        apply.stdout.contains("v = \"v1+shared+app@1.2.0\""),
+        "{}",
+        apply.stdout
+    );
+
+    // Another ref is another source: plan asks for init, init fetches it.
+    let main = std::fs::read_to_string(dir.path().join("main.tf")).expect("read");
+    std::fs::write(dir.path().join("main.tf"), main.replace("ref=v1", "ref=v2")).expect("edit");
+    let stale = plinth(dir.path(), &["plan"]);
+    assert_eq!(stale.code, 1);
+    assert!(
+        stale.stderr.contains("but its source is now"),
+        "{}",
+        stale.stderr
+    );
+    let init = plinth(
+        dir.path(),
+        &[
+            "init",
+            "--module-mirror",
+            mirror.path().to_str().expect("utf-8"),
+        ],
+    );
+    assert_eq!(init.code, 0, "{}", init.stderr);
+    let plan = plinth(dir.path(), &["plan"]);
+    assert!(
+        plan.stdout.contains("v2+shared+app@1.2.0"),
+        "{}",
+        plan.stdout
+    );
+}
+
+#[test]
+fn bad_module_sources_are_refused_at_their_line() {
+    let repo = git_repository();
+    let cases = [
+        (
+            format!(
+                "git::file://{}/repo.git//modules/app",
+                repo.path().display()
+            ),
+            "version = \"1.0.0\"",
+            "a version constraint applies only to module registry sources",
+        ),
+        (
+            format!("git::file://{}/repo.git?ref=v9", repo.path().display()),
+            "",
+            "v9",
+        ),
+        (
+            format!(
+                "git::file://{}/repo.git//modules/none?ref=v1",
+                repo.path().display()
+            ),
+            "",
+            "the module package has no directory \"modules/none\"",
+        ),
+        (
+            "s3::https://bucket/x.zip".to_string(),
+            "",
+            "names a S3 source",
+        ),
+        ("modules/x".to_string(), "", "not a valid module source"),
+        (
+            "acme/net/aws".to_string(),
+            "",
+            "installs registry modules from a module mirror",
+        ),
+    ];
+    for (source, extra, want) in cases {
+        let dir = stack(&[(
+            "main.tf",
+            &format!("\nmodule \"m\" {{\n  source = \"{source}\"\n  {extra}\n}}\n"),
+        )]);
+        let init = plinth(dir.path(), &["init"]);
+        assert_eq!(init.code, 1, "{source}: {}", init.stdout);
+        assert!(
+            init.stderr.contains(want) && init.stderr.contains("main.tf:3"),
+            "{source}: {}",
+            init.stderr
+        );
+    }
+    // A damaged manifest is refused by plan, and replaced by init.
+    let dir = stack(&[("main.tf", ROOT)]);
+    write(
+        &dir.path().join(".plinth/modules/modules.json"),
+        "{ not json",
+    );
+    let plan = plinth(dir.path(), &["plan"]);
+    assert_eq!(plan.code, 1);
+    assert!(
+        plan.stderr.contains("modules.json is damaged"),
+        "{}",
+        plan.stderr
+    );
+    let mirror = mirror_with(&["1.2.0"]);
+    let init = plinth(
+        dir.path(),
+        &[
+            "init",
+            "--module-mirror",
+            mirror.path().to_str().expect("utf-8"),
+        ],
+    );
+    assert_eq!(init.code, 0, "{}", init.stderr);
+}
