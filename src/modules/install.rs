@@ -60,6 +60,16 @@ impl Installer {
         (fits && !self.upgrade && self.stack_dir.join(&entry.dir).is_dir()).then(|| entry.clone())
     }
 
+    /// A clone of `url` at `reference` copied to `target`, without `.git`.
+    fn clone_into(&self, url: &str, reference: Option<&str>, target: &Path) -> Result<(), String> {
+        let staging = target.with_extension("clone");
+        let _ = std::fs::remove_dir_all(&staging);
+        git_clone(url, reference, &staging)?;
+        let copied = copy_tree(&staging, target);
+        let _ = std::fs::remove_dir_all(&staging);
+        copied.map_err(|e| format!("copying the clone of {url} failed: {e}"))
+    }
+
     fn install(&mut self, request: &Request) -> Result<Entry, String> {
         let source = ModuleSource::parse(request.source).map_err(|e| e.to_string())?;
         let relative = format!("{MODULES_DIR}/{}", request.key);
@@ -83,33 +93,66 @@ impl Installer {
             } => {
                 let module = [host.as_str(), &namespace, &name, &system];
                 let constraint = request.version.unwrap_or("");
-                let chosen = self.mirrors.iter().find_map(|m| {
-                    mirror_versions(m, &module).into_iter().find(|(v, _)| {
-                        version_allowed(constraint, &v.to_string())
-                            || (constraint.is_empty() && v.pre.is_empty())
-                    })
+                let allowed = |v: &semver::Version| version_allowed(constraint, &v.to_string());
+                let from_mirror = self.mirrors.iter().find_map(|m| {
+                    mirror_versions(m, &module)
+                        .into_iter()
+                        .find(|(v, _)| allowed(v))
                 });
-                let Some((version, from)) = chosen else {
-                    let wanted = request
-                        .version
-                        .map(|c| format!(" matching {c:?}"))
-                        .unwrap_or_default();
-                    return Err(if self.mirrors.is_empty() {
-                        format!("{} is a module registry address; plinth installs registry modules from a module mirror (plinth init --module-mirror DIR, or PLINTH_MODULE_MIRROR), a directory in the layout HOST/NAMESPACE/NAME/SYSTEM/VERSION/. Reading a registry over the network is not supported yet.", request.source)
-                    } else {
-                        format!(
-                            "no version of {host}/{namespace}/{name}/{system}{wanted} is in the module mirror{} {}.",
-                            if self.mirrors.len() > 1 { "s" } else { "" },
-                            self.mirrors
-                                .iter()
-                                .map(|m| m.display().to_string())
-                                .collect::<Vec<_>>()
-                                .join(", ")
-                        )
-                    });
+                let wanted = request
+                    .version
+                    .map(|c| format!(" matching {c:?}"))
+                    .unwrap_or_default();
+                let version = match from_mirror {
+                    Some((version, from)) => {
+                        copy_tree(&from, &target)
+                            .map_err(|e| format!("copying {} failed: {e}", from.display()))?;
+                        version
+                    }
+                    None => {
+                        let in_mirrors = if self.mirrors.is_empty() {
+                            String::new()
+                        } else {
+                            format!(
+                                "no version of {host}/{namespace}/{name}/{system}{wanted} is in the module mirror{} {}, and ",
+                                if self.mirrors.len() > 1 { "s" } else { "" },
+                                self.mirrors
+                                    .iter()
+                                    .map(|m| m.display().to_string())
+                                    .collect::<Vec<_>>()
+                                    .join(", ")
+                            )
+                        };
+                        let path = [namespace.as_str(), &name, &system];
+                        let fail = |e: String| format!("{in_mirrors}{e}");
+                        let versions = super::registry::versions(&host, &path).map_err(fail)?;
+                        let Some(version) = versions.into_iter().find(|v| allowed(v)) else {
+                            return Err(fail(format!(
+                                "the registry {host} has no version of {namespace}/{name}/{system}{wanted}"
+                            )));
+                        };
+                        let location =
+                            super::registry::download(&host, &path, &version).map_err(fail)?;
+                        match ModuleSource::parse(&location) {
+                            Ok(ModuleSource::Git { url, reference, subdir: package_sub }) => {
+                                self.clone_into(&url, reference.as_deref(), &target)?;
+                                if let Some(sub) = package_sub {
+                                    // The package itself is a subdirectory of the repository.
+                                    let staged = target.with_extension("package");
+                                    let _ = std::fs::remove_dir_all(&staged);
+                                    std::fs::rename(&target, &staged)
+                                        .and_then(|()| copy_tree(&staged.join(&sub), &target))
+                                        .map_err(|e| format!("unpacking {location} failed: {e}"))?;
+                                    let _ = std::fs::remove_dir_all(&staged);
+                                }
+                            }
+                            _ => {
+                                return Err(format!("the registry gave {location} for {}, and plinth installs registry packages from git repositories only so far", request.source))
+                            }
+                        }
+                        version
+                    }
                 };
-                copy_tree(&from, &target)
-                    .map_err(|e| format!("copying {} failed: {e}", from.display()))?;
                 (Some(version.to_string()), subdir)
             }
             ModuleSource::Git {
@@ -120,12 +163,7 @@ impl Installer {
                 if request.version.is_some() {
                     return Err(format!("a version constraint applies only to module registry sources, and {} is a git repository; name a tag or commit with ?ref= instead.", request.source));
                 }
-                let staging = target.with_extension("clone");
-                let _ = std::fs::remove_dir_all(&staging);
-                git_clone(&url, reference.as_deref(), &staging)?;
-                let copied = copy_tree(&staging, &target);
-                let _ = std::fs::remove_dir_all(&staging);
-                copied.map_err(|e| format!("copying the clone of {url} failed: {e}"))?;
+                self.clone_into(&url, reference.as_deref(), &target)?;
                 (None, subdir)
             }
             ModuleSource::Archive { url, .. } => {

@@ -11,6 +11,7 @@
 
 pub mod fetch;
 pub mod install;
+mod registry;
 mod source;
 
 use std::collections::BTreeMap;

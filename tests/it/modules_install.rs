@@ -274,9 +274,9 @@ fn bad_module_sources_are_refused_at_their_line() {
         ),
         ("modules/x".to_string(), "", "not a valid module source"),
         (
-            "acme/net/aws".to_string(),
+            "127.0.0.1:1/acme/net/aws".to_string(),
             "",
-            "installs registry modules from a module mirror",
+            "https://127.0.0.1:1/.well-known/terraform.json failed",
         ),
     ];
     for (source, extra, want) in cases {
@@ -315,4 +315,135 @@ fn bad_module_sources_are_refused_at_their_line() {
         ],
     );
     assert_eq!(init.code, 0, "{}", init.stderr);
+}
+
+/// A module registry on a local port: the modules API of Terraform's registry
+/// protocol, answering from `routes` (path → status, X-Terraform-Get, body), and
+/// recording each path asked for.
+struct Registry {
+    port: u16,
+    asked: std::sync::Arc<std::sync::Mutex<Vec<String>>>,
+}
+
+fn serve(routes: Vec<(String, u16, Option<String>, String)>) -> Registry {
+    use std::io::{BufRead, BufReader, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let port = listener.local_addr().expect("addr").port();
+    let asked = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let log = asked.clone();
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(mut stream) = stream else { continue };
+            let mut reader = BufReader::new(stream.try_clone().expect("clone"));
+            let mut line = String::new();
+            if reader.read_line(&mut line).is_err() {
+                continue;
+            }
+            let path = line.split_whitespace().nth(1).unwrap_or("").to_string();
+            loop {
+                let mut header = String::new();
+                if reader.read_line(&mut header).map_or(true, |n| n == 0) || header == "\r\n" {
+                    break;
+                }
+            }
+            log.lock().expect("log").push(path.clone());
+            let (status, get, body) = routes
+                .iter()
+                .find(|(p, ..)| *p == path)
+                .map(|(_, s, g, b)| (*s, g.clone(), b.clone()))
+                .unwrap_or((404, None, String::new()));
+            let mut reply = format!(
+                "HTTP/1.1 {status} X\r\nConnection: close\r\nContent-Length: {}\r\n",
+                body.len()
+            );
+            if let Some(get) = get {
+                reply.push_str(&format!("X-Terraform-Get: {get}\r\n"));
+            }
+            reply.push_str("\r\n");
+            reply.push_str(&body);
+            let _ = stream.write_all(reply.as_bytes());
+        }
+    });
+    Registry { port, asked }
+}
+
+#[test]
+fn registry_modules_install_through_the_registry_protocol() {
+    let repo = git_repository();
+    let package = format!(
+        "git::file://{}/repo.git//modules/shared?ref=v2",
+        repo.path().display()
+    );
+    let registry = serve(vec![
+        (
+            "/v1/modules/acme/shared/aws/versions".into(),
+            200,
+            None,
+            r#"{"modules":[{"versions":[{"version":"1.0.0"},{"version":"1.4.0"},{"version":"2.0.0"}]}]}"#.into(),
+        ),
+        ("/v1/modules/acme/shared/aws/1.4.0/download".into(), 204, Some(package), String::new()),
+    ]);
+    let host = "registry.example.com";
+    let config = tempfile::NamedTempFile::new().expect("config");
+    std::fs::write(
+        config.path(),
+        format!(
+            "host \"{host}\" {{\n  services = {{\n    \"modules.v1\" = \"http://127.0.0.1:{}/v1/modules/\"\n  }}\n}}\n",
+            registry.port
+        ),
+    )
+    .expect("write config");
+    let dir = stack(&[(
+        "main.tf",
+        &format!("module \"s\" {{\n  source  = \"{host}/acme/shared/aws\"\n  version = \"~> 1.0\"\n}}\noutput \"s\" {{\n  value = module.s.s\n}}\n"),
+    )]);
+    let run = |args: &[&str]| {
+        let out = Command::new(env!("CARGO_BIN_EXE_plinth"))
+            .args(["-C", dir.path().to_str().expect("utf-8"), "--no-color"])
+            .args(args)
+            .env("PLINTH_CLI_CONFIG_FILE", config.path())
+            .output()
+            .expect("run plinth");
+        (
+            out.status.code().unwrap_or(-1),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    };
+    let (code, stdout, stderr) = run(&["init"]);
+    assert_eq!(code, 0, "{stdout}{stderr}");
+    assert!(
+        stdout.contains(&format!(
+            "- s in .plinth/modules/s ({host}/acme/shared/aws 1.4.0)"
+        )),
+        "{stdout}"
+    );
+    assert_eq!(
+        *registry.asked.lock().expect("log"),
+        [
+            "/v1/modules/acme/shared/aws/versions",
+            "/v1/modules/acme/shared/aws/1.4.0/download"
+        ]
+    );
+    let (code, stdout, stderr) = run(&["apply", "--auto-approve"]);
+    assert_eq!(code, 0, "{stderr}");
+    assert!(stdout.contains("s = \"shared\""), "{stdout}");
+    // Loading never asks the registry again.
+    assert_eq!(registry.asked.lock().expect("log").len(), 2);
+
+    // No version the constraint allows: said, at the source's line.
+    std::fs::write(
+        dir.path().join("main.tf"),
+        format!(
+            "module \"s\" {{\n  source  = \"{host}/acme/shared/aws\"\n  version = \">= 3.0\"\n}}\n"
+        ),
+    )
+    .expect("edit");
+    let (code, _, stderr) = run(&["init"]);
+    assert_eq!(code, 1);
+    assert!(
+        stderr.contains("has no version of acme/shared/aws matching \">= 3.0\"")
+            && stderr.contains("main.tf:2"),
+        "{stderr}"
+    );
 }
