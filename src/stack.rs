@@ -154,6 +154,7 @@ fn prepare_loaded(
         require_root_vars: options.require_root_vars,
         concurrency: None,
         providers: Providers::default(),
+        plan_time: crate::lang::functions::now_rfc3339(),
     };
     Prepared {
         dir: dir.to_path_buf(),

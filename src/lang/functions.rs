@@ -19,7 +19,7 @@ mod yaml;
 use std::collections::HashMap;
 use std::sync::OnceLock;
 
-pub use datetime::{impure_known, ImpureGuard};
+pub use datetime::{impure_known, now_rfc3339, plan_time, ImpureGuard, PlanTimeGuard};
 pub(crate) use filesystem::{expand as expand_path, read_bounded};
 
 use super::convert::convert;

@@ -40,6 +40,7 @@ pub(super) fn save(
         &request.change.targets,
     );
     file.skip_refresh = request.change.skip_refresh;
+    file.plan_time = Some(prepared.walk_options.plan_time.clone());
     (file.stack, file.workspace) =
         stack_identity(&request.dir).map_err(OperationError::SavePlan)?;
     file.write(path)
@@ -86,6 +87,9 @@ pub fn apply_saved(
     }
     let saved = file.plan();
     let mut prepared = prepare_checked(&request.dir, &request.stack, view)?;
+    if let Some(time) = &file.plan_time {
+        prepared.walk_options.plan_time = time.clone();
+    }
     if config_hash(&prepared.sources) != file.config_hash {
         return Err(refuse(
             "the configuration has changed since the plan was made. Run plinth plan again.".into(),

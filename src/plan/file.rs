@@ -86,6 +86,10 @@ pub struct PlanFile {
     /// Instances `import` blocks bring in: address → id.
     #[serde(default)]
     pub imports: BTreeMap<String, String>,
+    /// When the plan was made (RFC 3339): `plantimestamp()` gives it again when the
+    /// plan is applied.
+    #[serde(default)]
+    pub plan_time: Option<String>,
 }
 
 #[derive(Debug, Serialize, Deserialize)]
@@ -323,6 +327,7 @@ impl PlanFile {
             refresh_only: plan.refresh_only,
             drift: plan.drift.iter().map(encode_change).collect(),
             imports: plan.imports.clone(),
+            plan_time: None,
         }
     }
 

@@ -1,6 +1,6 @@
 //! Functions Terraform added after v1.0 (so v1.0.3 cannot be the oracle): startswith,
-//! endswith (1.3), strcontains (1.5), timecmp (1.3), issensitive (1.8) and
-//! templatestring (1.9), with values from Terraform's function reference, the rules
+//! endswith (1.3), strcontains (1.5), timecmp (1.3), plantimestamp (1.5), issensitive
+//! (1.8) and templatestring (1.9), with values from Terraform's function reference, the rules
 //! every function shares (unknown in, unknown out; sensitive marks carried) and
 //! errors at the argument's line.
 
@@ -194,5 +194,39 @@ output "missing" {
     assert!(
         e.contains("templatestring()") && e.contains("@ main.tf:6:"),
         "{e}"
+    );
+}
+
+#[test]
+fn plantimestamp_is_unknown_in_validate_and_the_plans_time_when_applied() {
+    let s = outputs(r#"output "t" { value = plantimestamp() }"#);
+    assert_eq!(output(&s, "t"), Value::Unknown(Type::String));
+
+    let dir = main_tf(
+        r#"
+resource "plinth_data" "t" {
+  input = plantimestamp()
+}
+output "t" {
+  value = plinth_data.t.output
+}
+"#,
+    );
+    let plan = common::plinth(dir.path(), &["plan", "--out", "p.plan"]);
+    assert_eq!(plan.code, 0, "{}", plan.stderr);
+    let planned = plan
+        .stdout
+        .split('"')
+        .find(|s| s.len() == 20 && s.ends_with('Z') && s.contains('T'))
+        .unwrap_or_else(|| panic!("a known time in the plan: {}", plan.stdout))
+        .to_string();
+    // Applied later, the saved plan still plans the same time, so it applies.
+    std::thread::sleep(std::time::Duration::from_millis(1100));
+    let apply = common::plinth(dir.path(), &["apply", "p.plan"]);
+    assert_eq!(apply.code, 0, "{}", apply.stderr);
+    assert!(
+        apply.stdout.contains(&format!("t = \"{planned}\"")),
+        "{}",
+        apply.stdout
     );
 }

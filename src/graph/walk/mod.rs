@@ -41,6 +41,9 @@ pub struct WalkOptions {
     pub concurrency: Option<usize>,
     /// Where resource schemas come from (built-in types and started plugins).
     pub providers: crate::plugin::Providers,
+    /// When the plan was made (RFC 3339): what `plantimestamp()` gives in a walk
+    /// with a handler (plan, apply); a walk without one (validate) leaves it unknown.
+    pub plan_time: String,
 }
 
 /// The values of one module instance.
@@ -129,6 +132,7 @@ pub fn evaluate_with<'a>(
         handler,
     };
     let _impure = crate::lang::functions::impure_known(handler.is_some_and(|h| h.applying()));
+    let _plan_time = crate::lang::functions::plan_time(handler.map(|_| options.plan_time.clone()));
     match walk.handler {
         Some(handler) => {
             let limit = options.concurrency.unwrap_or(usize::MAX);

@@ -1,5 +1,5 @@
-//! Date and time functions: timestamp, timeadd, timecmp (Terraform 1.3), formatdate,
-//! and uuid. `timestamp` and
+//! Date and time functions: timestamp, plantimestamp (Terraform 1.5), timeadd,
+//! timecmp (Terraform 1.3), formatdate, and uuid. `timestamp` and
 //! `uuid` are impure: as in Terraform, they are unknown until apply (see
 //! [`impure_known`]).
 
@@ -12,6 +12,43 @@ use crate::lang::value::Value;
 
 thread_local! {
     static IMPURE_KNOWN: Cell<bool> = const { Cell::new(false) };
+    static PLAN_TIME: std::cell::RefCell<Option<String>> = const { std::cell::RefCell::new(None) };
+}
+
+/// While the returned guard lives, `plantimestamp()` evaluated on this thread gives
+/// `time` (the RFC 3339 time the plan was made: plan and apply), or is unknown (`None`:
+/// validate), as in Terraform 1.5.
+pub fn plan_time(time: Option<String>) -> PlanTimeGuard {
+    PlanTimeGuard(PLAN_TIME.with(|c| c.replace(time)))
+}
+
+pub struct PlanTimeGuard(Option<String>);
+
+impl Drop for PlanTimeGuard {
+    fn drop(&mut self) {
+        let before = self.0.take();
+        PLAN_TIME.with(|c| *c.borrow_mut() = before);
+    }
+}
+
+/// The current time in RFC 3339 (seconds, UTC), as `timestamp()` gives it.
+pub fn now_rfc3339() -> String {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs() as i64)
+        .unwrap_or(0);
+    rfc3339(Instant {
+        secs: now,
+        nanos: 0,
+        offset: 0,
+    })
+}
+
+fn plantimestamp(_: &[Value]) -> Result<Value, FnError> {
+    Ok(PLAN_TIME.with(|c| match &*c.borrow() {
+        Some(t) => Value::String(t.clone()),
+        None => Value::Unknown(Type::String),
+    }))
 }
 
 /// While the returned guard lives, `timestamp()` and `uuid()` evaluated on this
@@ -400,15 +437,7 @@ fn timestamp(_: &[Value]) -> Result<Value, FnError> {
     if !IMPURE_KNOWN.with(Cell::get) {
         return Ok(Value::Unknown(Type::String));
     }
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_secs() as i64)
-        .unwrap_or(0);
-    Ok(Value::String(rfc3339(Instant {
-        secs: now,
-        nanos: 0,
-        offset: 0,
-    })))
+    Ok(Value::String(now_rfc3339()))
 }
 
 fn uuid(_: &[Value]) -> Result<Value, FnError> {
@@ -421,6 +450,7 @@ fn uuid(_: &[Value]) -> Result<Value, FnError> {
 pub(super) fn register(t: &mut HashMap<&'static str, Function>) {
     t.insert("timestamp", fixed([], string_ty, timestamp));
     t.insert("uuid", fixed([], string_ty, uuid));
+    t.insert("plantimestamp", fixed([], string_ty, plantimestamp));
     t.insert(
         "timeadd",
         fixed(
