@@ -23,6 +23,8 @@ pub struct Args {
     /// Accept binaries and versions different from those the lock file records.
     #[arg(long)]
     upgrade: bool,
+    #[command(flatten)]
+    terraform: super::tfcompat::InitFlags,
 }
 
 pub fn run(args: Args, out: &Output) -> u8 {
