@@ -700,3 +700,34 @@ fn show_json_state_matches_terraforms() {
         text.stdout
     );
 }
+
+#[test]
+fn import_takes_terraforms_flags() {
+    let dir = common::stack(&[
+        (
+            "main.tf",
+            "terraform {\n  required_providers {\n    local = {\n      source = \"plinth/local\"\n    }\n  }\n}\n\nresource \"local_directory\" \"d\" {\n  path = \"${path.module}/there\"\n}\n",
+        ),
+        ("there/.keep", ""),
+    ]);
+    let refused = plinth(
+        dir.path(),
+        &["import", "-lock=false", "local_directory.d", "./there"],
+        &[],
+    );
+    assert_eq!(refused.code, 1, "{}", refused.stderr);
+    let run = plinth(
+        dir.path(),
+        &[
+            "import",
+            "-input=false",
+            "-no-color",
+            "local_directory.d",
+            "./there",
+        ],
+        &[],
+    );
+    ok(&run, "import");
+    let list = plinth(dir.path(), &["state", "list"], &[]);
+    assert_eq!(list.stdout, "local_directory.d\n");
+}
