@@ -16,6 +16,12 @@ pub struct Args {
     /// Also format files in subdirectories.
     #[arg(long)]
     recursive: bool,
+    /// Write the formatted files (the default; --write=false only reports).
+    #[arg(long, value_name = "BOOL", value_parser = super::tfcompat::go_bool, num_args = 0..=1, default_missing_value = "true", require_equals = true)]
+    write: Option<bool>,
+    /// List the files whose formatting differs (the default).
+    #[arg(long, value_name = "BOOL", value_parser = super::tfcompat::go_bool, num_args = 0..=1, default_missing_value = "true", require_equals = true)]
+    list: Option<bool>,
     /// Files or directories (default: the current directory).
     paths: Vec<PathBuf>,
 }
@@ -31,12 +37,17 @@ fn collect(dir: &Path, recursive: bool, out: &mut Vec<PathBuf>) -> std::io::Resu
         .collect();
     entries.sort();
     for p in entries {
-        let hidden = p
-            .file_name()
-            .and_then(|n| n.to_str())
-            .is_some_and(|n| n.starts_with('.'));
+        // Skipped as Terraform skips them: hidden (`.plinth.lock.hcl`, `.terraform`),
+        // editor backups (`main.tf~`) and Emacs autosaves (`#main.tf#`).
+        let name = p.file_name().and_then(|n| n.to_str()).unwrap_or("");
+        let ignored = name.starts_with('.')
+            || name.ends_with('~')
+            || (name.starts_with('#') && name.ends_with('#'));
+        if ignored {
+            continue;
+        }
         if p.is_dir() {
-            if recursive && !hidden {
+            if recursive {
                 collect(&p, recursive, out)?;
             }
         } else if is_stack_file(&p) {
@@ -73,6 +84,8 @@ pub fn run(args: Args, out: &Output) -> u8 {
     let mut sources = Sources::default();
     let mut diags = Diagnostics::default();
     let mut unformatted = false;
+    let write = args.write.unwrap_or(true) && !args.check;
+    let list = args.list.unwrap_or(true);
     for file in files {
         let name = file
             .strip_prefix("./")
@@ -91,11 +104,17 @@ pub fn run(args: Args, out: &Output) -> u8 {
             continue;
         }
         let formatted = format_source(&text);
+        if !list && !write && !args.diff && !args.check {
+            // As terraform fmt -write=false -list=false: every file's formatted text.
+            print!("{formatted}");
+        }
         if formatted == text {
             continue;
         }
         unformatted = true;
-        println!("{name}");
+        if list {
+            println!("{name}");
+        }
         if args.diff {
             let diff = similar::TextDiff::from_lines(&text, &formatted);
             print!(
@@ -104,7 +123,7 @@ pub fn run(args: Args, out: &Output) -> u8 {
                     .header(&format!("old/{name}"), &format!("new/{name}"))
             );
         }
-        if !args.check {
+        if write {
             if let Err(e) = std::fs::write(&file, formatted) {
                 eprintln!("Error: cannot write {name}: {e}");
                 return 1;

@@ -16,9 +16,14 @@ pub struct Args {
     id: String,
     #[command(flatten)]
     vars: super::VarOptions,
+    #[command(flatten)]
+    terraform: super::tfcompat::RunFlags,
 }
 
 pub fn run(args: Args, matches: &clap::ArgMatches, out: &Output) -> u8 {
+    if let Err(code) = super::tfcompat::refuse_unlocked(args.terraform.lock) {
+        return code;
+    }
     let mut stack = args.vars.stack_options(matches);
     stack.providers = ProviderStart::Required;
     let dir = Path::new(".");
@@ -32,7 +37,8 @@ pub fn run(args: Args, matches: &clap::ArgMatches, out: &Output) -> u8 {
         address: args.address,
         id: args.id,
     };
-    match operation::import(&request, &store, &TerminalView::new(out)) {
+    let view = TerminalView::new(out).input(super::tfcompat::input_allowed(args.terraform.input));
+    match operation::import(&request, &store, &view) {
         Ok(()) => 0,
         Err(e) => report(&e),
     }

@@ -31,6 +31,8 @@ pub struct Args {
     /// of directories, is searched after these).
     #[arg(long = "module-mirror", value_name = "DIR")]
     module_mirror: Vec<PathBuf>,
+    #[command(flatten)]
+    terraform: super::tfcompat::InitFlags,
 }
 
 pub fn run(args: Args, out: &Output) -> u8 {
@@ -40,18 +42,24 @@ pub fn run(args: Args, out: &Output) -> u8 {
     if let Some(list) = std::env::var_os("PLINTH_MODULE_MIRROR") {
         mirrors.extend(std::env::split_paths(&list));
     }
-    let mut installer = Installer::new(dir, mirrors, args.upgrade);
-    let (config, diags) = load_stack_with(dir, &mut sources, &mut installer);
-    if !installer.log.is_empty() {
-        println!("Initializing modules...");
-        for line in &installer.log {
-            println!("{line}");
+    let (config, diags) = if args.terraform.get == Some(false) {
+        // -get=false: modules stay as installed.
+        load_stack_with(dir, &mut sources, &mut crate::modules::Installed::new(dir))
+    } else {
+        let mut installer = Installer::new(dir, mirrors, args.upgrade);
+        let loaded = load_stack_with(dir, &mut sources, &mut installer);
+        if !installer.log.is_empty() {
+            println!("Initializing modules...");
+            for line in &installer.log {
+                println!("{line}");
+            }
         }
-    }
-    if let Err(e) = installer.finish() {
-        eprintln!("Error: {e}");
-        return 1;
-    }
+        if let Err(e) = installer.finish() {
+            eprintln!("Error: {e}");
+            return 1;
+        }
+        loaded
+    };
     let (needed, more) = requirements(&config);
     let mut diags = diags;
     diags.extend(more);

@@ -10,7 +10,9 @@ mod progress;
 mod providers;
 mod run;
 mod state_cmds;
+mod tfcompat;
 mod validate;
+mod version;
 mod view;
 mod workspace;
 
@@ -62,11 +64,11 @@ pub enum Command {
     Apply(run::Args),
     /// Destroy everything the stack's state holds.
     Destroy(run::Args),
-    /// Render a plan saved with `plinth plan --out`.
+    /// Render a plan saved with `plinth plan --out`, or with no file the current state.
     Show {
-        /// The plan file.
-        file: PathBuf,
-        /// As JSON (the shape of Terraform's JSON plan).
+        /// The plan file (default: the state).
+        file: Option<PathBuf>,
+        /// As JSON (the shape of Terraform's JSON plan, or of its JSON state).
         #[arg(long)]
         json: bool,
     },
@@ -87,7 +89,7 @@ pub enum Command {
         id: String,
     },
     /// Print plinth's version.
-    Version,
+    Version(version::Args),
 }
 
 /// `--var` and `--var-file`, kept in the order given (later ones win).
@@ -179,7 +181,20 @@ pub fn run() -> ExitCode {
     unsafe {
         libc::signal(libc::SIGPIPE, libc::SIG_DFL);
     }
-    let matches = Cli::command().get_matches();
+    tfcompat::map_log_env();
+    let command = Cli::command();
+    let args = match tfcompat::prepare(
+        std::env::args_os().collect(),
+        &command,
+        &tfcompat::Env::from_process(),
+    ) {
+        Ok(a) => a,
+        Err(tfcompat::ArgsError(why)) => {
+            eprintln!("Error: {why}");
+            return ExitCode::from(1);
+        }
+    };
+    let matches = command.get_matches_from(args);
     let cli = match Cli::from_arg_matches(&matches) {
         Ok(cli) => cli,
         Err(e) => e.exit(),
@@ -212,16 +227,17 @@ pub fn run() -> ExitCode {
             let cancel = handle_interrupts();
             run::run(args, sub, &out, run::Mode::Destroy, &cancel)
         }
-        Command::Show { file, json } => run::show(&file, json, &out),
+        Command::Show {
+            file: Some(file),
+            json,
+        } => run::show(&file, json, &out),
+        Command::Show { file: None, json } => state_cmds::show(json),
         Command::Providers(args) => providers::run(args, &out),
         Command::Output(args) => state_cmds::output(args),
         Command::State(cmd) => state_cmds::state(cmd, &out),
         Command::Workspace(cmd) => workspace::run(cmd),
         Command::ForceUnlock { id } => state_cmds::force_unlock(&id, &out),
-        Command::Version => {
-            println!("plinth v{}", env!("CARGO_PKG_VERSION"));
-            0
-        }
+        Command::Version(args) => version::run(args),
     };
     ExitCode::from(code)
 }

@@ -56,6 +56,8 @@ pub struct Args {
     lock_timeout: Duration,
     #[command(flatten)]
     vars: VarOptions,
+    #[command(flatten)]
+    terraform: super::tfcompat::RunFlags,
 }
 
 /// A `--lock-timeout` as Terraform takes it (Go's duration syntax: `30s`, `500ms`,
@@ -141,6 +143,9 @@ pub fn run(
         mode
     };
     let dir = Path::new(".");
+    if let Err(code) = super::tfcompat::refuse_unlocked(args.terraform.lock) {
+        return code;
+    }
     if let Some(path) = &args.plan_file {
         if mode != Mode::Apply {
             eprintln!("Error: only plinth apply takes a plan file.");
@@ -172,7 +177,8 @@ pub fn run(
     };
     let view = TerminalView::new(out)
         .json(args.json)
-        .auto_approve(args.auto_approve);
+        .auto_approve(args.auto_approve)
+        .input(super::tfcompat::input_allowed(args.terraform.input));
     if mode == Mode::Plan {
         return match operation::plan(&request, &store, &view, args.out.as_deref()) {
             Ok(done) if args.detailed_exitcode && done.plan.has_changes() => 2,

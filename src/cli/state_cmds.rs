@@ -172,15 +172,7 @@ pub fn state(cmd: StateCommand, out: &Output) -> u8 {
                 eprintln!("Error: no instance {address} in state.");
                 return 1;
             };
-            println!("# {address}:");
-            // Every path state records as sensitive, at any depth, is masked.
-            let (value, all) = crate::plan::state_value(rs).unmark();
-            if let Value::Object(m) = value {
-                let width = m.keys().map(String::len).max().unwrap_or(0);
-                for (k, v) in m {
-                    println!("{k:<width$} = {}", v.mark(all).render());
-                }
-            }
+            print_instance(&address, rs);
             0
         }
         StateCommand::Pull => match read(dir) {
@@ -204,6 +196,53 @@ pub fn state(cmd: StateCommand, out: &Output) -> u8 {
             Ok(s) => history(&s),
         },
     }
+}
+
+/// One instance's attributes, every path state records as sensitive (at any depth)
+/// masked.
+fn print_instance(address: &str, rs: &plinth_state::ResourceState) {
+    println!("# {address}:");
+    let (value, all) = crate::plan::state_value(rs).unmark();
+    if let Value::Object(m) = value {
+        let width = m.keys().map(String::len).max().unwrap_or(0);
+        for (k, v) in m {
+            println!("{k:<width$} = {}", v.mark(all).render());
+        }
+    }
+}
+
+/// `plinth show` with no plan file: the current state, as text or in the shape of
+/// Terraform's JSON state.
+pub fn show(json: bool) -> u8 {
+    let snapshot = match read(Path::new(".")) {
+        Ok(s) => s,
+        Err(code) => return code,
+    };
+    if json {
+        let doc = crate::plan::json_state::document(&snapshot);
+        println!("{}", serde_json::to_string(&doc).unwrap_or_default());
+        return 0;
+    }
+    if snapshot.resources.is_empty() && snapshot.outputs.is_empty() {
+        println!("No state.");
+        return 0;
+    }
+    for (address, rs) in &snapshot.resources {
+        print_instance(address, rs);
+        println!();
+    }
+    if !snapshot.outputs.is_empty() {
+        println!("Outputs:\n");
+        for (name, o) in &snapshot.outputs {
+            let v = if o.sensitive {
+                "(sensitive value)".to_string()
+            } else {
+                Value::from_json(&o.value).render()
+            };
+            println!("{name} = {v}");
+        }
+    }
+    0
 }
 
 fn history(store: &operation::Store) -> u8 {

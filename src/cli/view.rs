@@ -20,6 +20,9 @@ pub struct TerminalView {
     json: bool,
     /// Confirm without asking.
     auto_approve: bool,
+    /// Whether the terminal may be asked anything (`-input=false` and `TF_INPUT=0`
+    /// say never).
+    input: bool,
     progress: OnceLock<ApplyProgress>,
 }
 
@@ -29,6 +32,7 @@ impl TerminalView {
             color: out.color,
             json: false,
             auto_approve: false,
+            input: true,
             progress: OnceLock::new(),
         }
     }
@@ -40,6 +44,11 @@ impl TerminalView {
 
     pub fn auto_approve(mut self, yes: bool) -> TerminalView {
         self.auto_approve = yes;
+        self
+    }
+
+    pub fn input(mut self, allowed: bool) -> TerminalView {
+        self.input = allowed;
         self
     }
 }
@@ -77,6 +86,10 @@ impl View for TerminalView {
     fn confirm(&self, question: Question) -> bool {
         if self.auto_approve {
             return true;
+        }
+        if !self.input {
+            eprintln!("\nError: plinth cannot ask for approval: input is turned off (-input=false or TF_INPUT). Add -auto-approve to apply without asking, or save the plan with -out and apply that file.");
+            return false;
         }
         let question = match question {
             Question::Destroy => "Do you really want to destroy all resources?",
@@ -119,6 +132,9 @@ impl View for TerminalView {
             ),
             Summary::NoChanges => {
                 println!("No changes. Your infrastructure matches the configuration.")
+            }
+            Summary::PlanSaved { path } if super::tfcompat::in_automation() => {
+                println!("\nSaved the plan to: {}", path.display())
             }
             Summary::PlanSaved { path } => println!(
                 "\nSaved the plan to: {}\nTo perform exactly these actions, run: plinth apply {}",

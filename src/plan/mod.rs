@@ -3,6 +3,7 @@
 //! Terraform's JSON plan needs (before, after with unknowns, replace paths, reasons).
 
 pub mod file;
+pub mod json_state;
 pub mod objchange;
 pub mod refresh;
 pub mod render;

@@ -21,6 +21,7 @@ mod resource_bombs;
 mod review_bugs;
 mod sensitive;
 mod state_trust;
+mod terraform_cli;
 mod validate_errors;
 mod values;
 mod workflow;
