@@ -212,9 +212,19 @@ pub fn plan(prepared: &Prepared, prior: &Snapshot, options: &ChangeOptions) -> (
         refreshed_with_basis(prepared, prior, &with_imports, options, &imports);
     drop(refreshing);
     if refresh_diags.has_errors() || options.refresh_only {
+        let json = json_context(
+            prepared,
+            &current,
+            &[],
+            &BTreeMap::new(),
+            None,
+            &drift,
+            options,
+        );
         let plan = Plan {
             drift,
             refresh_only: options.refresh_only,
+            json: Some(Arc::new(json)),
             ..empty_plan(prior)
         };
         return (plan, refresh_diags.sorted_unique());
@@ -232,6 +242,7 @@ pub fn plan(prepared: &Prepared, prior: &Snapshot, options: &ChangeOptions) -> (
     drop(planning);
     let mut all = prepared.diagnostics.clone();
     all.extend(refresh_diags);
+    let reads = planner.data_reads();
     let mut changes = planner.finish(&prepared.config);
     changes.sort_by_cached_key(|c| c.address.to_string());
     for c in &changes {
@@ -270,6 +281,15 @@ pub fn plan(prepared: &Prepared, prior: &Snapshot, options: &ChangeOptions) -> (
         })
         .collect();
     let output_changes = crate::plan::output_changes(&current, &marked);
+    let json = json_context(
+        prepared,
+        &current,
+        &reads,
+        &marked,
+        Some(&evaluation),
+        &drift,
+        options,
+    );
     let plan = Plan {
         changes,
         outputs,
@@ -278,6 +298,7 @@ pub fn plan(prepared: &Prepared, prior: &Snapshot, options: &ChangeOptions) -> (
         drift,
         imports,
         basis: Some(Arc::new(basis)),
+        json: Some(Arc::new(json)),
         ..empty_plan(prior)
     };
     (plan, all.sorted_unique())
@@ -323,14 +344,50 @@ pub fn plan_destroy(
             })
         })
         .collect();
+    let json = json_context(
+        prepared,
+        &current,
+        &[],
+        &BTreeMap::new(),
+        None,
+        &drift,
+        options,
+    );
     let plan = Plan {
         changes,
         output_changes: crate::plan::output_changes(&current, &BTreeMap::new()),
         drift,
         basis: Some(Arc::new(basis)),
+        json: Some(Arc::new(json)),
         ..empty_plan(prior)
     };
     (plan, diags.sorted_unique())
+}
+
+/// What the JSON plan shows beside the changes (`plan::json::Context`).
+fn json_context(
+    prepared: &Prepared,
+    refreshed: &Snapshot,
+    reads: &[crate::plan::DataRead],
+    outputs: &BTreeMap<String, Value>,
+    evaluation: Option<&crate::graph::walk::Evaluation>,
+    drift: &[PlannedChange],
+    options: &ChangeOptions,
+) -> crate::plan::json::Context {
+    let planned = crate::plan::json_config::Planned {
+        refreshed,
+        reads,
+        outputs,
+        evaluation,
+        drift,
+        targeted: !options.targets.is_empty(),
+    };
+    crate::plan::json_config::context(
+        &prepared.config,
+        &prepared.sources,
+        &prepared.providers,
+        planned,
+    )
 }
 
 /// For each resource, the resources it depends on, directly or through locals,

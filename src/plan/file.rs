@@ -86,6 +86,10 @@ pub struct PlanFile {
     /// Instances `import` blocks bring in: address → id.
     #[serde(default)]
     pub imports: BTreeMap<String, String>,
+    /// The plan in Terraform's JSON plan format, as planning rendered it (what
+    /// `show --json FILE` prints).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub terraform_json: Option<J>,
 }
 
 #[derive(Debug, Serialize, Deserialize)]
@@ -323,6 +327,7 @@ impl PlanFile {
             refresh_only: plan.refresh_only,
             drift: plan.drift.iter().map(encode_change).collect(),
             imports: plan.imports.clone(),
+            terraform_json: Some(super::render::json(plan)),
         }
     }
 
@@ -365,6 +370,8 @@ impl PlanFile {
             refresh_only: self.refresh_only,
             imports: self.imports.clone(),
             basis: None,
+            json: None,
+            saved_json: self.terraform_json.clone().map(std::sync::Arc::new),
         }
     }
 
