@@ -10,6 +10,7 @@ mod concurrency;
 mod conformance;
 mod fmt;
 mod fuzz_regressions;
+mod json_plan;
 mod kill;
 mod loader_faults;
 mod operation;
