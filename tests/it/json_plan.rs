@@ -437,6 +437,25 @@ fn json_plans_and_state_match_terraforms_key_by_key() {
     );
 }
 
+/// What Terraform v1.0.3 does not write yet: `relevant_attributes` (the attributes
+/// the configuration reads of what changed outside plinth) and `complete`.
+#[test]
+fn drift_names_the_attributes_it_affects_and_a_targeted_plan_is_incomplete() {
+    let s = Stacks::new();
+    ok(s.plinth(&["apply", "--auto-approve"]));
+    std::fs::remove_file(s.ours.join("out/root.txt")).expect("remove");
+    let plan = parse(&ok(s.plinth(&["plan", "--json"])).stdout);
+    assert_eq!(plan["resource_drift"][0]["address"], "local_file.root");
+    assert_eq!(
+        plan["relevant_attributes"],
+        serde_json::json!([{"resource": "local_file.root", "attribute": ["id"]}])
+    );
+    assert_eq!(plan["applyable"], true);
+    assert_eq!(plan["complete"], true);
+    let targeted = parse(&ok(s.plinth(&["plan", "--json", "--target", "local_file.root"])).stdout);
+    assert_eq!(targeted["complete"], false);
+}
+
 #[test]
 fn the_comparer_names_each_difference_by_its_path() {
     let theirs = serde_json::json!({"a": {"b": [1, 2]}, "t": 1, "timestamp": "x"});
