@@ -23,9 +23,7 @@ use plinth_protocol::marks::Path;
 /// The JSON plan format version written: Terraform 1.2's, whose keys tools read.
 pub const FORMAT_VERSION: &str = "1.2";
 
-/// The Terraform language version plinth follows: `terraform_version` in JSON plans
-/// and states, and what `required_version` is checked against.
-pub const TERRAFORM_VERSION: &str = "1.9.0";
+pub use crate::TERRAFORM_VERSION;
 
 /// What planning knew beside the changes, for the parts of the JSON plan that are not
 /// changes.
