@@ -22,6 +22,7 @@ use crate::config::{Config, ModuleId};
 use crate::diag::{Diagnostic, Diagnostics};
 use crate::graph::{Graph, NodeKind};
 use crate::lang::Value;
+use crate::plan::json_config::Planned;
 use crate::plan::{
     check_state_addresses, declared_resource, moved_instances, prevent_destroy, state_value,
     Action, Basis, Decided, Plan, PlannedChange, Planner, TargetScope,
@@ -214,12 +215,7 @@ pub fn plan(prepared: &Prepared, prior: &Snapshot, options: &ChangeOptions) -> (
     if refresh_diags.has_errors() || options.refresh_only {
         let json = json_context(
             prepared,
-            &current,
-            &[],
-            &BTreeMap::new(),
-            None,
-            &drift,
-            options,
+            refreshed_only(prepared, &current, &drift, options),
         );
         let plan = Plan {
             drift,
@@ -283,12 +279,13 @@ pub fn plan(prepared: &Prepared, prior: &Snapshot, options: &ChangeOptions) -> (
     let output_changes = crate::plan::output_changes(&current, &marked);
     let json = json_context(
         prepared,
-        &current,
-        &reads,
-        &marked,
-        Some(&evaluation),
-        &drift,
-        options,
+        Planned {
+            reads: &reads,
+            outputs: &marked,
+            evaluation: Some(&evaluation),
+            variables: Some(&variables),
+            ..refreshed_only(prepared, &current, &drift, options)
+        },
     );
     let plan = Plan {
         changes,
@@ -346,12 +343,7 @@ pub fn plan_destroy(
         .collect();
     let json = json_context(
         prepared,
-        &current,
-        &[],
-        &BTreeMap::new(),
-        None,
-        &drift,
-        options,
+        refreshed_only(prepared, &current, &drift, options),
     );
     let plan = Plan {
         changes,
@@ -365,28 +357,27 @@ pub fn plan_destroy(
 }
 
 /// What the JSON plan shows beside the changes (`plan::json::Context`).
-fn json_context(
-    prepared: &Prepared,
-    refreshed: &Snapshot,
-    reads: &[crate::plan::DataRead],
-    outputs: &BTreeMap<String, Value>,
-    evaluation: Option<&crate::graph::walk::Evaluation>,
-    drift: &[PlannedChange],
-    options: &ChangeOptions,
-) -> crate::plan::json::Context {
-    let planned = crate::plan::json_config::Planned {
-        refreshed,
-        reads,
-        outputs,
-        evaluation,
-        drift,
-        targeted: !options.targets.is_empty(),
-    };
+fn json_context(prepared: &Prepared, planned: Planned<'_>) -> crate::plan::json::Context {
     crate::plan::json_config::context(
         &prepared.config,
         &prepared.sources,
         &prepared.providers,
         planned,
+    )
+}
+
+/// What a plan that walked nothing knew: the refreshed state and what drifted.
+fn refreshed_only<'a>(
+    prepared: &'a Prepared,
+    current: &'a Snapshot,
+    drift: &'a [PlannedChange],
+    options: &ChangeOptions,
+) -> Planned<'a> {
+    Planned::refreshed(
+        current,
+        drift,
+        &prepared.inputs,
+        !options.targets.is_empty(),
     )
 }
 

@@ -29,6 +29,8 @@ pub use crate::TERRAFORM_VERSION;
 /// changes.
 #[derive(Clone, Debug, Default)]
 pub struct Context {
+    /// `variables`: every root variable's value.
+    pub variables: BTreeMap<String, Value>,
     /// `configuration`, from [`super::json_config::configuration`].
     pub configuration: J,
     /// `prior_state.values`: the refreshed state planned from, with the data sources
@@ -67,8 +69,8 @@ pub fn document(plan: &Plan) -> J {
     doc.insert("format_version".into(), json!(FORMAT_VERSION));
     doc.insert("terraform_version".into(), json!(TERRAFORM_VERSION));
     doc.insert("plinth_version".into(), json!(env!("CARGO_PKG_VERSION")));
-    let variables: Map<String, J> = plan
-        .variables
+    let variables: Map<String, J> = context
+        .map_or(&plan.variables, |c| &c.variables)
         .iter()
         .map(|(name, v)| (name.clone(), json!({ "value": plain(v) })))
         .collect();
@@ -261,11 +263,7 @@ fn planned_values(plan: &Plan, c: &Context) -> J {
             Some((ch.address.clone(), J::Object(entry)))
         });
     let outputs = c.outputs.iter().map(|(k, v)| (k.clone(), v.clone()));
-    let mut values = json_state::module_values(resources, outputs);
-    if values.get("outputs").is_none() {
-        values["outputs"] = json!({});
-    }
-    values
+    json_state::module_values(resources, outputs)
 }
 
 /// A value without its unknowns, as Terraform writes `after`: an unknown attribute

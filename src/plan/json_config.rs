@@ -4,7 +4,7 @@
 //! `references` it reads, in Terraform's spelling), the state planned from, and the
 //! schema versions and configuration marks `planned_values` needs ([`context`]).
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 
 use hcl_edit::expr::{Expression, TraversalOperator};
 use plinth_state::{ResourceState, Snapshot};
@@ -14,6 +14,7 @@ use super::json::{schema_key, Context};
 use super::json_state;
 use super::{DataRead, PlannedChange};
 use crate::addrs::InstanceKey;
+use crate::config::vars::InputValue;
 use crate::config::{Body, Config, Expr, Module, ModuleId, Resource};
 use crate::diag::Diagnostic;
 use crate::diag::Sources;
@@ -34,6 +35,33 @@ pub struct Planned<'a> {
     pub evaluation: Option<&'a Evaluation>,
     pub drift: &'a [PlannedChange],
     pub targeted: bool,
+    /// The root variables as the walk evaluated them; `None` when nothing was
+    /// evaluated (a destroy plan): then they are read from `inputs` and defaults.
+    pub variables: Option<&'a BTreeMap<String, Value>>,
+    pub inputs: &'a HashMap<String, InputValue>,
+}
+
+static NO_OUTPUTS: BTreeMap<String, Value> = BTreeMap::new();
+
+impl<'a> Planned<'a> {
+    /// What a plan that walked nothing knew (a destroy or refresh-only plan).
+    pub fn refreshed(
+        refreshed: &'a Snapshot,
+        drift: &'a [PlannedChange],
+        inputs: &'a HashMap<String, InputValue>,
+        targeted: bool,
+    ) -> Planned<'a> {
+        Planned {
+            refreshed,
+            reads: &[],
+            outputs: &NO_OUTPUTS,
+            evaluation: None,
+            drift,
+            targeted,
+            variables: None,
+            inputs,
+        }
+    }
 }
 
 /// The [`Context`] of one plan.
@@ -69,7 +97,12 @@ pub fn context(
                 .collect()
         })
         .unwrap_or_default();
+    let variables = match planned.variables {
+        Some(v) => v.clone(),
+        None => root_variables(config, sources, planned.inputs),
+    };
     Context {
+        variables,
         configuration,
         prior_state: prior_state(&planned, &schema_versions),
         schema_versions,
@@ -79,6 +112,32 @@ pub fn context(
         timestamp: humantime::format_rfc3339_seconds(std::time::SystemTime::now()).to_string(),
         complete: !planned.targeted,
     }
+}
+
+/// The root variables from the values given for them, or their defaults.
+fn root_variables(
+    config: &Config,
+    sources: &Sources,
+    inputs: &HashMap<String, InputValue>,
+) -> BTreeMap<String, Value> {
+    let reader = ConfigReader {
+        config,
+        sources,
+        providers: &Providers::default(),
+        read: Vec::new(),
+    };
+    config
+        .root()
+        .variables
+        .iter()
+        .filter_map(|v| {
+            let given = inputs.get(&v.name).and_then(|i| i.value(sources).ok());
+            let value = given.or_else(|| v.default.as_ref().and_then(|d| reader.constant(d)))?;
+            let value =
+                crate::lang::convert::convert(value.clone(), &v.constraint).unwrap_or(value);
+            Some((v.name.clone(), value))
+        })
+        .collect()
 }
 
 /// The refreshed state, with the data sources read while planning and the root
