@@ -476,6 +476,78 @@ fn drift_names_the_attributes_it_affects_and_a_targeted_plan_is_incomplete() {
     assert_eq!(targeted["complete"], false);
 }
 
+/// Parts of `configuration` the plinth/local comparison does not reach.
+#[test]
+fn configuration_shows_descriptions_depends_on_and_module_call_expansions() {
+    let dir = common::stack(&[
+        (
+            "main.tf",
+            r#"variable "n" {
+  type        = number
+  default     = "2"
+  description = "How many."
+}
+
+resource "terraform_data" "a" {
+  input = upper("x")
+}
+
+resource "terraform_data" "b" {
+  input      = terraform_data.a.output
+  depends_on = [terraform_data.a]
+}
+
+module "m" {
+  source = "./m"
+  count  = var.n
+  tag    = "t-${count.index}"
+}
+
+output "tags" {
+  value       = module.m[*].tag
+  description = "The tags."
+}
+"#,
+        ),
+        (
+            "m/main.tf",
+            "variable \"tag\" {}\noutput \"tag\" {\n  value = var.tag\n}\n",
+        ),
+    ]);
+    let plan = parse(&ok(common::plinth(dir.path(), &["plan", "--json"])).stdout);
+    let root = &plan["configuration"]["root_module"];
+    assert_eq!(
+        root["variables"]["n"],
+        serde_json::json!({"default": 2, "description": "How many."})
+    );
+    let a = &root["resources"][0];
+    assert_eq!(a["address"], "terraform_data.a");
+    // A function call needs evaluating: no constant value, no references.
+    assert_eq!(a["expressions"]["input"], serde_json::json!({}));
+    let b = &root["resources"][1];
+    assert_eq!(b["depends_on"], serde_json::json!(["terraform_data.a"]));
+    assert_eq!(
+        b["expressions"]["input"]["references"],
+        serde_json::json!(["terraform_data.a.output", "terraform_data.a"])
+    );
+    let m = &root["module_calls"]["m"];
+    assert_eq!(m["source"], "./m");
+    assert_eq!(
+        m["count_expression"],
+        serde_json::json!({"references": ["var.n"]})
+    );
+    assert_eq!(
+        m["expressions"]["tag"],
+        serde_json::json!({"references": ["count.index"]})
+    );
+    assert_eq!(
+        m["module"]["outputs"]["tag"]["expression"],
+        serde_json::json!({"references": ["var.tag"]})
+    );
+    assert_eq!(root["outputs"]["tags"]["description"], "The tags.");
+    assert_eq!(plan["variables"]["n"]["value"], 2);
+}
+
 #[test]
 fn the_comparer_names_each_difference_by_its_path() {
     let theirs = serde_json::json!({"a": {"b": [1, 2]}, "t": 1, "timestamp": "x"});
