@@ -16,3 +16,8 @@ pub mod plugin;
 pub mod schema;
 pub mod stack;
 pub mod timing;
+
+/// The Terraform language version plinth follows (Terraform v1.0.3 is the value oracle
+/// where it has a feature; later releases' relaxations and additions up to 1.9 are
+/// followed): `terraform_version` in JSON plans and states.
+pub const TERRAFORM_VERSION: &str = "1.9.0";

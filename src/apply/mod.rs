@@ -22,6 +22,7 @@ use crate::config::{Config, ModuleId};
 use crate::diag::{Diagnostic, Diagnostics};
 use crate::graph::{Graph, NodeKind};
 use crate::lang::Value;
+use crate::plan::json_config::Planned;
 use crate::plan::{
     check_state_addresses, declared_resource, moved_instances, prevent_destroy, state_value,
     Action, Basis, Decided, Plan, PlannedChange, Planner, TargetScope,
@@ -212,9 +213,14 @@ pub fn plan(prepared: &Prepared, prior: &Snapshot, options: &ChangeOptions) -> (
         refreshed_with_basis(prepared, prior, &with_imports, options, &imports);
     drop(refreshing);
     if refresh_diags.has_errors() || options.refresh_only {
+        let json = json_context(
+            prepared,
+            refreshed_only(prepared, &current, &drift, options),
+        );
         let plan = Plan {
             drift,
             refresh_only: options.refresh_only,
+            json: Some(Arc::new(json)),
             ..empty_plan(prior)
         };
         return (plan, refresh_diags.sorted_unique());
@@ -232,6 +238,7 @@ pub fn plan(prepared: &Prepared, prior: &Snapshot, options: &ChangeOptions) -> (
     drop(planning);
     let mut all = prepared.diagnostics.clone();
     all.extend(refresh_diags);
+    let reads = planner.data_reads();
     let mut changes = planner.finish(&prepared.config);
     changes.sort_by_cached_key(|c| c.address.to_string());
     for c in &changes {
@@ -270,6 +277,16 @@ pub fn plan(prepared: &Prepared, prior: &Snapshot, options: &ChangeOptions) -> (
         })
         .collect();
     let output_changes = crate::plan::output_changes(&current, &marked);
+    let json = json_context(
+        prepared,
+        Planned {
+            reads: &reads,
+            outputs: &marked,
+            evaluation: Some(&evaluation),
+            variables: Some(&variables),
+            ..refreshed_only(prepared, &current, &drift, options)
+        },
+    );
     let plan = Plan {
         changes,
         outputs,
@@ -278,6 +295,7 @@ pub fn plan(prepared: &Prepared, prior: &Snapshot, options: &ChangeOptions) -> (
         drift,
         imports,
         basis: Some(Arc::new(basis)),
+        json: Some(Arc::new(json)),
         ..empty_plan(prior)
     };
     (plan, all.sorted_unique())
@@ -323,14 +341,44 @@ pub fn plan_destroy(
             })
         })
         .collect();
+    let json = json_context(
+        prepared,
+        refreshed_only(prepared, &current, &drift, options),
+    );
     let plan = Plan {
         changes,
         output_changes: crate::plan::output_changes(&current, &BTreeMap::new()),
         drift,
         basis: Some(Arc::new(basis)),
+        json: Some(Arc::new(json)),
         ..empty_plan(prior)
     };
     (plan, diags.sorted_unique())
+}
+
+/// What the JSON plan shows beside the changes (`plan::json::Context`).
+fn json_context(prepared: &Prepared, planned: Planned<'_>) -> crate::plan::json::Context {
+    crate::plan::json_config::context(
+        &prepared.config,
+        &prepared.sources,
+        &prepared.providers,
+        planned,
+    )
+}
+
+/// What a plan that walked nothing knew: the refreshed state and what drifted.
+fn refreshed_only<'a>(
+    prepared: &'a Prepared,
+    current: &'a Snapshot,
+    drift: &'a [PlannedChange],
+    options: &ChangeOptions,
+) -> Planned<'a> {
+    Planned::refreshed(
+        current,
+        drift,
+        &prepared.inputs,
+        !options.targets.is_empty(),
+    )
 }
 
 /// For each resource, the resources it depends on, directly or through locals,

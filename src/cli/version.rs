@@ -3,7 +3,7 @@
 
 use std::path::Path;
 
-use crate::plan::json_state::TERRAFORM_VERSION;
+use crate::TERRAFORM_VERSION;
 use crate::plugin::{discovery::platform, lockfile};
 
 #[derive(clap::Args, Debug)]

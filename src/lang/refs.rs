@@ -72,7 +72,7 @@ pub struct Reference {
     pub output: Option<String>,
 }
 
-type Ops = [Decorated<TraversalOperator>];
+pub type Ops = [Decorated<TraversalOperator>];
 
 fn attr(ops: &Ops, i: usize) -> Option<(&str, Option<std::ops::Range<usize>>)> {
     match ops.get(i).map(|op| (op.value(), op.span())) {
@@ -219,6 +219,18 @@ pub fn collect_references(
     shadow: &mut Vec<String>,
     out: &mut Vec<Reference>,
 ) {
+    visit_references(expr, file, shadow, &mut |r, _| out.push(r));
+}
+
+/// Calls `out` with every reference in an expression and the traversal operators
+/// written after its root (the subject's own among them), skipping names bound by
+/// enclosing `for` expressions and the iterator names in `shadow`.
+pub fn visit_references(
+    expr: &Expression,
+    file: FileId,
+    shadow: &mut Vec<String>,
+    out: &mut dyn FnMut(Reference, &Ops),
+) {
     let span_of = |e: &dyn hcl_edit::Span| e.span().map(|r| Span::new(file, r));
     match expr {
         Expression::Null(_)
@@ -227,37 +239,37 @@ pub fn collect_references(
         | Expression::String(_) => {}
         Expression::Array(a) => {
             for e in a.iter() {
-                collect_references(e, file, shadow, out);
+                visit_references(e, file, shadow, out);
             }
         }
         Expression::Object(o) => {
             for (k, v) in o.iter() {
                 if let Some(k) = k.as_expr() {
-                    collect_references(k, file, shadow, out);
+                    visit_references(k, file, shadow, out);
                 }
-                collect_references(v.expr(), file, shadow, out);
+                visit_references(v.expr(), file, shadow, out);
             }
         }
-        Expression::StringTemplate(t) => collect_template(t, file, shadow, out),
-        Expression::HeredocTemplate(h) => collect_template(&h.template, file, shadow, out),
-        Expression::Parenthesis(p) => collect_references(p.inner(), file, shadow, out),
+        Expression::StringTemplate(t) => visit_template(t, file, shadow, out),
+        Expression::HeredocTemplate(h) => visit_template(&h.template, file, shadow, out),
+        Expression::Parenthesis(p) => visit_references(p.inner(), file, shadow, out),
         Expression::Variable(v) => {
             if !shadow.iter().any(|s| s == v.as_str()) {
                 if let Some(span) = span_of(v) {
                     if let Ok(r) = parse_reference(v.as_str(), span, &[], file) {
-                        out.push(r);
+                        out(r, &[]);
                     }
                 }
             }
         }
         Expression::Conditional(c) => {
-            collect_references(&c.cond_expr, file, shadow, out);
-            collect_references(&c.true_expr, file, shadow, out);
-            collect_references(&c.false_expr, file, shadow, out);
+            visit_references(&c.cond_expr, file, shadow, out);
+            visit_references(&c.true_expr, file, shadow, out);
+            visit_references(&c.false_expr, file, shadow, out);
         }
         Expression::FuncCall(f) => {
             for a in f.args.iter() {
-                collect_references(a, file, shadow, out);
+                visit_references(a, file, shadow, out);
             }
         }
         Expression::Traversal(t) => {
@@ -265,68 +277,68 @@ pub fn collect_references(
                 Expression::Variable(v) if !shadow.iter().any(|s| s == v.as_str()) => {
                     if let Some(span) = span_of(v) {
                         if let Ok(r) = parse_reference(v.as_str(), span, &t.operators, file) {
-                            out.push(r);
+                            out(r, &t.operators);
                         }
                     }
                 }
-                other => collect_references(other, file, shadow, out),
+                other => visit_references(other, file, shadow, out),
             }
             for op in &t.operators {
                 if let TraversalOperator::Index(e) = op.value() {
-                    collect_references(e, file, shadow, out);
+                    visit_references(e, file, shadow, out);
                 }
             }
         }
-        Expression::UnaryOp(u) => collect_references(&u.expr, file, shadow, out),
+        Expression::UnaryOp(u) => visit_references(&u.expr, file, shadow, out),
         Expression::BinaryOp(b) => {
-            collect_references(&b.lhs_expr, file, shadow, out);
-            collect_references(&b.rhs_expr, file, shadow, out);
+            visit_references(&b.lhs_expr, file, shadow, out);
+            visit_references(&b.rhs_expr, file, shadow, out);
         }
         Expression::ForExpr(f) => {
-            collect_references(&f.intro.collection_expr, file, shadow, out);
+            visit_references(&f.intro.collection_expr, file, shadow, out);
             let before = shadow.len();
             if let Some(k) = &f.intro.key_var {
                 shadow.push(k.as_str().to_string());
             }
             shadow.push(f.intro.value_var.as_str().to_string());
             if let Some(k) = &f.key_expr {
-                collect_references(k, file, shadow, out);
+                visit_references(k, file, shadow, out);
             }
-            collect_references(&f.value_expr, file, shadow, out);
+            visit_references(&f.value_expr, file, shadow, out);
             if let Some(c) = &f.cond {
-                collect_references(&c.expr, file, shadow, out);
+                visit_references(&c.expr, file, shadow, out);
             }
             shadow.truncate(before);
         }
     }
 }
 
-fn collect_template(
+fn visit_template(
     t: &Template,
     file: FileId,
     shadow: &mut Vec<String>,
-    out: &mut Vec<Reference>,
+    out: &mut dyn FnMut(Reference, &Ops),
 ) {
     for element in t.iter() {
         match element {
             Element::Literal(_) => {}
-            Element::Interpolation(i) => collect_references(&i.expr, file, shadow, out),
+            Element::Interpolation(i) => visit_references(&i.expr, file, shadow, out),
             Element::Directive(d) => match d.as_ref() {
                 Directive::If(i) => {
-                    collect_references(&i.if_expr.cond_expr, file, shadow, out);
-                    collect_template(&i.if_expr.template, file, shadow, out);
+                    visit_references(&i.if_expr.cond_expr, file, shadow, out);
+                    visit_template(&i.if_expr.template, file, shadow, out);
                     if let Some(e) = &i.else_expr {
-                        collect_template(&e.template, file, shadow, out);
+                        visit_template(&e.template, file, shadow, out);
                     }
                 }
                 Directive::For(f) => {
-                    collect_references(&f.for_expr.collection_expr, file, shadow, out);
+                    visit_references(&f.for_expr.collection_expr, file, shadow, out);
                     let before = shadow.len();
                     if let Some(k) = &f.for_expr.key_var {
                         shadow.push(k.as_str().to_string());
                     }
                     shadow.push(f.for_expr.value_var.as_str().to_string());
-                    collect_template(&f.for_expr.template, file, shadow, out);
+                    visit_template(&f.for_expr.template, file, shadow, out);
                     shadow.truncate(before);
                 }
             },

@@ -90,6 +90,10 @@ pub struct PlanFile {
     /// plan is applied.
     #[serde(default)]
     pub plan_time: Option<String>,
+    /// The plan in Terraform's JSON plan format, as planning rendered it (what
+    /// `show --json FILE` prints).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub terraform_json: Option<J>,
 }
 
 #[derive(Debug, Serialize, Deserialize)]
@@ -328,6 +332,7 @@ impl PlanFile {
             drift: plan.drift.iter().map(encode_change).collect(),
             imports: plan.imports.clone(),
             plan_time: None,
+            terraform_json: Some(super::render::json(plan)),
         }
     }
 
@@ -370,6 +375,8 @@ impl PlanFile {
             refresh_only: self.refresh_only,
             imports: self.imports.clone(),
             basis: None,
+            json: None,
+            saved_json: self.terraform_json.clone().map(std::sync::Arc::new),
         }
     }
 

@@ -1,120 +1,130 @@
-//! The state in the shape of Terraform's JSON state (`terraform show -json` with no
-//! plan file, and a JSON plan's `prior_state`): `values.root_module` with its
-//! `resources` and nested `child_modules`, and `values.outputs`. It decides nothing:
-//! it writes the snapshot it is given.
+//! A state in Terraform's JSON state shape (`terraform show -json` of a state, and a
+//! JSON plan's `prior_state`): `values` holds the root outputs and the root module's
+//! resources, each child module instance nested in its parent's `child_modules`. It
+//! decides nothing: it prints the state it is given.
 
 use std::collections::BTreeMap;
 
+use plinth_state::{ResourceState, Snapshot};
 use serde_json::{json, Map, Value as J};
 
+use super::json::{sensitive_as_bool, FORMAT_VERSION, TERRAFORM_VERSION};
 use crate::addrs::{InstanceKey, ModuleInstance, ResourceInstance};
 use crate::lang::refs::ResourceMode;
 use crate::lang::Value;
-use plinth_state::{ResourceState, Snapshot};
 
-/// The JSON state format this writes (Terraform 1.1 and later write `1.0`).
-pub const FORMAT_VERSION: &str = "1.0";
-
-/// The Terraform language version plinth follows, written as `terraform_version`
-/// where tools expect Terraform's.
-pub const TERRAFORM_VERSION: &str = "1.9.0";
-
-/// The whole document: `format_version`, `terraform_version`, `values` (left out, as
-/// Terraform leaves it out, when the state holds no resources and no outputs).
-pub fn document(snapshot: &Snapshot) -> J {
-    let mut doc = Map::new();
-    doc.insert("format_version".into(), json!(FORMAT_VERSION));
-    doc.insert("terraform_version".into(), json!(TERRAFORM_VERSION));
-    doc.insert("plinth_version".into(), json!(env!("CARGO_PKG_VERSION")));
-    if !snapshot.resources.is_empty() || !snapshot.outputs.is_empty() {
-        doc.insert("values".into(), values(snapshot));
+/// The whole document: `format_version`, `terraform_version` and the state's
+/// `values` (none for a state with nothing in it, as Terraform prints it).
+pub fn document(state: &Snapshot) -> J {
+    let mut doc = json!({
+        "format_version": FORMAT_VERSION,
+        "terraform_version": TERRAFORM_VERSION,
+        "plinth_version": env!("CARGO_PKG_VERSION"),
+    });
+    if !state.resources.is_empty() || !state.outputs.is_empty() {
+        doc["values"] = values(state);
     }
-    J::Object(doc)
+    doc
 }
 
-/// `values`: `outputs` (when there are any) and `root_module`.
-pub fn values(snapshot: &Snapshot) -> J {
-    let mut values = Map::new();
-    if !snapshot.outputs.is_empty() {
-        let outputs: Map<String, J> = snapshot
-            .outputs
-            .iter()
-            .map(|(name, o)| {
-                (
-                    name.clone(),
-                    json!({ "sensitive": o.sensitive, "value": o.value }),
-                )
-            })
-            .collect();
-        values.insert("outputs".into(), J::Object(outputs));
-    }
-    values.insert("root_module".into(), root_module(snapshot));
-    J::Object(values)
+/// `{outputs, root_module: {resources, child_modules}}` of a state.
+pub fn values(state: &Snapshot) -> J {
+    let resources = state
+        .resources
+        .values()
+        .filter_map(|rs| Some((ResourceInstance::parse(&rs.address).ok()?, resource(rs))));
+    let outputs = state.outputs.iter().map(|(name, o)| {
+        let value = Value::from_json(&o.value).mark(o.sensitive);
+        (name.clone(), value)
+    });
+    module_values(resources, outputs)
 }
 
-/// One module instance's resources and those of the modules under it.
-#[derive(Default)]
-struct ModuleNode {
-    resources: Vec<J>,
-    children: BTreeMap<String, ModuleNode>,
-}
-
-impl ModuleNode {
-    fn insert(&mut self, module: &ModuleInstance, depth: usize, resource: J) {
-        if depth == module.0.len() {
-            self.resources.push(resource);
-            return;
+/// The `values` object from resource entries (each with its address) and root
+/// output values (sensitive ones marked).
+pub fn module_values(
+    resources: impl IntoIterator<Item = (ResourceInstance, J)>,
+    outputs: impl IntoIterator<Item = (String, Value)>,
+) -> J {
+    let mut modules: BTreeMap<ModuleInstance, Vec<(String, J)>> = BTreeMap::new();
+    modules.entry(ModuleInstance::root()).or_default();
+    for (address, entry) in resources {
+        let mut module = address.module.clone();
+        // Every module above one holding resources is shown, so each can be nested.
+        while let Some((parent, _)) = module.parent() {
+            modules.entry(module.clone()).or_default();
+            module = parent;
         }
-        let address = ModuleInstance(module.0[..=depth].to_vec()).to_string();
-        self.children
-            .entry(address)
+        modules
+            .entry(address.module.clone())
             .or_default()
-            .insert(module, depth + 1, resource);
+            .push((address.to_string(), entry));
     }
-
-    fn to_json(&self, address: Option<&str>) -> J {
-        let mut out = Map::new();
-        if !self.resources.is_empty() {
-            out.insert("resources".into(), J::Array(self.resources.clone()));
-        }
-        if let Some(a) = address {
-            out.insert("address".into(), json!(a));
-        }
-        if !self.children.is_empty() {
-            let children = self
-                .children
-                .iter()
-                .map(|(a, child)| child.to_json(Some(a)))
-                .collect();
-            out.insert("child_modules".into(), J::Array(children));
-        }
-        J::Object(out)
+    let outputs: Map<String, J> = outputs
+        .into_iter()
+        .map(|(name, value)| (name, output(&value)))
+        .collect();
+    let mut values = json!({ "root_module": module(&ModuleInstance::root(), &modules) });
+    if !outputs.is_empty() {
+        values["outputs"] = J::Object(outputs);
     }
+    values
 }
 
-/// `root_module`: resources sorted by address, as Terraform sorts them; an instance
-/// whose address does not read is left out (planning refuses such a state).
-pub fn root_module(snapshot: &Snapshot) -> J {
-    let mut root = ModuleNode::default();
-    for (address, rs) in &snapshot.resources {
-        let Ok(parsed) = ResourceInstance::parse(address) else {
-            continue;
-        };
-        root.insert(&parsed.module, 0, resource(&parsed, rs));
+/// One root output: `{sensitive, value}`, the value left out while unknown.
+pub fn output(value: &Value) -> J {
+    let mut out = json!({ "sensitive": value.is_sensitive() });
+    if value.is_wholly_known() {
+        out["value"] = value.clone().deep_unmark().to_json();
     }
-    root.to_json(None)
+    out
 }
 
-fn resource(address: &ResourceInstance, rs: &ResourceState) -> J {
+fn module(at: &ModuleInstance, modules: &BTreeMap<ModuleInstance, Vec<(String, J)>>) -> J {
+    let mut resources = modules.get(at).cloned().unwrap_or_default();
+    resources.sort_by(|a, b| a.0.cmp(&b.0));
+    let mut out = Map::new();
+    if !resources.is_empty() {
+        out.insert(
+            "resources".into(),
+            J::Array(resources.into_iter().map(|(_, r)| r).collect()),
+        );
+    }
+    if !at.is_root() {
+        out.insert("address".into(), json!(at.to_string()));
+    }
+    let mut children: Vec<&ModuleInstance> = modules
+        .keys()
+        .filter(|m| m.parent().is_some_and(|(p, _)| &p == at))
+        .collect();
+    children.sort_by_key(|m| m.to_string());
+    if !children.is_empty() {
+        out.insert(
+            "child_modules".into(),
+            children.into_iter().map(|c| module(c, modules)).collect(),
+        );
+    }
+    J::Object(out)
+}
+
+/// The provider's source address out of a provider configuration address:
+/// `provider["registry.terraform.io/hashicorp/aws"].west` → `registry.terraform.io/hashicorp/aws`.
+pub fn provider_name(config_address: &str) -> String {
+    let inner = config_address
+        .strip_prefix("provider[\"")
+        .and_then(|rest| rest.split("\"]").next());
+    inner.unwrap_or(config_address).to_string()
+}
+
+/// The fields every resource entry starts with: address, mode, type, name, index.
+pub fn resource_head(address: &ResourceInstance) -> Map<String, J> {
     let mut out = Map::new();
     out.insert("address".into(), json!(address.to_string()));
-    out.insert(
-        "mode".into(),
-        json!(match address.resource.mode {
-            ResourceMode::Managed => "managed",
-            ResourceMode::Data => "data",
-        }),
-    );
+    let mode = match address.resource.mode {
+        ResourceMode::Managed => "managed",
+        ResourceMode::Data => "data",
+    };
+    out.insert("mode".into(), json!(mode));
     out.insert("type".into(), json!(address.resource.type_name));
     out.insert("name".into(), json!(address.resource.name));
     match &address.key {
@@ -126,132 +136,104 @@ fn resource(address: &ResourceInstance, rs: &ResourceState) -> J {
         }
         InstanceKey::None | InstanceKey::Unknown => {}
     }
+    out
+}
+
+/// One resource instance of a state.
+fn resource(rs: &ResourceState) -> J {
+    let address = ResourceInstance::parse(&rs.address);
+    let mut out = match &address {
+        Ok(a) => resource_head(a),
+        Err(_) => Map::from_iter([("address".to_string(), json!(rs.address))]),
+    };
     out.insert("provider_name".into(), json!(provider_name(&rs.provider)));
     out.insert("schema_version".into(), json!(rs.schema_version));
     out.insert("values".into(), rs.attributes.clone());
+    let marked = Value::from_json(&rs.attributes).mark_paths(&rs.sensitive_paths);
     out.insert(
         "sensitive_values".into(),
-        sensitive_values(&super::state_value(rs)),
+        sensitive_as_bool(&unmark_nulls(marked)),
     );
     if !rs.dependencies.is_empty() {
-        let mut deps = rs.dependencies.clone();
-        deps.sort();
-        deps.dedup();
-        out.insert("depends_on".into(), json!(deps));
+        out.insert("depends_on".into(), json!(rs.dependencies));
     }
     J::Object(out)
 }
 
-/// `provider["registry.terraform.io/plinth/local"].alias` → the provider's source
-/// address, as Terraform's `provider_name`.
-pub fn provider_name(provider: &str) -> String {
-    provider
-        .trim_start_matches("provider[\"")
-        .split("\"]")
-        .next()
-        .unwrap_or(provider)
-        .to_string()
-}
-
-/// Terraform's `sensitive_values`: `true` where a value is sensitive; objects and maps
-/// leave out the keys whose value is `false` (a primitive or null that is not
-/// sensitive), lists and sets keep one entry for each element. As in Terraform 1.0,
-/// only values marked sensitive count, not attributes the schema calls sensitive.
-pub fn sensitive_values(v: &Value) -> J {
-    let (inner, marked) = v.peel();
-    if marked {
-        return J::Bool(true);
-    }
-    match inner {
-        Value::List(_, e) | Value::Set(_, e) | Value::Tuple(e) => {
-            J::Array(e.iter().map(sensitive_values).collect())
-        }
-        Value::Map(_, m) | Value::Object(m) => J::Object(
-            m.iter()
-                .map(|(k, x)| (k.clone(), sensitive_values(x)))
-                .filter(|(_, s)| s != &J::Bool(false))
-                .collect(),
+/// The value without marks on nulls. plinth records a provider schema's sensitive
+/// attributes in state even where they are null; Terraform's state marks only the
+/// values configuration made sensitive, and a null one is not shown as sensitive.
+fn unmark_nulls(v: Value) -> Value {
+    let (inner, marked) = v.unmark();
+    let inner = match inner {
+        Value::Null(t) => return Value::Null(t),
+        Value::List(t, items) => Value::List(t, items.into_iter().map(unmark_nulls).collect()),
+        Value::Set(t, items) => Value::Set(t, items.into_iter().map(unmark_nulls).collect()),
+        Value::Tuple(items) => Value::Tuple(items.into_iter().map(unmark_nulls).collect()),
+        Value::Map(t, m) => Value::Map(
+            t,
+            m.into_iter().map(|(k, x)| (k, unmark_nulls(x))).collect(),
         ),
-        _ => J::Bool(false),
-    }
+        Value::Object(m) => {
+            Value::Object(m.into_iter().map(|(k, x)| (k, unmark_nulls(x))).collect())
+        }
+        other => other,
+    };
+    inner.mark(marked)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use plinth_state::OutputState;
 
-    fn instance(address: &str, attributes: J, sensitive: &[&str]) -> (String, ResourceState) {
-        (
-            address.to_string(),
-            ResourceState {
-                address: address.to_string(),
-                provider: "provider[\"registry.terraform.io/plinth/local\"]".into(),
-                schema_version: 0,
-                attributes,
-                sensitive_paths: sensitive.iter().map(|p| vec![json!(p)]).collect(),
-                private: Vec::new(),
-                dependencies: Vec::new(),
-                create_before_destroy: false,
-            },
-        )
+    fn instance(address: &str, attributes: J) -> ResourceState {
+        ResourceState {
+            address: address.into(),
+            provider: "provider[\"registry.terraform.io/plinth/local\"]".into(),
+            schema_version: 0,
+            attributes,
+            sensitive_paths: vec![vec![json!("content")]],
+            private: Vec::new(),
+            dependencies: Vec::new(),
+            create_before_destroy: false,
+        }
+    }
+
+    #[test]
+    fn child_modules_nest_under_their_parents() {
+        let mut state = Snapshot::default();
+        for a in ["local_file.r", "module.a.module.b[\"k\"].local_file.f[0]"] {
+            state
+                .resources
+                .insert(a.into(), instance(a, json!({"content": "x", "id": "1"})));
+        }
+        let v = values(&state);
+        let mut nulls = instance("local_file.n", json!({"content": null}));
+        nulls.sensitive_paths = vec![vec![json!("content")]];
+        assert_eq!(resource(&nulls)["sensitive_values"], json!({}));
+        let root = &v["root_module"];
+        assert_eq!(root["resources"][0]["address"], "local_file.r");
+        assert_eq!(
+            root["resources"][0]["sensitive_values"],
+            json!({"content": true})
+        );
+        assert_eq!(
+            root["resources"][0]["provider_name"],
+            "registry.terraform.io/plinth/local"
+        );
+        let a = &root["child_modules"][0];
+        assert_eq!(a["address"], "module.a");
+        assert!(a.get("resources").is_none());
+        let b = &a["child_modules"][0];
+        assert_eq!(b["address"], "module.a.module.b[\"k\"]");
+        assert_eq!(b["resources"][0]["index"], 0);
+        assert!(v.get("outputs").is_none());
     }
 
     #[test]
     fn an_empty_state_has_no_values() {
         let doc = document(&Snapshot::default());
-        assert_eq!(doc.get("values"), None);
-        assert_eq!(doc["format_version"], json!("1.0"));
-    }
-
-    #[test]
-    fn module_instances_nest_and_keys_become_indexes() {
-        let snapshot = Snapshot {
-            resources: [
-                instance("local_file.a[0]", json!({"id": "1"}), &[]),
-                instance("module.m[\"x\"].module.n.local_file.b", json!({}), &[]),
-                instance("data.local_file.c", json!({}), &[]),
-            ]
-            .into_iter()
-            .collect(),
-            outputs: [(
-                "o".to_string(),
-                OutputState {
-                    value: json!("v"),
-                    sensitive: true,
-                },
-            )]
-            .into_iter()
-            .collect(),
-            ..Snapshot::default()
-        };
-        let doc = document(&snapshot);
-        let root = &doc["values"]["root_module"];
-        assert_eq!(root["resources"][0]["address"], json!("data.local_file.c"));
-        assert_eq!(root["resources"][0]["mode"], json!("data"));
-        assert_eq!(root["resources"][1]["index"], json!(0));
-        let m = &root["child_modules"][0];
-        assert_eq!(m["address"], json!("module.m[\"x\"]"));
-        assert_eq!(m.get("resources"), None);
-        let n = &m["child_modules"][0];
-        assert_eq!(n["address"], json!("module.m[\"x\"].module.n"));
-        assert_eq!(n["resources"][0]["name"], json!("b"));
-        assert_eq!(
-            doc["values"]["outputs"]["o"],
-            json!({"sensitive": true, "value": "v"})
-        );
-    }
-
-    #[test]
-    fn sensitive_values_keep_only_what_is_sensitive() {
-        let (_, rs) = instance(
-            "local_file.s",
-            json!({"content": "x", "id": "1", "tags": ["a", "b"], "m": {"k": "v"}}),
-            &["content"],
-        );
-        assert_eq!(
-            sensitive_values(&crate::plan::state_value(&rs)),
-            json!({"content": true, "m": {}, "tags": [false, false]})
-        );
+        assert!(doc.get("values").is_none());
+        assert_eq!(doc["format_version"], FORMAT_VERSION);
     }
 }

@@ -3,6 +3,8 @@
 //! Terraform's JSON plan needs (before, after with unknowns, replace paths, reasons).
 
 pub mod file;
+pub mod json;
+pub mod json_config;
 pub mod json_state;
 pub mod objchange;
 pub mod refresh;
@@ -83,6 +85,11 @@ pub struct Plan {
     /// What planning read before its walk, for an apply that follows in the same
     /// process (not saved in plan files).
     pub basis: Option<std::sync::Arc<Basis>>,
+    /// What Terraform's JSON plan shows beside the changes (the configuration, the
+    /// state planned from), filled by planning.
+    pub json: Option<std::sync::Arc<json::Context>>,
+    /// The JSON plan a plan file saved (a plan read back from a file).
+    pub saved_json: Option<std::sync::Arc<serde_json::Value>>,
 }
 
 /// The state a plan walked against: the state at `serial` with the objects `import`
@@ -100,6 +107,15 @@ pub struct Basis {
     pub remove: Vec<String>,
     /// Import blocks' instances: address → id.
     pub imported: BTreeMap<String, String>,
+}
+
+/// A data source instance read while planning, with its provider configuration
+/// address: Terraform's JSON plan shows it in `prior_state`.
+#[derive(Clone, Debug)]
+pub struct DataRead {
+    pub address: ResourceInstance,
+    pub provider: String,
+    pub value: Value,
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -545,6 +561,7 @@ pub struct Planner<'s> {
     targets: Option<TargetScope>,
     seen: Mutex<HashSet<String>>,
     changes: Mutex<Vec<PlannedChange>>,
+    reads: Mutex<Vec<DataRead>>,
     decided: Decided,
     dependencies: HashMap<(ModuleId, String), Vec<String>>,
 }
@@ -565,6 +582,7 @@ impl<'s> Planner<'s> {
             targets,
             seen: Mutex::new(HashSet::new()),
             changes: Mutex::new(Vec::new()),
+            reads: Mutex::new(Vec::new()),
             decided: Decided::default(),
             dependencies: HashMap::new(),
         }
@@ -578,6 +596,13 @@ impl<'s> Planner<'s> {
     ) -> Self {
         self.dependencies = dependencies;
         self
+    }
+
+    /// The data source instances read while planning, in address order.
+    pub fn data_reads(&self) -> Vec<DataRead> {
+        let mut reads = lock(&self.reads).clone();
+        reads.sort_by_cached_key(|r| r.address.to_string());
+        reads
     }
 
     /// Orphans: instances in state that the configuration no longer declares.
@@ -718,6 +743,11 @@ impl ResourceHandler for Planner<'_> {
                     .is_some_and(|deps| self.decided.any_change(deps));
                 if config.is_wholly_known() && !waits {
                     let v = read_data(provider, resource, instance, &config, &mut diags).await;
+                    lock(&self.reads).push(DataRead {
+                        address: instance.clone(),
+                        provider: provider_address.to_string(),
+                        value: v.clone(),
+                    });
                     return (v, diags);
                 }
                 lock(&self.changes).push(PlannedChange {

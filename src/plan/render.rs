@@ -6,7 +6,6 @@ use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
 use super::{Action, Plan, PlannedChange};
-use crate::addrs::InstanceKey;
 use crate::lang::Value;
 
 struct Paint {
@@ -326,102 +325,11 @@ pub fn text(plan: &Plan, color: bool) -> String {
     out
 }
 
-/// The plan in the shape of Terraform's JSON plan (`terraform show -json`), so
-/// policy and cost tools read it unchanged: `resource_changes` with `actions`,
-/// `before`, `after`, `after_unknown`, `before_sensitive`, `after_sensitive`,
-/// `replace_paths` and `action_reason`.
+/// The plan in Terraform's JSON plan format (`terraform show -json`): the one a plan
+/// file saved, or the plan in hand's ([`super::json::document`]).
 pub fn json(plan: &Plan) -> serde_json::Value {
-    use super::file::encode;
-    use serde_json::json;
-    let actions = |a: Action| -> Vec<&'static str> {
-        match a {
-            Action::NoOp => vec!["no-op"],
-            Action::Read => vec!["read"],
-            Action::Create => vec!["create"],
-            Action::Update => vec!["update"],
-            Action::DeleteThenCreate => vec!["delete", "create"],
-            Action::CreateThenDelete => vec!["create", "delete"],
-            Action::Delete => vec!["delete"],
-        }
-    };
-    let entry = |c: &PlannedChange| {
-        let before = c.before.as_ref().map(encode);
-        let after = c.after.as_ref().map(encode);
-        let provider = c
-            .provider
-            .trim_start_matches("provider[\"")
-            .split("\"]")
-            .next()
-            .unwrap_or(&c.provider)
-            .to_string();
-        let index = match &c.address.key {
-            InstanceKey::Int(i) => Some(json!(i)),
-            InstanceKey::Str(k) => Some(json!(k)),
-            InstanceKey::None | InstanceKey::Unknown => None,
-        };
-        let mut change = json!({
-            "address": c.address.to_string(),
-            "mode": match c.address.resource.mode {
-                crate::lang::refs::ResourceMode::Data => "data",
-                crate::lang::refs::ResourceMode::Managed => "managed",
-            },
-            "type": c.address.resource.type_name,
-            "name": c.address.resource.name,
-            "provider_name": provider,
-            "change": {
-                "actions": actions(c.action),
-                "before": before.as_ref().map(|e| e.value.clone()),
-                "after": after.as_ref().map(|e| e.value.clone()),
-                "after_unknown": after.as_ref().map_or(json!(false), |e| e.unknown.clone()),
-                "before_sensitive": before.as_ref().map_or(json!(false), |e| e.sensitive.clone()),
-                "after_sensitive": after.as_ref().map_or(json!(false), |e| e.sensitive.clone()),
-            },
-        });
-        if let Some(i) = index {
-            change["index"] = i;
-        }
-        if !c.address.module.is_root() {
-            change["module_address"] = json!(c.address.module.to_string());
-        }
-        if !c.replace_paths.is_empty() {
-            change["change"]["replace_paths"] =
-                c.replace_paths.iter().map(|p| json!([p])).collect();
-        }
-        if let Some(r) = c.reason {
-            change["action_reason"] = json!(r);
-        }
-        if let Some(p) = &c.previous_address {
-            change["previous_address"] = json!(p.to_string());
-        }
-        if let Some(id) = plan.imports.get(&c.address.to_string()) {
-            change["change"]["importing"] = json!({ "id": id });
-        }
-        change
-    };
-    let changes: Vec<serde_json::Value> = plan.changes.iter().map(entry).collect();
-    let drift: Vec<serde_json::Value> = plan.drift.iter().map(entry).collect();
-    let outputs: serde_json::Map<String, serde_json::Value> = plan
-        .output_changes
-        .iter()
-        .map(|o| {
-            let before = o.before.as_ref().map(encode);
-            let after = o.after.as_ref().map(encode);
-            let change = json!({
-                "actions": actions(o.action),
-                "before": before.as_ref().map(|e| e.value.clone()),
-                "after": after.as_ref().map(|e| e.value.clone()),
-                "after_unknown": after.as_ref().map_or(json!(false), |e| e.unknown.clone()),
-                "before_sensitive": before.as_ref().map_or(json!(false), |e| e.sensitive.clone()),
-                "after_sensitive": after.as_ref().map_or(json!(false), |e| e.sensitive.clone()),
-            });
-            (o.name.clone(), change)
-        })
-        .collect();
-    json!({
-        "format_version": "1.0",
-        "plinth_version": env!("CARGO_PKG_VERSION"),
-        "resource_drift": drift,
-        "resource_changes": changes,
-        "output_changes": outputs,
-    })
+    match &plan.saved_json {
+        Some(saved) => saved.as_ref().clone(),
+        None => super::json::document(plan),
+    }
 }

@@ -11,6 +11,7 @@ mod conformance;
 mod fmt;
 mod functions_since_1_0;
 mod fuzz_regressions;
+mod json_plan;
 mod kill;
 mod loader_faults;
 mod modules_install;
