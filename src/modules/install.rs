@@ -44,8 +44,14 @@ impl Installer {
         }
     }
 
-    /// Writes the manifest of what was installed.
+    /// Writes the manifest of what was installed, when it differs from the one there
+    /// (a stack without remote modules gets none).
     pub fn finish(&self) -> Result<(), super::ManifestError> {
+        if self.manifest.entries == self.previous.entries
+            && (!self.manifest.entries.is_empty() || !Manifest::path(&self.stack_dir).exists())
+        {
+            return Ok(());
+        }
         self.manifest.write(&self.stack_dir)
     }
 

@@ -82,13 +82,13 @@ pub enum ManifestError {
 }
 
 /// The installed modules of a stack, by key.
-#[derive(Debug, Default)]
+#[derive(Debug, Default, PartialEq, Eq)]
 pub struct Manifest {
     pub entries: BTreeMap<String, Entry>,
 }
 
 impl Manifest {
-    fn path(stack_dir: &Path) -> PathBuf {
+    pub(crate) fn path(stack_dir: &Path) -> PathBuf {
         stack_dir.join(MODULES_DIR).join(MANIFEST)
     }
 
