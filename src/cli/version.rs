@@ -3,8 +3,8 @@
 
 use std::path::Path;
 
-use crate::TERRAFORM_VERSION;
 use crate::plugin::{discovery::platform, lockfile};
+use crate::TERRAFORM_VERSION;
 
 #[derive(clap::Args, Debug)]
 pub struct Args {

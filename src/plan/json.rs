@@ -250,10 +250,11 @@ fn planned_values(plan: &Plan, c: &Context) -> J {
             let key = schema_key(ch.address.resource.mode, &ch.address.resource.type_name);
             let version = c.schema_versions.get(&key).copied().unwrap_or(0);
             entry.insert("schema_version".into(), json!(version));
-            entry.insert(
-                "values".into(),
-                omit_unknowns(after).unwrap_or_else(|| json!({})),
-            );
+            // Terraform leaves out `values` when nothing is known yet.
+            let values = omit_unknowns(after).unwrap_or_else(|| json!({}));
+            if values.as_object().is_none_or(|o| !o.is_empty()) {
+                entry.insert("values".into(), values);
+            }
             let paths = c
                 .config_sensitive
                 .get(&ch.address.to_string())
@@ -266,19 +267,22 @@ fn planned_values(plan: &Plan, c: &Context) -> J {
     json_state::module_values(resources, outputs)
 }
 
-/// A value without its unknowns, as Terraform writes `after`: an unknown attribute
-/// or map element is left out, an unknown list, set or tuple element is `null`, and
-/// a wholly unknown value is nothing.
+/// A value without its unknowns, as Terraform writes `after`: an unknown attribute,
+/// map, set or tuple element is left out, an unknown list element is `null` (a list's
+/// length may matter), and a wholly unknown value is nothing.
 pub fn omit_unknowns(v: &Value) -> Option<J> {
     let (inner, _) = v.peel();
     match inner {
         Value::Unknown(_) => None,
-        Value::List(_, items) | Value::Set(_, items) | Value::Tuple(items) => Some(J::Array(
+        Value::List(_, items) => Some(J::Array(
             items
                 .iter()
                 .map(|x| omit_unknowns(x).unwrap_or(J::Null))
                 .collect(),
         )),
+        Value::Set(_, items) | Value::Tuple(items) => {
+            Some(J::Array(items.iter().filter_map(omit_unknowns).collect()))
+        }
         Value::Map(_, m) | Value::Object(m) => Some(J::Object(
             m.iter()
                 .filter_map(|(k, x)| Some((k.clone(), omit_unknowns(x)?)))

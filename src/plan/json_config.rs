@@ -346,10 +346,20 @@ impl ConfigReader<'_> {
                 }
                 entry.insert("expressions".into(), J::Object(expressions));
                 if let Some(c) = &call.count {
-                    entry.insert("count_expression".into(), self.expression(module, c));
+                    // Terraform leaves out an expression with neither a constant value
+                    // nor references (`toset([...])`, say).
+                    let e = self.expression(module, c);
+                    if e.as_object().is_some_and(|o| !o.is_empty()) {
+                        entry.insert("count_expression".into(), e);
+                    }
                 }
                 if let Some(f) = &call.for_each {
-                    entry.insert("for_each_expression".into(), self.expression(module, f));
+                    // Terraform leaves out an expression with neither a constant value
+                    // nor references (`toset([...])`, say).
+                    let e = self.expression(module, f);
+                    if e.as_object().is_some_and(|o| !o.is_empty()) {
+                        entry.insert("for_each_expression".into(), e);
+                    }
                 }
                 if let Some(child) = call.child {
                     entry.insert("module".into(), self.module(child));
@@ -431,10 +441,20 @@ impl ConfigReader<'_> {
             json!(schema_version(self.providers, r)),
         );
         if let Some(c) = &r.count {
-            out.insert("count_expression".into(), self.expression(module, c));
+            // Terraform leaves out an expression with neither a constant value
+            // nor references (`toset([...])`, say).
+            let e = self.expression(module, c);
+            if e.as_object().is_some_and(|o| !o.is_empty()) {
+                out.insert("count_expression".into(), e);
+            }
         }
         if let Some(f) = &r.for_each {
-            out.insert("for_each_expression".into(), self.expression(module, f));
+            // Terraform leaves out an expression with neither a constant value
+            // nor references (`toset([...])`, say).
+            let e = self.expression(module, f);
+            if e.as_object().is_some_and(|o| !o.is_empty()) {
+                out.insert("for_each_expression".into(), e);
+            }
         }
         if !r.depends_on.is_empty() {
             out.insert("depends_on".into(), depends_on(&r.depends_on));

@@ -929,3 +929,76 @@ fn gpu_instance_resizes_in_place_and_every_resource_imports_by_id() {
         json!("terminated")
     );
 }
+
+/// Terraform v1.0.3 and plinth plan the platform from empty through the same
+/// plinth/aws binary against the same moto; their JSON plans agree key by key (only
+/// timestamps and version strings differ; plinth may add keys later Terraform
+/// releases write).
+#[test]
+fn the_platforms_json_plan_matches_terraforms() {
+    let moto = moto();
+    let (work, stack) = platform_copy();
+    let mirror = work
+        .path()
+        .join("mirror/registry.terraform.io/plinth/aws/0.1.0/linux_amd64");
+    std::fs::create_dir_all(&mirror).expect("mirror");
+    std::fs::copy(
+        plugin_dir().join("terraform-provider-aws"),
+        mirror.join("terraform-provider-aws_v0.1.0"),
+    )
+    .expect("copy provider");
+    let cli = work.path().join("cli.tfrc");
+    std::fs::write(
+        &cli,
+        format!(
+            "provider_installation {{\n  filesystem_mirror {{\n    path = \"{}\"\n  }}\n}}\n",
+            work.path().join("mirror").display()
+        ),
+    )
+    .expect("cli config");
+    let terraform = |args: &[&str]| {
+        let mut cmd = Command::new(crate::json_plan::terraform_binary());
+        aws_env(&mut cmd, &moto);
+        let out = cmd
+            .args(args)
+            .current_dir(&stack)
+            .env("TF_CLI_CONFIG_FILE", &cli)
+            .env("CHECKPOINT_DISABLE", "1")
+            .output()
+            .expect("run terraform");
+        assert!(
+            out.status.success(),
+            "terraform {args:?}: {}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    terraform(&["init", "-input=false", "-no-color"]);
+    terraform(&["plan", "-input=false", "-no-color", "-out=tf.plan"]);
+    let theirs: Value =
+        serde_json::from_str(&terraform(&["show", "-json", "tf.plan"])).expect("json");
+    ok(
+        &plinth(&stack, &moto, &["plan", "--out", "p.plan"]),
+        "plinth plan",
+    );
+    let shown = plinth(&stack, &moto, &["show", "--json", "p.plan"]);
+    ok(&shown, "plinth show");
+    let ours: Value = serde_json::from_str(&shown.stdout).expect("json");
+    if let Some(dump) = std::env::var_os("PLINTH_TEST_DUMP") {
+        let dump = Path::new(&dump);
+        std::fs::write(dump.join("theirs.json"), theirs.to_string()).expect("dump");
+        std::fs::write(dump.join("ours.json"), ours.to_string()).expect("dump");
+    }
+    let compared = crate::json_plan::comparison(&theirs, &ours);
+    assert_eq!(compared.differences, Vec::<String>::new(), "{compared:#?}");
+    assert_eq!(
+        crate::json_plan::unexpected(&compared.only_ours, &[]),
+        Vec::<String>::new()
+    );
+    assert_eq!(
+        ours["resource_changes"].as_array().map(Vec::len),
+        Some(27),
+        "every resource of the platform is planned"
+    );
+}

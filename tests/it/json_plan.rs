@@ -119,11 +119,11 @@ const NEWER: [&str; 6] = [
 
 /// Where two JSON documents differ: Terraform's (`theirs`) and plinth's (`ours`).
 #[derive(Default, Debug)]
-struct Comparison {
+pub(crate) struct Comparison {
     /// `path: what differs`, for keys both have or only Terraform has.
-    differences: Vec<String>,
+    pub(crate) differences: Vec<String>,
     /// Paths of keys only plinth writes.
-    only_ours: Vec<String>,
+    pub(crate) only_ours: Vec<String>,
 }
 
 fn compare(theirs: &J, ours: &J, path: &str, out: &mut Comparison) {
@@ -213,14 +213,14 @@ fn by_address(items: &[J]) -> bool {
     !items.is_empty() && items.iter().all(|x| x["address"].is_string())
 }
 
-fn comparison(theirs: &J, ours: &J) -> Comparison {
+pub(crate) fn comparison(theirs: &J, ours: &J) -> Comparison {
     let mut out = Comparison::default();
     compare(theirs, ours, "", &mut out);
     out
 }
 
 /// The keys only plinth writes that are not keys a later Terraform added.
-fn unexpected(only_ours: &[String], allowed: &[&str]) -> Vec<String> {
+pub(crate) fn unexpected(only_ours: &[String], allowed: &[&str]) -> Vec<String> {
     only_ours
         .iter()
         .filter(|p| {
@@ -231,7 +231,7 @@ fn unexpected(only_ours: &[String], allowed: &[&str]) -> Vec<String> {
         .collect()
 }
 
-fn terraform_binary() -> PathBuf {
+pub(crate) fn terraform_binary() -> PathBuf {
     let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("scripts/terraform-path");
     let out = Command::new(script).output().expect("run terraform-path");
     assert!(
