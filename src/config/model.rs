@@ -164,6 +164,18 @@ pub struct Settings {
     pub required_version: Option<String>,
     pub required_providers: BTreeMap<String, ProviderRequirement>,
     pub backend: Option<Backend>,
+    /// `provider_meta "aws" { ... }`: module metadata for a provider, by local name.
+    /// Its arguments are kept unevaluated (Terraform evaluates them against the
+    /// provider's `provider_meta` schema when it plans a resource); plinth does not
+    /// send them to providers yet.
+    pub provider_metas: Vec<ProviderMeta>,
+}
+
+#[derive(Debug, Clone)]
+pub struct ProviderMeta {
+    pub provider: String,
+    pub span: Span,
+    pub attrs: Vec<Attr>,
 }
 
 #[derive(Debug, Clone)]

@@ -11,6 +11,7 @@ mod conformance;
 mod fmt;
 mod fuzz_regressions;
 mod kill;
+mod language_forms;
 mod loader_faults;
 mod operation;
 mod plugins;

@@ -190,3 +190,48 @@ pub(super) fn traversal_reference(
     let root_span = Span::new(file, root.span()?);
     Some(parse_reference(root.as_str(), root_span, ops, file))
 }
+
+/// What is wrong with a provider local name (`aws`, `google-beta`), as Terraform
+/// checks it where a name is declared: letters, digits and dashes, no leading,
+/// trailing or doubled dash, and written in lower case.
+pub(super) fn provider_local_name_problem(name: &str) -> Option<String> {
+    if name.is_empty() {
+        return Some(format!(
+            "{name:?} is an invalid provider local name: must have at least one character"
+        ));
+    }
+    if !name.chars().all(|c| c.is_alphanumeric() || c == '-')
+        || name.starts_with('-')
+        || name.ends_with('-')
+    {
+        return Some(format!("{name} is an invalid provider local name: must contain only letters, digits, and dashes, and may not use leading or trailing dashes"));
+    }
+    if name.contains("--") {
+        return Some(format!(
+            "{name} is an invalid provider local name: cannot use multiple consecutive dashes"
+        ));
+    }
+    let lower = name.to_lowercase();
+    (lower != name).then(|| {
+        format!(
+            "Provider names must be normalized. Replace {name:?} with {lower:?} to fix this error."
+        )
+    })
+}
+
+impl Decoder<'_> {
+    /// Reports a provider local name Terraform would refuse; true when it is valid.
+    pub(super) fn check_provider_local_name(&mut self, name: &str, span: Span) -> bool {
+        match provider_local_name_problem(name) {
+            Some(detail) => {
+                self.diags.push(
+                    Diagnostic::error("Invalid provider local name")
+                        .detail(detail)
+                        .at(span),
+                );
+                false
+            }
+            None => true,
+        }
+    }
+}

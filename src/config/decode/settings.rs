@@ -1,5 +1,5 @@
 //! The `terraform` (or `plinth`) block: `required_version`, `required_providers`,
-//! and the `backend` or `cloud` block, kept for later.
+//! `provider_meta`, and the `backend` or `cloud` block, kept for later.
 
 use super::Decoder;
 use crate::config::model::*;
@@ -22,6 +22,9 @@ impl Decoder<'_> {
             match block.kind.as_str() {
                 "required_providers" => {
                     for attr in &block.body.attrs {
+                        if !self.check_provider_local_name(&attr.name, attr.name_span) {
+                            continue;
+                        }
                         let Some(v) = self.constant(&attr.expr) else {
                             continue;
                         };
@@ -55,6 +58,7 @@ impl Decoder<'_> {
                         );
                     }
                 }
+                "provider_meta" => self.decode_provider_meta(module, block),
                 "backend" | "cloud" => {
                     if block.labels.len() != 1 && block.kind == "backend" {
                         self.diags.push(
@@ -77,5 +81,55 @@ impl Decoder<'_> {
                 _ => self.unexpected_block(&block),
             }
         }
+    }
+
+    /// `provider_meta "aws" { user_agent = [...] }`: one per provider in a module,
+    /// constant arguments only and no nested blocks, as Terraform loads it.
+    fn decode_provider_meta(&mut self, module: &mut Module, block: NestedBlock) {
+        let [provider] = block.labels.as_slice() else {
+            self.diags.push(
+                Diagnostic::error("Missing name for block")
+                    .detail("A provider_meta block expects a provider local name (1 label).")
+                    .at(block.span),
+            );
+            return;
+        };
+        if !self.check_provider_local_name(provider, block.span) {
+            return;
+        }
+        for nested in &block.body.blocks {
+            self.diags.push(
+                Diagnostic::error(format!("Unexpected {:?} block", nested.kind))
+                    .detail("Blocks are not allowed here.")
+                    .at(nested.span),
+            );
+        }
+        if block.body.blocks.is_empty() {
+            for attr in &block.body.attrs {
+                self.constant(&attr.expr);
+            }
+        }
+        let settings = &mut module.settings;
+        if let Some(first) = settings
+            .provider_metas
+            .iter()
+            .find(|m| &m.provider == provider)
+        {
+            self.diags.push(
+                Diagnostic::error("Duplicate provider_meta block")
+                    .detail(format!(
+                        "A provider_meta block for provider {provider:?} was already declared at {}. Providers may only have one provider_meta block per module.",
+                        self.sources.location(first.span)
+                    ))
+                    .at(block.span)
+                    .label(first.span, "first declared here"),
+            );
+            return;
+        }
+        settings.provider_metas.push(ProviderMeta {
+            provider: provider.clone(),
+            span: block.span,
+            attrs: block.body.attrs,
+        });
     }
 }

@@ -1,0 +1,173 @@
+//! Forms of today's Terraform language that real public modules use, loaded as
+//! Terraform loads them: each case is the smallest stack showing the form, and where
+//! Terraform v1.0.3 has the feature, its `terraform validate` is run on the same stack
+//! and must agree (success, or the same error summary).
+
+use crate::common;
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use common::{plinth, stack, Run};
+
+fn terraform_binary() -> PathBuf {
+    static PATH: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
+    PATH.get_or_init(|| {
+        let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("scripts/terraform-path");
+        let out = Command::new(script).output().expect("run terraform-path");
+        assert!(
+            out.status.success(),
+            "terraform-path failed:\n{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        PathBuf::from(String::from_utf8_lossy(&out.stdout).trim())
+    })
+    .clone()
+}
+
+fn terraform_validate(dir: &Path) -> Run {
+    let out = Command::new(terraform_binary())
+        .args(["validate", "-no-color"])
+        .current_dir(dir)
+        .env("CHECKPOINT_DISABLE", "1")
+        .env("TF_IN_AUTOMATION", "1")
+        .output()
+        .expect("run terraform");
+    Run {
+        code: out.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    }
+}
+
+/// Validates `files` with plinth, and with Terraform v1.0.3 when `oracle` is set
+/// (stacks that need no provider, so Terraform needs no `init`); both must agree on
+/// success, and each `errors` summary must appear in both outputs.
+fn validate(files: &[(&str, &str)], oracle: bool, errors: &[&str]) -> Run {
+    let dir = stack(files);
+    let run = plinth(dir.path(), &["validate"]);
+    let expect_ok = errors.is_empty();
+    assert_eq!(
+        run.code == 0,
+        expect_ok,
+        "plinth validate:\n{}{}",
+        run.stdout,
+        run.stderr
+    );
+    for e in errors {
+        assert!(
+            run.stderr.contains(e),
+            "plinth lacks {e:?}:\n{}",
+            run.stderr
+        );
+    }
+    if oracle {
+        let tf = terraform_validate(dir.path());
+        assert_eq!(
+            tf.code == 0,
+            expect_ok,
+            "terraform validate:\n{}{}",
+            tf.stdout,
+            tf.stderr
+        );
+        for e in errors {
+            assert!(
+                tf.stderr.contains(e),
+                "terraform lacks {e:?}:\n{}",
+                tf.stderr
+            );
+        }
+    }
+    run
+}
+
+fn main_tf(text: &str) -> Vec<(&str, &str)> {
+    vec![("main.tf", text)]
+}
+
+// provider_meta
+
+#[test]
+fn provider_meta_is_accepted() {
+    validate(
+        &main_tf(
+            r#"
+terraform {
+  provider_meta "aws" {
+    user_agent = ["github.com/example/module"]
+  }
+}
+"#,
+        ),
+        true,
+        &[],
+    );
+}
+
+#[test]
+fn provider_meta_twice_for_one_provider_is_an_error() {
+    let run = validate(
+        &main_tf(
+            r#"
+terraform {
+  provider_meta "aws" {
+    a = 1
+  }
+  provider_meta "aws" {
+    a = 2
+  }
+}
+"#,
+        ),
+        true,
+        &["Duplicate provider_meta block"],
+    );
+    assert!(run.stderr.contains("main.tf:6:"), "{}", run.stderr);
+}
+
+#[test]
+fn provider_meta_takes_constants_and_no_blocks() {
+    validate(
+        &main_tf(
+            r#"
+variable "x" {}
+terraform {
+  provider_meta "aws" {
+    user_agent = [var.x]
+  }
+}
+"#,
+        ),
+        true,
+        &["Variables not allowed"],
+    );
+    validate(
+        &main_tf("terraform {\n  provider_meta \"aws\" {\n    nested {}\n  }\n}\n"),
+        true,
+        &["Unexpected \"nested\" block"],
+    );
+}
+
+#[test]
+fn provider_local_names_must_be_normalized() {
+    validate(
+        &main_tf(
+            r#"
+terraform {
+  required_providers {
+    Foo = { source = "hashicorp/foo" }
+  }
+  provider_meta "Bar" {}
+}
+provider "a--b" {}
+"#,
+        ),
+        true,
+        &[
+            "Invalid provider local name",
+            "Replace \"Foo\" with \"foo\"",
+            "Replace \"Bar\" with \"bar\"",
+            "multiple consecutive",
+        ],
+    );
+}
