@@ -4,6 +4,7 @@
 //! skipped; `*.tf.json` files are refused until their syntax is read. Nothing here
 //! evaluates an expression that may reference anything, and nothing calls a provider.
 
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
 use hcl_edit::expr::Expression;
@@ -22,6 +23,7 @@ pub fn load_stack(dir: &Path, sources: &mut Sources) -> (Config, Diagnostics) {
         diags: Diagnostics::default(),
         modules: Vec::new(),
         stack_dir: dir.to_path_buf(),
+        parsed: HashMap::new(),
     };
     if !dir.is_dir() {
         loader.diags.push(
@@ -36,7 +38,7 @@ pub fn load_stack(dir: &Path, sources: &mut Sources) -> (Config, Diagnostics) {
         );
     }
     loader.load_module(dir.to_path_buf(), Vec::new(), None, &mut Vec::new(), None);
-    let diags = loader.diags;
+    let diags = once_each(loader.diags);
     (
         Config {
             modules: loader.modules,
@@ -58,6 +60,7 @@ pub fn load_source(
         diags: Diagnostics::default(),
         modules: Vec::new(),
         stack_dir: dir.to_path_buf(),
+        parsed: HashMap::new(),
     };
     let inline = (name.to_string(), text);
     loader.load_module(
@@ -67,7 +70,7 @@ pub fn load_source(
         &mut Vec::new(),
         Some(inline),
     );
-    let diags = loader.diags;
+    let diags = once_each(loader.diags);
     (
         Config {
             modules: loader.modules,
@@ -326,6 +329,21 @@ struct Loader<'a> {
     diags: Diagnostics,
     modules: Vec<Module>,
     stack_dir: PathBuf,
+    /// Each file parsed once, by canonical path: a module directory called from
+    /// several places is decoded again for each call, from the same source file.
+    parsed: HashMap<PathBuf, Option<(FileId, HclBody)>>,
+}
+
+/// The diagnostics with repeats left out: a module directory loaded once per call
+/// reports what is wrong with its files once, not once per call.
+fn once_each(diags: Diagnostics) -> Diagnostics {
+    let mut out = Diagnostics::default();
+    for d in diags.items {
+        if !out.items.contains(&d) {
+            out.items.push(d);
+        }
+    }
+    out
 }
 
 /// A file's name as the user knows it: its directory relative to the stack, then its
@@ -399,9 +417,8 @@ impl Loader<'_> {
                 self.diags.push(json_unsupported(&display));
                 continue;
             }
-            match parse_file(&file, display, self.sources) {
-                Ok((file_id, body)) => self.decoder().decode_file(&mut module, file_id, body),
-                Err(d) => self.diags.push(d),
+            if let Some((file_id, body)) = self.parse_once(&file, display) {
+                self.decoder().decode_file(&mut module, file_id, body);
             }
         }
         module.reindex();
@@ -465,6 +482,24 @@ impl Loader<'_> {
         ancestors.pop();
         self.modules[id] = module;
         id
+    }
+
+    /// The parsed body of a file, parsing it the first time it is asked for; a file
+    /// that does not parse is reported the first time and is `None` after.
+    fn parse_once(&mut self, file: &Path, display: String) -> Option<(FileId, HclBody)> {
+        let key = std::fs::canonicalize(file).unwrap_or(file.to_path_buf());
+        if let Some(parsed) = self.parsed.get(&key) {
+            return parsed.clone();
+        }
+        let parsed = match parse_file(file, display, self.sources) {
+            Ok(parsed) => Some(parsed),
+            Err(d) => {
+                self.diags.push(d);
+                None
+            }
+        };
+        self.parsed.insert(key, parsed.clone());
+        parsed
     }
 
     fn decoder(&mut self) -> Decoder<'_> {

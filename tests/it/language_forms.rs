@@ -171,3 +171,33 @@ provider "a--b" {}
         ],
     );
 }
+
+// A module directory called several times
+
+#[test]
+fn a_module_called_twice_reports_its_file_errors_once() {
+    let run = validate(
+        &[
+            (
+                "main.tf",
+                "module \"a\" {\n  source = \"./child\"\n}\nmodule \"b\" {\n  source = \"./child\"\n}\n",
+            ),
+            ("child/main.tf", "bogus {}\nlocals {\n  x = \n"),
+            ("child/other.tf", "bogus {}\n"),
+        ],
+        false,
+        &["Unsupported block type", "Syntax error"],
+    );
+    assert_eq!(
+        run.stderr.matches("Syntax error").count(),
+        1,
+        "{}",
+        run.stderr
+    );
+    assert_eq!(
+        run.stderr.matches("Unsupported block type").count(),
+        1,
+        "{}",
+        run.stderr
+    );
+}
