@@ -11,7 +11,7 @@ use hcl_edit::expr::Expression;
 use hcl_edit::structure::Body as HclBody;
 use hcl_edit::Span as _;
 
-use super::decode::{check_duplicates, Decoder};
+use super::decode::{check_duplicates, is_override_file, Decoder};
 use super::model::*;
 use crate::diag::{Diagnostic, Diagnostics, FileId, Sources, Span};
 
@@ -405,9 +405,11 @@ impl Loader<'_> {
             }),
         };
         let mut module = std::mem::take(&mut self.modules[id]);
+        let mut primary = Vec::new();
+        let mut overrides = Vec::new();
         if let Some((name, text)) = inline {
             match parse_text(text, name, self.sources) {
-                Ok((file_id, body)) => self.decoder().decode_file(&mut module, file_id, body),
+                Ok((file_id, body)) => primary.extend(self.decoder().top_blocks(file_id, body)),
                 Err(d) => self.diags.push(d),
             }
         }
@@ -417,9 +419,24 @@ impl Loader<'_> {
                 self.diags.push(json_unsupported(&display));
                 continue;
             }
+            let name = file.file_name().and_then(|n| n.to_str()).unwrap_or("");
+            let into = if is_override_file(name) {
+                &mut overrides
+            } else {
+                &mut primary
+            };
             if let Some((file_id, body)) = self.parse_once(&file, display) {
-                self.decoder().decode_file(&mut module, file_id, body);
+                let mut blocks = self.decoder().top_blocks(file_id, body);
+                for b in &mut blocks {
+                    b.overriding = is_override_file(name);
+                }
+                into.extend(blocks);
             }
+        }
+        let mut decoder = self.decoder();
+        decoder.merge_overrides(&mut primary, overrides);
+        for block in primary {
+            decoder.decode_top_block(&mut module, block);
         }
         module.reindex();
         check_duplicates(&module, self.sources, &mut self.diags);

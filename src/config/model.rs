@@ -163,6 +163,8 @@ impl Module {
 pub struct Settings {
     pub required_version: Option<String>,
     pub required_providers: BTreeMap<String, ProviderRequirement>,
+    /// Where the primary files' one `required_providers` block is.
+    pub required_providers_span: Option<Span>,
     pub backend: Option<Backend>,
     /// `provider_meta "aws" { ... }`: module metadata for a provider, by local name.
     /// Its arguments are kept unevaluated (Terraform evaluates them against the

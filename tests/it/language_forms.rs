@@ -201,3 +201,70 @@ fn a_module_called_twice_reports_its_file_errors_once() {
         run.stderr
     );
 }
+
+// Override files
+
+#[test]
+fn override_files_merge_into_primary_blocks() {
+    let dir = stack(&[
+        (
+            "main.tf",
+            "variable \"v\" {\n  default = \"a\"\n}\nlocals {\n  l = 1\n}\noutput \"o\" {\n  value = \"${var.v}-${local.l}\"\n}\n",
+        ),
+        ("override.tf", "variable \"v\" {\n  default = \"b\"\n}\n"),
+        ("z_override.tf", "locals {\n  l = 2\n}\n"),
+    ]);
+    let loaded = common::evaluate(dir.path());
+    assert_eq!(common::output(&loaded, "o").as_str(), Some("b-2"));
+    assert_eq!(terraform_validate(dir.path()).code, 0);
+}
+
+#[test]
+fn overriding_what_does_not_exist_is_an_error_at_the_override() {
+    let run = validate(
+        &[
+            ("main.tf", "locals {\n  l = 1\n}\n"),
+            (
+                "override.tf",
+                "variable \"nov\" {}\nlocals {\n  nol = 2\n}\noutput \"noo\" {\n  value = 2\n}\nprovider \"aws\" {\n  alias = \"w\"\n}\n",
+            ),
+        ],
+        true,
+        &[
+            "Missing base variable declaration to override",
+            "Missing base local value definition to override",
+            "Missing base output definition to override",
+            "Missing base provider configuration for override",
+        ],
+    );
+    assert!(run.stderr.contains("override.tf:1:"), "{}", run.stderr);
+}
+
+#[test]
+fn depends_on_may_not_be_overridden() {
+    validate(
+        &[
+            (
+                "main.tf",
+                "locals {\n  a = 1\n}\noutput \"o\" {\n  value = 1\n}\n",
+            ),
+            (
+                "override.tf",
+                "output \"o\" {\n  depends_on = [local.a]\n}\n",
+            ),
+        ],
+        true,
+        &["Unsupported override"],
+    );
+}
+
+#[test]
+fn two_required_providers_blocks_are_an_error() {
+    validate(
+        &main_tf(
+            "terraform {\n  required_providers {\n  }\n}\nterraform {\n  required_providers {\n  }\n}\n",
+        ),
+        true,
+        &["Duplicate required providers configuration"],
+    );
+}

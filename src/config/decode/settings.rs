@@ -7,7 +7,9 @@ use crate::diag::Diagnostic;
 use crate::lang::Value;
 
 impl Decoder<'_> {
-    pub(super) fn decode_settings(&mut self, module: &mut Module, body: Body) {
+    /// `overriding` is set for a block from an override file, whose
+    /// `required_providers` entries replace those of the primary files.
+    pub(super) fn decode_settings(&mut self, module: &mut Module, body: Body, overriding: bool) {
         for attr in &body.attrs {
             match attr.name.as_str() {
                 "required_version" => {
@@ -21,6 +23,21 @@ impl Decoder<'_> {
         for block in body.blocks {
             match block.kind.as_str() {
                 "required_providers" => {
+                    if !overriding {
+                        if let Some(first) = module.settings.required_providers_span {
+                            self.diags.push(
+                                Diagnostic::error("Duplicate required providers configuration")
+                                    .detail(format!(
+                                        "A module may have only one required providers configuration. The required providers were previously configured at {}.",
+                                        self.sources.location(first)
+                                    ))
+                                    .at(block.span)
+                                    .label(first, "first configured here"),
+                            );
+                            continue;
+                        }
+                        module.settings.required_providers_span = Some(block.span);
+                    }
                     for attr in &block.body.attrs {
                         if !self.check_provider_local_name(&attr.name, attr.name_span) {
                             continue;
