@@ -1,7 +1,8 @@
 //! Loading a stack from disk: every `*.hcl` and `*.tf` file of a directory, parsed
 //! with hcl-edit (keeping byte spans), decoded into [`Module`]s by `decode`, with local
-//! module calls followed. A file taken by its name that cannot be read is an error, never
-//! skipped; `*.tf.json` files are refused until their syntax is read. Nothing here
+//! module calls followed; `*.tf.json` files are read in Terraform's JSON syntax
+//! (`decode::json`). A file taken by its name that cannot be read is an error, never
+//! skipped. Nothing here
 //! evaluates an expression that may reference anything, and nothing calls a provider.
 
 use std::collections::HashMap;
@@ -158,13 +159,6 @@ fn config_files(dir: &Path, display: &str) -> Result<Vec<PathBuf>, Diagnostic> {
     }
     files.sort();
     Ok(files)
-}
-
-/// A `*.tf.json` file, refused until Terraform's JSON syntax is read.
-fn json_unsupported(display: &str) -> Diagnostic {
-    Diagnostic::error("JSON configuration files are not supported yet").detail(format!(
-        "{display} is written in Terraform's JSON configuration syntax, which plinth does not read yet (support is planned). Write it in HCL as a .tf file, or move it out of the directory."
-    ))
 }
 
 /// How many literals beyond `f64` one text may hold.
@@ -324,6 +318,49 @@ pub fn parse_text(
     }
 }
 
+/// Parses a file in Terraform's JSON syntax: checked to be JSON (so HCL written in
+/// a `.tf.json` file is refused, as Terraform refuses it), then parsed by hcl-edit as
+/// the object expression a JSON document also is, keeping spans in its text.
+pub fn parse_json(
+    text: String,
+    display: String,
+    sources: &mut Sources,
+) -> Result<(FileId, Expression), Diagnostic> {
+    let checked = serde_json::from_str::<serde::de::IgnoredAny>(&text);
+    let parsed = parse_wide_numbers(&text, |t| hcl_edit::parser::parse_expr(t.trim_end()));
+    let id = sources.add(display, text);
+    let file = sources.get(id);
+    let at_line = |line: usize, column: usize| {
+        let mut offset = 0;
+        for (i, l) in file.text.split_inclusive('\n').enumerate() {
+            if i + 1 == line {
+                return offset + column.saturating_sub(1).min(l.len());
+            }
+            offset += l.len();
+        }
+        file.text.len()
+    };
+    if let Err(e) = checked {
+        let start = at_line(e.line(), e.column());
+        let end = (start + 1).min(file.text.len()).max(start);
+        return Err(Diagnostic::error("Syntax error")
+            .detail(format!("Invalid JSON: {e}."))
+            .at(Span::new(id, start..end)));
+    }
+    parsed.map(|root| (id, root)).map_err(|e| {
+        let start = e.location().offset().min(file.text.len());
+        Diagnostic::error("Syntax error")
+            .detail(format!(
+                "This JSON cannot be read as Terraform configuration: {}.",
+                e.message()
+            ))
+            .at(Span::new(
+                id,
+                start..(start + 1).min(file.text.len()).max(start),
+            ))
+    })
+}
+
 struct Loader<'a> {
     sources: &'a mut Sources,
     diags: Diagnostics,
@@ -331,7 +368,15 @@ struct Loader<'a> {
     stack_dir: PathBuf,
     /// Each file parsed once, by canonical path: a module directory called from
     /// several places is decoded again for each call, from the same source file.
-    parsed: HashMap<PathBuf, Option<(FileId, HclBody)>>,
+    parsed: HashMap<PathBuf, Option<(FileId, Parsed)>>,
+}
+
+/// A parsed configuration file: a native body, or a JSON document as the object
+/// expression it also is in HCL.
+#[derive(Clone)]
+enum Parsed {
+    Native(HclBody),
+    Json(Expression),
 }
 
 /// The diagnostics with repeats left out: a module directory loaded once per call
@@ -415,18 +460,17 @@ impl Loader<'_> {
         }
         for file in files {
             let display = display_name(&self.stack_dir, &file);
-            if display.ends_with(".tf.json") {
-                self.diags.push(json_unsupported(&display));
-                continue;
-            }
             let name = file.file_name().and_then(|n| n.to_str()).unwrap_or("");
             let into = if is_override_file(name) {
                 &mut overrides
             } else {
                 &mut primary
             };
-            if let Some((file_id, body)) = self.parse_once(&file, display) {
-                let mut blocks = self.decoder().top_blocks(file_id, body);
+            if let Some((file_id, parsed)) = self.parse_once(&file, display) {
+                let mut blocks = match parsed {
+                    Parsed::Native(body) => self.decoder().top_blocks(file_id, body),
+                    Parsed::Json(root) => self.decoder().json_top_blocks(file_id, root),
+                };
                 for b in &mut blocks {
                     b.overriding = is_override_file(name);
                 }
@@ -503,12 +547,19 @@ impl Loader<'_> {
 
     /// The parsed body of a file, parsing it the first time it is asked for; a file
     /// that does not parse is reported the first time and is `None` after.
-    fn parse_once(&mut self, file: &Path, display: String) -> Option<(FileId, HclBody)> {
+    fn parse_once(&mut self, file: &Path, display: String) -> Option<(FileId, Parsed)> {
         let key = std::fs::canonicalize(file).unwrap_or(file.to_path_buf());
         if let Some(parsed) = self.parsed.get(&key) {
             return parsed.clone();
         }
-        let parsed = match parse_file(file, display, self.sources) {
+        let result = if display.ends_with(".tf.json") {
+            read_file(file, &display)
+                .and_then(|text| parse_json(text, display, self.sources))
+                .map(|(id, root)| (id, Parsed::Json(root)))
+        } else {
+            parse_file(file, display, self.sources).map(|(id, body)| (id, Parsed::Native(body)))
+        };
+        let parsed = match result {
             Ok(parsed) => Some(parsed),
             Err(d) => {
                 self.diags.push(d);

@@ -8,5 +8,6 @@ pub mod model;
 pub mod typeexpr;
 pub mod vars;
 
+pub use decode::json_blocks;
 pub use load::load_stack;
 pub use model::*;

@@ -38,6 +38,10 @@ pub struct Attr {
 pub struct Body {
     pub attrs: Vec<Attr>,
     pub blocks: Vec<NestedBlock>,
+    /// Written in JSON where only a schema tells nested blocks from arguments: an
+    /// object-valued argument the schema calls a block is read as that block
+    /// (`config::json_blocks`).
+    pub json: bool,
 }
 
 impl Body {

@@ -268,3 +268,149 @@ fn two_required_providers_blocks_are_an_error() {
         &["Duplicate required providers configuration"],
     );
 }
+
+// JSON syntax (*.tf.json)
+
+const TWIN_TF: &str = r#"terraform {
+  required_providers {
+    local = {
+      source = "plinth/local"
+    }
+  }
+}
+variable "names" {
+  type    = list(string)
+  default = ["a", "b"]
+}
+locals {
+  prefix = "f-${length(var.names)}"
+}
+resource "local_file" "f" {
+  count           = length(var.names)
+  filename        = "./${local.prefix}-${var.names[count.index]}.txt"
+  content         = "hello ${var.names[count.index]}\n"
+  file_permission = "0644"
+  lifecycle {
+    ignore_changes = [content]
+  }
+}
+resource "local_file" "g" {
+  filename   = "./g.txt"
+  content    = jsonencode({ a = 1 })
+  depends_on = [local_file.f]
+}
+output "files" {
+  value = local_file.f[*].filename
+}
+"#;
+
+const TWIN_JSON: &str = r#"{
+  "//": "the same stack in JSON",
+  "terraform": {
+    "required_providers": {
+      "local": { "source": "plinth/local" }
+    }
+  },
+  "variable": {
+    "names": { "type": "list(string)", "default": ["a", "b"] }
+  },
+  "locals": { "prefix": "f-${length(var.names)}" },
+  "resource": {
+    "local_file": {
+      "f": {
+        "count": "${length(var.names)}",
+        "filename": "./${local.prefix}-${var.names[count.index]}.txt",
+        "content": "hello ${var.names[count.index]}\n",
+        "file_permission": "0644",
+        "lifecycle": { "ignore_changes": ["content"] }
+      },
+      "g": [{
+        "filename": "./g.txt",
+        "content": "${jsonencode({ a = 1 })}",
+        "depends_on": ["local_file.f"]
+      }]
+    }
+  },
+  "output": { "files": { "value": "${local_file.f[*].filename}" } }
+}
+"#;
+
+fn plan_json(files: &[(&str, &str)]) -> serde_json::Value {
+    let dir = stack(files);
+    let out = Command::new(env!("CARGO_BIN_EXE_plinth"))
+        .args([
+            "-C",
+            dir.path().to_str().expect("path"),
+            "--no-color",
+            "plan",
+            "--json",
+        ])
+        .env("PLINTH_PLUGIN_DIR", common::local_provider_dir())
+        .env("PLINTH_CACHE_DIR", dir.path().join(".cache"))
+        .output()
+        .expect("run plinth");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).expect("plan json")
+}
+
+#[test]
+fn a_json_stack_plans_as_its_native_twin() {
+    let native = plan_json(&[("main.tf", TWIN_TF)]);
+    let json = plan_json(&[("main.tf.json", TWIN_JSON)]);
+    assert_eq!(native, json);
+    assert_eq!(native["resource_changes"].as_array().map(Vec::len), Some(3));
+}
+
+#[test]
+fn json_labels_arrays_comments_and_json_overrides() {
+    let dir = stack(&[
+        (
+            "main.tf.json",
+            r#"{
+  "//": "comment",
+  "variable": [
+    { "a": { "type": "string", "default": "x" } },
+    { "b": { "type": "map(number)", "default": { "k": 1 },
+             "validation": { "condition": "${length(var.b) > 0}", "error_message": "Empty." } } }
+  ],
+  "locals": { "l": "${var.a}-${var.b.k}", "n": 1.5, "t": [true, null] },
+  "output": { "o": { "value": "${local.l}-${local.n}", "depends_on": [] } }
+}
+"#,
+        ),
+        (
+            "x_override.tf.json",
+            r#"{ "locals": { "l": "over-${var.a}" } }"#,
+        ),
+    ]);
+    let loaded = common::evaluate(dir.path());
+    assert_eq!(common::output(&loaded, "o").as_str(), Some("over-x-1.5"));
+    assert_eq!(terraform_validate(dir.path()).code, 0);
+}
+
+#[test]
+fn native_syntax_in_a_json_file_is_a_syntax_error() {
+    let run = validate(
+        &[("main.tf.json", "locals {\n  a = 1\n}\n")],
+        false,
+        &["Syntax error"],
+    );
+    assert!(run.stderr.contains("main.tf.json:1:1"), "{}", run.stderr);
+}
+
+#[test]
+fn json_errors_point_into_the_json_text() {
+    let run = validate(
+        &[(
+            "main.tf.json",
+            "{\n  \"output\": {\n    \"o\": { \"value\": \"${local.missing}\" }\n  }\n}\n",
+        )],
+        true,
+        &["Reference to undeclared local value"],
+    );
+    assert!(run.stderr.contains("main.tf.json:3:"), "{}", run.stderr);
+}

@@ -7,6 +7,7 @@ mod attrs;
 mod checks;
 mod duplicates;
 mod import;
+mod json;
 mod lifecycle;
 mod locals;
 mod merge;
@@ -25,6 +26,7 @@ use hcl_edit::Span as _;
 
 pub(super) use attrs::NoReferences;
 pub(super) use duplicates::check_duplicates;
+pub use json::json_blocks;
 pub(super) use merge::is_override_file;
 
 use crate::config::model::*;

@@ -26,7 +26,10 @@ impl Decoder<'_> {
             provider: None,
             depends_on: Vec::new(),
             lifecycle: Lifecycle::default(),
-            body: Body::default(),
+            body: Body {
+                json: body.json,
+                ..Body::default()
+            },
         };
         let mut count_span = None;
         for attr in std::mem::take(&mut body.attrs) {
