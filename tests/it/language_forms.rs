@@ -414,3 +414,126 @@ fn json_errors_point_into_the_json_text() {
     );
     assert!(run.stderr.contains("main.tf.json:3:"), "{}", run.stderr);
 }
+
+// Terraform 0.11 forms
+
+#[test]
+fn bare_list_and_map_types_are_any_elements() {
+    let dir = stack(&[(
+        "main.tf",
+        "variable \"l\" {\n  type    = list\n  default = [1, 2]\n}\nvariable \"m\" {\n  type    = map\n  default = { a = \"x\" }\n}\noutput \"o\" {\n  value = \"${length(var.l)}${var.m.a}\"\n}\n",
+    )]);
+    assert_eq!(terraform_validate(dir.path()).code, 0);
+    let loaded = common::evaluate(dir.path());
+    assert_eq!(common::output(&loaded, "o").as_str(), Some("2x"));
+}
+
+#[test]
+fn bare_set_and_quoted_types_are_errors() {
+    validate(
+        &main_tf(
+            "variable \"s\" {\n  type = set\n}\nvariable \"q\" {\n  type = \"string\"\n}\nvariable \"l\" {\n  type = \"list\"\n}\n",
+        ),
+        true,
+        &[
+            "The set type constructor requires one argument",
+            "Invalid quoted type constraints",
+            "write list(string) instead",
+        ],
+    );
+}
+
+#[test]
+fn quoted_references_are_deprecation_warnings() {
+    let run = validate(
+        &[
+            (
+                "main.tf",
+                "locals {\n  x = 1\n}\noutput \"o\" {\n  value      = 1\n  depends_on = [\"local.x\"]\n}\nmodule \"m\" {\n  source     = \"./m\"\n  depends_on = [\"local.x\"]\n}\n",
+            ),
+            (
+                "m/main.tf",
+                "provider \"aws\" {\n  alias = \"w\"\n}\nresource \"aws_instance\" \"i\" {\n  provider = \"aws.w\"\n  lifecycle {\n    ignore_changes = [\"tags\"]\n  }\n}\n",
+            ),
+        ],
+        false,
+        &[],
+    );
+    assert_eq!(
+        run.stderr
+            .matches("Quoted references are deprecated")
+            .count(),
+        4,
+        "{}",
+        run.stderr
+    );
+    assert!(run.stderr.contains("main.tf:6:17"), "{}", run.stderr);
+    assert!(run.stderr.contains("m/main.tf:5:14"), "{}", run.stderr);
+}
+
+#[test]
+fn quoted_depends_on_warns_in_terraform_too() {
+    let dir = stack(&main_tf(
+        "locals {\n  x = 1\n}\noutput \"o\" {\n  value      = 1\n  depends_on = [\"local.x\"]\n}\n",
+    ));
+    let tf = terraform_validate(dir.path());
+    assert_eq!(tf.code, 0, "{}", tf.stderr);
+    assert!(
+        tf.stdout.contains("Quoted references are deprecated")
+            || tf.stderr.contains("Quoted references are deprecated")
+    );
+    let run = plinth(dir.path(), &["validate"]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert!(
+        run.stderr.contains("Quoted references are deprecated"),
+        "{}",
+        run.stderr
+    );
+}
+
+#[test]
+fn the_star_form_of_ignore_changes_is_an_error() {
+    validate(
+        &main_tf("resource \"x\" \"y\" {\n  lifecycle {\n    ignore_changes = [\"*\"]\n  }\n}\n"),
+        false,
+        &["Invalid ignore_changes wildcard"],
+    );
+}
+
+// required_version
+
+#[test]
+fn required_version_is_checked_against_the_language_version() {
+    let ok = stack(&main_tf(
+        "terraform {\n  required_version = \">= 1.5, < 2.0\"\n}\n",
+    ));
+    assert_eq!(plinth(ok.path(), &["validate"]).code, 0);
+    let run = validate(
+        &main_tf("terraform {\n  required_version = \"~> 0.12.0\"\n}\n"),
+        true,
+        &["Unsupported Terraform Core version"],
+    );
+    assert!(run.stderr.contains("main.tf:2:22"), "{}", run.stderr);
+    assert!(run.stderr.contains("1.9.0"), "{}", run.stderr);
+    validate(
+        &main_tf("terraform {\n  required_version = \"banana\"\n}\n"),
+        true,
+        &["Invalid version constraint"],
+    );
+}
+
+#[test]
+fn a_child_modules_required_version_names_the_module() {
+    let run = validate(
+        &[
+            ("main.tf", "module \"old\" {\n  source = \"./old\"\n}\n"),
+            (
+                "old/main.tf",
+                "terraform {\n  required_version = \"< 1.0\"\n}\n",
+            ),
+        ],
+        false,
+        &["Unsupported Terraform Core version", "Module module.old"],
+    );
+    assert!(run.stderr.contains("old/main.tf:2:"), "{}", run.stderr);
+}

@@ -90,8 +90,11 @@ impl Decoder<'_> {
     }
 
     pub(super) fn references(&mut self, expr: &Expr, what: &str) -> Vec<Reference> {
-        let items: Vec<&Expression> = match &expr.expr {
-            Expression::Array(a) => a.iter().collect(),
+        let items: Vec<Expression> = match &expr.expr {
+            Expression::Array(a) => a
+                .iter()
+                .map(|e| self.unquoted(e, expr.file).unwrap_or_else(|| e.clone()))
+                .collect(),
             _ => {
                 self.diags.push(
                     Diagnostic::error(format!("Invalid {what} argument"))
@@ -102,7 +105,7 @@ impl Decoder<'_> {
             }
         };
         let mut out = Vec::new();
-        for item in items {
+        for item in &items {
             match traversal_reference(item, expr.file) {
                 Some(Ok(r)) if matches!(r.subject, Subject::Resource { .. } | Subject::ModuleCall(_) | Subject::Var(_) | Subject::Local(_)) => out.push(r),
                 Some(Err(d)) => self.diags.push(d),
@@ -118,7 +121,8 @@ impl Decoder<'_> {
 
     pub(super) fn provider_ref(&mut self, expr: &Expr) -> Option<ProviderRef> {
         let span = expr.span().unwrap_or(Span::new(expr.file, 0..0));
-        let parsed = match &expr.expr {
+        let unquoted = self.unquoted(&expr.expr, expr.file);
+        let parsed = match unquoted.as_ref().unwrap_or(&expr.expr) {
             Expression::Variable(v) => Some((v.as_str().to_string(), None)),
             Expression::Traversal(t) => match (&t.expr, t.operators.as_slice()) {
                 (Expression::Variable(v), [op]) => match op.value() {
@@ -142,6 +146,23 @@ impl Decoder<'_> {
                 None
             }
         }
+    }
+
+    /// A literal string written where a reference belongs (`depends_on =
+    /// ["aws_instance.x"]`, `provider = "aws.west"`): the reference it quotes, with
+    /// Terraform's deprecation warning. `None` for anything else.
+    pub(super) fn unquoted(&mut self, e: &Expression, file: FileId) -> Option<Expression> {
+        let Expression::String(_) = e else {
+            return None;
+        };
+        let range = e.span()?;
+        let parsed = reparse_string(&self.sources.get(file).text, range.clone()).ok()?;
+        self.diags.push(
+            Diagnostic::warning("Quoted references are deprecated")
+                .detail("In this context, references are expected literally rather than in quotes. Terraform 0.11 and earlier required quotes, but quoted references are now deprecated and will be removed in a future version of Terraform. Remove the quotes surrounding this reference to silence this warning.")
+                .at(Span::new(file, range)),
+        );
+        Some(parsed)
     }
 
     pub(super) fn address(&mut self, expr: &Expr, what: &str) -> Option<(Target, Span)> {
@@ -172,6 +193,22 @@ impl Decoder<'_> {
             }
         }
     }
+}
+
+/// The text inside the string literal at `range` of `text`, parsed as an
+/// expression whose spans lie where that text is in the file.
+pub(super) fn reparse_string(
+    text: &str,
+    range: std::ops::Range<usize>,
+) -> Result<Expression, hcl_edit::parser::Error> {
+    let inner = (range.start + 1)..range.end.saturating_sub(1).max(range.start + 1);
+    let content = text.get(inner.clone()).unwrap_or("");
+    // Parenthesised and padded: `inner.start` is past the opening quote.
+    let padded = format!("({}{content})", " ".repeat(inner.start - 1));
+    hcl_edit::parser::parse_expr(&padded).map(|e| match e {
+        Expression::Parenthesis(p) => p.into_inner(),
+        other => other,
+    })
 }
 
 /// The reference a bare traversal expression (`aws_instance.x`, `module.m`) names.

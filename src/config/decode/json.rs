@@ -265,16 +265,7 @@ impl Decoder<'_> {
                 let Some(range) = expr.span() else {
                     return expr;
                 };
-                let text = &self.sources.get(file).text;
-                let inner = (range.start + 1)..range.end.saturating_sub(1);
-                let Some(content) = text.get(inner.clone()) else {
-                    return expr;
-                };
-                // Parenthesised and padded so that the parsed spans lie where the
-                // string's text is in the file (`inner.start` is past the quote).
-                let padded = format!("({}{content})", " ".repeat(inner.start - 1));
-                match hcl_edit::parser::parse_expr(&padded) {
-                    Ok(Expression::Parenthesis(p)) => p.into_inner(),
+                match super::attrs::reparse_string(&self.sources.get(file).text, range.clone()) {
                     Ok(parsed) => parsed,
                     Err(e) => {
                         self.diags.push(

@@ -51,6 +51,7 @@ impl Decoder<'_> {
                             let key = match k {
                                 ObjectKey::Ident(id) => id.as_str().to_string(),
                                 ObjectKey::Expression(e) => {
+                                    let e = self.unquoted(e, attr.expr.file).unwrap_or_else(|| e.clone());
                                     let text = e.span().map(|r| self.sources.text(Span::new(attr.expr.file, r)).to_string());
                                     text.unwrap_or_default()
                                 }

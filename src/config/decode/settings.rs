@@ -13,8 +13,11 @@ impl Decoder<'_> {
         for attr in &body.attrs {
             match attr.name.as_str() {
                 "required_version" => {
-                    module.settings.required_version =
-                        self.const_string(&attr.expr, "required_version")
+                    let constraint = self.const_string(&attr.expr, "required_version");
+                    if let Some(text) = &constraint {
+                        self.check_required_version(module, text, attr);
+                    }
+                    module.settings.required_version = constraint;
                 }
                 "experiments" => {}
                 _ => self.unexpected_attr(attr, &["required_version", "experiments"]),
@@ -148,5 +151,40 @@ impl Decoder<'_> {
             span: block.span,
             attrs: block.body.attrs,
         });
+    }
+
+    /// Checks a `required_version` constraint against the language version plinth
+    /// follows, as Terraform checks it against its own version.
+    fn check_required_version(&mut self, module: &Module, text: &str, attr: &Attr) {
+        use crate::plugin::constraint::{parse_version, VersionConstraint};
+        let span = attr.expr.span().unwrap_or(attr.name_span);
+        let Ok(constraint) = VersionConstraint::parse(text) else {
+            self.diags.push(
+                Diagnostic::error("Invalid version constraint")
+                    .detail("This string does not use correct version constraint syntax.")
+                    .at(span),
+            );
+            return;
+        };
+        let version = crate::config::TERRAFORM_LANGUAGE_VERSION;
+        let Ok(ours) = parse_version(version) else {
+            return;
+        };
+        if constraint.matches(&ours) {
+            return;
+        }
+        let what = if module.path.is_empty() {
+            "This configuration".to_string()
+        } else {
+            format!("Module {}", module.display_path().trim_end_matches('.'))
+        };
+        self.diags.push(
+            Diagnostic::error("Unsupported Terraform Core version")
+                .detail(format!(
+                    "{what} does not support Terraform version {version}. To proceed, either choose another supported Terraform version or update this version constraint. Version constraints are normally set for good reason, so updating the constraint may lead to other errors or unexpected behavior."
+                ))
+                .at(span)
+                .help(format!("plinth follows the Terraform language of version {version}.")),
+        );
     }
 }
