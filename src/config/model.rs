@@ -189,6 +189,9 @@ pub struct ProviderRequirement {
     pub source: String,
     pub version: Option<String>,
     pub span: Span,
+    /// `configuration_aliases = [aws.west]`: configurations the calling module must
+    /// pass in through the module call's `providers`.
+    pub configuration_aliases: Vec<ProviderRef>,
 }
 
 #[derive(Debug, Clone)]

@@ -537,3 +537,42 @@ fn a_child_modules_required_version_names_the_module() {
     );
     assert!(run.stderr.contains("old/main.tf:2:"), "{}", run.stderr);
 }
+
+// required_providers
+
+#[test]
+fn configuration_aliases_are_provider_references() {
+    validate(
+        &[
+            (
+                "main.tf",
+                "provider \"local\" {\n  alias = \"x\"\n}\nmodule \"m\" {\n  source = \"./m\"\n  providers = {\n    local.second = local.x\n  }\n}\n",
+            ),
+            (
+                "m/main.tf",
+                "terraform {\n  required_providers {\n    local = {\n      source                = \"plinth/local\"\n      configuration_aliases = [local.second]\n    }\n  }\n}\n",
+            ),
+        ],
+        false,
+        &[],
+    );
+    validate(
+        &main_tf(
+            "terraform {\n  required_providers {\n    aws = {\n      source                = \"hashicorp/aws\"\n      configuration_aliases = [aws.west, google.x]\n    }\n  }\n}\n",
+        ),
+        false,
+        &["Invalid configuration_aliases value", "Expected \"aws\", but found \"google\""],
+    );
+}
+
+#[test]
+fn a_terraform_provider_prefix_in_a_source_is_an_error() {
+    let run = validate(
+        &main_tf(
+            "terraform {\n  required_providers {\n    foo = {\n      source = \"hashicorp/terraform-provider-foo\"\n    }\n  }\n}\n",
+        ),
+        false,
+        &["Invalid provider type", "Did you mean \"hashicorp/foo\"?"],
+    );
+    assert!(run.stderr.contains("main.tf:4:"), "{}", run.stderr);
+}

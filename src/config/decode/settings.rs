@@ -1,9 +1,12 @@
 //! The `terraform` (or `plinth`) block: `required_version`, `required_providers`,
 //! `provider_meta`, and the `backend` or `cloud` block, kept for later.
 
+use hcl_edit::expr::{Expression, ObjectKey};
+use hcl_edit::Span as _;
+
 use super::Decoder;
 use crate::config::model::*;
-use crate::diag::Diagnostic;
+use crate::diag::{Diagnostic, Span};
 use crate::lang::Value;
 
 impl Decoder<'_> {
@@ -45,7 +48,9 @@ impl Decoder<'_> {
                         if !self.check_provider_local_name(&attr.name, attr.name_span) {
                             continue;
                         }
-                        let Some(v) = self.constant(&attr.expr) else {
+                        let (requirement, aliases) =
+                            self.split_configuration_aliases(&attr.name, &attr.expr);
+                        let Some(v) = self.constant(&requirement) else {
                             continue;
                         };
                         let (source, version) = match v.peel().0 {
@@ -68,12 +73,14 @@ impl Decoder<'_> {
                                 continue;
                             }
                         };
+                        self.check_source_type(&source, &requirement);
                         module.settings.required_providers.insert(
                             attr.name.clone(),
                             ProviderRequirement {
                                 source,
                                 version,
                                 span: attr.name_span,
+                                configuration_aliases: aliases,
                             },
                         );
                     }
@@ -185,6 +192,103 @@ impl Decoder<'_> {
                 ))
                 .at(span)
                 .help(format!("plinth follows the Terraform language of version {version}.")),
+        );
+    }
+
+    /// A requirement object with its `configuration_aliases` (references such as
+    /// `aws.west`, which no constant can hold) taken out and read as provider
+    /// references, each of which must name this provider.
+    fn split_configuration_aliases(
+        &mut self,
+        local: &str,
+        expr: &Expr,
+    ) -> (Expr, Vec<ProviderRef>) {
+        let Expression::Object(obj) = &expr.expr else {
+            return (expr.clone(), Vec::new());
+        };
+        let is_aliases = |k: &ObjectKey| match k {
+            ObjectKey::Ident(id) => id.as_str() == "configuration_aliases",
+            ObjectKey::Expression(Expression::String(s)) => s.value() == "configuration_aliases",
+            ObjectKey::Expression(_) => false,
+        };
+        let mut aliases = Vec::new();
+        let mut rest = obj.clone();
+        let Some(key) = obj.iter().map(|(k, _)| k).find(|k| is_aliases(k)).cloned() else {
+            return (expr.clone(), aliases);
+        };
+        let Some(list) = rest.remove(&key).map(|v| v.expr().clone()) else {
+            return (expr.clone(), aliases);
+        };
+        let items: Vec<Expression> = match list {
+            Expression::Array(items) => items.iter().cloned().collect(),
+            other => {
+                self.diags.push(
+                    Diagnostic::error("Invalid configuration_aliases value")
+                        .detail("configuration_aliases must be a list of provider configuration references, such as [aws.west].")
+                        .at_opt(other.span().map(|r| Span::new(expr.file, r))),
+                );
+                Vec::new()
+            }
+        };
+        for item in items {
+            let item = Expr {
+                file: expr.file,
+                expr: item,
+            };
+            let Some(r) = self.provider_ref(&item) else {
+                continue;
+            };
+            if r.name != local {
+                self.diags.push(
+                    Diagnostic::error("Invalid configuration_aliases value")
+                        .detail(format!(
+                            "Configuration aliases must be prefixed with the provider name. Expected {local:?}, but found {:?}.",
+                            r.name
+                        ))
+                        .at(r.span),
+                );
+                continue;
+            }
+            aliases.push(r);
+        }
+        (
+            Expr {
+                file: expr.file,
+                expr: Expression::Object(rest),
+            },
+            aliases,
+        )
+    }
+
+    /// A source address whose type keeps the repository prefix
+    /// `terraform-provider-`, which Terraform refuses.
+    fn check_source_type(&mut self, source: &str, expr: &Expr) {
+        let Some(ty) = source.rsplit('/').next() else {
+            return;
+        };
+        let Some(short) = ty.strip_prefix("terraform-provider-") else {
+            return;
+        };
+        let suggestion = format!("{}{short}", &source[..source.len() - ty.len()]);
+        let at = match &expr.expr {
+            Expression::Object(obj) => obj
+                .iter()
+                .find(|(k, _)| match k {
+                    ObjectKey::Ident(id) => id.as_str() == "source",
+                    ObjectKey::Expression(Expression::String(s)) => s.value() == "source",
+                    ObjectKey::Expression(_) => false,
+                })
+                .and_then(|(_, v)| v.expr().span())
+                .map(|r| Span::new(expr.file, r)),
+            _ => None,
+        };
+        self.diags.push(
+            Diagnostic::error("Invalid provider type")
+                .detail(format!(
+                    "Provider source {source:?} has a type with the prefix \"terraform-provider-\", which isn't valid. Although that prefix is often used in the names of version control repositories for Terraform providers, provider source strings should not include it."
+                ))
+                .at_opt(at.or(expr.span()))
+                .help(format!("Did you mean {suggestion:?}?")),
         );
     }
 }
