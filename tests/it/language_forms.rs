@@ -576,3 +576,36 @@ fn a_terraform_provider_prefix_in_a_source_is_an_error() {
     );
     assert!(run.stderr.contains("main.tf:4:"), "{}", run.stderr);
 }
+
+// Reserved names and removed forms
+
+#[test]
+fn reserved_variable_names_are_errors() {
+    let run = validate(
+        &main_tf("variable \"count\" {}\nvariable \"source\" {}\nvariable \"ok\" {}\n"),
+        true,
+        &["Invalid variable name", "\"count\" is reserved"],
+    );
+    assert_eq!(
+        run.stderr.matches("Invalid variable name").count(),
+        2,
+        "{}",
+        run.stderr
+    );
+}
+
+#[test]
+fn reserved_block_types_and_removed_provisioners_are_errors() {
+    validate(
+        &[
+            ("main.tf", "module \"m\" {\n  source = \"./m\"\n  lifecycle {}\n}\nresource \"x\" \"r\" {\n  locals {}\n  provisioner \"chef\" {}\n}\n"),
+            ("m/main.tf", ""),
+        ],
+        false,
+        &[
+            "Reserved block type name in module block",
+            "Reserved block type name in resource block",
+            "The \"chef\" provisioner has been removed",
+        ],
+    );
+}

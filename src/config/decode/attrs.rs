@@ -35,6 +35,18 @@ impl Decoder<'_> {
         );
     }
 
+    /// A nested block type Terraform keeps for its own future use.
+    pub(super) fn reserved_block(&mut self, b: &NestedBlock, container: &str) {
+        self.diags.push(
+            Diagnostic::error(format!("Reserved block type name in {container} block"))
+                .detail(format!(
+                    "The block type name {:?} is reserved for use by Terraform in a future version.",
+                    b.kind
+                ))
+                .at(b.span),
+        );
+    }
+
     pub(super) fn unexpected_attr(&mut self, a: &Attr, valid: &[&str]) {
         self.diags.push(
             Diagnostic::error("Unsupported argument")

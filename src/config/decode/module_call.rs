@@ -80,7 +80,10 @@ impl Decoder<'_> {
             );
         }
         for b in &body.blocks {
-            self.unexpected_block(b);
+            match b.kind.as_str() {
+                "lifecycle" | "locals" => self.reserved_block(b, "module"),
+                _ => self.unexpected_block(b),
+            }
         }
         if !has_source {
             self.diags.push(
