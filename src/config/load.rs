@@ -40,12 +40,11 @@ pub fn load_stack(dir: &Path, sources: &mut Sources) -> (Config, Diagnostics) {
     }
     loader.load_module(dir.to_path_buf(), Vec::new(), None, &mut Vec::new(), None);
     let diags = once_each(loader.diags);
-    (
-        Config {
-            modules: loader.modules,
-        },
-        diags,
-    )
+    let mut config = Config {
+        modules: loader.modules,
+    };
+    config.resolve_provider_refs();
+    (config, diags)
 }
 
 /// Loads a root module held in memory as one file (for tests and fuzzing); its module
@@ -72,12 +71,11 @@ pub fn load_source(
         Some(inline),
     );
     let diags = once_each(loader.diags);
-    (
-        Config {
-            modules: loader.modules,
-        },
-        diags,
-    )
+    let mut config = Config {
+        modules: loader.modules,
+    };
+    config.resolve_provider_refs();
+    (config, diags)
 }
 
 /// Reads and parses one file into a hcl-edit body, registering it in `sources`.

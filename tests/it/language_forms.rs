@@ -609,3 +609,62 @@ fn reserved_block_types_and_removed_provisioners_are_errors() {
         ],
     );
 }
+
+/// Applies `files` with plinth/local and returns each resource's provider address
+/// from state.
+fn applied_providers(files: &[(&str, &str)]) -> Vec<(String, String)> {
+    let dir = stack(files);
+    let run = |args: &[&str]| {
+        Command::new(env!("CARGO_BIN_EXE_plinth"))
+            .args(["-C", dir.path().to_str().expect("path"), "--no-color"])
+            .args(args)
+            .env("PLINTH_PLUGIN_DIR", common::local_provider_dir())
+            .env("PLINTH_CACHE_DIR", dir.path().join(".cache"))
+            .output()
+            .expect("run plinth")
+    };
+    let applied = run(&["apply", "--auto-approve"]);
+    assert!(
+        applied.status.success(),
+        "{}",
+        String::from_utf8_lossy(&applied.stderr)
+    );
+    let state: serde_json::Value =
+        serde_json::from_slice(&run(&["state", "pull"]).stdout).expect("state");
+    let mut out: Vec<(String, String)> = state["resources"]
+        .as_object()
+        .expect("resources")
+        .iter()
+        .map(|(k, v)| (k.clone(), v["provider"].as_str().unwrap_or("").to_string()))
+        .collect();
+    out.sort();
+    out
+}
+
+const LOCAL_X: &str = "terraform {\n  required_providers {\n    local = { source = \"plinth/local\" }\n  }\n}\nprovider \"local\" {\n  alias = \"x\"\n}\n";
+
+#[test]
+fn a_module_uses_the_configurations_its_call_passes_in() {
+    let root = format!(
+        "{LOCAL_X}module \"aliased\" {{\n  source    = \"./aliased\"\n  providers = {{\n    local.second = local.x\n  }}\n}}\nmodule \"default\" {{\n  source    = \"./default\"\n  providers = {{\n    local = local.x\n  }}\n}}\n"
+    );
+    let providers = applied_providers(&[
+        ("main.tf", &root),
+        (
+            "aliased/main.tf",
+            "terraform {\n  required_providers {\n    local = {\n      source                = \"plinth/local\"\n      configuration_aliases = [local.second]\n    }\n  }\n}\nresource \"local_file\" \"f\" {\n  provider = local.second\n  filename = \"./a.txt\"\n  content  = \"a\"\n}\n",
+        ),
+        (
+            "default/main.tf",
+            "terraform {\n  required_providers {\n    local = { source = \"plinth/local\" }\n  }\n}\nresource \"local_file\" \"f\" {\n  filename = \"./d.txt\"\n  content  = \"d\"\n}\n",
+        ),
+    ]);
+    let x = "provider[\"registry.terraform.io/plinth/local\"].x";
+    assert_eq!(
+        providers,
+        [
+            ("module.aliased.local_file.f".to_string(), x.to_string()),
+            ("module.default.local_file.f".to_string(), x.to_string()),
+        ]
+    );
+}

@@ -148,7 +148,12 @@ impl Decoder<'_> {
             _ => None,
         };
         match parsed {
-            Some((name, alias)) => Some(ProviderRef { name, alias, span }),
+            Some((name, alias)) => Some(ProviderRef {
+                name,
+                alias,
+                span,
+                root: None,
+            }),
             None => {
                 self.diags.push(
                     Diagnostic::error("Invalid provider reference")
