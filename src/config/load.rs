@@ -1,16 +1,18 @@
 //! Loading a stack from disk: every `*.hcl` and `*.tf` file of a directory, parsed
 //! with hcl-edit (keeping byte spans), decoded into [`Module`]s by `decode`, with local
-//! module calls followed. A file taken by its name that cannot be read is an error, never
-//! skipped; `*.tf.json` files are refused until their syntax is read. Nothing here
+//! module calls followed; `*.tf.json` files are read in Terraform's JSON syntax
+//! (`decode::json`). A file taken by its name that cannot be read is an error, never
+//! skipped. Nothing here
 //! evaluates an expression that may reference anything, and nothing calls a provider.
 
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
 use hcl_edit::expr::Expression;
 use hcl_edit::structure::Body as HclBody;
 use hcl_edit::Span as _;
 
-use super::decode::{check_duplicates, Decoder};
+use super::decode::{check_duplicates, is_override_file, Decoder};
 use super::model::*;
 use crate::diag::{Diagnostic, Diagnostics, FileId, Sources, Span};
 
@@ -34,6 +36,7 @@ pub fn load_stack_with(
         modules: Vec::new(),
         stack_dir: dir.to_path_buf(),
         resolver,
+        parsed: HashMap::new(),
     };
     if !dir.is_dir() {
         loader.diags.push(
@@ -48,13 +51,12 @@ pub fn load_stack_with(
         );
     }
     loader.load_module(dir.to_path_buf(), Vec::new(), None, &mut Vec::new(), None);
-    let diags = loader.diags;
-    (
-        Config {
-            modules: loader.modules,
-        },
-        diags,
-    )
+    let diags = once_each(loader.diags);
+    let mut config = Config {
+        modules: loader.modules,
+    };
+    config.resolve_provider_refs();
+    (config, diags)
 }
 
 /// Loads a root module held in memory as one file (for tests and fuzzing); its module
@@ -72,6 +74,7 @@ pub fn load_source(
         modules: Vec::new(),
         stack_dir: dir.to_path_buf(),
         resolver: &mut installed,
+        parsed: HashMap::new(),
     };
     let inline = (name.to_string(), text);
     loader.load_module(
@@ -81,13 +84,12 @@ pub fn load_source(
         &mut Vec::new(),
         Some(inline),
     );
-    let diags = loader.diags;
-    (
-        Config {
-            modules: loader.modules,
-        },
-        diags,
-    )
+    let diags = once_each(loader.diags);
+    let mut config = Config {
+        modules: loader.modules,
+    };
+    config.resolve_provider_refs();
+    (config, diags)
 }
 
 /// Reads and parses one file into a hcl-edit body, registering it in `sources`.
@@ -169,13 +171,6 @@ fn config_files(dir: &Path, display: &str) -> Result<Vec<PathBuf>, Diagnostic> {
     }
     files.sort();
     Ok(files)
-}
-
-/// A `*.tf.json` file, refused until Terraform's JSON syntax is read.
-fn json_unsupported(display: &str) -> Diagnostic {
-    Diagnostic::error("JSON configuration files are not supported yet").detail(format!(
-        "{display} is written in Terraform's JSON configuration syntax, which plinth does not read yet (support is planned). Write it in HCL as a .tf file, or move it out of the directory."
-    ))
 }
 
 /// How many literals beyond `f64` one text may hold.
@@ -335,12 +330,78 @@ pub fn parse_text(
     }
 }
 
+/// Parses a file in Terraform's JSON syntax: checked to be JSON (so HCL written in
+/// a `.tf.json` file is refused, as Terraform refuses it), then parsed by hcl-edit as
+/// the object expression a JSON document also is, keeping spans in its text.
+pub fn parse_json(
+    text: String,
+    display: String,
+    sources: &mut Sources,
+) -> Result<(FileId, Expression), Diagnostic> {
+    let checked = serde_json::from_str::<serde::de::IgnoredAny>(&text);
+    let parsed = parse_wide_numbers(&text, |t| hcl_edit::parser::parse_expr(t.trim_end()));
+    let id = sources.add(display, text);
+    let file = sources.get(id);
+    let at_line = |line: usize, column: usize| {
+        let mut offset = 0;
+        for (i, l) in file.text.split_inclusive('\n').enumerate() {
+            if i + 1 == line {
+                return offset + column.saturating_sub(1).min(l.len());
+            }
+            offset += l.len();
+        }
+        file.text.len()
+    };
+    if let Err(e) = checked {
+        let start = at_line(e.line(), e.column());
+        let end = (start + 1).min(file.text.len()).max(start);
+        return Err(Diagnostic::error("Syntax error")
+            .detail(format!("Invalid JSON: {e}."))
+            .at(Span::new(id, start..end)));
+    }
+    parsed.map(|root| (id, root)).map_err(|e| {
+        let start = e.location().offset().min(file.text.len());
+        Diagnostic::error("Syntax error")
+            .detail(format!(
+                "This JSON cannot be read as Terraform configuration: {}.",
+                e.message()
+            ))
+            .at(Span::new(
+                id,
+                start..(start + 1).min(file.text.len()).max(start),
+            ))
+    })
+}
+
 struct Loader<'a> {
     sources: &'a mut Sources,
     diags: Diagnostics,
     modules: Vec<Module>,
     stack_dir: PathBuf,
     resolver: &'a mut dyn crate::modules::Resolver,
+    /// Each file parsed once, by canonical path: a module directory called from
+    /// several places is decoded again for each call, from the same source file.
+    parsed: HashMap<PathBuf, Option<(FileId, Parsed)>>,
+}
+
+/// A parsed configuration file: a native body, or a JSON document as the object
+/// expression it also is in HCL.
+#[derive(Clone)]
+enum Parsed {
+    Native(HclBody),
+    Json(Expression),
+}
+
+/// The diagnostics with repeats left out: a module directory loaded once per call
+/// reports what is wrong with its files once, not once per call.
+fn once_each(diags: Diagnostics) -> Diagnostics {
+    let mut out = Diagnostics::default();
+    for d in diags.items {
+        if !out.items.contains(&d) {
+            out.items.push(d);
+        }
+    }
+    out
 }
 
 /// A file's name as the user knows it: its directory relative to the stack, then its
@@ -402,22 +463,37 @@ impl Loader<'_> {
             }),
         };
         let mut module = std::mem::take(&mut self.modules[id]);
+        let mut primary = Vec::new();
+        let mut overrides = Vec::new();
         if let Some((name, text)) = inline {
             match parse_text(text, name, self.sources) {
-                Ok((file_id, body)) => self.decoder().decode_file(&mut module, file_id, body),
+                Ok((file_id, body)) => primary.extend(self.decoder().top_blocks(file_id, body)),
                 Err(d) => self.diags.push(d),
             }
         }
         for file in files {
             let display = display_name(&self.stack_dir, &file);
-            if display.ends_with(".tf.json") {
-                self.diags.push(json_unsupported(&display));
-                continue;
+            let name = file.file_name().and_then(|n| n.to_str()).unwrap_or("");
+            let into = if is_override_file(name) {
+                &mut overrides
+            } else {
+                &mut primary
+            };
+            if let Some((file_id, parsed)) = self.parse_once(&file, display) {
+                let mut blocks = match parsed {
+                    Parsed::Native(body) => self.decoder().top_blocks(file_id, body),
+                    Parsed::Json(root) => self.decoder().json_top_blocks(file_id, root),
+                };
+                for b in &mut blocks {
+                    b.overriding = is_override_file(name);
+                }
+                into.extend(blocks);
             }
-            match parse_file(&file, display, self.sources) {
-                Ok((file_id, body)) => self.decoder().decode_file(&mut module, file_id, body),
-                Err(d) => self.diags.push(d),
-            }
+        }
+        let mut decoder = self.decoder();
+        decoder.merge_overrides(&mut primary, overrides);
+        for block in primary {
+            decoder.decode_top_block(&mut module, block);
         }
         module.reindex();
         check_duplicates(&module, self.sources, &mut self.diags);
@@ -494,6 +570,31 @@ impl Loader<'_> {
         ancestors.pop();
         self.modules[id] = module;
         id
+    }
+
+    /// The parsed body of a file, parsing it the first time it is asked for; a file
+    /// that does not parse is reported the first time and is `None` after.
+    fn parse_once(&mut self, file: &Path, display: String) -> Option<(FileId, Parsed)> {
+        let key = std::fs::canonicalize(file).unwrap_or(file.to_path_buf());
+        if let Some(parsed) = self.parsed.get(&key) {
+            return parsed.clone();
+        }
+        let result = if display.ends_with(".tf.json") {
+            read_file(file, &display)
+                .and_then(|text| parse_json(text, display, self.sources))
+                .map(|(id, root)| (id, Parsed::Json(root)))
+        } else {
+            parse_file(file, display, self.sources).map(|(id, body)| (id, Parsed::Native(body)))
+        };
+        let parsed = match result {
+            Ok(parsed) => Some(parsed),
+            Err(d) => {
+                self.diags.push(d);
+                None
+            }
+        };
+        self.parsed.insert(key, parsed.clone());
+        parsed
     }
 
     fn decoder(&mut self) -> Decoder<'_> {

@@ -38,6 +38,10 @@ pub struct Attr {
 pub struct Body {
     pub attrs: Vec<Attr>,
     pub blocks: Vec<NestedBlock>,
+    /// Written in JSON where only a schema tells nested blocks from arguments: an
+    /// object-valued argument the schema calls a block is read as that block
+    /// (`config::json_blocks`).
+    pub json: bool,
 }
 
 impl Body {
@@ -74,6 +78,78 @@ pub struct Config {
 impl Config {
     pub fn root(&self) -> &Module {
         &self.modules[0]
+    }
+
+    /// The root configuration a reference to provider `name` (with `alias`) in
+    /// module `m` stands for, following each module call's `providers` map up (a
+    /// default configuration is inherited where no map names it); `None` where a
+    /// module on the way declares the configuration itself, or nothing passes an
+    /// aliased one in.
+    pub fn root_provider(
+        &self,
+        mut m: ModuleId,
+        name: &str,
+        alias: Option<&str>,
+    ) -> Option<(String, Option<String>)> {
+        let (mut name, mut alias) = (name.to_string(), alias.map(str::to_string));
+        loop {
+            let module = &self.modules[m];
+            if m == 0 {
+                return Some((name, alias));
+            }
+            if module
+                .providers
+                .iter()
+                .any(|p| p.name == name && p.alias == alias)
+            {
+                return None;
+            }
+            let parent = module.parent?;
+            let call = self.modules[parent].module_call(module.path.last()?)?;
+            let key = match &alias {
+                Some(a) => format!("{name}.{a}"),
+                None => name.clone(),
+            };
+            match call.providers.iter().find(|(k, _)| *k == key) {
+                Some((_, p)) => (name, alias) = (p.name.clone(), p.alias.clone()),
+                None if alias.is_none() => {}
+                None => return None,
+            }
+            m = parent;
+        }
+    }
+
+    /// Sets each child module resource's [`ProviderRef::root`], so that a plugin
+    /// configuration passed in through `providers = { aws = aws.west }` serves it.
+    pub fn resolve_provider_refs(&mut self) {
+        for m in 1..self.modules.len() {
+            for i in 0..self.modules[m].resources.len() {
+                let r = &self.modules[m].resources[i];
+                let (name, alias) = match &r.provider {
+                    Some(p) => (p.name.clone(), p.alias.clone()),
+                    None => (r.provider_name().to_string(), None),
+                };
+                let Some(root) = self.root_provider(m, &name, alias.as_deref()) else {
+                    continue;
+                };
+                if root == (name.clone(), alias.clone()) {
+                    continue;
+                }
+                let span = r.span;
+                let r = &mut self.modules[m].resources[i];
+                match &mut r.provider {
+                    Some(p) => p.root = Some(root),
+                    None => {
+                        r.provider = Some(ProviderRef {
+                            name,
+                            alias: None,
+                            span,
+                            root: Some(root),
+                        })
+                    }
+                }
+            }
+        }
     }
 }
 
@@ -163,7 +239,21 @@ impl Module {
 pub struct Settings {
     pub required_version: Option<String>,
     pub required_providers: BTreeMap<String, ProviderRequirement>,
+    /// Where the primary files' one `required_providers` block is.
+    pub required_providers_span: Option<Span>,
     pub backend: Option<Backend>,
+    /// `provider_meta "aws" { ... }`: module metadata for a provider, by local name.
+    /// Its arguments are kept unevaluated (Terraform evaluates them against the
+    /// provider's `provider_meta` schema when it plans a resource); plinth does not
+    /// send them to providers yet.
+    pub provider_metas: Vec<ProviderMeta>,
+}
+
+#[derive(Debug, Clone)]
+pub struct ProviderMeta {
+    pub provider: String,
+    pub span: Span,
+    pub attrs: Vec<Attr>,
 }
 
 #[derive(Debug, Clone)]
@@ -171,6 +261,9 @@ pub struct ProviderRequirement {
     pub source: String,
     pub version: Option<String>,
     pub span: Span,
+    /// `configuration_aliases = [aws.west]`: configurations the calling module must
+    /// pass in through the module call's `providers`.
+    pub configuration_aliases: Vec<ProviderRef>,
 }
 
 #[derive(Debug, Clone)]
@@ -255,6 +348,10 @@ pub struct ProviderRef {
     pub name: String,
     pub alias: Option<String>,
     pub span: Span,
+    /// The root module's configuration (name, alias) this reference reaches through
+    /// module calls' `providers` maps and default inheritance; `None` where it is
+    /// the root's own or stays in a module that declares the configuration itself.
+    pub root: Option<(String, Option<String>)>,
 }
 
 #[derive(Debug, Clone)]

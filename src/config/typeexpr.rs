@@ -49,7 +49,11 @@ fn parse(
             "number" => Ok((Constraint::Number, None)),
             "bool" => Ok((Constraint::Bool, None)),
             "any" => Ok((Constraint::Any, None)),
-            "list" | "set" | "map" | "object" | "tuple" => Err(invalid(
+            // Terraform 0.11's bare `list` and `map` are still read, as list(any) and
+            // map(any); `set` never had that form.
+            "list" => Ok((Constraint::List(Box::new(Constraint::Any)), None)),
+            "map" => Ok((Constraint::Map(Box::new(Constraint::Any)), None)),
+            "set" | "object" | "tuple" => Err(invalid(
                 e,
                 ctx,
                 format!("The {} type constructor requires one argument specifying the element type.", v.as_str()),
@@ -57,12 +61,18 @@ fn parse(
             other => Err(invalid(e, ctx, format!("The keyword {other:?} is not a valid type specification."))
                 .help_opt(did_you_mean(other, KEYWORDS))),
         },
-        Expression::String(s) => Err(Diagnostic::error("Invalid quoted type constraints")
-            .detail(format!(
-                "Terraform 0.11 and earlier required type constraints to be given in quotes, but that form is no longer supported. Remove the quotes around {:?}.",
-                s.value()
-            ))
-            .at_opt(span(e, ctx))),
+        Expression::String(s) => {
+            let quoted = s.value().as_str();
+            let instead = match quoted {
+                "list" | "map" => format!(" and write {quoted}(string) instead to explicitly indicate that the {quoted} elements are strings"),
+                _ => String::new(),
+            };
+            Err(Diagnostic::error("Invalid quoted type constraints")
+                .detail(format!(
+                    "Terraform 0.11 and earlier required type constraints to be given in quotes, but that form is now deprecated and will be removed in a future version of Terraform. Remove the quotes around {quoted:?}{instead}."
+                ))
+                .at_opt(span(e, ctx)))
+        }
         Expression::FuncCall(call) => {
             let name = call.name.name.as_str();
             let args: Vec<&Expression> = call.args.iter().collect();

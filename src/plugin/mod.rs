@@ -342,9 +342,13 @@ impl Providers {
         if builtin::is_builtin(&resource.type_name) {
             return self.for_type(&resource.type_name);
         }
-        let key = match &p.alias {
-            Some(a) => format!("{}.{a}", p.name),
-            None => p.name.clone(),
+        let (name, alias) = match &p.root {
+            Some((name, alias)) => (name, alias),
+            None => (&p.name, &p.alias),
+        };
+        let key = match alias {
+            Some(a) => format!("{name}.{a}"),
+            None => name.clone(),
         };
         self.by_prefix
             .get(&key)

@@ -272,22 +272,24 @@ fn hidden_and_backup_files_are_not_stack_files() {
 }
 
 #[test]
-fn json_configuration_is_refused_not_ignored() {
+fn json_configuration_is_read_not_ignored() {
     let dir = applied();
+    let more = dir.path().join("more.tf.json");
+    std::fs::write(&more, r#"{"resource": {"plinth_data": {"y": {"input": 1}"#).unwrap();
+    refused(dir.path(), &LOADING, &["Syntax error", "more.tf.json:1:"]);
+    five_in_state(dir.path());
     std::fs::write(
-        dir.path().join("more.tf.json"),
+        &more,
         r#"{"resource": {"plinth_data": {"y": {"input": 1}}}}"#,
     )
     .unwrap();
-    refused(
-        dir.path(),
-        &LOADING,
-        &[
-            "JSON configuration files are not supported yet",
-            "more.tf.json is written in Terraform's JSON configuration syntax",
-        ],
+    let plan = plinth(dir.path(), &["plan"]);
+    assert_eq!(plan.code, 0, "{}", plan.stderr);
+    assert!(
+        plan.stdout.contains("plinth_data.y will be created"),
+        "{}",
+        plan.stdout
     );
-    five_in_state(dir.path());
 }
 
 #[test]

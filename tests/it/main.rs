@@ -13,6 +13,7 @@ mod functions_since_1_0;
 mod fuzz_regressions;
 mod json_plan;
 mod kill;
+mod language_forms;
 mod loader_faults;
 mod modules_install;
 mod operation;

@@ -35,6 +35,18 @@ impl Decoder<'_> {
         );
     }
 
+    /// A nested block type Terraform keeps for its own future use.
+    pub(super) fn reserved_block(&mut self, b: &NestedBlock, container: &str) {
+        self.diags.push(
+            Diagnostic::error(format!("Reserved block type name in {container} block"))
+                .detail(format!(
+                    "The block type name {:?} is reserved for use by Terraform in a future version.",
+                    b.kind
+                ))
+                .at(b.span),
+        );
+    }
+
     pub(super) fn unexpected_attr(&mut self, a: &Attr, valid: &[&str]) {
         self.diags.push(
             Diagnostic::error("Unsupported argument")
@@ -90,8 +102,11 @@ impl Decoder<'_> {
     }
 
     pub(super) fn references(&mut self, expr: &Expr, what: &str) -> Vec<Reference> {
-        let items: Vec<&Expression> = match &expr.expr {
-            Expression::Array(a) => a.iter().collect(),
+        let items: Vec<Expression> = match &expr.expr {
+            Expression::Array(a) => a
+                .iter()
+                .map(|e| self.unquoted(e, expr.file).unwrap_or_else(|| e.clone()))
+                .collect(),
             _ => {
                 self.diags.push(
                     Diagnostic::error(format!("Invalid {what} argument"))
@@ -102,7 +117,7 @@ impl Decoder<'_> {
             }
         };
         let mut out = Vec::new();
-        for item in items {
+        for item in &items {
             match traversal_reference(item, expr.file) {
                 Some(Ok(r)) if matches!(r.subject, Subject::Resource { .. } | Subject::ModuleCall(_) | Subject::Var(_) | Subject::Local(_)) => out.push(r),
                 Some(Err(d)) => self.diags.push(d),
@@ -118,7 +133,8 @@ impl Decoder<'_> {
 
     pub(super) fn provider_ref(&mut self, expr: &Expr) -> Option<ProviderRef> {
         let span = expr.span().unwrap_or(Span::new(expr.file, 0..0));
-        let parsed = match &expr.expr {
+        let unquoted = self.unquoted(&expr.expr, expr.file);
+        let parsed = match unquoted.as_ref().unwrap_or(&expr.expr) {
             Expression::Variable(v) => Some((v.as_str().to_string(), None)),
             Expression::Traversal(t) => match (&t.expr, t.operators.as_slice()) {
                 (Expression::Variable(v), [op]) => match op.value() {
@@ -132,7 +148,12 @@ impl Decoder<'_> {
             _ => None,
         };
         match parsed {
-            Some((name, alias)) => Some(ProviderRef { name, alias, span }),
+            Some((name, alias)) => Some(ProviderRef {
+                name,
+                alias,
+                span,
+                root: None,
+            }),
             None => {
                 self.diags.push(
                     Diagnostic::error("Invalid provider reference")
@@ -142,6 +163,23 @@ impl Decoder<'_> {
                 None
             }
         }
+    }
+
+    /// A literal string written where a reference belongs (`depends_on =
+    /// ["aws_instance.x"]`, `provider = "aws.west"`): the reference it quotes, with
+    /// Terraform's deprecation warning. `None` for anything else.
+    pub(super) fn unquoted(&mut self, e: &Expression, file: FileId) -> Option<Expression> {
+        let Expression::String(_) = e else {
+            return None;
+        };
+        let range = e.span()?;
+        let parsed = reparse_string(&self.sources.get(file).text, range.clone()).ok()?;
+        self.diags.push(
+            Diagnostic::warning("Quoted references are deprecated")
+                .detail("In this context, references are expected literally rather than in quotes. Terraform 0.11 and earlier required quotes, but quoted references are now deprecated and will be removed in a future version of Terraform. Remove the quotes surrounding this reference to silence this warning.")
+                .at(Span::new(file, range)),
+        );
+        Some(parsed)
     }
 
     pub(super) fn address(&mut self, expr: &Expr, what: &str) -> Option<(Target, Span)> {
@@ -174,6 +212,22 @@ impl Decoder<'_> {
     }
 }
 
+/// The text inside the string literal at `range` of `text`, parsed as an
+/// expression whose spans lie where that text is in the file.
+pub(super) fn reparse_string(
+    text: &str,
+    range: std::ops::Range<usize>,
+) -> Result<Expression, hcl_edit::parser::Error> {
+    let inner = (range.start + 1)..range.end.saturating_sub(1).max(range.start + 1);
+    let content = text.get(inner.clone()).unwrap_or("");
+    // Parenthesised and padded: `inner.start` is past the opening quote.
+    let padded = format!("({}{content})", " ".repeat(inner.start - 1));
+    hcl_edit::parser::parse_expr(&padded).map(|e| match e {
+        Expression::Parenthesis(p) => p.into_inner(),
+        other => other,
+    })
+}
+
 /// The reference a bare traversal expression (`aws_instance.x`, `module.m`) names.
 pub(super) fn traversal_reference(
     e: &Expression,
@@ -189,4 +243,49 @@ pub(super) fn traversal_reference(
     };
     let root_span = Span::new(file, root.span()?);
     Some(parse_reference(root.as_str(), root_span, ops, file))
+}
+
+/// What is wrong with a provider local name (`aws`, `google-beta`), as Terraform
+/// checks it where a name is declared: letters, digits and dashes, no leading,
+/// trailing or doubled dash, and written in lower case.
+pub(super) fn provider_local_name_problem(name: &str) -> Option<String> {
+    if name.is_empty() {
+        return Some(format!(
+            "{name:?} is an invalid provider local name: must have at least one character"
+        ));
+    }
+    if !name.chars().all(|c| c.is_alphanumeric() || c == '-')
+        || name.starts_with('-')
+        || name.ends_with('-')
+    {
+        return Some(format!("{name} is an invalid provider local name: must contain only letters, digits, and dashes, and may not use leading or trailing dashes"));
+    }
+    if name.contains("--") {
+        return Some(format!(
+            "{name} is an invalid provider local name: cannot use multiple consecutive dashes"
+        ));
+    }
+    let lower = name.to_lowercase();
+    (lower != name).then(|| {
+        format!(
+            "Provider names must be normalized. Replace {name:?} with {lower:?} to fix this error."
+        )
+    })
+}
+
+impl Decoder<'_> {
+    /// Reports a provider local name Terraform would refuse; true when it is valid.
+    pub(super) fn check_provider_local_name(&mut self, name: &str, span: Span) -> bool {
+        match provider_local_name_problem(name) {
+            Some(detail) => {
+                self.diags.push(
+                    Diagnostic::error("Invalid provider local name")
+                        .detail(detail)
+                        .at(span),
+                );
+                false
+            }
+            None => true,
+        }
+    }
 }

@@ -17,7 +17,18 @@ impl Decoder<'_> {
                     Expression::Variable(v) if v.as_str() == "all" => lc.ignore_all_changes = true,
                     Expression::Array(items) => {
                         for item in items.iter() {
-                            lc.ignore_changes.push(Expr { file: a.expr.file, expr: item.clone() });
+                            if let Expression::String(s) = item {
+                                if s.value() == "*" {
+                                    self.diags.push(
+                                        Diagnostic::error("Invalid ignore_changes wildcard")
+                                            .detail("The [\"*\"] form of ignore_changes wildcard is was deprecated and is now invalid. Use \"ignore_changes = all\" to ignore changes to all attributes.")
+                                            .at_opt(a.expr.span()),
+                                    );
+                                    continue;
+                                }
+                            }
+                            let expr = self.unquoted(item, a.expr.file).unwrap_or_else(|| item.clone());
+                            lc.ignore_changes.push(Expr { file: a.expr.file, expr });
                         }
                     }
                     _ => self.diags.push(

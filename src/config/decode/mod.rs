@@ -7,8 +7,10 @@ mod attrs;
 mod checks;
 mod duplicates;
 mod import;
+mod json;
 mod lifecycle;
 mod locals;
+mod merge;
 mod module_call;
 mod moved;
 mod output;
@@ -24,6 +26,8 @@ use hcl_edit::Span as _;
 
 pub(super) use attrs::NoReferences;
 pub(super) use duplicates::check_duplicates;
+pub use json::json_blocks;
+pub(super) use merge::is_override_file;
 
 use crate::config::model::*;
 use crate::diag::{did_you_mean, Diagnostic, Diagnostics, FileId, Sources, Span};
@@ -49,8 +53,24 @@ pub(super) struct Decoder<'a> {
     pub(super) diags: &'a mut Diagnostics,
 }
 
+/// A top-level block whose kind and labels were checked, its body converted: what
+/// override files are merged into before the blocks are decoded.
+#[derive(Clone, Debug)]
+pub(super) struct TopBlock {
+    pub(super) kind: String,
+    pub(super) labels: Vec<String>,
+    pub(super) header: Span,
+    pub(super) body: Body,
+    /// Whether it came from an override file (merged into a primary block, or, for
+    /// `terraform` blocks, kept beside them).
+    pub(super) overriding: bool,
+}
+
 impl Decoder<'_> {
-    pub(super) fn decode_file(&mut self, module: &mut Module, file: FileId, body: HclBody) {
+    /// The top-level blocks of one file, each checked for its kind and labels; a
+    /// block that fails those checks is reported and left out.
+    pub(super) fn top_blocks(&mut self, file: FileId, body: HclBody) -> Vec<TopBlock> {
+        let mut out = Vec::new();
         for structure in body.into_iter() {
             match structure {
                 Structure::Attribute(attr) => {
@@ -64,12 +84,13 @@ impl Decoder<'_> {
                             .at_opt(span),
                     );
                 }
-                Structure::Block(block) => self.decode_top_block(module, file, block),
+                Structure::Block(block) => out.extend(self.top_block(file, block)),
             }
         }
+        out
     }
 
-    pub(super) fn decode_top_block(&mut self, module: &mut Module, file: FileId, block: Block) {
+    fn top_block(&mut self, file: FileId, block: Block) -> Option<TopBlock> {
         let kind = block.ident.as_str().to_string();
         let header = header_span(&block, file);
         let labels: Vec<String> = block
@@ -77,6 +98,24 @@ impl Decoder<'_> {
             .iter()
             .map(|l| l.as_str().to_string())
             .collect();
+        let label_spans: Vec<Span> = block
+            .labels
+            .iter()
+            .map(|l| l.span().map(|r| Span::new(file, r)).unwrap_or(header))
+            .collect();
+        let body = self.raw_body(file, block.body);
+        self.checked_top_block(kind, labels, label_spans, header, body)
+    }
+
+    /// Checks a top-level block's kind and labels (from either syntax).
+    pub(super) fn checked_top_block(
+        &mut self,
+        kind: String,
+        labels: Vec<String>,
+        label_spans: Vec<Span>,
+        header: Span,
+        body: Body,
+    ) -> Option<TopBlock> {
         let expected = match kind.as_str() {
             "terraform" | "plinth" | "locals" | "moved" | "import" => 0,
             "provider" | "variable" | "output" | "module" => 1,
@@ -88,7 +127,7 @@ impl Decoder<'_> {
                         .at(header)
                         .help_opt(did_you_mean(other, TOP_LEVEL_BLOCKS)),
                 );
-                return;
+                return None;
             }
         };
         if labels.len() != expected {
@@ -112,22 +151,37 @@ impl Decoder<'_> {
                 ))
                 .at(header),
             );
-            return;
+            return None;
         }
-        for (label, raw) in labels.iter().zip(block.labels.iter()) {
+        for (label, span) in labels.iter().zip(label_spans) {
             if expected > 0 && kind != "provider" && !valid_identifier(label) {
-                let span = raw.span().map(|r| Span::new(file, r)).unwrap_or(header);
                 self.diags.push(
                     Diagnostic::error("Invalid name")
                         .detail(format!("{label:?} is not a valid name: a name must start with a letter or underscore and may contain only letters, digits, underscores, and dashes."))
                         .at(span),
                 );
-                return;
+                return None;
             }
         }
-        let body = self.raw_body(file, block.body);
+        Some(TopBlock {
+            kind,
+            labels,
+            header,
+            body,
+            overriding: false,
+        })
+    }
+
+    pub(super) fn decode_top_block(&mut self, module: &mut Module, block: TopBlock) {
+        let TopBlock {
+            kind,
+            labels,
+            header,
+            body,
+            overriding,
+        } = block;
         match kind.as_str() {
-            "terraform" | "plinth" => self.decode_settings(module, body),
+            "terraform" | "plinth" => self.decode_settings(module, body, overriding),
             "provider" => self.decode_provider(module, labels[0].clone(), header, body),
             "variable" => self.decode_variable(module, labels[0].clone(), header, body),
             "locals" => self.decode_locals(module, body),

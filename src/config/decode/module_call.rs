@@ -51,6 +51,7 @@ impl Decoder<'_> {
                             let key = match k {
                                 ObjectKey::Ident(id) => id.as_str().to_string(),
                                 ObjectKey::Expression(e) => {
+                                    let e = self.unquoted(e, attr.expr.file).unwrap_or_else(|| e.clone());
                                     let text = e.span().map(|r| self.sources.text(Span::new(attr.expr.file, r)).to_string());
                                     text.unwrap_or_default()
                                 }
@@ -79,7 +80,10 @@ impl Decoder<'_> {
             );
         }
         for b in &body.blocks {
-            self.unexpected_block(b);
+            match b.kind.as_str() {
+                "lifecycle" | "locals" => self.reserved_block(b, "module"),
+                _ => self.unexpected_block(b),
+            }
         }
         if !has_source {
             self.diags.push(

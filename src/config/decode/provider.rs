@@ -12,6 +12,9 @@ impl Decoder<'_> {
         span: Span,
         mut body: Body,
     ) {
+        if !self.check_provider_local_name(&name, span) {
+            return;
+        }
         let mut alias = None;
         body.attrs.retain(|a| {
             if a.name == "alias" {

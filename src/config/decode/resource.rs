@@ -26,7 +26,10 @@ impl Decoder<'_> {
             provider: None,
             depends_on: Vec::new(),
             lifecycle: Lifecycle::default(),
-            body: Body::default(),
+            body: Body {
+                json: body.json,
+                ..Body::default()
+            },
         };
         let mut count_span = None;
         for attr in std::mem::take(&mut body.attrs) {
@@ -56,7 +59,20 @@ impl Decoder<'_> {
                     self.decode_lifecycle(&block, &mut lc);
                     r.lifecycle = lc;
                 }
-                "provisioner" | "connection" if mode == ResourceMode::Managed => {}
+                "provisioner" if mode == ResourceMode::Managed => {
+                    let kind = block.labels.first().map(String::as_str);
+                    if let Some(removed @ ("chef" | "habitat" | "puppet" | "salt-masterless")) =
+                        kind
+                    {
+                        self.diags.push(
+                            Diagnostic::error(format!("The {removed:?} provisioner has been removed"))
+                                .detail(format!("The {removed:?} provisioner was deprecated in Terraform 0.13.4 has been removed from Terraform. Visit https://learn.hashicorp.com/collections/terraform/provision for alternatives to using provisioners that are a better fit for the Terraform workflow."))
+                                .at(block.span),
+                        );
+                    }
+                }
+                "connection" if mode == ResourceMode::Managed => {}
+                "locals" => self.reserved_block(&block, "resource"),
                 _ => r.body.blocks.push(block),
             }
         }

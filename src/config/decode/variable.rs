@@ -8,6 +8,18 @@ use crate::config::typeexpr::parse_constraint;
 use crate::diag::{Diagnostic, Sources, Span};
 use crate::lang::{Constraint, Evaluator};
 
+/// Names a variable cannot take: a module block's own arguments and blocks.
+const RESERVED_VARIABLE_NAMES: [&str; 8] = [
+    "source",
+    "version",
+    "providers",
+    "count",
+    "for_each",
+    "lifecycle",
+    "depends_on",
+    "locals",
+];
+
 impl Decoder<'_> {
     pub(super) fn decode_variable(
         &mut self,
@@ -27,6 +39,16 @@ impl Decoder<'_> {
             nullable: true,
             validations: Vec::new(),
         };
+        if RESERVED_VARIABLE_NAMES.contains(&var.name.as_str()) {
+            self.diags.push(
+                Diagnostic::error("Invalid variable name")
+                    .detail(format!(
+                        "The variable name {:?} is reserved due to its special meaning inside module blocks.",
+                        var.name
+                    ))
+                    .at(span),
+            );
+        }
         let valid = ["type", "default", "description", "sensitive", "nullable"];
         for attr in &body.attrs {
             match attr.name.as_str() {

@@ -23,6 +23,11 @@ impl Walk<'_> {
         bindings: &mut Vec<(String, Value)>,
         diags: &mut Diagnostics,
     ) -> Value {
+        if let (true, Some(s)) = (body.json, schema) {
+            if let Some(read) = json_schema_blocks(body, s) {
+                return self.body(&read, schema, scope, bindings, diags);
+            }
+        }
         let mut out = BTreeMap::new();
         let eval = |e: &Expr, bindings: &Vec<(String, Value)>| {
             let mut ev = Evaluator::new(e.file, &self.sources.get(e.file).text, scope);
@@ -260,5 +265,79 @@ impl Walk<'_> {
             bindings.pop();
         }
         Some(out)
+    }
+}
+
+/// A body written in JSON with the arguments its schema calls nested blocks read as
+/// those blocks; `None` when there are none.
+fn json_schema_blocks(body: &Body, schema: &Schema) -> Option<Body> {
+    let is_block = |a: &crate::config::Attr| {
+        schema.blocks.contains_key(&a.name) && !schema.attributes.contains_key(&a.name)
+    };
+    if !body.attrs.iter().any(is_block) {
+        return None;
+    }
+    let mut read = body.clone();
+    read.json = false;
+    read.attrs.clear();
+    for a in &body.attrs {
+        match is_block(a).then(|| crate::config::json_blocks(a)).flatten() {
+            Some(blocks) => read.blocks.extend(blocks),
+            None => read.attrs.push(a.clone()),
+        }
+    }
+    Some(read)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::json_schema_blocks;
+    use crate::diag::Sources;
+    use crate::schema::{AttributeSchema, NestedBlockSchema, Nesting, Schema};
+
+    #[test]
+    fn json_arguments_a_schema_calls_blocks_are_read_as_blocks() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        std::fs::write(
+            dir.path().join("main.tf.json"),
+            r#"{ "resource": { "x_thing": { "a": {
+                "name": "n",
+                "tags": { "k": "v" },
+                "rule": [ { "port": 1 }, { "port": 2 } ],
+                "single": { "on": true }
+            } } } }"#,
+        )
+        .expect("write");
+        let mut sources = Sources::default();
+        let (config, diags) = crate::config::load_stack(dir.path(), &mut sources);
+        assert!(diags.items.is_empty(), "{:?}", diags.items);
+        let body = &config.root().resources[0].body;
+        assert!(body.json);
+        let ty = crate::lang::Type::String;
+        let nested = |nesting| NestedBlockSchema {
+            nesting,
+            block: Schema::default(),
+            min_items: 0,
+            max_items: 0,
+        };
+        let schema = Schema {
+            attributes: [
+                ("name".to_string(), AttributeSchema::new(ty.clone())),
+                ("tags".to_string(), AttributeSchema::new(ty)),
+            ]
+            .into(),
+            blocks: [
+                ("rule".to_string(), nested(Nesting::List)),
+                ("single".to_string(), nested(Nesting::Single)),
+            ]
+            .into(),
+            ..Schema::default()
+        };
+        let read = json_schema_blocks(body, &schema).expect("blocks read");
+        let attrs: Vec<_> = read.attrs.iter().map(|a| a.name.as_str()).collect();
+        assert_eq!(attrs, ["name", "tags"]);
+        let blocks: Vec<_> = read.blocks.iter().map(|b| b.kind.as_str()).collect();
+        assert_eq!(blocks, ["rule", "rule", "single"]);
+        assert_eq!(read.blocks[1].body.attrs[0].name, "port");
     }
 }
