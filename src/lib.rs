@@ -19,5 +19,6 @@ pub mod timing;
 
 /// The Terraform language version plinth follows (Terraform v1.0.3 is the value oracle
 /// where it has a feature; later releases' relaxations and additions up to 1.9 are
-/// followed): `terraform_version` in JSON plans and states.
+/// followed): `terraform_version` in JSON plans and states, and what
+/// `required_version` constraints are checked against.
 pub const TERRAFORM_VERSION: &str = "1.9.0";

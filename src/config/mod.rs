@@ -8,9 +8,6 @@ pub mod model;
 pub mod typeexpr;
 pub mod vars;
 
-/// The version of the Terraform language plinth follows: `required_version`
-/// constraints are checked against it.
-pub const TERRAFORM_LANGUAGE_VERSION: &str = "1.9.0";
 
 pub use decode::json_blocks;
 pub use load::{load_stack, load_stack_with};

@@ -173,7 +173,7 @@ impl Decoder<'_> {
             );
             return;
         };
-        let version = crate::config::TERRAFORM_LANGUAGE_VERSION;
+        let version = crate::TERRAFORM_VERSION;
         let Ok(ours) = parse_version(version) else {
             return;
         };
