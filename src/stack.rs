@@ -20,6 +20,10 @@ pub struct StackOptions {
     pub env: Vec<(String, String)>,
     pub workspace: Option<String>,
     pub require_root_vars: bool,
+    /// `validate`'s semantics, as Terraform's: every input variable of a child module
+    /// is an unknown of its declared type (the values given are still type-checked),
+    /// so what a module does is checked for every input, not for one example's.
+    pub validate: bool,
     /// Whether to find and start the provider plugins the stack uses.
     pub providers: ProviderStart,
     /// Providers served in this process (tests, embedders), registered before any
@@ -152,6 +156,7 @@ fn prepare_loaded(
             .unwrap_or_else(|| "default".to_string()),
         cwd,
         require_root_vars: options.require_root_vars,
+        unknown_module_inputs: options.validate,
         concurrency: None,
         providers: Providers::default(),
         plan_time: crate::lang::functions::now_rfc3339(),

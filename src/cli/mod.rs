@@ -132,6 +132,7 @@ impl VarOptions {
             env: std::env::vars().collect(),
             workspace: plinth_state::workspace::current(std::path::Path::new(".")).ok(),
             require_root_vars: false,
+            validate: false,
             providers: crate::stack::ProviderStart::Installed,
             in_process: crate::plugin::Providers::default(),
         }

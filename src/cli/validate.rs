@@ -2,7 +2,7 @@ use std::path::Path;
 
 use super::{Output, VarOptions};
 use crate::diag::{render_json, render_text};
-use crate::stack::load_and_evaluate;
+use crate::stack::{load_and_evaluate, StackOptions};
 
 #[derive(clap::Args, Debug)]
 pub struct Args {
@@ -14,7 +14,11 @@ pub struct Args {
 }
 
 pub fn run(args: Args, matches: &clap::ArgMatches, out: &Output) -> u8 {
-    let stack = load_and_evaluate(Path::new("."), &args.vars.stack_options(matches));
+    let options = StackOptions {
+        validate: true,
+        ..args.vars.stack_options(matches)
+    };
+    let stack = load_and_evaluate(Path::new("."), &options);
     let diags = &stack.diagnostics;
     if args.json {
         let json = render_json(&stack.sources, diags);

@@ -8,7 +8,6 @@ pub mod model;
 pub mod typeexpr;
 pub mod vars;
 
-
 pub use decode::json_blocks;
 pub use load::{load_stack, load_stack_with};
 pub use model::*;

@@ -485,3 +485,50 @@ fn import_into_an_undeclared_resource() {
         ],
     );
 }
+
+/// As in Terraform, validate checks a child module for any input of its variables'
+/// types, not for the values one caller passes: `coalescelist([])` or an index into
+/// an empty list given by the caller is not an error there, while a value of the
+/// wrong type still is (both checked against Terraform v1.0.3's validate).
+#[test]
+fn validate_treats_module_inputs_as_unknowns_of_their_types() {
+    let module = "variable \"items\" {\n  type = list(string)\n}\noutput \"first\" {\n  value = coalescelist(var.items)\n}\noutput \"one\" {\n  value = element(var.items, 0)\n}\n";
+    let terraform = crate::json_plan::terraform_binary();
+    for (items, valid) in [("[]", true), ("{ a = {} }", false)] {
+        let main = format!("module \"m\" {{\n  source = \"./mod\"\n  items  = {items}\n}}\n");
+        let dir = common::stack(&[("main.tf", &main), ("mod/main.tf", module)]);
+        let ours = common::plinth(dir.path(), &["validate"]);
+        let init = std::process::Command::new(&terraform)
+            .args(["init", "-backend=false", "-no-color"])
+            .current_dir(dir.path())
+            .output()
+            .expect("terraform init");
+        assert!(init.status.success());
+        let theirs = std::process::Command::new(&terraform)
+            .args(["validate", "-no-color"])
+            .current_dir(dir.path())
+            .output()
+            .expect("terraform validate");
+        assert_eq!(theirs.status.success(), valid, "terraform on {items}");
+        assert_eq!(ours.code == 0, valid, "plinth on {items}: {}", ours.stderr);
+        if !valid {
+            assert!(
+                ours.stderr.contains("Invalid value for input variable")
+                    && ours.stderr.contains("main.tf:3"),
+                "{}",
+                ours.stderr
+            );
+        }
+    }
+    // plan still evaluates what the caller passes.
+    let dir = common::stack(&[
+        (
+            "main.tf",
+            "module \"m\" {\n  source = \"./mod\"\n  items  = []\n}\n",
+        ),
+        ("mod/main.tf", module),
+    ]);
+    let plan = common::plinth(dir.path(), &["plan"]);
+    assert_eq!(plan.code, 1);
+    assert!(plan.stderr.contains("coalescelist"), "{}", plan.stderr);
+}

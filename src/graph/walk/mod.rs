@@ -36,6 +36,8 @@ pub struct WalkOptions {
     pub cwd: String,
     /// Whether a root variable without a value is an error (plan) or unknown (validate).
     pub require_root_vars: bool,
+    /// Whether a child module's input variables are unknowns of their types (validate).
+    pub unknown_module_inputs: bool,
     /// At most this many handler calls at once; `None`: as many as the dependencies
     /// allow. A walk without a handler (validate) runs in order on one thread.
     pub concurrency: Option<usize>,

@@ -170,6 +170,12 @@ impl Walk<'_> {
                 Value::Unknown(var.constraint.to_type())
             }
         };
+        // validate: a child module is checked for any input of its variables' types.
+        let value = if self.options.unknown_module_inputs && inst.parent().is_some() {
+            Value::Unknown(var.constraint.to_type()).mark(value.is_sensitive())
+        } else {
+            value
+        };
         if value.is_null() && !var.nullable {
             self.diags.push(
                 Diagnostic::error("Required variable not set")
