@@ -144,11 +144,15 @@ fn file_kind(meta: &std::fs::Metadata) -> &'static str {
 }
 
 /// Whether the loader takes a directory entry of this name for configuration.
-/// Hidden files (lock files such as .terraform.lock.hcl) and editor leftovers are not
-/// stack files, as in Terraform.
+/// Hidden files (lock files such as .terraform.lock.hcl), editor leftovers and
+/// Terraform's test, mock and query files (`*.tftest.hcl`, `*.tfmock.hcl`,
+/// `*.tfquery.hcl` and their `.json` forms, read by `terraform test`, not as
+/// configuration) are not stack files, as in Terraform.
 fn is_config_name(name: &str) -> bool {
+    let not_configuration = [".tftest.", ".tfmock.", ".tfquery."];
     !name.starts_with(['.', '#'])
         && !name.ends_with('~')
+        && !not_configuration.iter().any(|kind| name.contains(kind))
         && [".hcl", ".tf", ".tf.json"]
             .iter()
             .any(|ext| name.ends_with(ext))

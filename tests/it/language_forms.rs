@@ -668,3 +668,21 @@ fn a_module_uses_the_configurations_its_call_passes_in() {
         ]
     );
 }
+
+/// Terraform's test and mock files sit beside configuration and are read only by
+/// `terraform test`: loading the stack leaves them alone (Terraform v1.9's loader
+/// fixtures `with-tests*`).
+#[test]
+fn test_and_mock_files_are_not_configuration() {
+    let dir = crate::common::stack(&[
+        ("main.tf", "output \"x\" {\n  value = 1\n}\n"),
+        (
+            "main.tftest.hcl",
+            "variables {\n  a = 1\n}\nrun \"first\" {\n  command = plan\n}\n",
+        ),
+        ("tests/other.tftest.json", "{ \"run\": { \"x\": {} } }"),
+        ("mocks.tfmock.hcl", "mock_resource \"aws_s3_bucket\" {}\n"),
+    ]);
+    let validate = crate::common::plinth(dir.path(), &["validate"]);
+    assert_eq!(validate.code, 0, "{}", validate.stderr);
+}
