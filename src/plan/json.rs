@@ -361,18 +361,36 @@ mod tests {
             ("name", Value::string("a")),
             (
                 "list",
-                Value::Tuple(vec![Value::Unknown(Type::String), Value::string("x")]),
+                Value::List(
+                    Type::String,
+                    vec![Value::Unknown(Type::String), Value::string("x")],
+                ),
+            ),
+            // A set's or tuple's unknown elements are left out (Terraform's
+            // omitUnknowns keeps a null only where a list's length may matter).
+            (
+                "set",
+                Value::Set(
+                    Type::String,
+                    vec![Value::Unknown(Type::String), Value::string("y")],
+                ),
+            ),
+            (
+                "tuple",
+                Value::Tuple(vec![Value::Unknown(Type::String), Value::string("z")]),
             ),
             ("tags", object(vec![("k", Value::string("v"))])),
             ("none", Value::null()),
         ]);
         assert_eq!(
             omit_unknowns(&v),
-            Some(json!({"name": "a", "list": [null, "x"], "tags": {"k": "v"}, "none": null}))
+            Some(
+                json!({"name": "a", "list": [null, "x"], "set": ["y"], "tuple": ["z"], "tags": {"k": "v"}, "none": null})
+            )
         );
         assert_eq!(
             unknown_as_bool(&v),
-            json!({"id": true, "list": [true, false], "tags": {}})
+            json!({"id": true, "list": [true, false], "set": [true, false], "tuple": [true, false], "tags": {}})
         );
         assert_eq!(omit_unknowns(&Value::Unknown(Type::String)), None);
     }
