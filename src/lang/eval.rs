@@ -439,9 +439,7 @@ impl<'a> Evaluator<'a> {
         call_span: Option<Span>,
     ) -> Result<Value> {
         let fail = |detail: String, at: Option<Span>| {
-            Err(Diagnostic::error("Invalid function argument")
-                .detail(format!("Call to templatefile(): {detail}"))
-                .at_opt(at.or(call_span)))
+            Err(invalid_argument("templatefile", detail, at.or(call_span)))
         };
         let [path_expr, vars_expr] = args else {
             return fail(
@@ -492,9 +490,7 @@ impl<'a> Evaluator<'a> {
         call_span: Option<Span>,
     ) -> Result<Value> {
         let fail = |detail: String, at: Option<Span>| {
-            Err(Diagnostic::error("Invalid function argument")
-                .detail(format!("Call to templatestring(): {detail}"))
-                .at_opt(at.or(call_span)))
+            Err(invalid_argument("templatestring", detail, at.or(call_span)))
         };
         let [template_expr, vars_expr] = args else {
             return fail(
@@ -542,11 +538,11 @@ impl<'a> Evaluator<'a> {
         match vars {
             Value::Object(m) | Value::Map(_, m) => Ok(Some(m)),
             Value::Unknown(_) => Ok(None),
-            _ => Err(Diagnostic::error("Invalid function argument")
-                .detail(format!(
-                    "Call to {function}(): Invalid value for \"vars\" parameter: must be a map or object."
-                ))
-                .at_opt(self.span_of(vars_expr).or(call_span))),
+            _ => Err(invalid_argument(
+                function,
+                "Invalid value for \"vars\" parameter: must be a map or object.".into(),
+                self.span_of(vars_expr).or(call_span),
+            )),
         }
     }
 
@@ -559,11 +555,7 @@ impl<'a> Evaluator<'a> {
         bindings: BTreeMap<String, Value>,
         call_span: Option<Span>,
     ) -> Result<Value> {
-        let fail = |detail: String| {
-            Err(Diagnostic::error("Invalid function argument")
-                .detail(format!("Call to {function}(): {detail}"))
-                .at_opt(call_span))
-        };
+        let fail = |detail: String| Err(invalid_argument(function, detail, call_span));
         let template = match text.parse::<Template>() {
             Ok(t) => t,
             Err(e) => return fail(format!("failed to parse {what}: {e}")),
@@ -1142,4 +1134,11 @@ fn strips(e: &Element) -> (bool, bool) {
             Directive::For(d) => both(d.for_expr.strip, d.endfor_expr.strip),
         },
     }
+}
+
+/// A call to `function` that cannot give a value, at `at`.
+fn invalid_argument(function: &str, detail: String, at: Option<Span>) -> Diagnostic {
+    Diagnostic::error("Invalid function argument")
+        .detail(format!("Call to {function}(): {detail}"))
+        .at_opt(at)
 }
