@@ -232,7 +232,7 @@ pub fn plan(prepared: &Prepared, prior: &Snapshot, options: &ChangeOptions) -> (
         options.replace.clone(),
         target_scope(prepared, &options.targets),
     )
-    .with_dependencies(resource_dependencies(prepared));
+    .with_dependencies(resource_dependencies(prepared, Dependencies::Named));
     let planning = crate::timing::phase("plan walk");
     let (evaluation, mut diags) = prepared.evaluate_concurrently(&planner, options.limit());
     drop(planning);
@@ -381,9 +381,23 @@ fn refreshed_only<'a>(
     )
 }
 
-/// For each resource, the resources it depends on, directly or through locals,
-/// variables and outputs (recorded in state as Terraform does).
-fn resource_dependencies(prepared: &Prepared) -> HashMap<(ModuleId, String), Vec<String>> {
+/// Which resources a resource or data source depends on, as each use needs them.
+#[derive(Clone, Copy)]
+enum Dependencies {
+    /// Those its configuration names, directly or through locals, variables and
+    /// outputs: a data source waits for apply when one of them has a change (as in
+    /// Terraform, the search stops at each resource).
+    Named,
+    /// Every resource and data source among its ancestors, through other resources
+    /// too: what Terraform records in state.
+    All,
+}
+
+/// For each resource, the resources it depends on (see [`Dependencies`]).
+fn resource_dependencies(
+    prepared: &Prepared,
+    which: Dependencies,
+) -> HashMap<(ModuleId, String), Vec<String>> {
     let g: &Graph = &prepared.graph;
     let mut out = HashMap::new();
     for ix in g.inner.node_indices() {
@@ -399,8 +413,13 @@ fn resource_dependencies(prepared: &Prepared) -> HashMap<(ModuleId, String), Vec
                 continue;
             }
             match g.inner[d].kind {
-                NodeKind::Resource(_) => found.push(g.display(&prepared.config, d)),
                 NodeKind::Provider => {}
+                NodeKind::Resource(_) => {
+                    found.push(g.display(&prepared.config, d));
+                    if let Dependencies::All = which {
+                        stack.extend(g.dependencies(d));
+                    }
+                }
                 _ => stack.extend(g.dependencies(d)),
             }
         }
@@ -509,7 +528,7 @@ pub fn apply(
         moved,
         replace: options.replace.clone(),
         targets: target_scope(prepared, &options.targets),
-        dependencies: resource_dependencies(prepared),
+        dependencies: resource_dependencies(prepared, Dependencies::All),
         seen: Mutex::new(HashSet::new()),
         progress,
         limit: options.limit(),
