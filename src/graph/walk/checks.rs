@@ -35,7 +35,9 @@ impl Walk<'_> {
                 return None;
             }
         };
-        if cond.as_bool() != Some(false) {
+        // validate evaluates pre- and postconditions for their errors only.
+        let validating_a_variable = scope.validating.is_some();
+        if cond.as_bool() != Some(false) || (self.options.validate && !validating_a_variable) {
             return None;
         }
         let message = match self.eval(&check.error_message, scope) {

@@ -170,8 +170,9 @@ impl Walk<'_> {
                 Value::Unknown(var.constraint.to_type())
             }
         };
-        // validate: a child module is checked for any input of its variables' types.
-        let value = if self.options.unknown_module_inputs && inst.parent().is_some() {
+        // validate: a child module is checked for any input of its variables' types
+        // (a caller's argument was type-checked above).
+        let value = if self.options.validate && inst.parent().is_some() {
             Value::Unknown(var.constraint.to_type()).mark(value.is_sensitive())
         } else {
             value
@@ -184,11 +185,22 @@ impl Walk<'_> {
             );
         }
         let value = value.mark(var.sensitive);
+        let sensitive = value.is_sensitive();
         self.values_mut(inst)
             .variables
             .insert(name.to_string(), value);
         let diags = self.validate_variable(m, inst, var, name, value_span);
         self.diags.extend(diags);
+        // validate: a root variable's default or given value is checked against its
+        // type and validation rules above (plinth checks the inputs it is given); the
+        // configuration is then checked for any value of that type, as Terraform's
+        // validate does.
+        if self.options.validate {
+            self.values_mut(inst).variables.insert(
+                name.to_string(),
+                Value::Unknown(var.constraint.to_type()).mark(sensitive),
+            );
+        }
     }
 
     pub(super) fn output(&mut self, m: ModuleId, inst: &ModuleInstance, name: &str) {
