@@ -239,3 +239,42 @@ fn validate_still_checks_what_it_can_know() {
         run.stderr
     );
 }
+
+/// In validate a module call is an unknown object with its outputs' names (a list of
+/// them for `count`, a map for `for_each`), neither typed nor marked: a sensitive
+/// child output in a plain root output, or an index into a child's list output, is
+/// found by plan, not by validate, in Terraform v1.0.3 and in plinth.
+#[test]
+fn module_calls_are_unknown_objects_in_validate() {
+    let module = "output \"secret\" {\n  value     = \"s\"\n  sensitive = true\n}\noutput \"list\" {\n  value = []\n}\n";
+    let main = "module \"m\" {\n  source = \"./mod\"\n}\nmodule \"n\" {\n  source = \"./mod\"\n  count  = 1\n}\noutput \"o\" {\n  value = module.m.secret\n}\noutput \"p\" {\n  value = [module.m.list[3], module.n[5].list, length(module.n)]\n}\n";
+    let dir = common::stack(&[("main.tf", main), ("mod/main.tf", module)]);
+    let (code, init) = terraform(dir.path(), &["init", "-backend=false", "-no-color"]);
+    assert_eq!(code, 0, "{init}");
+    let (code, theirs) = terraform(dir.path(), &["validate", "-no-color"]);
+    assert_eq!(code, 0, "{theirs}");
+    let ours = common::plinth(dir.path(), &["validate"]);
+    assert_eq!(ours.code, 0, "{}", ours.stderr);
+
+    let (code, theirs) = terraform(dir.path(), &["plan", "-no-color", "-input=false"]);
+    assert_eq!(code, 1, "{theirs}");
+    let ours = common::plinth(dir.path(), &["plan"]);
+    assert_eq!(ours.code, 1, "{}", ours.stdout);
+    for error in ["Output refers to sensitive values", "Invalid index"] {
+        assert!(
+            theirs.contains(error) && ours.stderr.contains(error),
+            "{error}: {}",
+            ours.stderr
+        );
+    }
+
+    // An output the child does not declare is still an error.
+    std::fs::write(
+        dir.path().join("main.tf"),
+        "module \"m\" {\n  source = \"./mod\"\n}\noutput \"o\" {\n  value = module.m.nope\n}\n",
+    )
+    .expect("write");
+    let ours = common::plinth(dir.path(), &["validate"]);
+    assert_eq!(ours.code, 1, "{}", ours.stdout);
+    assert!(ours.stderr.contains("main.tf:5"), "{}", ours.stderr);
+}

@@ -7,7 +7,7 @@ use crate::addrs::{InstanceKey, ModuleInstance};
 use crate::config::{Expr, ModuleId};
 use crate::diag::{Diagnostic, Diagnostics, Span};
 use crate::lang::convert::convert;
-use crate::lang::Value;
+use crate::lang::{Type, Value};
 
 impl Walk<'_> {
     pub(super) fn module_call_value(
@@ -22,6 +22,23 @@ impl Walk<'_> {
         let Some(child) = call.child else {
             return Value::unknown();
         };
+        if self.options.validate {
+            // As in Terraform's validate: an unknown object with the child's output
+            // names, of any type and not marked (the child was checked for any
+            // input), a list of them for `count` and a map for `for_each`.
+            let outputs = Type::Object(
+                self.config.modules[child]
+                    .outputs
+                    .iter()
+                    .map(|o| (o.name.clone(), Type::Dynamic))
+                    .collect(),
+            );
+            return Value::Unknown(match (&call.count, &call.for_each) {
+                (Some(_), _) => Type::list(outputs),
+                (_, Some(_)) => Type::map(outputs),
+                _ => outputs,
+            });
+        }
         let Some(expansion) = self
             .result
             .values
