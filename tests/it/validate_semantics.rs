@@ -278,3 +278,30 @@ fn module_calls_are_unknown_objects_in_validate() {
     assert_eq!(ours.code, 1, "{}", ours.stdout);
     assert!(ours.stderr.contains("main.tf:5"), "{}", ours.stderr);
 }
+
+/// A validation rule that cannot be evaluated for a root variable's default
+/// (`contains` of a null) is not an error in validate, which checks the rule for any
+/// value of the variable's type, and is one in plan: as in Terraform v1.0.3. (A
+/// default the rule rejects is still reported by plinth's validate:
+/// validate_errors::failing_validation_of_a_default.)
+#[test]
+fn validation_rules_are_checked_for_any_value_in_validate() {
+    let main = "variable \"mode\" {\n  type    = string\n  default = null\n  validation {\n    condition     = contains([\"A\", \"B\"], var.mode)\n    error_message = \"The mode is A or B.\"\n  }\n}\noutput \"mode\" {\n  value = var.mode\n}\n";
+    let dir = common::stack(&[("main.tf", main)]);
+    let (code, init) = terraform(dir.path(), &["init", "-backend=false", "-no-color"]);
+    assert_eq!(code, 0, "{init}");
+    let (code, theirs) = terraform(dir.path(), &["validate", "-no-color"]);
+    assert_eq!(code, 0, "{theirs}");
+    let ours = common::plinth(dir.path(), &["validate"]);
+    assert_eq!(ours.code, 0, "{}", ours.stderr);
+    let (code, theirs) = terraform(dir.path(), &["plan", "-no-color", "-input=false"]);
+    assert_eq!(code, 1, "{theirs}");
+    let ours = common::plinth(dir.path(), &["plan"]);
+    assert_eq!(ours.code, 1, "{}", ours.stdout);
+    assert_eq!(
+        error_lines(&ours.stderr),
+        error_lines(&theirs),
+        "{}",
+        ours.stderr
+    );
+}

@@ -55,7 +55,8 @@ impl Walk<'_> {
     }
 
     /// Runs a variable's `validation` blocks against its value (already stored), each
-    /// able to see only that variable.
+    /// able to see only that variable: the rules the value fails, and the errors
+    /// evaluating the rules met.
     pub(super) fn validate_variable(
         &self,
         m: ModuleId,
@@ -63,13 +64,14 @@ impl Walk<'_> {
         var: &Variable,
         name: &str,
         value_span: Option<Span>,
-    ) -> Diagnostics {
-        let mut diags = Diagnostics::default();
+    ) -> (Diagnostics, Diagnostics) {
+        let mut failures = Diagnostics::default();
+        let mut errors = Diagnostics::default();
         for check in &var.validations {
             let mut scope = self.scope(m, inst, Repetition::None);
             scope.validating = Some(name);
-            if let Some(message) = self.failed_check(check, &scope, &mut diags) {
-                diags.push(
+            if let Some(message) = self.failed_check(check, &scope, &mut errors) {
+                failures.push(
                     Diagnostic::error("Invalid value for variable")
                         .detail(format!(
                             "{message}\n\nThis was checked by the validation rule at {}.",
@@ -87,6 +89,6 @@ impl Walk<'_> {
                 );
             }
         }
-        diags
+        (failures, errors)
     }
 }

@@ -206,18 +206,21 @@ impl Walk<'_> {
         self.values_mut(inst)
             .variables
             .insert(name.to_string(), value);
-        let diags = self.validate_variable(m, inst, var, name, value_span);
-        self.diags.extend(diags);
+        let (failures, mut errors) = self.validate_variable(m, inst, var, name, value_span);
+        self.diags.extend(failures);
         // validate: a root variable's default or given value is checked against its
         // type and validation rules above (plinth checks the inputs it is given); the
-        // configuration is then checked for any value of that type, as Terraform's
-        // validate does.
-        if self.options.validate {
+        // rules themselves, and the configuration, are then checked for any value of
+        // the variable's type, as Terraform's validate does (`contains(list, var.x)`
+        // with a null default fails only in plan).
+        if self.options.validate && inst.parent().is_none() {
             self.values_mut(inst).variables.insert(
                 name.to_string(),
                 Value::Unknown(var.constraint.to_type()).mark(sensitive),
             );
+            errors = self.validate_variable(m, inst, var, name, value_span).1;
         }
+        self.diags.extend(errors);
     }
 
     pub(super) fn output(&mut self, m: ModuleId, inst: &ModuleInstance, name: &str) {
