@@ -4,7 +4,9 @@
 
 use std::path::{Path, PathBuf};
 
+use super::archive::{unpack, ArchiveUrl};
 use super::fetch::{copy_tree, git_clone, mirror_versions};
+use super::registry::{fetch_bytes, package_location};
 use super::{Entry, Manifest, ModuleSource, Request, Resolver, MODULES_DIR};
 use crate::diag::Diagnostic;
 use crate::plugin::constraint::{parse_version, VersionConstraint};
@@ -76,6 +78,73 @@ impl Installer {
         copied.map_err(|e| format!("copying the clone of {url} failed: {e}"))
     }
 
+    /// Fetches the package a source address names (what a registry's download or an
+    /// HTTP page's `X-Terraform-Get` gives) into `target`; a `//subdir` in the address
+    /// makes that subdirectory the package.
+    fn fetch_package(&self, location: &str, target: &Path, hops: usize) -> Result<(), String> {
+        let subdir = match ModuleSource::parse(location) {
+            Ok(ModuleSource::Git {
+                url,
+                reference,
+                subdir,
+            }) => {
+                self.clone_into(&url, reference.as_deref(), target)?;
+                subdir
+            }
+            Ok(ModuleSource::Archive { url, subdir }) => {
+                self.fetch_archive(&url, target, hops)?;
+                subdir
+            }
+            Ok(_) => {
+                return Err(format!(
+                    "{location} is not a package address (a git repository or an archive URL)"
+                ))
+            }
+            Err(e) => return Err(e.to_string()),
+        };
+        let Some(sub) = subdir else {
+            return Ok(());
+        };
+        check_subdir(&sub)?;
+        let staged = target.with_extension("package");
+        let _ = std::fs::remove_dir_all(&staged);
+        std::fs::rename(target, &staged)
+            .and_then(|()| copy_tree(&staged.join(&sub), target))
+            .map_err(|e| format!("taking the directory {sub:?} of {location} failed: {e}"))?;
+        let _ = std::fs::remove_dir_all(&staged);
+        Ok(())
+    }
+
+    /// An archive URL (`https://…`, `file://…`) unpacked into `target`: a `file://`
+    /// directory is copied, and an HTTP URL that is no archive is a page naming the
+    /// package.
+    fn fetch_archive(&self, url: &str, target: &Path, hops: usize) -> Result<(), String> {
+        let archive = ArchiveUrl::parse(url)?;
+        match archive.kind {
+            Some(kind) => {
+                let bytes = fetch_bytes(&archive.url)?;
+                if let Some(checksum) = &archive.checksum {
+                    checksum.verify(&bytes, &archive.url)?;
+                }
+                unpack(kind, &bytes, target).map_err(|e| format!("{}: {e}", archive.url))
+            }
+            None => match archive.url.strip_prefix("file://") {
+                Some(path) if !Path::new(path).is_dir() => Err(format!(
+                    "{path}: the source path must be a directory, or an archive named by its extension (.zip, .tar.gz, .tgz) or an archive= parameter"
+                )),
+                Some(path) => copy_tree(Path::new(path), target)
+                    .map_err(|e| format!("copying {path} failed: {e}")),
+                None if hops >= 4 => Err(format!(
+                    "{url} leads to more than 4 pages naming other packages; stopped there"
+                )),
+                None => {
+                    let location = package_location(&archive.url)?;
+                    self.fetch_package(&location, target, hops + 1)
+                }
+            },
+        }
+    }
+
     fn install(&mut self, request: &Request) -> Result<Entry, String> {
         let source = ModuleSource::parse(request.source).map_err(|e| e.to_string())?;
         let relative = format!("{MODULES_DIR}/{}", request.key);
@@ -139,23 +208,7 @@ impl Installer {
                         };
                         let location =
                             super::registry::download(&host, &path, &version).map_err(fail)?;
-                        match ModuleSource::parse(&location) {
-                            Ok(ModuleSource::Git { url, reference, subdir: package_sub }) => {
-                                self.clone_into(&url, reference.as_deref(), &target)?;
-                                if let Some(sub) = package_sub {
-                                    // The package itself is a subdirectory of the repository.
-                                    let staged = target.with_extension("package");
-                                    let _ = std::fs::remove_dir_all(&staged);
-                                    std::fs::rename(&target, &staged)
-                                        .and_then(|()| copy_tree(&staged.join(&sub), &target))
-                                        .map_err(|e| format!("unpacking {location} failed: {e}"))?;
-                                    let _ = std::fs::remove_dir_all(&staged);
-                                }
-                            }
-                            _ => {
-                                return Err(format!("the registry gave {location} for {}, and plinth installs registry packages from git repositories only so far", request.source))
-                            }
-                        }
+                        self.fetch_package(&location, &target, 0)?;
                         version
                     }
                 };
@@ -172,19 +225,17 @@ impl Installer {
                 self.clone_into(&url, reference.as_deref(), &target)?;
                 (None, subdir)
             }
-            ModuleSource::Archive { url, .. } => {
-                return Err(format!(
-                    "{url} is an archive URL; installing archives is not supported yet."
-                ))
+            ModuleSource::Archive { url, subdir } => {
+                if request.version.is_some() {
+                    return Err(format!("a version constraint applies only to module registry sources, and {} is an archive URL.", request.source));
+                }
+                self.fetch_archive(&url, &target, 0)?;
+                (None, subdir)
             }
         };
         let mut dir = relative;
         if let Some(sub) = subdir {
-            if sub.split('/').any(|p| p == "..") {
-                return Err(format!(
-                    "the subdirectory {sub:?} leaves the module package"
-                ));
-            }
+            check_subdir(&sub)?;
             if !target.join(&sub).is_dir() {
                 return Err(format!("the module package has no directory {sub:?}"));
             }
@@ -197,6 +248,15 @@ impl Installer {
             dir,
         })
     }
+}
+
+fn check_subdir(sub: &str) -> Result<(), String> {
+    if sub.split('/').any(|p| p == "..") {
+        return Err(format!(
+            "the subdirectory {sub:?} leaves the module package"
+        ));
+    }
+    Ok(())
 }
 
 impl Resolver for Installer {
