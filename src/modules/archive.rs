@@ -171,6 +171,9 @@ fn entry_path(name: &str) -> Result<Option<PathBuf>, String> {
 }
 
 /// Refuses a symbolic link at `at` (inside the package) whose target leads outside it.
+/// Entries are never written through a link (see [`place`]), so `at`'s directories are
+/// real ones and a target's leading `..`s climb exactly that many; a `..` after a name
+/// is refused, since that name may be a link to anywhere inside (`a -> .`, `b -> a/..`).
 fn check_link(at: &Path, target: &Path) -> Result<(), String> {
     let outside = || {
         format!(
@@ -183,23 +186,59 @@ fn check_link(at: &Path, target: &Path) -> Result<(), String> {
         return Err(outside());
     }
     let mut depth = at.components().count() - 1;
+    let mut named = false;
     for component in target.components() {
         match component {
-            Component::Normal(_) => depth += 1,
+            Component::Normal(_) => named = true,
             Component::CurDir => {}
-            Component::ParentDir => depth = depth.checked_sub(1).ok_or_else(outside)?,
+            Component::ParentDir if !named => {
+                depth = depth.checked_sub(1).ok_or_else(outside)?;
+            }
+            Component::ParentDir => {
+                return Err(format!(
+                    "the archive entry {:?} is a symbolic link to {:?}, which climbs (\"..\") after a name; plinth refuses it, as it may lead outside the module package",
+                    at.display().to_string(),
+                    target.display().to_string()
+                ))
+            }
             Component::RootDir | Component::Prefix(_) => return Err(outside()),
         }
     }
     Ok(())
 }
 
-fn write_file(root: &Path, at: &Path, mut from: impl Read, executable: bool) -> Result<(), String> {
-    let path = root.join(at);
+/// Makes `at`'s directories inside `root` and gives its path there, refusing any
+/// directory on the way that is a symbolic link (an entry is never written through
+/// one) and removing a link already at `at`.
+fn place(root: &Path, at: &Path) -> Result<PathBuf, String> {
     let failed = |e: std::io::Error| format!("unpacking {} failed: {e}", at.display());
-    if let Some(parent) = path.parent() {
-        std::fs::create_dir_all(parent).map_err(failed)?;
+    let mut dir = root.to_path_buf();
+    let parts: Vec<Component> = at.components().collect();
+    for (i, part) in parts.iter().enumerate() {
+        dir.push(part);
+        let last = i + 1 == parts.len();
+        match std::fs::symlink_metadata(&dir) {
+            Ok(meta) if meta.file_type().is_symlink() && last => {
+                std::fs::remove_file(&dir).map_err(failed)?
+            }
+            Ok(meta) if meta.file_type().is_symlink() => {
+                return Err(format!(
+                    "the archive entry {:?} lies inside the symbolic link {:?}; plinth does not unpack through links",
+                    at.display().to_string(),
+                    Path::new(&dir).strip_prefix(root).unwrap_or(&dir).display().to_string()
+                ))
+            }
+            Ok(_) => {}
+            Err(_) if !last => std::fs::create_dir(&dir).map_err(failed)?,
+            Err(_) => {}
+        }
     }
+    Ok(dir)
+}
+
+fn write_file(root: &Path, at: &Path, mut from: impl Read, executable: bool) -> Result<(), String> {
+    let path = place(root, at)?;
+    let failed = |e: std::io::Error| format!("unpacking {} failed: {e}", at.display());
     let mut file = std::fs::File::create(&path).map_err(failed)?;
     std::io::copy(&mut from, &mut file).map_err(failed)?;
     if executable {
@@ -209,14 +248,19 @@ fn write_file(root: &Path, at: &Path, mut from: impl Read, executable: bool) -> 
     Ok(())
 }
 
+fn make_dir(root: &Path, at: &Path) -> Result<(), String> {
+    let path = place(root, at)?;
+    if path.is_dir() {
+        return Ok(());
+    }
+    std::fs::create_dir(&path).map_err(|e| format!("unpacking {} failed: {e}", at.display()))
+}
+
 fn make_link(root: &Path, at: &Path, target: &Path) -> Result<(), String> {
     check_link(at, target)?;
-    let path = root.join(at);
-    let failed = |e: std::io::Error| format!("unpacking {} failed: {e}", at.display());
-    if let Some(parent) = path.parent() {
-        std::fs::create_dir_all(parent).map_err(failed)?;
-    }
-    std::os::unix::fs::symlink(target, &path).map_err(failed)
+    let path = place(root, at)?;
+    std::os::unix::fs::symlink(target, &path)
+        .map_err(|e| format!("unpacking {} failed: {e}", at.display()))
 }
 
 fn untar(reader: impl Read, root: &Path) -> Result<(), String> {
@@ -236,8 +280,7 @@ fn untar(reader: impl Read, root: &Path) -> Result<(), String> {
                 .ok_or_else(|| format!("the archive entry {name:?} is a link without a target"))
         };
         if kind.is_dir() {
-            std::fs::create_dir_all(root.join(&at))
-                .map_err(|e| format!("unpacking {name} failed: {e}"))?;
+            make_dir(root, &at)?;
         } else if kind.is_symlink() {
             make_link(root, &at, &link()?)?;
         } else if kind.is_hard_link() {
@@ -248,12 +291,8 @@ fn untar(reader: impl Read, root: &Path) -> Result<(), String> {
                     "the archive entry {name:?} links to the package directory"
                 ));
             };
-            let parent = root.join(&at);
-            if let Some(dir) = parent.parent() {
-                std::fs::create_dir_all(dir)
-                    .map_err(|e| format!("unpacking {name} failed: {e}"))?;
-            }
-            std::fs::copy(root.join(&inside), &parent).map_err(|e| {
+            let path = place(root, &at)?;
+            std::fs::copy(root.join(&inside), &path).map_err(|e| {
                 format!(
                     "unpacking {name} (a link to {}) failed: {e}",
                     inside.display()
@@ -278,8 +317,7 @@ fn unzip(bytes: &[u8], root: &Path) -> Result<(), String> {
             continue;
         };
         if file.is_dir() {
-            std::fs::create_dir_all(root.join(&at))
-                .map_err(|e| format!("unpacking {name} failed: {e}"))?;
+            make_dir(root, &at)?;
         } else if file.is_symlink() {
             let mut target = String::new();
             file.read_to_string(&mut target)
@@ -330,5 +368,8 @@ mod tests {
         assert!(check_link(Path::new("a/l"), Path::new("../b")).is_ok());
         assert!(check_link(Path::new("a/l"), Path::new("../../b")).is_err());
         assert!(check_link(Path::new("l"), Path::new("/etc")).is_err());
+        // `a -> .` then `b -> a/..` would lead out through the first link.
+        assert!(check_link(Path::new("b"), Path::new("a/..")).is_err());
+        assert!(check_link(Path::new("a/b/l"), Path::new("../../x/y")).is_ok());
     }
 }

@@ -642,12 +642,14 @@ fn archive_modules_install_over_http_and_from_files() {
 }
 
 /// An archive entry that would land outside the module package (`..`, an absolute
-/// path, a symbolic link leading out) is refused, and names the entry; an archive
-/// type plinth does not unpack is refused by name.
+/// path, a symbolic link leading out, directly or through another link, an entry
+/// written through a link) is refused, and names the entry; an archive type plinth
+/// does not unpack is refused by name, and a plain `.tar` is no archive, as in
+/// Terraform.
 #[test]
 fn archives_that_leave_their_package_are_refused() {
     let files = tempfile::tempdir().expect("files");
-    let cases: [(&str, Vec<u8>, &str); 6] = [
+    let cases: [(&str, Vec<u8>, &str); 8] = [
         (
             "dots.tgz",
             raw_tar(&[("main.tf", None), ("a/../../evil.tf", None)]),
@@ -667,6 +669,16 @@ fn archives_that_leave_their_package_are_refused() {
             "uplink.tgz",
             raw_tar(&[("sub/up", Some("../../x"))]),
             "\"sub/up\" is a symbolic link to \"../../x\"",
+        ),
+        (
+            "relink.tgz",
+            raw_tar(&[("a", Some(".")), ("b", Some("a/.."))]),
+            "\"b\" is a symbolic link to \"a/..\", which climbs",
+        ),
+        (
+            "through.tgz",
+            raw_tar(&[("l", Some("sub")), ("l/x.tf", None)]),
+            "\"l/x.tf\" lies inside the symbolic link \"l\"",
         ),
         (
             "net.tar.bz2",
