@@ -26,10 +26,28 @@ const TIMEOUT: Duration = Duration::from_secs(30);
 struct Reply {
     status: u16,
     get: Option<String>,
+    /// `Location`, for a redirect.
+    location: Option<String>,
     body: Vec<u8>,
 }
 
+/// How many redirects one request follows, as Go's HTTP client does.
+const MAX_REDIRECTS: usize = 10;
+
+/// `GET url`, following redirects (GitHub's archive URLs answer with one).
 fn get(url: &str) -> Result<Reply, String> {
+    let mut url = url.to_string();
+    for _ in 0..=MAX_REDIRECTS {
+        let reply = get_once(&url)?;
+        match (reply.status, &reply.location) {
+            (301 | 302 | 303 | 307 | 308, Some(location)) => url = join(&url, location),
+            _ => return Ok(reply),
+        }
+    }
+    Err(format!("GET {url}: more than {MAX_REDIRECTS} redirects"))
+}
+
+fn get_once(url: &str) -> Result<Reply, String> {
     let uri: hyper::Uri = url
         .parse()
         .map_err(|e| format!("{url} is not a valid URL: {e}"))?;
@@ -57,13 +75,23 @@ fn get(url: &str) -> Result<Reply, String> {
             .get("X-Terraform-Get")
             .and_then(|v| v.to_str().ok())
             .map(str::to_string);
+        let location = response
+            .headers()
+            .get(hyper::header::LOCATION)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_string);
         let body = tokio::time::timeout(TIMEOUT, response.into_body().collect())
             .await
             .map_err(|_| format!("reading {url} took more than {} s", TIMEOUT.as_secs()))?
             .map_err(|e| format!("reading {url} failed: {e}"))?
             .to_bytes()
             .to_vec();
-        Ok(Reply { status, get, body })
+        Ok(Reply {
+            status,
+            get,
+            location,
+            body,
+        })
     })
 }
 

@@ -319,7 +319,7 @@ fn bad_module_sources_are_refused_at_their_line() {
 
 /// A module registry on a local port: the modules API of Terraform's registry
 /// protocol, answering from `routes` (path → status, X-Terraform-Get, body), and
-/// recording each path asked for.
+/// recording each path asked for. A 3xx route's header is its `Location`.
 struct Registry {
     port: u16,
     asked: std::sync::Arc<std::sync::Mutex<Vec<String>>>,
@@ -357,7 +357,13 @@ fn serve(routes: Vec<(String, u16, Option<String>, Vec<u8>)>) -> Registry {
                 body.len()
             );
             if let Some(get) = get {
-                reply.push_str(&format!("X-Terraform-Get: {get}\r\n"));
+                // A redirect's target goes in Location.
+                let header = if (300..400).contains(&status) {
+                    "Location"
+                } else {
+                    "X-Terraform-Get"
+                };
+                reply.push_str(&format!("{header}: {get}\r\n"));
             }
             reply.push_str("\r\n");
             let mut reply = reply.into_bytes();
@@ -525,7 +531,8 @@ fn sha256(bytes: &[u8]) -> String {
 /// Archive URLs install as `terraform init` takes them: a `.zip` and a `.tar.gz` over
 /// HTTP and from a `file://` path, `archive=zip` naming the type of a URL without an
 /// extension, `//subdir` inside the archive, `checksum=sha256:…`, an HTTP page whose
-/// `X-Terraform-Get` names the archive, and a registry module whose download is one.
+/// `X-Terraform-Get` names the archive, a redirect (as GitHub's archive URLs answer),
+/// and a registry module whose download is one.
 #[test]
 fn archive_modules_install_over_http_and_from_files() {
     let zipped = zip(&package_files("zip"));
@@ -535,6 +542,12 @@ fn archive_modules_install_over_http_and_from_files() {
     std::fs::write(&tgz_path, &tarred).expect("write tgz");
     let registry = serve(vec![
         ("/pkg/net.zip".into(), 200, None, zipped.clone()),
+        (
+            "/archive/v1.zip".into(),
+            302,
+            Some("/pkg/net.zip".into()),
+            Vec::new(),
+        ),
         ("/get?id=7".into(), 200, None, zipped.clone()),
         (
             "/page?terraform-get=1".into(),
@@ -566,6 +579,7 @@ fn archive_modules_install_over_http_and_from_files() {
     .expect("write config");
     let calls = [
         ("zip", format!("{base}/pkg/net.zip"), "zip"),
+        ("moved", format!("{base}/archive/v1.zip"), "zip"),
         (
             "sub",
             format!("{base}/pkg/net.zip//modules/inner"),
