@@ -305,3 +305,55 @@ fn validation_rules_are_checked_for_any_value_in_validate() {
         ours.stderr
     );
 }
+
+/// With an unknown condition, results that have no common type are still an error in
+/// validate (object and tuple, number and bool, list and object, map and list), and
+/// the rest are not: the same lines as Terraform v1.0.3's validate.
+#[test]
+fn conditional_types_are_checked_for_unknown_conditions() {
+    let main = r#"variable "c" {
+  type = bool
+}
+variable "l" {
+  type = list(string)
+}
+variable "m" {
+  type = map(string)
+}
+output "a" {
+  value = var.c ? { a = 1 } : ["x"]
+}
+output "b" {
+  value = var.c ? 1 : true
+}
+output "c" {
+  value = var.c ? var.l : toset(var.l)
+}
+output "d" {
+  value = var.c ? var.m : { a = "x" }
+}
+output "e" {
+  value = var.c ? var.l : {}
+}
+output "f" {
+  value = var.c ? [for x in var.l : x] : null
+}
+output "g" {
+  value = var.c ? var.m : var.l
+}
+"#;
+    let dir = common::stack(&[("main.tf", main)]);
+    let (code, init) = terraform(dir.path(), &["init", "-backend=false", "-no-color"]);
+    assert_eq!(code, 0, "{init}");
+    let (code, theirs) = terraform(dir.path(), &["validate", "-no-color"]);
+    assert_eq!(code, 1, "{theirs}");
+    let ours = common::plinth(dir.path(), &["validate"]);
+    assert_eq!(ours.code, 1, "{}", ours.stdout);
+    assert_eq!(
+        error_lines(&ours.stderr),
+        error_lines(&theirs),
+        "{}",
+        ours.stderr
+    );
+    assert_eq!(error_lines(&theirs), [11, 14, 23, 29]);
+}
