@@ -105,7 +105,7 @@ impl Installer {
         let Some(sub) = subdir else {
             return Ok(());
         };
-        check_subdir(&sub)?;
+        let sub = find_subdir(target, &sub)?;
         let staged = target.with_extension("package");
         let _ = std::fs::remove_dir_all(&staged);
         std::fs::rename(target, &staged)
@@ -235,11 +235,7 @@ impl Installer {
         };
         let mut dir = relative;
         if let Some(sub) = subdir {
-            check_subdir(&sub)?;
-            if !target.join(&sub).is_dir() {
-                return Err(format!("the module package has no directory {sub:?}"));
-            }
-            dir = format!("{dir}/{sub}");
+            dir = format!("{dir}/{}", find_subdir(&target, &sub)?);
         }
         Ok(Entry {
             key: request.key.clone(),
@@ -250,13 +246,71 @@ impl Installer {
     }
 }
 
-fn check_subdir(sub: &str) -> Result<(), String> {
+/// The directory `sub` names in the package at `package`, as go-getter finds it: a
+/// path whose parts may hold `*` and `?` wildcards (`//repo-*` for the one top-level
+/// directory of a GitHub archive), which must match exactly one directory.
+fn find_subdir(package: &Path, sub: &str) -> Result<String, String> {
     if sub.split('/').any(|p| p == "..") {
         return Err(format!(
             "the subdirectory {sub:?} leaves the module package"
         ));
     }
-    Ok(())
+    let mut found = vec![String::new()];
+    for part in sub.split('/').filter(|p| !p.is_empty() && *p != ".") {
+        let mut next = Vec::new();
+        for dir in &found {
+            let join = |name: &str| {
+                if dir.is_empty() {
+                    name.to_string()
+                } else {
+                    format!("{dir}/{name}")
+                }
+            };
+            if !part.contains(['*', '?']) {
+                next.push(join(part));
+                continue;
+            }
+            let Ok(entries) = std::fs::read_dir(package.join(dir)) else {
+                continue;
+            };
+            let mut names: Vec<String> = entries
+                .filter_map(Result::ok)
+                .map(|e| e.file_name().to_string_lossy().into_owned())
+                .filter(|n| wildcard_match(part, n))
+                .collect();
+            names.sort();
+            next.extend(names.iter().map(|n| join(n)));
+        }
+        found = next;
+    }
+    found.retain(|d| package.join(d).is_dir());
+    match found.as_slice() {
+        [one] => Ok(one.clone()),
+        [] => Err(format!("the module package has no directory {sub:?}")),
+        many => Err(format!(
+            "the subdirectory {sub:?} matches {} directories of the module package ({}); it must match one",
+            many.len(),
+            many.join(", ")
+        )),
+    }
+}
+
+/// Whether `name` matches `pattern`, where `*` is any run of characters and `?` one.
+fn wildcard_match(pattern: &str, name: &str) -> bool {
+    let (p, n): (Vec<char>, Vec<char>) = (pattern.chars().collect(), name.chars().collect());
+    // matches[i][j]: the first i pattern characters match the first j name characters.
+    let mut matches = vec![vec![false; n.len() + 1]; p.len() + 1];
+    matches[0][0] = true;
+    for i in 1..=p.len() {
+        for j in 0..=n.len() {
+            matches[i][j] = match p[i - 1] {
+                '*' => matches[i - 1][j] || (j > 0 && matches[i][j - 1]),
+                '?' => j > 0 && matches[i - 1][j - 1],
+                c => j > 0 && n[j - 1] == c && matches[i - 1][j - 1],
+            };
+        }
+    }
+    matches[p.len()][n.len()]
 }
 
 impl Resolver for Installer {
@@ -285,5 +339,27 @@ impl Resolver for Installer {
         let dir = self.stack_dir.join(&entry.dir);
         self.manifest.entries.insert(entry.key.clone(), entry);
         Ok(dir)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{find_subdir, wildcard_match};
+
+    #[test]
+    fn subdirectories_may_hold_wildcards() {
+        assert!(wildcard_match("repo-*", "repo-1.2.0"));
+        assert!(wildcard_match("v?", "v1") && !wildcard_match("v?", "v10"));
+        let package = tempfile::tempdir().expect("dir");
+        for d in ["repo-1.2.0/modules/a", "repo-1.2.0/modules/b", "other"] {
+            std::fs::create_dir_all(package.path().join(d)).expect("mkdir");
+        }
+        std::fs::write(package.path().join("repo-notes"), "").expect("file");
+        let find = |sub: &str| find_subdir(package.path(), sub);
+        assert_eq!(find("repo-*/modules/a"), Ok("repo-1.2.0/modules/a".into()));
+        assert_eq!(find("./other/"), Ok("other".into()));
+        assert!(find("repo-*/modules/*").is_err_and(|e| e.contains("matches 2")));
+        assert!(find("none").is_err_and(|e| e.contains("has no directory")));
+        assert!(find("../x").is_err_and(|e| e.contains("leaves")));
     }
 }

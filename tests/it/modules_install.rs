@@ -530,18 +530,26 @@ fn sha256(bytes: &[u8]) -> String {
 
 /// Archive URLs install as `terraform init` takes them: a `.zip` and a `.tar.gz` over
 /// HTTP and from a `file://` path, `archive=zip` naming the type of a URL without an
-/// extension, `//subdir` inside the archive, `checksum=sha256:…`, an HTTP page whose
-/// `X-Terraform-Get` names the archive, a redirect (as GitHub's archive URLs answer),
-/// and a registry module whose download is one.
+/// extension, `//subdir` inside the archive (with wildcards, for GitHub's one top-level
+/// directory), `checksum=sha256:…`, an HTTP page whose `X-Terraform-Get` names the
+/// archive, a redirect (as GitHub's archive URLs answer), and a registry module whose
+/// download is one.
 #[test]
 fn archive_modules_install_over_http_and_from_files() {
     let zipped = zip(&package_files("zip"));
     let tarred = tar_gz(&package_files("tgz"));
+    // As GitHub makes them: everything under one top-level directory.
+    let nested: Vec<(String, String)> = package_files("gh")
+        .into_iter()
+        .map(|(path, text)| (format!("net-1.0.0/{path}"), text))
+        .collect();
+    let github = zip(&nested);
     let files = tempfile::tempdir().expect("files");
     let tgz_path = files.path().join("net.tgz");
     std::fs::write(&tgz_path, &tarred).expect("write tgz");
     let registry = serve(vec![
         ("/pkg/net.zip".into(), 200, None, zipped.clone()),
+        ("/gh/v1.0.0.zip".into(), 200, None, github),
         (
             "/archive/v1.zip".into(),
             302,
@@ -580,6 +588,11 @@ fn archive_modules_install_over_http_and_from_files() {
     let calls = [
         ("zip", format!("{base}/pkg/net.zip"), "zip"),
         ("moved", format!("{base}/archive/v1.zip"), "zip"),
+        (
+            "glob",
+            format!("{base}/gh/v1.0.0.zip//net-*/modules/inner"),
+            "gh-inner",
+        ),
         (
             "sub",
             format!("{base}/pkg/net.zip//modules/inner"),
