@@ -156,7 +156,7 @@ fn prepare_loaded(
             .unwrap_or_else(|| "default".to_string()),
         cwd,
         require_root_vars: options.require_root_vars,
-        unknown_module_inputs: options.validate,
+        validate: options.validate,
         concurrency: None,
         providers: Providers::default(),
         plan_time: crate::lang::functions::now_rfc3339(),

@@ -239,8 +239,46 @@ fn required(c: &Constraint) -> String {
 }
 
 /// The single type a group of types can all convert to, by Terraform's unification
-/// rules; `None` when there is none (number and bool, say).
+/// rules; `None` when there is none (number and bool, say). Types of one kind unify
+/// kind by kind (lists and tuples as a list, objects and maps as a map); types of
+/// different kinds (`cond ? toset(x) : []`) unify to the first of them, collections
+/// before structural types, that every other one converts to, as cty does.
 pub fn unify(types: &[Type]) -> Option<Type> {
+    unify_by_kind(types).or_else(|| {
+        let mut candidates: Vec<&Type> = types.iter().filter(|t| **t != Type::Dynamic).collect();
+        candidates.sort_by_key(|t| !matches!(t, Type::List(_) | Type::Set(_) | Type::Map(_)));
+        candidates
+            .iter()
+            .find(|target| types.iter().all(|t| converts(t, target)))
+            .map(|t| (*t).clone())
+    })
+}
+
+/// Whether a value of type `from` converts to `to` (Terraform's unsafe conversions:
+/// a string to a number or bool may still fail on the value).
+fn converts(from: &Type, to: &Type) -> bool {
+    match (from, to) {
+        _ if from == to => true,
+        (Type::Dynamic, _) | (_, Type::Dynamic) => true,
+        (Type::String, Type::Number | Type::Bool) | (Type::Number | Type::Bool, Type::String) => {
+            true
+        }
+        (Type::List(e) | Type::Set(e), Type::List(t) | Type::Set(t)) => converts(e, t),
+        (Type::Tuple(es), Type::List(t) | Type::Set(t)) => es.iter().all(|e| converts(e, t)),
+        (Type::Map(e), Type::Map(t)) => converts(e, t),
+        (Type::Object(attrs), Type::Map(t)) => attrs.values().all(|e| converts(e, t)),
+        (Type::Tuple(es), Type::Tuple(ts)) => {
+            es.len() == ts.len() && es.iter().zip(ts).all(|(e, t)| converts(e, t))
+        }
+        (Type::Object(attrs), Type::Object(want)) => want
+            .iter()
+            .all(|(k, t)| attrs.get(k).is_some_and(|e| converts(e, t))),
+        (Type::Map(e), Type::Object(want)) => want.values().all(|t| converts(e, t)),
+        _ => false,
+    }
+}
+
+fn unify_by_kind(types: &[Type]) -> Option<Type> {
     let concrete: Vec<&Type> = types.iter().filter(|t| **t != Type::Dynamic).collect();
     let Some(first) = concrete.first() else {
         return Some(Type::Dynamic);

@@ -353,9 +353,12 @@ impl<'a> Evaluator<'a> {
         let chosen = match c.as_bool() {
             Some(true) => tv?,
             Some(false) => fv?,
+            // As in HCL, an unknown condition reports neither branch's errors: either
+            // may be the one not taken.
             _ => {
-                let (tv, fv) = (tv?, fv?);
-                let marked_branch = tv.is_sensitive() || fv.is_sensitive();
+                let marked_branch = [&tv, &fv]
+                    .iter()
+                    .any(|r| r.as_ref().is_ok_and(Value::is_sensitive));
                 return Ok(Value::Unknown(unified).mark(marked || marked_branch));
             }
         };

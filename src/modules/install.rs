@@ -4,7 +4,9 @@
 
 use std::path::{Path, PathBuf};
 
+use super::archive::{unpack, ArchiveUrl};
 use super::fetch::{copy_tree, git_clone, mirror_versions};
+use super::registry::{fetch_bytes, package_location};
 use super::{Entry, Manifest, ModuleSource, Request, Resolver, MODULES_DIR};
 use crate::diag::Diagnostic;
 use crate::plugin::constraint::{parse_version, VersionConstraint};
@@ -76,6 +78,73 @@ impl Installer {
         copied.map_err(|e| format!("copying the clone of {url} failed: {e}"))
     }
 
+    /// Fetches the package a source address names (what a registry's download or an
+    /// HTTP page's `X-Terraform-Get` gives) into `target`; a `//subdir` in the address
+    /// makes that subdirectory the package.
+    fn fetch_package(&self, location: &str, target: &Path, hops: usize) -> Result<(), String> {
+        let subdir = match ModuleSource::parse(location) {
+            Ok(ModuleSource::Git {
+                url,
+                reference,
+                subdir,
+            }) => {
+                self.clone_into(&url, reference.as_deref(), target)?;
+                subdir
+            }
+            Ok(ModuleSource::Archive { url, subdir }) => {
+                self.fetch_archive(&url, target, hops)?;
+                subdir
+            }
+            Ok(_) => {
+                return Err(format!(
+                    "{location} is not a package address (a git repository or an archive URL)"
+                ))
+            }
+            Err(e) => return Err(e.to_string()),
+        };
+        let Some(sub) = subdir else {
+            return Ok(());
+        };
+        let sub = find_subdir(target, &sub)?;
+        let staged = target.with_extension("package");
+        let _ = std::fs::remove_dir_all(&staged);
+        std::fs::rename(target, &staged)
+            .and_then(|()| copy_tree(&staged.join(&sub), target))
+            .map_err(|e| format!("taking the directory {sub:?} of {location} failed: {e}"))?;
+        let _ = std::fs::remove_dir_all(&staged);
+        Ok(())
+    }
+
+    /// An archive URL (`https://…`, `file://…`) unpacked into `target`: a `file://`
+    /// directory is copied, and an HTTP URL that is no archive is a page naming the
+    /// package.
+    fn fetch_archive(&self, url: &str, target: &Path, hops: usize) -> Result<(), String> {
+        let archive = ArchiveUrl::parse(url)?;
+        match archive.kind {
+            Some(kind) => {
+                let bytes = fetch_bytes(&archive.url)?;
+                if let Some(checksum) = &archive.checksum {
+                    checksum.verify(&bytes, &archive.url)?;
+                }
+                unpack(kind, &bytes, target).map_err(|e| format!("{}: {e}", archive.url))
+            }
+            None => match archive.url.strip_prefix("file://") {
+                Some(path) if !Path::new(path).is_dir() => Err(format!(
+                    "{path}: the source path must be a directory, or an archive named by its extension (.zip, .tar.gz, .tgz) or an archive= parameter"
+                )),
+                Some(path) => copy_tree(Path::new(path), target)
+                    .map_err(|e| format!("copying {path} failed: {e}")),
+                None if hops >= 4 => Err(format!(
+                    "{url} leads to more than 4 pages naming other packages; stopped there"
+                )),
+                None => {
+                    let location = package_location(&archive.url)?;
+                    self.fetch_package(&location, target, hops + 1)
+                }
+            },
+        }
+    }
+
     fn install(&mut self, request: &Request) -> Result<Entry, String> {
         let source = ModuleSource::parse(request.source).map_err(|e| e.to_string())?;
         let relative = format!("{MODULES_DIR}/{}", request.key);
@@ -139,23 +208,7 @@ impl Installer {
                         };
                         let location =
                             super::registry::download(&host, &path, &version).map_err(fail)?;
-                        match ModuleSource::parse(&location) {
-                            Ok(ModuleSource::Git { url, reference, subdir: package_sub }) => {
-                                self.clone_into(&url, reference.as_deref(), &target)?;
-                                if let Some(sub) = package_sub {
-                                    // The package itself is a subdirectory of the repository.
-                                    let staged = target.with_extension("package");
-                                    let _ = std::fs::remove_dir_all(&staged);
-                                    std::fs::rename(&target, &staged)
-                                        .and_then(|()| copy_tree(&staged.join(&sub), &target))
-                                        .map_err(|e| format!("unpacking {location} failed: {e}"))?;
-                                    let _ = std::fs::remove_dir_all(&staged);
-                                }
-                            }
-                            _ => {
-                                return Err(format!("the registry gave {location} for {}, and plinth installs registry packages from git repositories only so far", request.source))
-                            }
-                        }
+                        self.fetch_package(&location, &target, 0)?;
                         version
                     }
                 };
@@ -172,23 +225,17 @@ impl Installer {
                 self.clone_into(&url, reference.as_deref(), &target)?;
                 (None, subdir)
             }
-            ModuleSource::Archive { url, .. } => {
-                return Err(format!(
-                    "{url} is an archive URL; installing archives is not supported yet."
-                ))
+            ModuleSource::Archive { url, subdir } => {
+                if request.version.is_some() {
+                    return Err(format!("a version constraint applies only to module registry sources, and {} is an archive URL.", request.source));
+                }
+                self.fetch_archive(&url, &target, 0)?;
+                (None, subdir)
             }
         };
         let mut dir = relative;
         if let Some(sub) = subdir {
-            if sub.split('/').any(|p| p == "..") {
-                return Err(format!(
-                    "the subdirectory {sub:?} leaves the module package"
-                ));
-            }
-            if !target.join(&sub).is_dir() {
-                return Err(format!("the module package has no directory {sub:?}"));
-            }
-            dir = format!("{dir}/{sub}");
+            dir = format!("{dir}/{}", find_subdir(&target, &sub)?);
         }
         Ok(Entry {
             key: request.key.clone(),
@@ -197,6 +244,73 @@ impl Installer {
             dir,
         })
     }
+}
+
+/// The directory `sub` names in the package at `package`, as go-getter finds it: a
+/// path whose parts may hold `*` and `?` wildcards (`//repo-*` for the one top-level
+/// directory of a GitHub archive), which must match exactly one directory.
+fn find_subdir(package: &Path, sub: &str) -> Result<String, String> {
+    if sub.split('/').any(|p| p == "..") {
+        return Err(format!(
+            "the subdirectory {sub:?} leaves the module package"
+        ));
+    }
+    let mut found = vec![String::new()];
+    for part in sub.split('/').filter(|p| !p.is_empty() && *p != ".") {
+        let mut next = Vec::new();
+        for dir in &found {
+            let join = |name: &str| {
+                if dir.is_empty() {
+                    name.to_string()
+                } else {
+                    format!("{dir}/{name}")
+                }
+            };
+            if !part.contains(['*', '?']) {
+                next.push(join(part));
+                continue;
+            }
+            let Ok(entries) = std::fs::read_dir(package.join(dir)) else {
+                continue;
+            };
+            let mut names: Vec<String> = entries
+                .filter_map(Result::ok)
+                .map(|e| e.file_name().to_string_lossy().into_owned())
+                .filter(|n| wildcard_match(part, n))
+                .collect();
+            names.sort();
+            next.extend(names.iter().map(|n| join(n)));
+        }
+        found = next;
+    }
+    found.retain(|d| package.join(d).is_dir());
+    match found.as_slice() {
+        [one] => Ok(one.clone()),
+        [] => Err(format!("the module package has no directory {sub:?}")),
+        many => Err(format!(
+            "the subdirectory {sub:?} matches {} directories of the module package ({}); it must match one",
+            many.len(),
+            many.join(", ")
+        )),
+    }
+}
+
+/// Whether `name` matches `pattern`, where `*` is any run of characters and `?` one.
+fn wildcard_match(pattern: &str, name: &str) -> bool {
+    let (p, n): (Vec<char>, Vec<char>) = (pattern.chars().collect(), name.chars().collect());
+    // matches[i][j]: the first i pattern characters match the first j name characters.
+    let mut matches = vec![vec![false; n.len() + 1]; p.len() + 1];
+    matches[0][0] = true;
+    for i in 1..=p.len() {
+        for j in 0..=n.len() {
+            matches[i][j] = match p[i - 1] {
+                '*' => matches[i - 1][j] || (j > 0 && matches[i][j - 1]),
+                '?' => j > 0 && matches[i - 1][j - 1],
+                c => j > 0 && n[j - 1] == c && matches[i - 1][j - 1],
+            };
+        }
+    }
+    matches[p.len()][n.len()]
 }
 
 impl Resolver for Installer {
@@ -225,5 +339,27 @@ impl Resolver for Installer {
         let dir = self.stack_dir.join(&entry.dir);
         self.manifest.entries.insert(entry.key.clone(), entry);
         Ok(dir)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{find_subdir, wildcard_match};
+
+    #[test]
+    fn subdirectories_may_hold_wildcards() {
+        assert!(wildcard_match("repo-*", "repo-1.2.0"));
+        assert!(wildcard_match("v?", "v1") && !wildcard_match("v?", "v10"));
+        let package = tempfile::tempdir().expect("dir");
+        for d in ["repo-1.2.0/modules/a", "repo-1.2.0/modules/b", "other"] {
+            std::fs::create_dir_all(package.path().join(d)).expect("mkdir");
+        }
+        std::fs::write(package.path().join("repo-notes"), "").expect("file");
+        let find = |sub: &str| find_subdir(package.path(), sub);
+        assert_eq!(find("repo-*/modules/a"), Ok("repo-1.2.0/modules/a".into()));
+        assert_eq!(find("./other/"), Ok("other".into()));
+        assert!(find("repo-*/modules/*").is_err_and(|e| e.contains("matches 2")));
+        assert!(find("none").is_err_and(|e| e.contains("has no directory")));
+        assert!(find("../x").is_err_and(|e| e.contains("leaves")));
     }
 }

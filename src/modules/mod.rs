@@ -9,6 +9,7 @@
 //! The loader asks a [`Resolver`] for the directory of each remote module call:
 //! [`Installed`] answers from the manifest, [`install::Installer`] fetches.
 
+mod archive;
 pub mod fetch;
 pub mod install;
 mod registry;

@@ -26,10 +26,28 @@ const TIMEOUT: Duration = Duration::from_secs(30);
 struct Reply {
     status: u16,
     get: Option<String>,
+    /// `Location`, for a redirect.
+    location: Option<String>,
     body: Vec<u8>,
 }
 
+/// How many redirects one request follows, as Go's HTTP client does.
+const MAX_REDIRECTS: usize = 10;
+
+/// `GET url`, following redirects (GitHub's archive URLs answer with one).
 fn get(url: &str) -> Result<Reply, String> {
+    let mut url = url.to_string();
+    for _ in 0..=MAX_REDIRECTS {
+        let reply = get_once(&url)?;
+        match (reply.status, &reply.location) {
+            (301 | 302 | 303 | 307 | 308, Some(location)) => url = join(&url, location),
+            _ => return Ok(reply),
+        }
+    }
+    Err(format!("GET {url}: more than {MAX_REDIRECTS} redirects"))
+}
+
+fn get_once(url: &str) -> Result<Reply, String> {
     let uri: hyper::Uri = url
         .parse()
         .map_err(|e| format!("{url} is not a valid URL: {e}"))?;
@@ -57,13 +75,23 @@ fn get(url: &str) -> Result<Reply, String> {
             .get("X-Terraform-Get")
             .and_then(|v| v.to_str().ok())
             .map(str::to_string);
+        let location = response
+            .headers()
+            .get(hyper::header::LOCATION)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_string);
         let body = tokio::time::timeout(TIMEOUT, response.into_body().collect())
             .await
             .map_err(|_| format!("reading {url} took more than {} s", TIMEOUT.as_secs()))?
             .map_err(|e| format!("reading {url} failed: {e}"))?
             .to_bytes()
             .to_vec();
-        Ok(Reply { status, get, body })
+        Ok(Reply {
+            status,
+            get,
+            location,
+            body,
+        })
     })
 }
 
@@ -80,10 +108,26 @@ fn join(base: &str, reference: &str) -> String {
     if reference.starts_with('/') {
         return format!("{}{reference}", &base[..origin_end]);
     }
-    let dir_end = base
+    let path_end = base.find('?').unwrap_or(base.len());
+    let mut dir_end = base[..path_end]
         .rfind('/')
         .filter(|i| *i >= origin_end)
-        .unwrap_or(base.len());
+        .unwrap_or(path_end);
+    // Dot segments resolve as in a URL: `./x` in the same directory, `../x` one up.
+    let mut reference = reference;
+    loop {
+        if let Some(rest) = reference.strip_prefix("./") {
+            reference = rest;
+        } else if let Some(rest) = reference.strip_prefix("../") {
+            reference = rest;
+            dir_end = base[..dir_end]
+                .rfind('/')
+                .filter(|i| *i >= origin_end)
+                .unwrap_or(origin_end);
+        } else {
+            break;
+        }
+    }
     format!("{}/{reference}", &base[..dir_end])
 }
 
@@ -198,6 +242,44 @@ pub fn download(host: &str, module: &[&str; 3], version: &Version) -> Result<Str
     Ok(join(&url, &location))
 }
 
+/// The body of `url` (`http(s)://`, or `file://` for a local file).
+pub(super) fn fetch_bytes(url: &str) -> Result<Vec<u8>, String> {
+    if let Some(path) = url.strip_prefix("file://") {
+        return std::fs::read(path).map_err(|e| format!("{path} could not be read: {e}"));
+    }
+    let reply = get(url)?;
+    if reply.status != 200 {
+        return Err(format!("GET {url} answered {}", reply.status));
+    }
+    Ok(reply.body)
+}
+
+/// Where the package of an HTTP module source that is not an archive is: go-getter
+/// asks `URL?terraform-get=1` and takes the `X-Terraform-Get` header, or else a
+/// `<meta name="terraform-get" content="…">` tag of the page.
+pub(super) fn package_location(url: &str) -> Result<String, String> {
+    let ask = format!(
+        "{url}{}terraform-get=1",
+        if url.contains('?') { "&" } else { "?" }
+    );
+    let reply = get(&ask)?;
+    if !(200..300).contains(&reply.status) {
+        return Err(format!("GET {ask} answered {}", reply.status));
+    }
+    let location = reply.get.or_else(|| {
+        let page = String::from_utf8_lossy(&reply.body);
+        let meta = regex::Regex::new(
+            r#"(?i)<meta\s+name\s*=\s*"terraform-get"\s+content\s*=\s*"([^"]*)""#,
+        )
+        .ok()?;
+        meta.captures(&page).map(|c| c[1].to_string())
+    });
+    let location = location.ok_or_else(|| {
+        format!("{url} is neither an archive (.zip, .tar.gz, …, or ?archive=TYPE) nor a page naming a module package (no X-Terraform-Get header or terraform-get meta tag)")
+    })?;
+    Ok(join(url, &location))
+}
+
 #[cfg(test)]
 mod tests {
     use super::join;
@@ -216,6 +298,14 @@ mod tests {
         assert_eq!(
             join(base, "x.tar.gz"),
             "https://r.example.com/v1/modules/a/b/c/1.0.0/x.tar.gz"
+        );
+        assert_eq!(
+            join(base, "./../x.zip"),
+            "https://r.example.com/v1/modules/a/b/c/x.zip"
+        );
+        assert_eq!(
+            join("http://h:1/page?terraform-get=1", "./pkg/m.zip"),
+            "http://h:1/pkg/m.zip"
         );
     }
 }

@@ -1,6 +1,7 @@
 //! Module source addresses, read by Terraform's rules: a local path starts with `./`
 //! or `../`; `git::URL`, `github.com/ORG/REPO` and `git@HOST:PATH` are git
-//! repositories; an `http(s)://` URL is an archive; `[HOST/]NAMESPACE/NAME/SYSTEM` is
+//! repositories; an `http(s)://` or `file://` URL is an archive (or, over HTTP, a page
+//! naming the package; a `file://` directory is copied); `[HOST/]NAMESPACE/NAME/SYSTEM` is
 //! a module registry address. Any remote source may name a subdirectory after `//`,
 //! and git sources a `?ref=`.
 
@@ -64,6 +65,18 @@ impl ModuleSource {
                     let (url, _, subdir) = split_remote(&text[kind.len() + 2..]);
                     Ok(ModuleSource::Archive { url, subdir })
                 }
+                "file" => {
+                    let rest = &text[6..];
+                    let (url, _, subdir) = split_remote(rest);
+                    let url = if url.starts_with("file://") {
+                        url
+                    } else if url.starts_with('/') {
+                        format!("file://{url}")
+                    } else {
+                        return Err(invalid("a file:: source names an absolute path"));
+                    };
+                    Ok(ModuleSource::Archive { url, subdir })
+                }
                 other => Err(SourceError::Unsupported {
                     text: text.to_string(),
                     kind: match other {
@@ -98,7 +111,10 @@ impl ModuleSource {
                 subdir,
             });
         }
-        if text.starts_with("http://") || text.starts_with("https://") {
+        if text.starts_with("http://")
+            || text.starts_with("https://")
+            || text.starts_with("file://")
+        {
             let (url, _, subdir) = split_remote(text);
             return Ok(ModuleSource::Archive { url, subdir });
         }
@@ -236,6 +252,20 @@ mod tests {
             Ok(ModuleSource::Archive {
                 url: "https://example.com/vpc.tar.gz".into(),
                 subdir: Some("sub".into()),
+            })
+        );
+        assert_eq!(
+            ModuleSource::parse("file:///srv/m.zip//sub?archive=zip"),
+            Ok(ModuleSource::Archive {
+                url: "file:///srv/m.zip?archive=zip".into(),
+                subdir: Some("sub".into()),
+            })
+        );
+        assert_eq!(
+            ModuleSource::parse("file::/srv/m.tgz"),
+            Ok(ModuleSource::Archive {
+                url: "file:///srv/m.tgz".into(),
+                subdir: None,
             })
         );
         assert_eq!(

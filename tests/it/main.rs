@@ -25,5 +25,6 @@ mod sensitive;
 mod state_trust;
 mod terraform_cli;
 mod validate_errors;
+mod validate_semantics;
 mod values;
 mod workflow;

@@ -319,13 +319,13 @@ fn bad_module_sources_are_refused_at_their_line() {
 
 /// A module registry on a local port: the modules API of Terraform's registry
 /// protocol, answering from `routes` (path → status, X-Terraform-Get, body), and
-/// recording each path asked for.
+/// recording each path asked for. A 3xx route's header is its `Location`.
 struct Registry {
     port: u16,
     asked: std::sync::Arc<std::sync::Mutex<Vec<String>>>,
 }
 
-fn serve(routes: Vec<(String, u16, Option<String>, String)>) -> Registry {
+fn serve(routes: Vec<(String, u16, Option<String>, Vec<u8>)>) -> Registry {
     use std::io::{BufRead, BufReader, Write};
     let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
     let port = listener.local_addr().expect("addr").port();
@@ -351,17 +351,24 @@ fn serve(routes: Vec<(String, u16, Option<String>, String)>) -> Registry {
                 .iter()
                 .find(|(p, ..)| *p == path)
                 .map(|(_, s, g, b)| (*s, g.clone(), b.clone()))
-                .unwrap_or((404, None, String::new()));
+                .unwrap_or((404, None, Vec::new()));
             let mut reply = format!(
                 "HTTP/1.1 {status} X\r\nConnection: close\r\nContent-Length: {}\r\n",
                 body.len()
             );
             if let Some(get) = get {
-                reply.push_str(&format!("X-Terraform-Get: {get}\r\n"));
+                // A redirect's target goes in Location.
+                let header = if (300..400).contains(&status) {
+                    "Location"
+                } else {
+                    "X-Terraform-Get"
+                };
+                reply.push_str(&format!("{header}: {get}\r\n"));
             }
             reply.push_str("\r\n");
-            reply.push_str(&body);
-            let _ = stream.write_all(reply.as_bytes());
+            let mut reply = reply.into_bytes();
+            reply.extend_from_slice(&body);
+            let _ = stream.write_all(&reply);
         }
     });
     Registry { port, asked }
@@ -381,7 +388,7 @@ fn registry_modules_install_through_the_registry_protocol() {
             None,
             r#"{"modules":[{"versions":[{"version":"1.0.0"},{"version":"1.4.0"},{"version":"2.0.0"}]}]}"#.into(),
         ),
-        ("/v1/modules/acme/shared/aws/1.4.0/download".into(), 204, Some(package), String::new()),
+        ("/v1/modules/acme/shared/aws/1.4.0/download".into(), 204, Some(package), Vec::new()),
     ]);
     let host = "registry.example.com";
     let config = tempfile::NamedTempFile::new().expect("config");
@@ -446,4 +453,299 @@ fn registry_modules_install_through_the_registry_protocol() {
             && stderr.contains("main.tf:2"),
         "{stderr}"
     );
+}
+
+/// A module package as (path, text) files: the package's own module, and one under
+/// `modules/inner`.
+fn package_files(version: &str) -> Vec<(String, String)> {
+    vec![
+        ("main.tf".to_string(), module_files(version)),
+        (
+            "modules/inner/main.tf".to_string(),
+            module_files(&format!("{version}-inner")),
+        ),
+    ]
+}
+
+fn tar_gz(files: &[(String, String)]) -> Vec<u8> {
+    let encoder = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    let mut builder = tar::Builder::new(encoder);
+    for (path, text) in files {
+        let mut header = tar::Header::new_gnu();
+        header.set_size(text.len() as u64);
+        header.set_mode(0o644);
+        builder
+            .append_data(&mut header, path, text.as_bytes())
+            .expect("tar entry");
+    }
+    builder.into_inner().expect("tar").finish().expect("gzip")
+}
+
+fn zip(files: &[(String, String)]) -> Vec<u8> {
+    use std::io::Write;
+    let mut writer = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
+    let options = zip::write::SimpleFileOptions::default();
+    for (path, text) in files {
+        writer
+            .start_file(path.as_str(), options)
+            .expect("zip entry");
+        writer.write_all(text.as_bytes()).expect("zip write");
+    }
+    writer.finish().expect("zip").into_inner()
+}
+
+/// A `.tar.gz` of entries written as they are, so that names `tar::Builder` refuses (`..`,
+/// absolute paths) and links can be made: `(name, link target)`.
+fn raw_tar(entries: &[(&str, Option<&str>)]) -> Vec<u8> {
+    let mut builder = tar::Builder::new(Vec::new());
+    for (name, link) in entries {
+        let mut header = tar::Header::new_old();
+        header.as_old_mut().name[..name.len()].copy_from_slice(name.as_bytes());
+        header.set_mode(0o644);
+        let data: &[u8] = b"output \"x\" {\n  value = 1\n}\n";
+        match link {
+            Some(target) => {
+                header.set_entry_type(tar::EntryType::Symlink);
+                header.as_old_mut().linkname[..target.len()].copy_from_slice(target.as_bytes());
+                header.set_size(0);
+                header.set_cksum();
+                builder.append(&header, &[][..]).expect("tar link");
+            }
+            None => {
+                header.set_size(data.len() as u64);
+                header.set_cksum();
+                builder.append(&header, data).expect("tar entry");
+            }
+        }
+    }
+    let tar = builder.into_inner().expect("tar");
+    let mut gzip = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    std::io::Write::write_all(&mut gzip, &tar).expect("gzip");
+    gzip.finish().expect("gzip")
+}
+
+fn sha256(bytes: &[u8]) -> String {
+    common::sha256_hex(bytes)
+}
+
+/// Archive URLs install as `terraform init` takes them: a `.zip` and a `.tar.gz` over
+/// HTTP and from a `file://` path, `archive=zip` naming the type of a URL without an
+/// extension, `//subdir` inside the archive (with wildcards, for GitHub's one top-level
+/// directory), `checksum=sha256:…`, an HTTP page whose `X-Terraform-Get` names the
+/// archive, a redirect (as GitHub's archive URLs answer), and a registry module whose
+/// download is one.
+#[test]
+fn archive_modules_install_over_http_and_from_files() {
+    let zipped = zip(&package_files("zip"));
+    let tarred = tar_gz(&package_files("tgz"));
+    // As GitHub makes them: everything under one top-level directory.
+    let nested: Vec<(String, String)> = package_files("gh")
+        .into_iter()
+        .map(|(path, text)| (format!("net-1.0.0/{path}"), text))
+        .collect();
+    let github = zip(&nested);
+    let files = tempfile::tempdir().expect("files");
+    let tgz_path = files.path().join("net.tgz");
+    std::fs::write(&tgz_path, &tarred).expect("write tgz");
+    let registry = serve(vec![
+        ("/pkg/net.zip".into(), 200, None, zipped.clone()),
+        ("/gh/v1.0.0.zip".into(), 200, None, github),
+        (
+            "/archive/v1.zip".into(),
+            302,
+            Some("/pkg/net.zip".into()),
+            Vec::new(),
+        ),
+        ("/get?id=7".into(), 200, None, zipped.clone()),
+        (
+            "/page?terraform-get=1".into(),
+            200,
+            Some("./pkg/net.zip//modules/inner".into()),
+            Vec::new(),
+        ),
+        ("/files/net-1.2.0.tar.gz".into(), 200, None, tarred.clone()),
+        (
+            "/v1/modules/acme/net/aws/versions".into(),
+            200,
+            None,
+            r#"{"modules":[{"versions":[{"version":"1.2.0"}]}]}"#.into(),
+        ),
+        (
+            "/v1/modules/acme/net/aws/1.2.0/download".into(),
+            204,
+            Some("/files/net-1.2.0.tar.gz".into()),
+            Vec::new(),
+        ),
+    ]);
+    let base = format!("http://127.0.0.1:{}", registry.port);
+    let host = "registry.example.com";
+    let config = tempfile::NamedTempFile::new().expect("config");
+    std::fs::write(
+        config.path(),
+        format!("host \"{host}\" {{\n  services = {{\n    \"modules.v1\" = \"{base}/v1/modules/\"\n  }}\n}}\n"),
+    )
+    .expect("write config");
+    let calls = [
+        ("zip", format!("{base}/pkg/net.zip"), "zip"),
+        ("moved", format!("{base}/archive/v1.zip"), "zip"),
+        (
+            "glob",
+            format!("{base}/gh/v1.0.0.zip//net-*/modules/inner"),
+            "gh-inner",
+        ),
+        (
+            "sub",
+            format!("{base}/pkg/net.zip//modules/inner"),
+            "zip-inner",
+        ),
+        ("forced", format!("{base}/get?id=7&archive=zip"), "zip"),
+        ("page", format!("{base}/page"), "zip-inner"),
+        (
+            "file",
+            format!(
+                "file://{}?checksum=sha256:{}",
+                tgz_path.display(),
+                sha256(&tarred)
+            ),
+            "tgz",
+        ),
+        (
+            "forced_file",
+            format!("file::{}//modules/inner", tgz_path.display()),
+            "tgz-inner",
+        ),
+        ("reg", format!("{host}/acme/net/aws"), "tgz"),
+    ];
+    let mut main = String::new();
+    for (name, source, _) in &calls {
+        main.push_str(&format!(
+            "module \"{name}\" {{\n  source = \"{source}\"\n  name   = \"{name}\"\n}}\noutput \"{name}\" {{\n  value = module.{name}.v\n}}\n"
+        ));
+    }
+    let dir = stack(&[("main.tf", &main)]);
+    let run = |args: &[&str]| {
+        let out = Command::new(env!("CARGO_BIN_EXE_plinth"))
+            .args(["-C", dir.path().to_str().expect("utf-8"), "--no-color"])
+            .args(args)
+            .env("PLINTH_CLI_CONFIG_FILE", config.path())
+            .output()
+            .expect("run plinth");
+        (
+            out.status.code().unwrap_or(-1),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    };
+    let (code, stdout, stderr) = run(&["init"]);
+    assert_eq!(code, 0, "{stdout}{stderr}");
+    assert!(
+        stdout.contains(&format!(
+            "- reg in .plinth/modules/reg ({host}/acme/net/aws 1.2.0)"
+        )) && stdout.contains("- sub in .plinth/modules/sub/modules/inner"),
+        "{stdout}"
+    );
+    let (code, stdout, stderr) = run(&["apply", "--auto-approve"]);
+    assert_eq!(code, 0, "{stderr}");
+    for (name, _, version) in &calls {
+        assert!(
+            stdout.contains(&format!("{name} = \"{name}@{version}\"")),
+            "{name}: {stdout}"
+        );
+    }
+
+    // A checksum that does not match is refused, at the module's line.
+    let bad = format!(
+        "module \"m\" {{\n  source = \"file://{}?checksum=sha256:{}\"\n}}\n",
+        tgz_path.display(),
+        "0".repeat(64)
+    );
+    std::fs::write(dir.path().join("main.tf"), bad).expect("edit");
+    let (code, _, stderr) = run(&["init"]);
+    assert_eq!(code, 1);
+    assert!(
+        stderr.contains("has the sha256 checksum") && stderr.contains("main.tf:2"),
+        "{stderr}"
+    );
+}
+
+/// An archive entry that would land outside the module package (`..`, an absolute
+/// path, a symbolic link leading out, directly or through another link, an entry
+/// written through a link) is refused, and names the entry; an archive type plinth
+/// does not unpack is refused by name, and a plain `.tar` is no archive, as in
+/// Terraform.
+#[test]
+fn archives_that_leave_their_package_are_refused() {
+    let files = tempfile::tempdir().expect("files");
+    let cases: [(&str, Vec<u8>, &str); 8] = [
+        (
+            "dots.tgz",
+            raw_tar(&[("main.tf", None), ("a/../../evil.tf", None)]),
+            "\"a/../../evil.tf\" leaves the module package",
+        ),
+        (
+            "absolute.tgz",
+            raw_tar(&[("/tmp/evil.tf", None)]),
+            "\"/tmp/evil.tf\" is an absolute path",
+        ),
+        (
+            "link.tgz",
+            raw_tar(&[("main.tf", None), ("etc", Some("/etc"))]),
+            "\"etc\" is a symbolic link to \"/etc\", outside the module package",
+        ),
+        (
+            "uplink.tgz",
+            raw_tar(&[("sub/up", Some("../../x"))]),
+            "\"sub/up\" is a symbolic link to \"../../x\"",
+        ),
+        (
+            "relink.tgz",
+            raw_tar(&[("a", Some(".")), ("b", Some("a/.."))]),
+            "\"b\" is a symbolic link to \"a/..\", which climbs",
+        ),
+        (
+            "through.tgz",
+            raw_tar(&[("l", Some("sub")), ("l/x.tf", None)]),
+            "\"l/x.tf\" lies inside the symbolic link \"l\"",
+        ),
+        (
+            "net.tar.bz2",
+            Vec::new(),
+            "is a .tar.bz2 archive; plinth unpacks",
+        ),
+        ("net.tar", Vec::new(), "the source path must be a directory"),
+    ];
+    for (name, bytes, want) in cases {
+        let path = files.path().join(name);
+        std::fs::write(&path, bytes).expect("write archive");
+        let dir = stack(&[(
+            "main.tf",
+            &format!(
+                "\nmodule \"m\" {{\n  source = \"file://{}\"\n}}\n",
+                path.display()
+            ),
+        )]);
+        let init = plinth(dir.path(), &["init"]);
+        assert_eq!(init.code, 1, "{name}: {}", init.stdout);
+        assert!(
+            init.stderr.contains(want) && init.stderr.contains("main.tf:3"),
+            "{name}: {}",
+            init.stderr
+        );
+        assert!(!files.path().join("evil.tf").exists() && !Path::new("/tmp/evil.tf").exists());
+    }
+    // A link that stays inside the package is kept.
+    let path = files.path().join("inside.tgz");
+    std::fs::write(
+        &path,
+        raw_tar(&[("real.tf", None), ("sub/main.tf", Some("../real.tf"))]),
+    )
+    .expect("write archive");
+    let dir = stack(&[(
+        "main.tf",
+        &format!("module \"m\" {{\n  source = \"file://{}//sub\"\n}}\noutput \"x\" {{\n  value = module.m.x\n}}\n", path.display()),
+    )]);
+    let init = plinth(dir.path(), &["init"]);
+    assert_eq!(init.code, 0, "{}", init.stderr);
+    let validate = plinth(dir.path(), &["validate"]);
+    assert_eq!(validate.code, 0, "{}", validate.stderr);
 }

@@ -35,7 +35,9 @@ impl Walk<'_> {
                 return None;
             }
         };
-        if cond.as_bool() != Some(false) {
+        // validate evaluates pre- and postconditions for their errors only.
+        let validating_a_variable = scope.validating.is_some();
+        if cond.as_bool() != Some(false) || (self.options.validate && !validating_a_variable) {
             return None;
         }
         let message = match self.eval(&check.error_message, scope) {
@@ -53,7 +55,8 @@ impl Walk<'_> {
     }
 
     /// Runs a variable's `validation` blocks against its value (already stored), each
-    /// able to see only that variable.
+    /// able to see only that variable: the rules the value fails, and the errors
+    /// evaluating the rules met.
     pub(super) fn validate_variable(
         &self,
         m: ModuleId,
@@ -61,13 +64,14 @@ impl Walk<'_> {
         var: &Variable,
         name: &str,
         value_span: Option<Span>,
-    ) -> Diagnostics {
-        let mut diags = Diagnostics::default();
+    ) -> (Diagnostics, Diagnostics) {
+        let mut failures = Diagnostics::default();
+        let mut errors = Diagnostics::default();
         for check in &var.validations {
             let mut scope = self.scope(m, inst, Repetition::None);
             scope.validating = Some(name);
-            if let Some(message) = self.failed_check(check, &scope, &mut diags) {
-                diags.push(
+            if let Some(message) = self.failed_check(check, &scope, &mut errors) {
+                failures.push(
                     Diagnostic::error("Invalid value for variable")
                         .detail(format!(
                             "{message}\n\nThis was checked by the validation rule at {}.",
@@ -85,6 +89,6 @@ impl Walk<'_> {
                 );
             }
         }
-        diags
+        (failures, errors)
     }
 }

@@ -94,7 +94,24 @@ impl Walk<'_> {
             .help("Apply the resources it depends on first with --target, or compute it from values known before apply."))
     }
 
+    /// How many instances a block has: `count` or `for_each` evaluated and checked. In
+    /// a validate walk a repeated block is one instance of unknown key, as in
+    /// Terraform's validate, whatever the value.
     pub(super) fn expand(
+        &self,
+        count: Option<&Expr>,
+        for_each: Option<&Expr>,
+        scope: &InstanceScope,
+    ) -> Result<Expansion, Diagnostic> {
+        let expansion = self.evaluate_expansion(count, for_each, scope)?;
+        Ok(match expansion {
+            Expansion::Single => Expansion::Single,
+            _ if self.options.validate => Expansion::Unknown,
+            other => other,
+        })
+    }
+
+    fn evaluate_expansion(
         &self,
         count: Option<&Expr>,
         for_each: Option<&Expr>,

@@ -36,8 +36,12 @@ pub struct WalkOptions {
     pub cwd: String,
     /// Whether a root variable without a value is an error (plan) or unknown (validate).
     pub require_root_vars: bool,
-    /// Whether a child module's input variables are unknowns of their types (validate).
-    pub unknown_module_inputs: bool,
+    /// Terraform's `validate` semantics: every module's input variables (the root's
+    /// too) are unknowns of their declared types, `count` and `for_each` are checked
+    /// but not expanded (each block is one instance of unknown key), and
+    /// preconditions, postconditions and validation rules are evaluated for errors
+    /// only, never reported as failed.
+    pub validate: bool,
     /// At most this many handler calls at once; `None`: as many as the dependencies
     /// allow. A walk without a handler (validate) runs in order on one thread.
     pub concurrency: Option<usize>,

@@ -7,7 +7,7 @@ use crate::addrs::{InstanceKey, ModuleInstance};
 use crate::config::{Expr, ModuleId};
 use crate::diag::{Diagnostic, Diagnostics, Span};
 use crate::lang::convert::convert;
-use crate::lang::Value;
+use crate::lang::{Type, Value};
 
 impl Walk<'_> {
     pub(super) fn module_call_value(
@@ -22,6 +22,23 @@ impl Walk<'_> {
         let Some(child) = call.child else {
             return Value::unknown();
         };
+        if self.options.validate {
+            // As in Terraform's validate: an unknown object with the child's output
+            // names, of any type and not marked (the child was checked for any
+            // input), a list of them for `count` and a map for `for_each`.
+            let outputs = Type::Object(
+                self.config.modules[child]
+                    .outputs
+                    .iter()
+                    .map(|o| (o.name.clone(), Type::Dynamic))
+                    .collect(),
+            );
+            return Value::Unknown(match (&call.count, &call.for_each) {
+                (Some(_), _) => Type::list(outputs),
+                (_, Some(_)) => Type::map(outputs),
+                _ => outputs,
+            });
+        }
         let Some(expansion) = self
             .result
             .values
@@ -170,8 +187,9 @@ impl Walk<'_> {
                 Value::Unknown(var.constraint.to_type())
             }
         };
-        // validate: a child module is checked for any input of its variables' types.
-        let value = if self.options.unknown_module_inputs && inst.parent().is_some() {
+        // validate: a child module is checked for any input of its variables' types
+        // (a caller's argument was type-checked above).
+        let value = if self.options.validate && inst.parent().is_some() {
             Value::Unknown(var.constraint.to_type()).mark(value.is_sensitive())
         } else {
             value
@@ -184,11 +202,25 @@ impl Walk<'_> {
             );
         }
         let value = value.mark(var.sensitive);
+        let sensitive = value.is_sensitive();
         self.values_mut(inst)
             .variables
             .insert(name.to_string(), value);
-        let diags = self.validate_variable(m, inst, var, name, value_span);
-        self.diags.extend(diags);
+        let (failures, mut errors) = self.validate_variable(m, inst, var, name, value_span);
+        self.diags.extend(failures);
+        // validate: a root variable's default or given value is checked against its
+        // type and validation rules above (plinth checks the inputs it is given); the
+        // rules themselves, and the configuration, are then checked for any value of
+        // the variable's type, as Terraform's validate does (`contains(list, var.x)`
+        // with a null default fails only in plan).
+        if self.options.validate && inst.parent().is_none() {
+            self.values_mut(inst).variables.insert(
+                name.to_string(),
+                Value::Unknown(var.constraint.to_type()).mark(sensitive),
+            );
+            errors = self.validate_variable(m, inst, var, name, value_span).1;
+        }
+        self.diags.extend(errors);
     }
 
     pub(super) fn output(&mut self, m: ModuleId, inst: &ModuleInstance, name: &str) {

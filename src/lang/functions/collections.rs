@@ -560,6 +560,9 @@ fn all_any(args: &[Value], want_all: bool) -> Result<Value, FnError> {
 }
 
 fn sum(args: &[Value]) -> Result<Value, FnError> {
+    if !args[0].is_known() {
+        return Ok(Value::Unknown(Type::Number));
+    }
     let elems = args[0].elements().unwrap_or_default();
     if elems.is_empty() {
         return Err(FnError::arg(

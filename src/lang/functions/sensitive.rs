@@ -3,7 +3,7 @@
 
 use std::collections::HashMap;
 
-use super::{bool_ty, dynamic_ty, FnError, Function, Param};
+use super::{bool_ty, dynamic_ty, Function, Param};
 use crate::lang::types::{Constraint, Type};
 use crate::lang::value::Value;
 
@@ -26,16 +26,18 @@ pub(super) fn register(t: &mut HashMap<&'static str, Function>) {
     t.insert(
         "nonsensitive",
         Function {
-            params: vec![Param { name: "value", ty: Constraint::Any, allow_unknown: true, allow_null: true }],
+            params: vec![Param {
+                name: "value",
+                ty: Constraint::Any,
+                allow_unknown: true,
+                allow_null: true,
+            }],
             variadic: None,
             returns: dynamic_ty,
             handles_marks: true,
-            body: |a| {
-                if !a[0].is_sensitive() {
-                    return Err(FnError::arg(0, "Invalid function argument: the given value is not sensitive, so this call is redundant."));
-                }
-                Ok(a[0].clone().unmark().0)
-            },
+            // A value that is not sensitive comes back as it is: Terraform 1.7 (and
+            // OpenTofu 1.6) no longer call that redundant use an error.
+            body: |a| Ok(a[0].clone().unmark().0),
         },
     );
     // Whether the value itself is marked; an unknown value that is not marked may
