@@ -57,6 +57,7 @@ fn expression_in_string(parent: &str, name: &str) -> bool {
             | ("variable", "type")
             | ("lifecycle", "ignore_changes" | "replace_triggered_by")
             | ("moved", "from" | "to")
+            | ("removed", "from")
             | ("import", "to")
             | ("module", "providers")
     )
@@ -106,7 +107,7 @@ impl Decoder<'_> {
             let span = key_span(key, file).unwrap_or(whole);
             let labels = match kind.as_str() {
                 "resource" | "data" => 2,
-                "provider" | "variable" | "output" | "module" => 1,
+                "provider" | "variable" | "output" | "module" | "check" => 1,
                 _ => 0,
             };
             let mut found = Vec::new();
