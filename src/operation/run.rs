@@ -188,6 +188,10 @@ pub(super) fn execute(
         });
     }
     check(view, &prepared.sources, &diags)?;
+    // Warnings of the apply itself: check blocks are evaluated again after applying.
+    if !diags.is_empty() {
+        view.diagnostics(&prepared.sources, &diags);
+    }
     let (added, changed, destroyed) = plan.counts();
     if plan.refresh_only {
         view.summary(Summary::Refreshed {

@@ -1,27 +1,130 @@
-//! Custom conditions: variable validations and pre/postconditions.
+//! Custom conditions: variable validations, pre/postconditions and `check` blocks,
+//! each result recorded for the JSON plan's `checks`.
 
 use super::scope::{InstanceScope, Repetition};
 use super::Walk;
-use crate::addrs::ModuleInstance;
+use crate::addrs::{InstanceKey, ModuleInstance};
 use crate::config::{Check, ModuleId, Variable};
-use crate::diag::{Diagnostic, Diagnostics, Span};
+use crate::diag::{Diagnostic, Diagnostics, Severity, Span};
 use crate::lang::convert::convert;
 use crate::lang::Constraint;
 
+/// What a set of conditions came to, in Terraform's words (`pass`, `fail`, `error`,
+/// `unknown`: not known until apply).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub enum CheckStatus {
+    Pass,
+    Unknown,
+    Fail,
+    Error,
+}
+
+impl CheckStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            CheckStatus::Pass => "pass",
+            CheckStatus::Fail => "fail",
+            CheckStatus::Error => "error",
+            CheckStatus::Unknown => "unknown",
+        }
+    }
+}
+
+/// The configuration object conditions belong to.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub enum CheckObject {
+    /// A resource's preconditions and postconditions.
+    Resource(crate::addrs::Resource),
+    /// An output's preconditions.
+    Output(String),
+    /// A `check` block's assertions.
+    CheckBlock(String),
+    /// A variable's validations.
+    Variable(String),
+}
+
+/// The conditions of one object in one module instance (and one resource instance,
+/// `key`), as the walk found them.
+#[derive(Clone, Debug)]
+pub struct CheckResult {
+    pub module: ModuleInstance,
+    /// The configuration module's path (call names, no keys).
+    pub module_path: Vec<String>,
+    pub object: CheckObject,
+    pub key: InstanceKey,
+    pub status: CheckStatus,
+    /// The error messages of the conditions that failed.
+    pub problems: Vec<String>,
+}
+
+/// One condition's result.
+pub(super) enum Outcome {
+    Pass,
+    Fail(String),
+    Unknown,
+    Error,
+}
+
+impl Outcome {
+    fn status(&self) -> CheckStatus {
+        match self {
+            Outcome::Pass => CheckStatus::Pass,
+            Outcome::Fail(_) => CheckStatus::Fail,
+            Outcome::Unknown => CheckStatus::Unknown,
+            Outcome::Error => CheckStatus::Error,
+        }
+    }
+}
+
 impl Walk<'_> {
-    /// Evaluates a condition; returns the error message if it is known to be false.
-    /// Errors evaluating it are reported and count as passing.
-    pub(super) fn failed_check(
+    /// Records the results of one object's conditions (nothing for an object without
+    /// conditions).
+    pub(super) fn record_checks(
+        &mut self,
+        m: ModuleId,
+        inst: &ModuleInstance,
+        object: CheckObject,
+        key: InstanceKey,
+        outcomes: Vec<Outcome>,
+    ) {
+        if outcomes.is_empty() {
+            return;
+        }
+        let status = outcomes
+            .iter()
+            .map(Outcome::status)
+            .max()
+            .unwrap_or(CheckStatus::Pass);
+        let problems = outcomes
+            .into_iter()
+            .filter_map(|o| match o {
+                Outcome::Fail(m) => Some(m),
+                _ => None,
+            })
+            .collect();
+        self.result.checks.push(CheckResult {
+            module: inst.clone(),
+            module_path: self.config.modules[m].path.clone(),
+            object,
+            key,
+            status,
+            problems,
+        });
+    }
+
+    /// Evaluates a condition: its error message when it is known to be false.
+    /// Errors evaluating it are reported.
+    pub(super) fn condition(
         &self,
         check: &Check,
         scope: &InstanceScope,
         diags: &mut Diagnostics,
-    ) -> Option<String> {
+    ) -> Outcome {
         let cond = match self.eval(&check.condition, scope) {
             Ok(v) => v,
             Err(d) => {
                 diags.push(d);
-                return None;
+                return Outcome::Error;
             }
         };
         let cond = match convert(cond.unmark().0, &Constraint::Bool) {
@@ -32,11 +135,14 @@ impl Walk<'_> {
                         .detail(format!("The condition must return a bool: {e}."))
                         .at_opt(check.condition.span()),
                 );
-                return None;
+                return Outcome::Error;
             }
         };
-        if cond.as_bool() != Some(false) {
-            return None;
+        match cond.as_bool() {
+            Some(false) => {}
+            Some(true) => return Outcome::Pass,
+            None if !cond.is_known() => return Outcome::Unknown,
+            None => return Outcome::Pass,
         }
         let message = match self.eval(&check.error_message, scope) {
             Ok(v) if v.is_sensitive() => "(error message is sensitive)".to_string(),
@@ -49,13 +155,13 @@ impl Walk<'_> {
                 "(error message could not be evaluated)".into()
             }
         };
-        Some(message)
+        Outcome::Fail(message)
     }
 
     /// Runs a variable's `validation` blocks against its value (already stored), each
     /// able to see only that variable.
     pub(super) fn validate_variable(
-        &self,
+        &mut self,
         m: ModuleId,
         inst: &ModuleInstance,
         var: &Variable,
@@ -63,10 +169,12 @@ impl Walk<'_> {
         value_span: Option<Span>,
     ) -> Diagnostics {
         let mut diags = Diagnostics::default();
+        let mut outcomes = Vec::new();
         for check in &var.validations {
             let mut scope = self.scope(m, inst, Repetition::None);
             scope.validating = Some(name);
-            if let Some(message) = self.failed_check(check, &scope, &mut diags) {
+            let outcome = self.condition(check, &scope, &mut diags);
+            if let Outcome::Fail(message) = &outcome {
                 diags.push(
                     Diagnostic::error("Invalid value for variable")
                         .detail(format!(
@@ -84,7 +192,80 @@ impl Walk<'_> {
                         ),
                 );
             }
+            outcomes.push(outcome);
         }
+        self.record_checks(
+            m,
+            inst,
+            CheckObject::Variable(name.to_string()),
+            InstanceKey::None,
+            outcomes,
+        );
         diags
+    }
+}
+
+/// Diagnostics downgraded to warnings: what a `check` block or its scoped data
+/// source reports never stops a plan or an apply.
+pub(super) fn as_warnings(diags: Diagnostics) -> Diagnostics {
+    let mut out = Diagnostics::default();
+    for mut d in diags.items {
+        d.severity = Severity::Warning;
+        out.push(d);
+    }
+    out
+}
+
+impl Walk<'_> {
+    /// Evaluates every `check` block's assertions in each instance of its module, once
+    /// everything else is evaluated (Terraform runs checks as the last step of a plan
+    /// and of an apply). A failed assertion is a warning; one not known until apply
+    /// is reported as unknown.
+    pub(super) fn check_blocks(&mut self) {
+        let config = self.config;
+        for (m, module) in config.modules.iter().enumerate() {
+            if module.checks.is_empty() {
+                continue;
+            }
+            for inst in self.instances_of(m) {
+                for check in &module.checks {
+                    let mut diags = Diagnostics::default();
+                    let mut outcomes = Vec::new();
+                    if self.failed_scoped_reads.contains(&(m, check.name.clone())) {
+                        outcomes.push(Outcome::Error);
+                    } else {
+                        let scope = self.scope(m, &inst, Repetition::None);
+                        for a in &check.asserts {
+                            let outcome = self.condition(a, &scope, &mut diags);
+                            if let Outcome::Fail(message) = &outcome {
+                                diags.push(
+                                    Diagnostic::warning("Check block assertion failed")
+                                        .detail(format!(
+                                            "{message}\n\nThis was checked by an assertion of check {:?}{}.",
+                                            check.name,
+                                            if inst.is_root() {
+                                                String::new()
+                                            } else {
+                                                format!(" in {inst}")
+                                            }
+                                        ))
+                                        .at_opt(a.condition.span())
+                                        .label(check.span, "check block"),
+                                );
+                            }
+                            outcomes.push(outcome);
+                        }
+                    }
+                    self.diags.extend(as_warnings(diags));
+                    self.record_checks(
+                        m,
+                        &inst,
+                        CheckObject::CheckBlock(check.name.clone()),
+                        InstanceKey::None,
+                        outcomes,
+                    );
+                }
+            }
+        }
     }
 }

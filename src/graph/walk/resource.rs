@@ -5,6 +5,7 @@ use std::collections::HashMap;
 
 use petgraph::graph::NodeIndex;
 
+use super::checks::{CheckObject, Outcome};
 use super::expand::Expansion;
 use super::scope::Repetition;
 use super::{ResourceHandler, Trigger, Walk};
@@ -129,19 +130,24 @@ impl<'a> Walk<'a> {
                 });
             let mut diags = Diagnostics::default();
             let mut jobs = Vec::new();
+            let mut checked = Vec::new();
             for (instance_key, repetition) in expansion.instances() {
                 let scope = self.scope(m, &inst, repetition);
                 let before = diags.errors().count();
                 let config = self.body(&r.body, schema, &scope, &mut Vec::new(), &mut diags);
+                let mut outcomes = Vec::new();
                 for check in &r.lifecycle.preconditions {
-                    if let Some(message) = self.failed_check(check, &scope, &mut diags) {
+                    let outcome = self.condition(check, &scope, &mut diags);
+                    if let Outcome::Fail(message) = &outcome {
                         diags.push(
                             Diagnostic::error("Resource precondition failed")
-                                .detail(message)
+                                .detail(message.clone())
                                 .at_opt(check.condition.span()),
                         );
                     }
+                    outcomes.push(outcome);
                 }
+                checked.push((instance_key.clone(), outcomes));
                 let mut triggers = Vec::new();
                 for e in &r.lifecycle.replace_triggered_by {
                     match self.trigger(e, &scope, &inst) {
@@ -168,6 +174,9 @@ impl<'a> Walk<'a> {
                 }
             }
             self.diags.extend(diags);
+            for (key, outcomes) in checked {
+                self.record_checks(m, &inst, CheckObject::Resource(r.addr()), key, outcomes);
+            }
             parts.push((inst, expansion, jobs));
         }
         ResourceWork {
@@ -183,8 +192,15 @@ impl<'a> Walk<'a> {
         &mut self,
         work: ResourceWork<'a>,
         results: Vec<Vec<Option<Value>>>,
-        diags: Diagnostics,
+        mut diags: Diagnostics,
     ) {
+        if let Some(check) = &work.resource.check {
+            // A scoped data source's errors are warnings; its check reports an error.
+            if diags.has_errors() {
+                self.failed_scoped_reads.insert((work.m, check.clone()));
+            }
+            diags = super::checks::as_warnings(diags);
+        }
         self.diags.extend(diags);
         let key = work.resource.address();
         for ((inst, expansion, jobs), values) in work.parts.into_iter().zip(results) {
