@@ -220,6 +220,7 @@ fn actions(a: Action) -> Vec<String> {
         Action::DeleteThenCreate => &["delete", "create"],
         Action::CreateThenDelete => &["create", "delete"],
         Action::Delete => &["delete"],
+        Action::Forget => &["forget"],
     };
     names.iter().map(|s| s.to_string()).collect()
 }
@@ -234,6 +235,7 @@ fn action_of(names: &[String]) -> Option<Action> {
         ["create", "delete"] => Action::CreateThenDelete,
         ["delete"] => Action::Delete,
         ["read"] => Action::Read,
+        ["forget"] => Action::Forget,
         _ => return None,
     })
 }

@@ -147,6 +147,8 @@ fn actions(a: Action) -> Vec<&'static str> {
         Action::DeleteThenCreate => vec!["delete", "create"],
         Action::CreateThenDelete => vec!["create", "delete"],
         Action::Delete => vec!["delete"],
+        // Terraform 1.7's JSON plan spelling for a `removed` block's objects.
+        Action::Forget => vec!["forget"],
     }
 }
 
