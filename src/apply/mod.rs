@@ -299,6 +299,7 @@ pub fn plan(prepared: &Prepared, prior: &Snapshot, options: &ChangeOptions) -> (
         imports,
         basis: Some(Arc::new(basis)),
         json: Some(Arc::new(json)),
+        checks: evaluation.checks.clone(),
         ..empty_plan(prior)
     };
     (plan, all.sorted_unique())

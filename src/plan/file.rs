@@ -378,6 +378,7 @@ impl PlanFile {
             imports: self.imports.clone(),
             basis: None,
             json: None,
+            checks: Vec::new(),
             saved_json: self.terraform_json.clone().map(std::sync::Arc::new),
         }
     }

@@ -121,6 +121,10 @@ pub fn document(plan: &Plan) -> J {
         }
         doc.insert("timestamp".into(), json!(c.timestamp));
     }
+    let checks = super::json_checks::checks(&plan.checks);
+    if !checks.is_empty() {
+        doc.insert("checks".into(), J::Array(checks));
+    }
     doc.insert("applyable".into(), json!(plan.has_changes()));
     doc.insert("complete".into(), json!(context.is_none_or(|c| c.complete)));
     doc.insert("errored".into(), json!(false));

@@ -4,6 +4,7 @@
 
 pub mod file;
 pub mod json;
+pub mod json_checks;
 pub mod json_config;
 pub mod json_state;
 pub mod objchange;
@@ -96,6 +97,8 @@ pub struct Plan {
     pub json: Option<std::sync::Arc<json::Context>>,
     /// The JSON plan a plan file saved (a plan read back from a file).
     pub saved_json: Option<std::sync::Arc<serde_json::Value>>,
+    /// What planning found of every condition: the JSON plan's `checks`.
+    pub checks: Vec<crate::graph::walk::CheckResult>,
 }
 
 /// The state a plan walked against: the state at `serial` with the objects `import`
