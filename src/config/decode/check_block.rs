@@ -215,4 +215,34 @@ check "health" {
             assert_eq!(errors, want, "{text}");
         }
     }
+
+    #[test]
+    fn check_and_removed_blocks_in_json_syntax() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let text = r#"{
+  "check": {
+    "health": {
+      "data": { "local_file": { "page": { "filename": "index.html" } } },
+      "assert": [
+        { "condition": "${length(data.local_file.page.content) > 0}", "error_message": "empty" }
+      ]
+    }
+  },
+  "removed": [
+    { "from": "local_file.old", "lifecycle": { "destroy": false } }
+  ]
+}"#;
+        std::fs::write(dir.path().join("main.tf.json"), text).expect("write");
+        let mut sources = Sources::default();
+        let (mut config, diags) = crate::config::load::load_stack(dir.path(), &mut sources);
+        assert!(!diags.has_errors(), "{diags:#?}");
+        let m = config.modules.swap_remove(0);
+        assert_eq!(m.checks.len(), 1);
+        assert_eq!(m.checks[0].asserts.len(), 1);
+        assert_eq!(m.resources[0].address(), "data.local_file.page");
+        assert_eq!(m.resources[0].check.as_deref(), Some("health"));
+        assert_eq!(m.removed.len(), 1);
+        assert_eq!(m.removed[0].from.to_string(), "local_file.old");
+        assert!(!m.removed[0].destroy);
+    }
 }
