@@ -67,7 +67,7 @@ fn header(c: &PlannedChange, p: &Paint) -> (String, String) {
         },
         (Action::Delete, _) => "will be destroyed".to_string(),
         (Action::Read, _) => "will be read during apply".to_string(),
-        (Action::Forget, _) => "will no longer be managed by plinth".to_string(),
+        (Action::Forget, _) => "will no longer be managed by plinth, but will not be destroyed\n  # (destroy = false is set in the configuration)".to_string(),
         (Action::NoOp, Some(prev)) => {
             return (
                 format!("  # {prev} has moved to {}", c.address),
