@@ -149,7 +149,7 @@ fn failed_assertions_are_warnings_at_their_line_in_plan_and_after_apply() {
 }
 
 #[test]
-fn a_failing_scoped_data_source_is_a_warning_and_its_check_an_error() {
+fn a_failing_scoped_data_source_is_a_warning_and_fails_its_check() {
     let dir = stack(&[(
         "main.tf",
         &format!(
@@ -179,7 +179,14 @@ resource "local_file" "f" {{
     let json = plan_json(dir.path());
     assert_eq!(
         statuses(&json),
-        vec![("check.missing".to_string(), "error".to_string())]
+        vec![("check.missing".to_string(), "fail".to_string())]
+    );
+    let problems = &json["checks"][0]["instances"][0]["problems"];
+    assert!(
+        problems[0]["message"]
+            .as_str()
+            .is_some_and(|m| m.starts_with("Cannot read file: ")),
+        "{problems}"
     );
     let apply = ok(dir.path(), &["apply", "--auto-approve"]);
     assert!(

@@ -230,31 +230,34 @@ impl Walk<'_> {
             for inst in self.instances_of(m) {
                 for check in &module.checks {
                     let mut diags = Diagnostics::default();
-                    let mut outcomes = Vec::new();
-                    if self.failed_scoped_reads.contains(&(m, check.name.clone())) {
-                        outcomes.push(Outcome::Error);
-                    } else {
-                        let scope = self.scope(m, &inst, Repetition::None);
-                        for a in &check.asserts {
-                            let outcome = self.condition(a, &scope, &mut diags);
-                            if let Outcome::Fail(message) = &outcome {
-                                diags.push(
-                                    Diagnostic::warning("Check block assertion failed")
-                                        .detail(format!(
-                                            "{message}\n\nThis was checked by an assertion of check {:?}{}.",
-                                            check.name,
-                                            if inst.is_root() {
-                                                String::new()
-                                            } else {
-                                                format!(" in {inst}")
-                                            }
-                                        ))
-                                        .at_opt(a.condition.span())
-                                        .label(check.span, "check block"),
-                                );
-                            }
-                            outcomes.push(outcome);
+                    // As Terraform does, a scoped data source that could not be read
+                    // fails its check with the error's text; the assertions then
+                    // see an unknown value.
+                    let mut outcomes: Vec<Outcome> = self
+                        .failed_scoped_reads
+                        .get(&(m, check.name.clone()))
+                        .map(|message| Outcome::Fail(message.clone()))
+                        .into_iter()
+                        .collect();
+                    let scope = self.scope(m, &inst, Repetition::None);
+                    for a in &check.asserts {
+                        let outcome = self.condition(a, &scope, &mut diags);
+                        if let Outcome::Fail(message) = &outcome {
+                            let within = match inst.is_root() {
+                                true => String::new(),
+                                false => format!(" in {inst}"),
+                            };
+                            diags.push(
+                                Diagnostic::warning("Check block assertion failed")
+                                    .detail(format!(
+                                        "{message}\n\nThis was checked by an assertion of check {:?}{within}.",
+                                        check.name
+                                    ))
+                                    .at_opt(a.condition.span())
+                                    .label(check.span, "check block"),
+                            );
                         }
+                        outcomes.push(outcome);
                     }
                     self.diags.extend(as_warnings(diags));
                     self.record_checks(

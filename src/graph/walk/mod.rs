@@ -11,7 +11,7 @@ mod resource;
 mod scope;
 mod trigger;
 
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{BTreeMap, HashMap};
 
 use petgraph::graph::NodeIndex;
 
@@ -136,7 +136,7 @@ pub fn evaluate_with<'a>(
         module_instances: HashMap::new(),
         diags: Diagnostics::default(),
         handler,
-        failed_scoped_reads: HashSet::new(),
+        failed_scoped_reads: HashMap::new(),
     };
     let _impure = crate::lang::functions::impure_known(handler.is_some_and(|h| h.applying()));
     let _plan_time = crate::lang::functions::plan_time(handler.map(|_| options.plan_time.clone()));
@@ -167,8 +167,9 @@ struct Walk<'a> {
     module_instances: HashMap<ModuleId, Vec<ModuleInstance>>,
     diags: Diagnostics,
     handler: Option<&'a dyn ResourceHandler>,
-    /// The `check` blocks (by module) whose scoped data source could not be read.
-    failed_scoped_reads: HashSet<(ModuleId, String)>,
+    /// The `check` blocks (by module) whose scoped data source could not be read,
+    /// with the first error's text.
+    failed_scoped_reads: HashMap<(ModuleId, String), String>,
 }
 
 impl<'a> Walk<'a> {

@@ -195,9 +195,15 @@ impl<'a> Walk<'a> {
         mut diags: Diagnostics,
     ) {
         if let Some(check) = &work.resource.check {
-            // A scoped data source's errors are warnings; its check reports an error.
-            if diags.has_errors() {
-                self.failed_scoped_reads.insert((work.m, check.clone()));
+            // A scoped data source's errors are warnings; its check fails with the first.
+            if let Some(e) = diags.errors().next() {
+                let message = match e.detail.is_empty() {
+                    true => e.summary.clone(),
+                    false => format!("{}: {}", e.summary, e.detail),
+                };
+                self.failed_scoped_reads
+                    .entry((work.m, check.clone()))
+                    .or_insert(message);
             }
             diags = super::checks::as_warnings(diags);
         }
