@@ -256,6 +256,34 @@ pub fn undeclared(config: &Config, module: ModuleId, r: &Reference) -> Option<Di
     Some(d.at(r.span))
 }
 
+/// Whether the configuration still declares what `target` (written in module `m`)
+/// names, following module calls down: a resource in a child module, or a module call.
+fn still_declared(config: &Config, m: ModuleId, target: &Target) -> bool {
+    let (calls, resource) = match target {
+        Target::Module(mi) => (&mi.0, None),
+        Target::Resource(r) => (&r.module.0, Some(&r.resource)),
+        Target::Instance(i) => (&i.module.0, Some(&i.resource)),
+    };
+    let mut module = m;
+    for (name, _) in calls {
+        let Some(child) = config.modules[module]
+            .module_call(name)
+            .and_then(|c| c.child)
+        else {
+            // A module call that is not declared declares nothing; one whose module
+            // could not be loaded is reported where it is called.
+            return resource.is_none() && config.modules[module].module_call(name).is_some();
+        };
+        module = child;
+    }
+    match resource {
+        Some(r) => config.modules[module]
+            .resource(r.mode, &r.type_name, &r.name)
+            .is_some(),
+        None => true,
+    }
+}
+
 /// Whether two addresses name some object in common, instance keys aside: the same
 /// resource, or a module call and anything inside it.
 fn targets_overlap(a: &Target, b: &Target) -> bool {
@@ -509,7 +537,7 @@ impl Builder<'_> {
             }
         }
         for rm in &module.removed {
-            if declared(&rm.from) == Some(true) {
+            if still_declared(self.config, m, &rm.from) {
                 let what = match rm.from {
                     Target::Module(_) => "module",
                     _ => "resource",

@@ -562,13 +562,21 @@ fn removed_blocks_that_contradict_the_configuration_are_refused() {
             "main.tf:7:10",
         ),
         (
+            "module \"m\" {\n  source = \"./m\"\n}\nremoved {\n  from = module.m.terraform_data.inner\n  lifecycle {\n    destroy = false\n  }\n}\n",
+            "Removed resource still exists",
+            "main.tf:5:10",
+        ),
+        (
             "removed {\n  from = terraform_data.a[0]\n  lifecycle {\n    destroy = false\n  }\n}\n",
             "Invalid \"from\" address",
             "main.tf:2:10",
         ),
     ];
     for (text, summary, at) in cases {
-        let dir = stack(&[("main.tf", text), ("m/main.tf", "")]);
+        let dir = stack(&[
+            ("main.tf", text),
+            ("m/main.tf", "resource \"terraform_data\" \"inner\" {}\n"),
+        ]);
         let r = run(dir.path(), &["validate"]);
         assert_eq!(r.code, 1, "{text}\n{}{}", r.stdout, r.stderr);
         assert!(r.stderr.contains(summary), "{text}\n{}", r.stderr);
