@@ -583,3 +583,71 @@ fn removed_blocks_that_contradict_the_configuration_are_refused() {
         assert!(r.stderr.contains(at), "{text}\n{}", r.stderr);
     }
 }
+
+#[test]
+fn postconditions_see_self_and_are_checks_of_their_resource() {
+    let dir = stack(&[(
+        "main.tf",
+        r#"
+resource "terraform_data" "r" {
+  count = 2
+  input = "v${count.index}"
+  lifecycle {
+    postcondition {
+      condition     = self.input == "v${count.index}"
+      error_message = "input is off"
+    }
+    postcondition {
+      condition     = self.id != ""
+      error_message = "no id"
+    }
+  }
+}
+
+resource "terraform_data" "bad" {
+  input = "x"
+  lifecycle {
+    postcondition {
+      condition     = self.input == "y"
+      error_message = "input is ${self.input}, not y"
+    }
+  }
+}
+"#,
+    )]);
+    let failed = run(dir.path(), &["plan"]);
+    assert_eq!(failed.code, 1, "{}", failed.stderr);
+    assert!(
+        failed.stderr.contains("Resource postcondition failed"),
+        "{}",
+        failed.stderr
+    );
+    assert!(
+        failed.stderr.contains("input is x, not y"),
+        "{}",
+        failed.stderr
+    );
+    assert!(failed.stderr.contains("main.tf:21:23"), "{}", failed.stderr);
+
+    let main = dir.path().join("main.tf");
+    let text = std::fs::read_to_string(&main).expect("main.tf");
+    std::fs::write(&main, text.replace("== \"y\"", "== \"x\"")).expect("write");
+    // The id is known only after apply, so r's instances are unknown until then.
+    let json = plan_json(dir.path());
+    assert_eq!(
+        statuses(&json),
+        vec![
+            ("terraform_data.bad".to_string(), "pass".to_string()),
+            ("terraform_data.r".to_string(), "unknown".to_string()),
+        ]
+    );
+    ok(dir.path(), &["apply", "--auto-approve"]);
+    let json = plan_json(dir.path());
+    assert_eq!(
+        statuses(&json),
+        vec![
+            ("terraform_data.bad".to_string(), "pass".to_string()),
+            ("terraform_data.r".to_string(), "pass".to_string()),
+        ]
+    );
+}

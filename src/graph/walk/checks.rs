@@ -4,10 +4,10 @@
 use super::scope::{InstanceScope, Repetition};
 use super::Walk;
 use crate::addrs::{InstanceKey, ModuleInstance};
-use crate::config::{Check, ModuleId, Variable};
+use crate::config::{Check, ModuleId, Resource, Variable};
 use crate::diag::{Diagnostic, Diagnostics, Severity, Span};
 use crate::lang::convert::convert;
-use crate::lang::Constraint;
+use crate::lang::{Constraint, Value};
 
 /// What a set of conditions came to, in Terraform's words (`pass`, `fail`, `error`,
 /// `unknown`: not known until apply).
@@ -202,6 +202,41 @@ impl Walk<'_> {
             outcomes,
         );
         diags
+    }
+}
+
+impl Walk<'_> {
+    /// Evaluates a resource instance's postconditions with `self` its value (the
+    /// handler's: planned in plan, new in apply); not known without one.
+    pub(super) fn postconditions(
+        &mut self,
+        m: ModuleId,
+        inst: &ModuleInstance,
+        resource: &Resource,
+        repetition: Repetition,
+        value: Option<&Value>,
+    ) -> Vec<Outcome> {
+        let checks = &resource.lifecycle.postconditions;
+        let Some(value) = value else {
+            return checks.iter().map(|_| Outcome::Unknown).collect();
+        };
+        let mut diags = Diagnostics::default();
+        let mut scope = self.scope(m, inst, repetition);
+        scope.self_value = Some(value.clone());
+        let mut outcomes = Vec::new();
+        for check in checks {
+            let outcome = self.condition(check, &scope, &mut diags);
+            if let Outcome::Fail(message) = &outcome {
+                diags.push(
+                    Diagnostic::error("Resource postcondition failed")
+                        .detail(message.clone())
+                        .at_opt(check.condition.span()),
+                );
+            }
+            outcomes.push(outcome);
+        }
+        self.diags.extend(diags);
+        outcomes
     }
 }
 

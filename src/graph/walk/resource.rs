@@ -26,6 +26,10 @@ pub(super) struct Job {
     /// key is unknown).
     call: bool,
     triggers: Vec<Trigger>,
+    /// `count.index` or `each` for its postconditions.
+    repetition: Repetition,
+    /// Its preconditions' results, recorded with its postconditions'.
+    outcomes: Vec<Outcome>,
 }
 
 /// A resource node's evaluated instances, per module instance.
@@ -130,9 +134,8 @@ impl<'a> Walk<'a> {
                 });
             let mut diags = Diagnostics::default();
             let mut jobs = Vec::new();
-            let mut checked = Vec::new();
             for (instance_key, repetition) in expansion.instances() {
-                let scope = self.scope(m, &inst, repetition);
+                let scope = self.scope(m, &inst, repetition.clone());
                 let before = diags.errors().count();
                 let config = self.body(&r.body, schema, &scope, &mut Vec::new(), &mut diags);
                 let mut outcomes = Vec::new();
@@ -147,7 +150,7 @@ impl<'a> Walk<'a> {
                     }
                     outcomes.push(outcome);
                 }
-                checked.push((instance_key.clone(), outcomes));
+
                 let mut triggers = Vec::new();
                 for e in &r.lifecycle.replace_triggered_by {
                     match self.trigger(e, &scope, &inst) {
@@ -165,6 +168,8 @@ impl<'a> Walk<'a> {
                     config,
                     call,
                     triggers,
+                    repetition,
+                    outcomes,
                 });
             }
             // An instance whose configuration had errors stops its siblings' calls too.
@@ -174,9 +179,6 @@ impl<'a> Walk<'a> {
                 }
             }
             self.diags.extend(diags);
-            for (key, outcomes) in checked {
-                self.record_checks(m, &inst, CheckObject::Resource(r.addr()), key, outcomes);
-            }
             parts.push((inst, expansion, jobs));
         }
         ResourceWork {
@@ -212,7 +214,23 @@ impl<'a> Walk<'a> {
         for ((inst, expansion, jobs), values) in work.parts.into_iter().zip(results) {
             let mut instance_values: HashMap<InstanceKey, Value> = HashMap::new();
             for (job, value) in jobs.into_iter().zip(values) {
+                let decided = value.is_some();
                 let value = value.unwrap_or_else(|| Value::Unknown(work.ty.clone()));
+                let mut outcomes = job.outcomes;
+                outcomes.extend(self.postconditions(
+                    work.m,
+                    &inst,
+                    work.resource,
+                    job.repetition,
+                    decided.then_some(&value),
+                ));
+                self.record_checks(
+                    work.m,
+                    &inst,
+                    CheckObject::Resource(work.resource.addr()),
+                    job.key.clone(),
+                    outcomes,
+                );
                 instance_values.insert(job.key, value);
                 self.result.resource_configs.insert(job.address, job.config);
             }
