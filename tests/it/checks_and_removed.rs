@@ -499,6 +499,13 @@ fn removed_with_destroy_false_forgets_and_destroy_true_destroys() {
         "{}",
         apply.stdout
     );
+    assert!(
+        apply
+            .stdout
+            .contains("Apply complete! Resources: 0 added, 0 changed, 1 destroyed, 2 forgotten."),
+        "{}",
+        apply.stdout
+    );
     assert!(dir.path().join("drop0.txt").exists());
     assert!(dir.path().join("drop1.txt").exists());
     assert!(!dir.path().join("gone.txt").exists());
