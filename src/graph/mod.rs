@@ -256,31 +256,30 @@ pub fn undeclared(config: &Config, module: ModuleId, r: &Reference) -> Option<Di
     Some(d.at(r.span))
 }
 
-/// Whether the configuration still declares what `target` (written in module `m`)
+/// Where the configuration still declares what `target` (written in module `m`)
 /// names, following module calls down: a resource in a child module, or a module call.
-fn still_declared(config: &Config, m: ModuleId, target: &Target) -> bool {
+fn still_declared(config: &Config, m: ModuleId, target: &Target) -> Option<Span> {
     let (calls, resource) = match target {
         Target::Module(mi) => (&mi.0, None),
         Target::Resource(r) => (&r.module.0, Some(&r.resource)),
         Target::Instance(i) => (&i.module.0, Some(&i.resource)),
     };
     let mut module = m;
+    let mut call_span = None;
     for (name, _) in calls {
-        let Some(child) = config.modules[module]
-            .module_call(name)
-            .and_then(|c| c.child)
-        else {
-            // A module call that is not declared declares nothing; one whose module
-            // could not be loaded is reported where it is called.
-            return resource.is_none() && config.modules[module].module_call(name).is_some();
-        };
-        module = child;
+        let call = config.modules[module].module_call(name)?;
+        call_span = Some(call.span);
+        match call.child {
+            Some(child) => module = child,
+            // A module that could not be loaded is reported where it is called.
+            None => return if resource.is_none() { call_span } else { None },
+        }
     }
     match resource {
         Some(r) => config.modules[module]
             .resource(r.mode, &r.type_name, &r.name)
-            .is_some(),
-        None => true,
+            .map(|r| r.span),
+        None => call_span,
     }
 }
 
@@ -537,7 +536,8 @@ impl Builder<'_> {
             }
         }
         for rm in &module.removed {
-            if still_declared(self.config, m, &rm.from) {
+            // Terraform points at the block that still declares it.
+            if let Some(declared_at) = still_declared(self.config, m, &rm.from) {
                 let what = match rm.from {
                     Target::Module(_) => "module",
                     _ => "resource",
@@ -545,7 +545,8 @@ impl Builder<'_> {
                 self.diags.push(
                     Diagnostic::error(format!("Removed {what} still exists"))
                         .detail(format!("This statement declares that {} was removed, but it is still declared in configuration.", rm.from))
-                        .at(rm.from_span)
+                        .at(declared_at)
+                        .label(rm.from_span, "removed here")
                         .help(format!("Remove the {what} block, or this removed block.")),
                 );
             }

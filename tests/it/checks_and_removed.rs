@@ -556,12 +556,12 @@ fn removed_blocks_that_contradict_the_configuration_are_refused() {
         (
             "resource \"terraform_data\" \"a\" {}\nremoved {\n  from = terraform_data.a\n  lifecycle {\n    destroy = false\n  }\n}\n",
             "Removed resource still exists",
-            "main.tf:3:10",
+            "main.tf:1:1",
         ),
         (
             "module \"m\" {\n  source = \"./m\"\n}\nremoved {\n  from = module.m\n}\n",
             "Removed module still exists",
-            "main.tf:5:10",
+            "main.tf:1:1",
         ),
         (
             "resource \"terraform_data\" \"b\" {}\nmoved {\n  from = terraform_data.a\n  to   = terraform_data.b\n}\nremoved {\n  from = terraform_data.a\n  lifecycle {\n    destroy = false\n  }\n}\n",
@@ -571,7 +571,7 @@ fn removed_blocks_that_contradict_the_configuration_are_refused() {
         (
             "module \"m\" {\n  source = \"./m\"\n}\nremoved {\n  from = module.m.terraform_data.inner\n  lifecycle {\n    destroy = false\n  }\n}\n",
             "Removed resource still exists",
-            "main.tf:5:10",
+            "m/main.tf:1:1",
         ),
         (
             "removed {\n  from = terraform_data.a[0]\n  lifecycle {\n    destroy = false\n  }\n}\n",
