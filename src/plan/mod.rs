@@ -779,6 +779,25 @@ impl ResourceHandler for Planner<'_> {
                         provider: provider_address.to_string(),
                         value: v.clone(),
                     });
+                    // A check's data source is read again during apply, so its
+                    // assertions run on fresh data (Terraform 1.5's reason).
+                    if resource.check.is_some() {
+                        let after = if diags.has_errors() {
+                            config
+                        } else {
+                            v.clone()
+                        };
+                        lock(&self.changes).push(PlannedChange {
+                            address: instance.clone(),
+                            previous_address: None,
+                            provider: provider_address.to_string(),
+                            action: Action::Read,
+                            reason: Some("read_because_check_nested"),
+                            before: None,
+                            after: Some(after),
+                            replace_paths: Vec::new(),
+                        });
+                    }
                     return (v, diags);
                 }
                 lock(&self.changes).push(PlannedChange {

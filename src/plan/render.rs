@@ -66,6 +66,10 @@ fn header(c: &PlannedChange, p: &Paint) -> (String, String) {
             _ => "must be replaced".to_string(),
         },
         (Action::Delete, _) => "will be destroyed".to_string(),
+        (Action::Read, _) if c.reason == Some("read_because_check_nested") => {
+            "will be read during apply\n  # (config will be reloaded to verify a check block)"
+                .to_string()
+        }
         (Action::Read, _) => "will be read during apply".to_string(),
         (Action::Forget, _) => "will no longer be managed by plinth, but will not be destroyed\n  # (destroy = false is set in the configuration)".to_string(),
         (Action::NoOp, Some(prev)) => {

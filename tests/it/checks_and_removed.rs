@@ -133,8 +133,29 @@ fn failed_assertions_are_warnings_at_their_line_in_plan_and_after_apply() {
         Some("hi")
     );
 
-    // With the file in place, planning reads the scoped data source at once.
+    // With the file in place, planning reads the scoped data source at once, and
+    // plans to read it again during apply for the check, as Terraform does.
+    let plan = ok(dir.path(), &["plan"]);
+    assert!(
+        plan.stdout.contains(
+            "# data.local_file.read will be read during apply\n  # (config will be reloaded to verify a check block)"
+        ),
+        "{}",
+        plan.stdout
+    );
     let json = plan_json(dir.path());
+    let read = json["resource_changes"]
+        .as_array()
+        .and_then(|a| a.iter().find(|c| c["address"] == "data.local_file.read"))
+        .cloned()
+        .unwrap_or_default();
+    assert_eq!(
+        read["change"]["actions"],
+        serde_json::json!(["read"]),
+        "{read}"
+    );
+    assert_eq!(read["action_reason"], "read_because_check_nested", "{read}");
+    assert_eq!(read["change"]["after"]["content"], "hi", "{read}");
     assert_eq!(
         statuses(&json),
         vec![
