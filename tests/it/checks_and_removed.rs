@@ -679,3 +679,42 @@ resource "terraform_data" "bad" {
         ]
     );
 }
+
+#[test]
+fn removed_blocks_in_a_child_module_and_for_a_child_modules_resource() {
+    let two = r#"
+resource "local_file" "a" {
+  filename = "${path.root}/a.txt"
+  content  = "a"
+}
+
+resource "local_file" "b" {
+  filename = "${path.root}/b.txt"
+  content  = "b"
+}
+"#;
+    let call = format!("{PROVIDER}\nmodule \"m\" {{\n  source = \"./m\"\n}}\n");
+    let dir = stack(&[("main.tf", &call), ("m/main.tf", two)]);
+    ok(dir.path(), &["apply", "--auto-approve"]);
+    std::fs::write(
+        dir.path().join("m/main.tf"),
+        "removed {\n  from = local_file.a\n  lifecycle {\n    destroy = false\n  }\n}\n",
+    )
+    .expect("write");
+    std::fs::write(
+        dir.path().join("main.tf"),
+        format!("{call}\nremoved {{\n  from = module.m.local_file.b\n  lifecycle {{\n    destroy = false\n  }}\n}}\n"),
+    )
+    .expect("write");
+    let plan = ok(dir.path(), &["plan"]);
+    assert!(
+        plan.stdout
+            .contains("Plan: 0 to add, 0 to change, 0 to destroy, 2 to forget."),
+        "{}",
+        plan.stdout
+    );
+    ok(dir.path(), &["apply", "--auto-approve"]);
+    assert!(dir.path().join("a.txt").exists());
+    assert!(dir.path().join("b.txt").exists());
+    assert_eq!(ok(dir.path(), &["state", "list"]).stdout.trim(), "");
+}
