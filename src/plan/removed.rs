@@ -26,28 +26,38 @@ impl RemovedRules {
         RemovedRules { rules }
     }
 
-    /// Whether a `removed` block with `destroy = false` names `instance`'s resource
-    /// or a module call holding it, so it leaves state without being destroyed.
+    /// Whether `instance` leaves state without being destroyed: the `removed` block
+    /// naming its resource or a module call holding it says `destroy = false`. Where
+    /// several name it, the one in the module nearest the root decides (a calling
+    /// module overrides its child, as in Terraform), then the one naming the
+    /// resource over one naming a module call.
     pub fn forgets(&self, instance: &ResourceInstance) -> bool {
         let names: Vec<&str> = instance.module.0.iter().map(|(n, _)| n.as_str()).collect();
-        self.rules.iter().any(|(path, from, destroy)| {
-            if *destroy || names.len() < path.len() || names[..path.len()] != path[..] {
-                return false;
-            }
-            let rest = &names[path.len()..];
-            match from {
-                Target::Module(m) => {
-                    let called: Vec<&str> = m.0.iter().map(|(n, _)| n.as_str()).collect();
-                    rest.starts_with(&called)
+        self.rules
+            .iter()
+            .filter_map(|(path, from, destroy)| {
+                if names.len() < path.len() || names[..path.len()] != path[..] {
+                    return None;
                 }
-                Target::Resource(r) => {
-                    let module: Vec<&str> = r.module.0.iter().map(|(n, _)| n.as_str()).collect();
-                    rest == module.as_slice() && r.resource == instance.resource
-                }
-                // Refused when the block is read.
-                Target::Instance(_) => false,
-            }
-        })
+                let rest = &names[path.len()..];
+                let names_it = match from {
+                    Target::Module(m) => {
+                        let called: Vec<&str> = m.0.iter().map(|(n, _)| n.as_str()).collect();
+                        rest.starts_with(&called)
+                    }
+                    Target::Resource(r) => {
+                        let module: Vec<&str> =
+                            r.module.0.iter().map(|(n, _)| n.as_str()).collect();
+                        rest == module.as_slice() && r.resource == instance.resource
+                    }
+                    // Refused when the block is read.
+                    Target::Instance(_) => false,
+                };
+                let names_module = matches!(from, Target::Module(_));
+                names_it.then_some(((path.len(), names_module), *destroy))
+            })
+            .min_by_key(|(rank, _)| *rank)
+            .is_some_and(|(_, destroy)| !destroy)
     }
 }
 
@@ -91,5 +101,34 @@ removed {
         assert!(!forgets("local_file.gone"));
         assert!(!forgets("module.other.local_file.a"));
         assert!(!forgets("module.older.local_file.x"));
+    }
+
+    #[test]
+    fn the_calling_modules_removed_block_overrides_its_childs() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        std::fs::create_dir(dir.path().join("child")).expect("mkdir");
+        std::fs::write(
+            dir.path().join("child/main.tf"),
+            "removed {\n  from = local_file.a\n  lifecycle {\n    destroy = false\n  }\n}\nremoved {\n  from = local_file.b\n  lifecycle {\n    destroy = false\n  }\n}\n",
+        )
+        .expect("write");
+        let text = r#"
+module "child" {
+  source = "./child"
+}
+removed {
+  from = module.child.local_file.a
+  lifecycle {
+    destroy = true
+  }
+}
+"#;
+        let mut sources = Sources::default();
+        let (config, diags) = load_source(dir.path(), "main.tf", text.into(), &mut sources);
+        assert!(!diags.has_errors(), "{diags:?}");
+        let rules = RemovedRules::new(&config);
+        let forgets = |a: &str| rules.forgets(&ResourceInstance::parse(a).expect("address"));
+        assert!(!forgets("module.child.local_file.a"));
+        assert!(forgets("module.child.local_file.b"));
     }
 }
