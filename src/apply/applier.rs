@@ -38,6 +38,8 @@ pub struct Applier<'s> {
     /// Instances changed.
     pub(super) applied: AtomicUsize,
     pub(super) cancel: CancelToken,
+    /// What `removed` blocks say: orphans they forget leave state undestroyed.
+    pub(super) removed: crate::plan::RemovedRules,
 }
 
 /// How an instance's change reads in progress lines.

@@ -241,6 +241,9 @@ pub fn plan(prepared: &Prepared, prior: &Snapshot, options: &ChangeOptions) -> (
     let reads = planner.data_reads();
     let mut changes = planner.finish(&prepared.config);
     changes.sort_by_cached_key(|c| c.address.to_string());
+    if let Some(d) = forget_warning(&changes) {
+        diags.push(d);
+    }
     for c in &changes {
         if c.action == Action::Delete {
             if let Some(r) = declared_resource(&prepared.config, &c.address) {
@@ -296,6 +299,7 @@ pub fn plan(prepared: &Prepared, prior: &Snapshot, options: &ChangeOptions) -> (
         imports,
         basis: Some(Arc::new(basis)),
         json: Some(Arc::new(json)),
+        checks: evaluation.checks.clone(),
         ..empty_plan(prior)
     };
     (plan, all.sorted_unique())
@@ -535,6 +539,7 @@ pub fn apply(
         decided: Decided::default(),
         applied: AtomicUsize::new(0),
         cancel: options.cancel.clone(),
+        removed: crate::plan::RemovedRules::new(&prepared.config),
     };
     let applying = crate::timing::phase("apply walk");
     let (evaluation, walk_diags) = prepared.evaluate_concurrently(&applier, options.limit());
@@ -637,6 +642,7 @@ pub fn destroy(
         decided: Decided::default(),
         applied: AtomicUsize::new(0),
         cancel: options.cancel.clone(),
+        removed: crate::plan::RemovedRules::default(),
     };
     runtime().block_on(applier.delete_orphans(&mut diags));
     if let Err(e) = store.commit(Commit {
@@ -655,4 +661,23 @@ fn single(d: Diagnostic) -> Diagnostics {
     let mut diags = Diagnostics::default();
     diags.push(d);
     diags
+}
+
+/// Terraform's warning for a plan that drops objects from state without destroying
+/// them (`removed` blocks with `lifecycle { destroy = false }`).
+fn forget_warning(changes: &[PlannedChange]) -> Option<Diagnostic> {
+    let forgotten: Vec<String> = changes
+        .iter()
+        .filter(|c| c.action == Action::Forget)
+        .map(|c| format!(" - {}", c.address))
+        .collect();
+    if forgotten.is_empty() {
+        return None;
+    }
+    Some(
+        Diagnostic::warning("Some objects will no longer be managed by plinth").detail(format!(
+            "If you apply this plan, plinth will discard its tracking information for the following objects, but it will not delete them:\n{}\n\nAfter applying this plan, plinth will no longer manage these objects. You will need to import them to manage them again.",
+            forgotten.join("\n")
+        )),
+    )
 }

@@ -32,6 +32,12 @@ impl Applier<'_> {
             })
             .cloned()
             .collect();
+        let (forgotten, orphans): (Vec<String>, Vec<String>) = orphans.into_iter().partition(|a| {
+            ResourceInstance::parse(a).is_ok_and(|instance| self.removed.forgets(&instance))
+        });
+        if !self.forget(&forgotten, diags).await {
+            return;
+        }
         let mut order = DestroyOrder::new(&self.prior, &orphans);
         let limit =
             tokio::sync::Semaphore::new(self.limit.clamp(1, tokio::sync::Semaphore::MAX_PERMITS));
@@ -59,6 +65,29 @@ impl Applier<'_> {
                 failed = true;
             }
         }
+    }
+
+    /// Drops what `removed` blocks forget from state in one commit: no provider is
+    /// called, the objects stay where they are.
+    async fn forget(&self, addresses: &[String], diags: &mut Diagnostics) -> bool {
+        let Some(first) = addresses.first() else {
+            return true;
+        };
+        if self.cancel.is_cancelled() {
+            return false;
+        }
+        let commit = Commit {
+            remove: addresses.to_vec(),
+            ..Commit::default()
+        };
+        if !self.save(commit, first, diags).await {
+            return false;
+        }
+        for address in addresses {
+            self.progress
+                .note(&format!("{address}: Removed from state (not destroyed)"));
+        }
+        true
     }
 
     async fn delete_one(&self, address: &str, diags: &mut Diagnostics) -> bool {

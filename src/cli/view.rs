@@ -124,6 +124,22 @@ impl View for TerminalView {
                     "\nApply complete! Resources: {imported}{added} added, {changed} changed, {destroyed} destroyed."
                 );
             }
+            Summary::AppliedAndForgot {
+                imported,
+                added,
+                changed,
+                destroyed,
+                forgotten,
+            } => {
+                let imported = if imported == 0 {
+                    String::new()
+                } else {
+                    format!("{imported} imported, ")
+                };
+                println!(
+                    "\nApply complete! Resources: {imported}{added} added, {changed} changed, {destroyed} destroyed, {forgotten} forgotten."
+                );
+            }
             Summary::Destroyed { destroyed } => {
                 println!("\nDestroy complete! Resources: {destroyed} destroyed.")
             }

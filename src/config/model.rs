@@ -169,6 +169,8 @@ pub struct Module {
     pub module_calls: Vec<ModuleCall>,
     pub moved: Vec<Moved>,
     pub imports: Vec<Import>,
+    pub checks: Vec<CheckBlock>,
+    pub removed: Vec<Removed>,
     index: NameIndex,
 }
 
@@ -366,6 +368,9 @@ pub struct Resource {
     pub depends_on: Vec<Reference>,
     pub lifecycle: Lifecycle,
     pub body: Body,
+    /// The `check` block a scoped data source is declared in: only that block's
+    /// assertions may refer to it, and its errors are warnings.
+    pub check: Option<String>,
 }
 
 impl Resource {
@@ -421,4 +426,26 @@ pub struct Import {
     pub to_span: Span,
     pub id: Expr,
     pub provider: Option<ProviderRef>,
+}
+
+/// A `check` block (Terraform 1.5): assertions evaluated after planning and after
+/// applying, whose failures are warnings. Its scoped data source, if any, is in
+/// [`Module::resources`] with [`Resource::check`] naming this block.
+#[derive(Debug, Clone)]
+pub struct CheckBlock {
+    pub name: String,
+    pub span: Span,
+    pub asserts: Vec<Check>,
+}
+
+/// A `removed` block (Terraform 1.7): a resource or module call taken out of the
+/// configuration, either forgotten (left in the world, dropped from state) or
+/// destroyed.
+#[derive(Debug, Clone)]
+pub struct Removed {
+    pub from: crate::addrs::Target,
+    pub from_span: Span,
+    pub span: Span,
+    /// `lifecycle { destroy = false }` makes this false: the objects are forgotten.
+    pub destroy: bool,
 }

@@ -256,6 +256,83 @@ pub fn undeclared(config: &Config, module: ModuleId, r: &Reference) -> Option<Di
     Some(d.at(r.span))
 }
 
+/// Where the configuration still declares what `target` (written in module `m`)
+/// names, following module calls down: a resource in a child module, or a module call.
+fn still_declared(config: &Config, m: ModuleId, target: &Target) -> Option<Span> {
+    let (calls, resource) = match target {
+        Target::Module(mi) => (&mi.0, None),
+        Target::Resource(r) => (&r.module.0, Some(&r.resource)),
+        Target::Instance(i) => (&i.module.0, Some(&i.resource)),
+    };
+    let mut module = m;
+    let mut call_span = None;
+    for (name, _) in calls {
+        let call = config.modules[module].module_call(name)?;
+        call_span = Some(call.span);
+        match call.child {
+            Some(child) => module = child,
+            // A module that could not be loaded is reported where it is called.
+            None => return if resource.is_none() { call_span } else { None },
+        }
+    }
+    match resource {
+        Some(r) => config.modules[module]
+            .resource(r.mode, &r.type_name, &r.name)
+            .map(|r| r.span),
+        None => call_span,
+    }
+}
+
+/// Whether two addresses name some object in common, instance keys aside: the same
+/// resource, or a module call and anything inside it.
+fn targets_overlap(a: &Target, b: &Target) -> bool {
+    fn parts(t: &Target) -> (Vec<&str>, Option<&crate::addrs::Resource>) {
+        let (module, resource) = match t {
+            Target::Module(m) => (m, None),
+            Target::Resource(r) => (&r.module, Some(&r.resource)),
+            Target::Instance(i) => (&i.module, Some(&i.resource)),
+        };
+        (module.0.iter().map(|(n, _)| n.as_str()).collect(), resource)
+    }
+    let ((ma, ra), (mb, rb)) = (parts(a), parts(b));
+    match (ra, rb) {
+        (Some(ra), Some(rb)) => ma == mb && ra == rb,
+        (None, Some(_)) => mb.starts_with(&ma),
+        (Some(_), None) => ma.starts_with(&mb),
+        (None, None) => ma.starts_with(&mb) || mb.starts_with(&ma),
+    }
+}
+
+/// The error for a reference to a data source scoped to a check block from outside
+/// that block (`within`: the check the reference is written in, if any).
+fn scoped_reference(
+    config: &Config,
+    module: ModuleId,
+    r: &Reference,
+    within: Option<&str>,
+) -> Option<Diagnostic> {
+    let Subject::Resource {
+        mode,
+        type_name,
+        name,
+    } = &r.subject
+    else {
+        return None;
+    };
+    let check = config.modules[module]
+        .resource(*mode, type_name, name)?
+        .check
+        .as_deref()?;
+    if within == Some(check) {
+        return None;
+    }
+    Some(
+        Diagnostic::error("Reference to scoped resource")
+            .detail(format!("The referenced data resource {type_name:?} {name:?} is not available from this context: it is declared in check {check:?}, and only that check block's assertions may refer to it."))
+            .at(r.span),
+    )
+}
+
 fn body_references(body: &Body, shadow: &mut Vec<String>, out: &mut Vec<Reference>) {
     for a in &body.attrs {
         collect_references(&a.expr.expr, a.expr.file, shadow, out);
@@ -339,6 +416,10 @@ impl Builder<'_> {
                     type_name,
                     name,
                 } => {
+                    if let Some(d) = scoped_reference(self.config, m, r, None) {
+                        self.diags.push(d);
+                        continue;
+                    }
                     if let Some(from) =
                         self.node(m, NodeKind::Resource(*mode), &format!("{type_name}.{name}"))
                     {
@@ -454,6 +535,38 @@ impl Builder<'_> {
                 );
             }
         }
+        for rm in &module.removed {
+            // Terraform points at the block that still declares it.
+            if let Some(declared_at) = still_declared(self.config, m, &rm.from) {
+                let what = match rm.from {
+                    Target::Module(_) => "module",
+                    _ => "resource",
+                };
+                self.diags.push(
+                    Diagnostic::error(format!("Removed {what} still exists"))
+                        .detail(format!("This statement declares that {} was removed, but it is still declared in configuration.", rm.from))
+                        .at(declared_at)
+                        .label(rm.from_span, "removed here")
+                        .help(format!("Remove the {what} block, or this removed block.")),
+                );
+            }
+            let overlaps = |t: &Target| targets_overlap(t, &rm.from);
+            if let Some(mv) = module
+                .moved
+                .iter()
+                .find(|mv| overlaps(&mv.from) || overlaps(&mv.to))
+            {
+                self.diags.push(
+                    Diagnostic::error("Conflicting moved and removed blocks")
+                        .detail(format!(
+                            "A removed block for {} conflicts with a moved block from {} to {}: an object cannot be moved and removed in the same plan.",
+                            rm.from, mv.from, mv.to
+                        ))
+                        .at(rm.from_span)
+                        .label(mv.from_span, "moved here"),
+                );
+            }
+        }
         for import in &module.imports {
             if declared(&Target::Instance(import.to.clone())) == Some(false) {
                 let names: Vec<String> = module
@@ -479,10 +592,30 @@ impl Builder<'_> {
         }
     }
 
+    /// A check block's assertions may read anything in their module, and the check's
+    /// own scoped data source; nothing else may read that data source.
+    fn check_assertion_references(&mut self, m: ModuleId) {
+        for check in &self.config.modules[m].checks {
+            let mut refs = Vec::new();
+            for a in &check.asserts {
+                expr_references(&a.condition, &mut refs);
+                expr_references(&a.error_message, &mut refs);
+            }
+            for r in refs {
+                let d = undeclared(self.config, m, &r)
+                    .or_else(|| scoped_reference(self.config, m, &r, Some(&check.name)));
+                if let Some(d) = d {
+                    self.diags.push(d);
+                }
+            }
+        }
+    }
+
     fn add_edges(&mut self) {
         let config = self.config;
         for (m, module) in config.modules.iter().enumerate() {
             self.check_moves_and_imports(m);
+            self.check_assertion_references(m);
             for l in &module.locals {
                 let mut refs = Vec::new();
                 expr_references(&l.expr, &mut refs);

@@ -107,6 +107,15 @@ pub enum Summary<'a> {
         changed: usize,
         destroyed: usize,
     },
+    /// An apply that also dropped objects from state without destroying them
+    /// (`removed` blocks with `destroy = false`).
+    AppliedAndForgot {
+        imported: usize,
+        added: usize,
+        changed: usize,
+        destroyed: usize,
+        forgotten: usize,
+    },
     Destroyed {
         destroyed: usize,
     },

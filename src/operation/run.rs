@@ -188,6 +188,10 @@ pub(super) fn execute(
         });
     }
     check(view, &prepared.sources, &diags)?;
+    // Warnings of the apply itself: check blocks are evaluated again after applying.
+    if !diags.is_empty() {
+        view.diagnostics(&prepared.sources, &diags);
+    }
     let (added, changed, destroyed) = plan.counts();
     if plan.refresh_only {
         view.summary(Summary::Refreshed {
@@ -197,11 +201,21 @@ pub(super) fn execute(
         view.summary(Summary::Destroyed { destroyed });
         return Ok(());
     } else {
-        view.summary(Summary::Applied {
-            imported: plan.imports.len(),
-            added,
-            changed,
-            destroyed,
+        let imported = plan.imports.len();
+        view.summary(match plan.forget_count() {
+            0 => Summary::Applied {
+                imported,
+                added,
+                changed,
+                destroyed,
+            },
+            forgotten => Summary::AppliedAndForgot {
+                imported,
+                added,
+                changed,
+                destroyed,
+                forgotten,
+            },
         });
     }
     if let Ok(snapshot) = store.snapshot() {

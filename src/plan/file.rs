@@ -220,6 +220,7 @@ fn actions(a: Action) -> Vec<String> {
         Action::DeleteThenCreate => &["delete", "create"],
         Action::CreateThenDelete => &["create", "delete"],
         Action::Delete => &["delete"],
+        Action::Forget => &["forget"],
     };
     names.iter().map(|s| s.to_string()).collect()
 }
@@ -234,6 +235,7 @@ fn action_of(names: &[String]) -> Option<Action> {
         ["create", "delete"] => Action::CreateThenDelete,
         ["delete"] => Action::Delete,
         ["read"] => Action::Read,
+        ["forget"] => Action::Forget,
         _ => return None,
     })
 }
@@ -376,6 +378,7 @@ impl PlanFile {
             imports: self.imports.clone(),
             basis: None,
             json: None,
+            checks: Vec::new(),
             saved_json: self.terraform_json.clone().map(std::sync::Arc::new),
         }
     }

@@ -121,6 +121,10 @@ pub fn document(plan: &Plan) -> J {
         }
         doc.insert("timestamp".into(), json!(c.timestamp));
     }
+    let checks = super::json_checks::checks(&plan.checks);
+    if !checks.is_empty() {
+        doc.insert("checks".into(), J::Array(checks));
+    }
     doc.insert("applyable".into(), json!(plan.has_changes()));
     doc.insert("complete".into(), json!(context.is_none_or(|c| c.complete)));
     doc.insert("errored".into(), json!(false));
@@ -147,6 +151,8 @@ fn actions(a: Action) -> Vec<&'static str> {
         Action::DeleteThenCreate => vec!["delete", "create"],
         Action::CreateThenDelete => vec!["create", "delete"],
         Action::Delete => vec!["delete"],
+        // Terraform 1.7's JSON plan spelling for a `removed` block's objects.
+        Action::Forget => vec!["forget"],
     }
 }
 

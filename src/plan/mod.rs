@@ -4,11 +4,15 @@
 
 pub mod file;
 pub mod json;
+pub mod json_checks;
 pub mod json_config;
 pub mod json_state;
 pub mod objchange;
 pub mod refresh;
+pub mod removed;
 pub mod render;
+
+pub use removed::RemovedRules;
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::{Mutex, MutexGuard};
@@ -39,6 +43,9 @@ pub enum Action {
     Delete,
     /// A data source read during apply, because its configuration is only known then.
     Read,
+    /// Dropped from state without being destroyed (a `removed` block with
+    /// `lifecycle { destroy = false }`): Terraform 1.7's `forget`.
+    Forget,
 }
 
 impl Action {
@@ -90,6 +97,8 @@ pub struct Plan {
     pub json: Option<std::sync::Arc<json::Context>>,
     /// The JSON plan a plan file saved (a plan read back from a file).
     pub saved_json: Option<std::sync::Arc<serde_json::Value>>,
+    /// What planning found of every condition: the JSON plan's `checks`.
+    pub checks: Vec<crate::graph::walk::CheckResult>,
 }
 
 /// The state a plan walked against: the state at `serial` with the objects `import`
@@ -183,10 +192,18 @@ impl Plan {
                     c.2 += 1
                 }
                 Action::Delete => c.2 += 1,
-                Action::NoOp | Action::Read => {}
+                Action::NoOp | Action::Read | Action::Forget => {}
             }
         }
         c
+    }
+
+    /// How many instances leave state without being destroyed (`removed` blocks).
+    pub fn forget_count(&self) -> usize {
+        self.changes
+            .iter()
+            .filter(|c| c.action == Action::Forget)
+            .count()
     }
 
     /// Whether applying would change anything: resources, or only output values
@@ -610,6 +627,7 @@ impl<'s> Planner<'s> {
         let seen = self.seen.into_inner().unwrap_or_else(|e| e.into_inner());
         let mut changes = self.changes.into_inner().unwrap_or_else(|e| e.into_inner());
         let renamed: HashSet<String> = self.moved.values().map(|a| a.to_string()).collect();
+        let removed = RemovedRules::new(config);
         for (address, rs) in &self.prior.resources {
             if seen.contains(address) || renamed.contains(address) {
                 continue;
@@ -627,6 +645,19 @@ impl<'s> Planner<'s> {
             }
             let declared = declared_resource(config, &instance).is_some();
             let by_key = matches!(instance.key, addrs::InstanceKey::Str(_));
+            if !declared && removed.forgets(&instance) {
+                changes.push(PlannedChange {
+                    address: instance,
+                    previous_address: None,
+                    provider: rs.provider.clone(),
+                    action: Action::Forget,
+                    reason: None,
+                    before: Some(state_value(rs)),
+                    after: None,
+                    replace_paths: Vec::new(),
+                });
+                continue;
+            }
             changes.push(PlannedChange {
                 address: instance,
                 previous_address: None,
@@ -748,6 +779,25 @@ impl ResourceHandler for Planner<'_> {
                         provider: provider_address.to_string(),
                         value: v.clone(),
                     });
+                    // A check's data source is read again during apply, so its
+                    // assertions run on fresh data (Terraform 1.5's reason).
+                    if resource.check.is_some() {
+                        let after = if diags.has_errors() {
+                            config
+                        } else {
+                            v.clone()
+                        };
+                        lock(&self.changes).push(PlannedChange {
+                            address: instance.clone(),
+                            previous_address: None,
+                            provider: provider_address.to_string(),
+                            action: Action::Read,
+                            reason: Some("read_because_check_nested"),
+                            before: None,
+                            after: Some(after),
+                            replace_paths: Vec::new(),
+                        });
+                    }
                     return (v, diags);
                 }
                 lock(&self.changes).push(PlannedChange {

@@ -66,7 +66,12 @@ fn header(c: &PlannedChange, p: &Paint) -> (String, String) {
             _ => "must be replaced".to_string(),
         },
         (Action::Delete, _) => "will be destroyed".to_string(),
+        (Action::Read, _) if c.reason == Some("read_because_check_nested") => {
+            "will be read during apply\n  # (config will be reloaded to verify a check block)"
+                .to_string()
+        }
         (Action::Read, _) => "will be read during apply".to_string(),
+        (Action::Forget, _) => "will no longer be managed by plinth, but will not be destroyed\n  # (destroy = false is set in the configuration)".to_string(),
         (Action::NoOp, Some(prev)) => {
             return (
                 format!("  # {prev} has moved to {}", c.address),
@@ -83,6 +88,7 @@ fn header(c: &PlannedChange, p: &Paint) -> (String, String) {
         Action::Delete => format!("  {}", p.red("-")),
         Action::NoOp => "   ".to_string(),
         Action::Read => format!(" {}", p.cyan("<=")),
+        Action::Forget => "  .".to_string(),
     };
     let mut line = format!("  # {} {what}", p.bold(&c.address.to_string()));
     if let Some(prev) = &c.previous_address {
@@ -157,6 +163,12 @@ fn change_text_with(c: &PlannedChange, p: &Paint, out: &mut String, head: (Strin
                     p.green("+"),
                     value_text(a, col)
                 )
+            }
+            (Some(b), None) if c.action == Action::Forget => {
+                if b.is_null() {
+                    continue;
+                }
+                format!("        {name:<width$} = {}", value_text(b, col))
             }
             (Some(b), None) | (Some(b), Some(_)) if c.action == Action::Delete => {
                 if b.is_null() {
@@ -275,9 +287,13 @@ pub fn text(plan: &Plan, color: bool) -> String {
         } else {
             format!("{} to import, ", plan.imports.len())
         };
+        let forget = match plan.forget_count() {
+            0 => String::new(),
+            n => format!(", {n} to forget"),
+        };
         let _ = writeln!(
             out,
-            "{} {imports}{add} to add, {change} to change, {destroy} to destroy.",
+            "{} {imports}{add} to add, {change} to change, {destroy} to destroy{forget}.",
             p.bold("Plan:")
         );
     }

@@ -5,6 +5,7 @@ mod common;
 
 mod addresses;
 mod aws_platform;
+mod checks_and_removed;
 mod cli;
 mod concurrency;
 mod conformance;

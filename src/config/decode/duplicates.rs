@@ -88,6 +88,18 @@ pub(in crate::config) fn check_duplicates(
         }
     }
     seen.clear();
+    for c in &module.checks {
+        if let Some(first) = seen.insert(c.name.clone(), c.span) {
+            report(
+                "check block",
+                format!("A check block named {:?}", c.name),
+                first,
+                c.span,
+                "Check blocks must have unique names within a module.",
+            );
+        }
+    }
+    seen.clear();
     for p in &module.providers {
         if let Some(first) = seen.insert(p.local_address(), p.span) {
             report(

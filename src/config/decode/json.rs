@@ -34,6 +34,10 @@ fn nested_block_labels(parent: &str, kind: &str) -> Option<usize> {
         ("provisioner", "connection") => Some(0),
         ("variable", "validation") => Some(0),
         ("output", "precondition") => Some(0),
+        ("check", "assert") => Some(0),
+        ("check", "data") => Some(2),
+        ("removed", "lifecycle") => Some(0),
+        ("removed", "provisioner") => Some(1),
         ("terraform" | "plinth", "required_providers" | "cloud") => Some(0),
         ("terraform" | "plinth", "backend" | "provider_meta") => Some(1),
         _ => None,
@@ -57,6 +61,7 @@ fn expression_in_string(parent: &str, name: &str) -> bool {
             | ("variable", "type")
             | ("lifecycle", "ignore_changes" | "replace_triggered_by")
             | ("moved", "from" | "to")
+            | ("removed", "from")
             | ("import", "to")
             | ("module", "providers")
     )
@@ -106,7 +111,7 @@ impl Decoder<'_> {
             let span = key_span(key, file).unwrap_or(whole);
             let labels = match kind.as_str() {
                 "resource" | "data" => 2,
-                "provider" | "variable" | "output" | "module" => 1,
+                "provider" | "variable" | "output" | "module" | "check" => 1,
                 _ => 0,
             };
             let mut found = Vec::new();

@@ -4,6 +4,7 @@
 //! reference anything, and report what is wrong with a block without stopping.
 
 mod attrs;
+mod check_block;
 mod checks;
 mod duplicates;
 mod import;
@@ -15,6 +16,7 @@ mod module_call;
 mod moved;
 mod output;
 mod provider;
+mod removed;
 mod resource;
 mod settings;
 mod variable;
@@ -33,7 +35,7 @@ use crate::config::model::*;
 use crate::diag::{did_you_mean, Diagnostic, Diagnostics, FileId, Sources, Span};
 use crate::lang::refs::ResourceMode;
 
-const TOP_LEVEL_BLOCKS: [&str; 11] = [
+const TOP_LEVEL_BLOCKS: [&str; 13] = [
     "terraform",
     "plinth",
     "provider",
@@ -45,6 +47,8 @@ const TOP_LEVEL_BLOCKS: [&str; 11] = [
     "module",
     "moved",
     "import",
+    "check",
+    "removed",
 ];
 
 /// Decodes blocks into a [`Module`], reporting into `diags`.
@@ -117,8 +121,8 @@ impl Decoder<'_> {
         body: Body,
     ) -> Option<TopBlock> {
         let expected = match kind.as_str() {
-            "terraform" | "plinth" | "locals" | "moved" | "import" => 0,
-            "provider" | "variable" | "output" | "module" => 1,
+            "terraform" | "plinth" | "locals" | "moved" | "import" | "removed" => 0,
+            "provider" | "variable" | "output" | "module" | "check" => 1,
             "resource" | "data" => 2,
             other => {
                 self.diags.push(
@@ -135,7 +139,7 @@ impl Decoder<'_> {
                 "resource" | "data" => "a type and a name",
                 "provider" => "a provider name",
                 "module" => "a module call name",
-                "variable" | "output" => "a name",
+                "variable" | "output" | "check" => "a name",
                 _ => "no labels",
             };
             self.diags.push(
@@ -204,6 +208,8 @@ impl Decoder<'_> {
             "module" => self.decode_module_call(module, labels[0].clone(), header, body),
             "moved" => self.decode_moved(module, header, body),
             "import" => self.decode_import(module, header, body),
+            "check" => self.decode_check_block(module, labels[0].clone(), header, body),
+            "removed" => self.decode_removed(module, header, body),
             _ => {}
         }
     }

@@ -30,6 +30,7 @@ impl Decoder<'_> {
                 json: body.json,
                 ..Body::default()
             },
+            check: None,
         };
         let mut count_span = None;
         for attr in std::mem::take(&mut body.attrs) {

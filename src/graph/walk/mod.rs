@@ -23,6 +23,7 @@ use crate::graph::{Graph, NodeKind};
 use crate::lang::Value;
 use crate::plugin::{runtime, BoxFuture};
 
+pub use checks::{CheckObject, CheckResult, CheckStatus};
 pub use expand::{Expansion, MAX_INSTANCES};
 pub use trigger::Trigger;
 
@@ -73,6 +74,9 @@ pub struct Evaluation {
     /// Each provider block's evaluated configuration, by module and local address
     /// (`aws` or `aws.west`).
     pub provider_configs: HashMap<(ModuleId, String), Value>,
+    /// The results of variable validations, preconditions and `check` blocks, in
+    /// the order the walk evaluated them.
+    pub checks: Vec<CheckResult>,
 }
 
 impl Evaluation {
@@ -136,6 +140,7 @@ pub fn evaluate_with<'a>(
         module_instances: HashMap::new(),
         diags: Diagnostics::default(),
         handler,
+        failed_scoped_reads: HashMap::new(),
     };
     let _impure = crate::lang::functions::impure_known(handler.is_some_and(|h| h.applying()));
     let _plan_time = crate::lang::functions::plan_time(handler.map(|_| options.plan_time.clone()));
@@ -150,6 +155,10 @@ pub fn evaluate_with<'a>(
             }
         }
     }
+    // Validate does not run check blocks: Terraform evaluates them in plan and apply.
+    if walk.handler.is_some() {
+        walk.check_blocks();
+    }
     (walk.result, walk.diags)
 }
 
@@ -162,6 +171,9 @@ struct Walk<'a> {
     module_instances: HashMap<ModuleId, Vec<ModuleInstance>>,
     diags: Diagnostics,
     handler: Option<&'a dyn ResourceHandler>,
+    /// The `check` blocks (by module) whose scoped data source could not be read,
+    /// with the first error's text.
+    failed_scoped_reads: HashMap<(ModuleId, String), String>,
 }
 
 impl<'a> Walk<'a> {

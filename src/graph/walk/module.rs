@@ -1,5 +1,6 @@
 //! Module instances, and the values of their input variables, outputs and calls.
 
+use super::checks::{CheckObject, Outcome};
 use super::expand::Expansion;
 use super::scope::Repetition;
 use super::Walk;
@@ -248,16 +249,26 @@ impl Walk<'_> {
             value = value.sensitive();
         }
         let mut diags = Diagnostics::default();
+        let mut outcomes = Vec::new();
         for check in &out.preconditions {
             let scope = self.scope(m, inst, Repetition::None);
-            if let Some(message) = self.failed_check(check, &scope, &mut diags) {
+            let outcome = self.condition(check, &scope, &mut diags);
+            if let Outcome::Fail(message) = &outcome {
                 diags.push(
                     Diagnostic::error("Module output value precondition failed")
-                        .detail(message)
+                        .detail(message.clone())
                         .at_opt(check.condition.span()),
                 );
             }
+            outcomes.push(outcome);
         }
+        self.record_checks(
+            m,
+            inst,
+            CheckObject::Output(name.to_string()),
+            InstanceKey::None,
+            outcomes,
+        );
         self.diags.extend(diags);
         self.values_mut(inst)
             .outputs

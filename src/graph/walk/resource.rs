@@ -5,6 +5,7 @@ use std::collections::HashMap;
 
 use petgraph::graph::NodeIndex;
 
+use super::checks::{CheckObject, Outcome};
 use super::expand::Expansion;
 use super::scope::Repetition;
 use super::{ResourceHandler, Trigger, Walk};
@@ -25,6 +26,10 @@ pub(super) struct Job {
     /// key is unknown).
     call: bool,
     triggers: Vec<Trigger>,
+    /// `count.index` or `each` for its postconditions.
+    repetition: Repetition,
+    /// Its preconditions' results, recorded with its postconditions'.
+    outcomes: Vec<Outcome>,
 }
 
 /// A resource node's evaluated instances, per module instance.
@@ -130,18 +135,22 @@ impl<'a> Walk<'a> {
             let mut diags = Diagnostics::default();
             let mut jobs = Vec::new();
             for (instance_key, repetition) in expansion.instances() {
-                let scope = self.scope(m, &inst, repetition);
+                let scope = self.scope(m, &inst, repetition.clone());
                 let before = diags.errors().count();
                 let config = self.body(&r.body, schema, &scope, &mut Vec::new(), &mut diags);
+                let mut outcomes = Vec::new();
                 for check in &r.lifecycle.preconditions {
-                    if let Some(message) = self.failed_check(check, &scope, &mut diags) {
+                    let outcome = self.condition(check, &scope, &mut diags);
+                    if let Outcome::Fail(message) = &outcome {
                         diags.push(
                             Diagnostic::error("Resource precondition failed")
-                                .detail(message)
+                                .detail(message.clone())
                                 .at_opt(check.condition.span()),
                         );
                     }
+                    outcomes.push(outcome);
                 }
+
                 let mut triggers = Vec::new();
                 for e in &r.lifecycle.replace_triggered_by {
                     match self.trigger(e, &scope, &inst) {
@@ -159,6 +168,8 @@ impl<'a> Walk<'a> {
                     config,
                     call,
                     triggers,
+                    repetition,
+                    outcomes,
                 });
             }
             // An instance whose configuration had errors stops its siblings' calls too.
@@ -183,14 +194,43 @@ impl<'a> Walk<'a> {
         &mut self,
         work: ResourceWork<'a>,
         results: Vec<Vec<Option<Value>>>,
-        diags: Diagnostics,
+        mut diags: Diagnostics,
     ) {
+        if let Some(check) = &work.resource.check {
+            // A scoped data source's errors are warnings; its check fails with the first.
+            if let Some(e) = diags.errors().next() {
+                let message = match e.detail.is_empty() {
+                    true => e.summary.clone(),
+                    false => format!("{}: {}", e.summary, e.detail),
+                };
+                self.failed_scoped_reads
+                    .entry((work.m, check.clone()))
+                    .or_insert(message);
+            }
+            diags = super::checks::as_warnings(diags);
+        }
         self.diags.extend(diags);
         let key = work.resource.address();
         for ((inst, expansion, jobs), values) in work.parts.into_iter().zip(results) {
             let mut instance_values: HashMap<InstanceKey, Value> = HashMap::new();
             for (job, value) in jobs.into_iter().zip(values) {
+                let decided = value.is_some();
                 let value = value.unwrap_or_else(|| Value::Unknown(work.ty.clone()));
+                let mut outcomes = job.outcomes;
+                outcomes.extend(self.postconditions(
+                    work.m,
+                    &inst,
+                    work.resource,
+                    job.repetition,
+                    decided.then_some(&value),
+                ));
+                self.record_checks(
+                    work.m,
+                    &inst,
+                    CheckObject::Resource(work.resource.addr()),
+                    job.key.clone(),
+                    outcomes,
+                );
                 instance_values.insert(job.key, value);
                 self.result.resource_configs.insert(job.address, job.config);
             }

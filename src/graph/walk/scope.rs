@@ -30,6 +30,8 @@ pub(super) struct InstanceScope<'w, 'a> {
     pub(super) repetition: Repetition,
     /// Inside a variable's `validation`: only that variable may be referenced.
     pub(super) validating: Option<&'w str>,
+    /// Inside a resource's `postcondition`: the instance's value, as `self`.
+    pub(super) self_value: Option<Value>,
 }
 
 impl Scope for InstanceScope<'_, '_> {
@@ -104,6 +106,9 @@ impl Scope for InstanceScope<'_, '_> {
                 _ => walk.options.cwd.clone(),
             })),
             Subject::TerraformWorkspace => Ok(Value::String(walk.options.workspace.clone())),
+            Subject::SelfObject if self.self_value.is_some() => {
+                Ok(self.self_value.clone().unwrap_or_else(Value::unknown))
+            }
             Subject::SelfObject => Err(Diagnostic::error("Invalid \"self\" reference")
                 .detail("The \"self\" object is only available in provisioner and connection blocks, and in a resource's postconditions.")
                 .at(r.span)),
@@ -142,6 +147,7 @@ impl<'a> Walk<'a> {
             instance,
             repetition,
             validating: None,
+            self_value: None,
         }
     }
 
