@@ -14,6 +14,7 @@ mod fuzz_regressions;
 mod json_plan;
 mod kill;
 mod language_forms;
+mod load_checks;
 mod loader_faults;
 mod modules_install;
 mod operation;
