@@ -9,6 +9,8 @@ use crate::common;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
+use common::{local_provider_dir, Run};
+
 /// Each diagnostic of loading `files`: (is an error, summary, where).
 fn load(files: &[(&str, &str)]) -> Vec<(bool, String, String)> {
     let dir = common::stack(files);
@@ -428,4 +430,195 @@ fn override_files_replace_a_module_calls_source_arguments_and_providers() {
         .map(|(child, p)| format!("{child}={}.{}", p.name, p.alias.as_deref().unwrap_or("")))
         .collect();
     assert_eq!(providers, ["test=test.b_override"]);
+}
+
+// import blocks
+
+#[test]
+fn import_blocks_with_for_each_load_and_their_addresses_are_checked() {
+    let ok = main_tf(
+        r#"import {
+  for_each = { a = "id-a", b = "id-b" }
+  to       = test.x[each.key]
+  id       = each.value
+}
+import {
+  for_each = ["one"]
+  to       = module.m.test.y[each.value]
+  id       = each.value
+}
+resource "test" "x" {
+  for_each = { a = 1, b = 2 }
+}
+"#,
+    );
+    assert_eq!(errors(&ok), Vec::new());
+    let bad = main_tf(
+        r#"import {
+  for_each = { a = "id-a" }
+  to       = test.x
+  id       = each.value
+}
+import {
+  for_each = { a = "id-a" }
+  to       = test.x[var.k]
+  id       = each.value
+}
+import {
+  to = test.y
+  id = "one"
+}
+import {
+  to = test.y
+  id = "two"
+}
+"#,
+    );
+    assert_eq!(
+        errors(&bad),
+        error_pairs(&[
+            ("Invalid import address", "main.tf:3:14"),
+            ("Invalid import address", "main.tf:8:21"),
+            (
+                "Duplicate import configuration for \"test.y\"",
+                "main.tf:16:8"
+            ),
+        ])
+    );
+}
+
+fn run_with(dir: &Path, args: &[&str]) -> Run {
+    let out = Command::new(env!("CARGO_BIN_EXE_plinth"))
+        .args(["-C", dir.to_str().expect("path"), "--no-color"])
+        .args(args)
+        .env("PLINTH_PLUGIN_DIR", local_provider_dir())
+        .env("PLINTH_CACHE_DIR", dir.join(".cache"))
+        .output()
+        .expect("run plinth");
+    Run {
+        code: out.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    }
+}
+
+const LOCAL_PROVIDER: &str = r#"terraform {
+  required_providers {
+    local = {
+      source = "plinth/local"
+    }
+  }
+}
+"#;
+
+#[test]
+fn import_with_for_each_plans_and_applies_one_import_per_element() {
+    let text = format!(
+        "{LOCAL_PROVIDER}{}",
+        r#"variable "names" {
+  type    = list(string)
+  default = ["a", "b"]
+}
+locals {
+  files = { for n in var.names : n => "./existing/${n}.txt" }
+}
+import {
+  for_each = local.files
+  to       = local_file.f[each.key]
+  id       = each.value
+}
+resource "local_file" "f" {
+  for_each        = local.files
+  filename        = each.value
+  content         = "${each.key}\n"
+  file_permission = "0644"
+}
+"#
+    );
+    let dir = common::stack(&main_tf(&text));
+    let d = dir.path();
+    std::fs::create_dir(d.join("existing")).expect("dir");
+    use std::os::unix::fs::PermissionsExt;
+    for name in ["a", "b"] {
+        let path = d.join("existing").join(format!("{name}.txt"));
+        std::fs::write(&path, format!("{name}\n")).expect("write");
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o644)).expect("chmod");
+    }
+    let plan = run_with(d, &["plan"]);
+    assert_eq!(plan.code, 0, "{}", plan.stderr);
+    for name in ["a", "b"] {
+        let line = format!("# local_file.f[\"{name}\"] will be imported");
+        assert!(plan.stdout.contains(&line), "{}", plan.stdout);
+    }
+    assert!(
+        plan.stdout
+            .contains("Plan: 2 to import, 0 to add, 0 to change, 0 to destroy"),
+        "{}",
+        plan.stdout
+    );
+    let apply = run_with(d, &["apply", "--auto-approve"]);
+    assert_eq!(apply.code, 0, "{}", apply.stderr);
+    assert!(
+        apply.stdout.contains("2 imported, 0 added, 0 changed"),
+        "{}",
+        apply.stdout
+    );
+    let quiet = run_with(d, &["plan", "--detailed-exitcode"]);
+    assert_eq!(quiet.code, 0, "{}{}", quiet.stdout, quiet.stderr);
+}
+
+#[test]
+fn import_for_each_must_be_known_and_name_each_instance_once() {
+    let unknown = format!(
+        "{LOCAL_PROVIDER}{}",
+        r#"resource "local_file" "seed" {
+  filename = "./seed.txt"
+  content  = "seed"
+}
+resource "local_file" "f" {
+  for_each = toset(["a"])
+  filename = "./${each.key}.txt"
+  content  = each.key
+}
+import {
+  for_each = toset([local_file.seed.id])
+  to       = local_file.f[each.key]
+  id       = each.value
+}
+"#
+    );
+    let dir = common::stack(&main_tf(&unknown));
+    let plan = run_with(dir.path(), &["plan"]);
+    assert_eq!(plan.code, 1, "{}", plan.stdout);
+    assert!(
+        plan.stderr.contains("Invalid for_each argument"),
+        "{}",
+        plan.stderr
+    );
+    assert!(plan.stderr.contains("main.tf:18:"), "{}", plan.stderr);
+
+    let twice = format!(
+        "{LOCAL_PROVIDER}{}",
+        r#"resource "local_file" "f" {
+  for_each = toset(["a"])
+  filename = "./${each.key}.txt"
+  content  = each.key
+}
+import {
+  for_each = { first = "a", second = "a" }
+  to       = local_file.f[each.value]
+  id       = "./${each.value}.txt"
+}
+"#
+    );
+    let dir = common::stack(&main_tf(&twice));
+    let plan = run_with(dir.path(), &["plan"]);
+    assert_eq!(plan.code, 1, "{}", plan.stdout);
+    assert!(
+        plan.stderr
+            .contains("Duplicate import configuration for \"local_file.f[\\\"a\\\"]\""),
+        "{}",
+        plan.stderr
+    );
+    assert!(plan.stderr.contains("main.tf:15:"), "{}", plan.stderr);
 }
