@@ -5,6 +5,7 @@ mod common;
 
 mod addresses;
 mod aws_platform;
+mod builtin_provider_functions;
 mod cli;
 mod concurrency;
 mod conformance;
