@@ -165,6 +165,10 @@ fn expand_imports<'p>(prepared: &'p Prepared, diags: &mut Diagnostics) -> Vec<Pl
                         );
                         continue;
                     }
+                    if let Some(d) = undeclared_instance(prepared, &p.to, import.to_span) {
+                        diags.push(d);
+                        continue;
+                    }
                     out.push(p)
                 }
                 Err(d) => diags.push(d),
@@ -172,6 +176,56 @@ fn expand_imports<'p>(prepared: &'p Prepared, diags: &mut Diagnostics) -> Vec<Pl
         }
     }
     out
+}
+
+/// An import into an instance its resource does not declare (a key on a resource
+/// without count or for_each, a string key on a counted one, a key its `for_each`
+/// does not hold where that is known before planning) would be planned for
+/// destruction at once; Terraform refuses it.
+fn undeclared_instance(
+    prepared: &Prepared,
+    to: &ResourceInstance,
+    at: crate::diag::Span,
+) -> Option<Diagnostic> {
+    let r = declared_resource(&prepared.config, to)?;
+    // A child module's count or for_each is evaluated in its own scope; only the
+    // kind of key is checked there.
+    let known = |e: &crate::config::Expr| {
+        if !to.module.is_root() {
+            return None;
+        }
+        let scope = ImportScope {
+            prepared,
+            each: None,
+            evaluating: Default::default(),
+        };
+        scope.eval(e).ok().filter(Value::is_wholly_known)
+    };
+    let fits = match (&to.key, &r.count, &r.for_each) {
+        (InstanceKey::None, None, None) => true,
+        (InstanceKey::Int(i), Some(count), None) => match known(count) {
+            Some(n) => n
+                .peel()
+                .0
+                .as_number()
+                .and_then(|n| n.to_i64())
+                .is_none_or(|n| (*i as i64) < n),
+            None => true,
+        },
+        (InstanceKey::Str(k), None, Some(for_each)) => {
+            match known(for_each).as_ref().map(|v| v.peel().0) {
+                Some(Value::Map(_, m) | Value::Object(m)) => m.contains_key(k),
+                Some(Value::Set(_, items)) => items.iter().any(|v| v.as_str() == Some(k.as_str())),
+                _ => true,
+            }
+        }
+        _ => false,
+    };
+    (!fits).then(|| {
+        Diagnostic::error("Configuration for import target does not exist")
+            .detail(format!("The configuration for the given import {to} does not exist. All target instances must have an associated configuration to be imported."))
+            .at(at)
+    })
 }
 
 /// `each.key` and `each.value` for every element of an import's `for_each`: a map's

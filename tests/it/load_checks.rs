@@ -472,6 +472,10 @@ import {
   to = test.y
   id = "two"
 }
+import {
+  to = data.test.z
+  id = "three"
+}
 "#,
     );
     assert_eq!(
@@ -479,6 +483,7 @@ import {
         error_pairs(&[
             ("Invalid import address", "main.tf:3:14"),
             ("Invalid import address", "main.tf:8:21"),
+            ("Invalid import address", "main.tf:20:8"),
             (
                 "Duplicate import configuration for \"test.y\"",
                 "main.tf:16:8"
@@ -621,4 +626,39 @@ import {
         plan.stderr
     );
     assert!(plan.stderr.contains("main.tf:15:"), "{}", plan.stderr);
+
+    let missing = format!(
+        "{LOCAL_PROVIDER}{}",
+        r#"resource "local_file" "f" {
+  for_each = toset(["a"])
+  filename = "./${each.key}.txt"
+  content  = each.key
+}
+resource "local_file" "single" {
+  filename = "./single.txt"
+  content  = "single"
+}
+import {
+  for_each = toset(["b"])
+  to       = local_file.f[each.key]
+  id       = "./${each.value}.txt"
+}
+import {
+  to = local_file.single[0]
+  id = "./single.txt"
+}
+"#
+    );
+    let dir = common::stack(&main_tf(&missing));
+    let plan = run_with(dir.path(), &["plan"]);
+    assert_eq!(plan.code, 1, "{}", plan.stdout);
+    for line in ["main.tf:19:", "main.tf:23:"] {
+        assert!(
+            plan.stderr
+                .contains("Configuration for import target does not exist")
+                && plan.stderr.contains(line),
+            "{line}: {}",
+            plan.stderr
+        );
+    }
 }

@@ -9,7 +9,7 @@ use super::Decoder;
 use crate::addrs::{InstanceKey, ResourceInstance, Target};
 use crate::config::model::*;
 use crate::diag::{Diagnostic, Span};
-use crate::lang::refs::{walk_references, Subject};
+use crate::lang::refs::{walk_references, ResourceMode, Subject};
 
 impl Decoder<'_> {
     pub(super) fn decode_import(&mut self, module: &mut Module, span: Span, body: Body) {
@@ -43,6 +43,14 @@ impl Decoder<'_> {
         let Some((to, to_span, to_key)) = target else {
             return;
         };
+        if to.resource.mode == ResourceMode::Data {
+            self.diags.push(
+                Diagnostic::error("Invalid import address")
+                    .detail("Only managed resources can be imported.")
+                    .at(to_span),
+            );
+            return;
+        }
         module.imports.push(Import {
             to,
             to_span,
