@@ -422,8 +422,14 @@ pub struct Moved {
 
 #[derive(Debug, Clone)]
 pub struct Import {
+    /// The instance imported into; with `for_each`, the resource (key `None`) whose
+    /// instance `to_key` names for each element.
     pub to: crate::addrs::ResourceInstance,
     pub to_span: Span,
+    /// `for_each` (Terraform 1.7): one import for each element of a map, set or list.
+    pub for_each: Option<Expr>,
+    /// With `for_each`, the instance key written in `to` (`[each.key]`).
+    pub to_key: Option<Expr>,
     pub id: Expr,
     pub provider: Option<ProviderRef>,
 }

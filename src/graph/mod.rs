@@ -583,7 +583,9 @@ impl Builder<'_> {
                 );
             }
             let mut refs = Vec::new();
-            expr_references(&import.id, &mut refs);
+            for e in std::iter::once(&import.id).chain(&import.for_each) {
+                expr_references(e, &mut refs);
+            }
             for r in refs {
                 if let Some(d) = undeclared(self.config, m, &r) {
                     self.diags.push(d);

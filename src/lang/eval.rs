@@ -367,12 +367,20 @@ impl<'a> Evaluator<'a> {
     }
 
     fn eval_call(&mut self, call: &FuncCall) -> Result<Value> {
-        let name = call.name.name.as_str();
         let call_span = self.span_of(call);
-        if call.name.is_namespaced() {
+        // `provider::terraform::encode_expr`: the built-in provider's functions are
+        // registered under their full names.
+        let full_name = call.name.is_namespaced().then(|| {
+            let mut parts: Vec<&str> = call.name.namespace.iter().map(|n| n.as_str()).collect();
+            parts.push(call.name.name.as_str());
+            parts.join("::")
+        });
+        let name = full_name.as_deref().unwrap_or(call.name.name.as_str());
+        if full_name.is_some() && self.functions.get(name).is_none() {
             return Err(Diagnostic::error("Call to unknown function")
                 .detail(format!(
-                    "There is no function named {name:?} in that namespace."
+                    "There is no function named {:?} in that namespace.",
+                    call.name.name.as_str()
                 ))
                 .at_opt(call_span));
         }

@@ -14,6 +14,7 @@ mod network;
 mod numeric;
 mod sensitive;
 mod strings;
+mod terraform;
 mod yaml;
 
 use std::collections::HashMap;
@@ -235,6 +236,7 @@ fn build_table() -> Functions {
     numeric::register(&mut t);
     sensitive::register(&mut t);
     strings::register(&mut t);
+    terraform::register(&mut t);
     yaml::register(&mut t);
     Functions { table: t }
 }

@@ -231,6 +231,21 @@ pub fn visit_references(
     shadow: &mut Vec<String>,
     out: &mut dyn FnMut(Reference, &Ops),
 ) {
+    walk_references(expr, file, shadow, &mut |r, ops| {
+        if let Ok(r) = r {
+            out(r, ops)
+        }
+    });
+}
+
+/// Like [`visit_references`], and also calls `out` with the error of each reference
+/// that does not parse (`each.val`, `count.idx`), for checks made before evaluation.
+pub fn walk_references(
+    expr: &Expression,
+    file: FileId,
+    shadow: &mut Vec<String>,
+    out: &mut dyn FnMut(Result<Reference, Diagnostic>, &Ops),
+) {
     let span_of = |e: &dyn hcl_edit::Span| e.span().map(|r| Span::new(file, r));
     match expr {
         Expression::Null(_)
@@ -239,106 +254,105 @@ pub fn visit_references(
         | Expression::String(_) => {}
         Expression::Array(a) => {
             for e in a.iter() {
-                visit_references(e, file, shadow, out);
+                walk_references(e, file, shadow, out);
             }
         }
         Expression::Object(o) => {
             for (k, v) in o.iter() {
                 if let Some(k) = k.as_expr() {
-                    visit_references(k, file, shadow, out);
+                    walk_references(k, file, shadow, out);
                 }
-                visit_references(v.expr(), file, shadow, out);
+                walk_references(v.expr(), file, shadow, out);
             }
         }
-        Expression::StringTemplate(t) => visit_template(t, file, shadow, out),
-        Expression::HeredocTemplate(h) => visit_template(&h.template, file, shadow, out),
-        Expression::Parenthesis(p) => visit_references(p.inner(), file, shadow, out),
+        Expression::StringTemplate(t) => walk_template(t, file, shadow, out),
+        Expression::HeredocTemplate(h) => walk_template(&h.template, file, shadow, out),
+        Expression::Parenthesis(p) => walk_references(p.inner(), file, shadow, out),
         Expression::Variable(v) => {
             if !shadow.iter().any(|s| s == v.as_str()) {
                 if let Some(span) = span_of(v) {
-                    if let Ok(r) = parse_reference(v.as_str(), span, &[], file) {
-                        out(r, &[]);
-                    }
+                    out(parse_reference(v.as_str(), span, &[], file), &[]);
                 }
             }
         }
         Expression::Conditional(c) => {
-            visit_references(&c.cond_expr, file, shadow, out);
-            visit_references(&c.true_expr, file, shadow, out);
-            visit_references(&c.false_expr, file, shadow, out);
+            walk_references(&c.cond_expr, file, shadow, out);
+            walk_references(&c.true_expr, file, shadow, out);
+            walk_references(&c.false_expr, file, shadow, out);
         }
         Expression::FuncCall(f) => {
             for a in f.args.iter() {
-                visit_references(a, file, shadow, out);
+                walk_references(a, file, shadow, out);
             }
         }
         Expression::Traversal(t) => {
             match &t.expr {
                 Expression::Variable(v) if !shadow.iter().any(|s| s == v.as_str()) => {
                     if let Some(span) = span_of(v) {
-                        if let Ok(r) = parse_reference(v.as_str(), span, &t.operators, file) {
-                            out(r, &t.operators);
-                        }
+                        out(
+                            parse_reference(v.as_str(), span, &t.operators, file),
+                            &t.operators,
+                        );
                     }
                 }
-                other => visit_references(other, file, shadow, out),
+                other => walk_references(other, file, shadow, out),
             }
             for op in &t.operators {
                 if let TraversalOperator::Index(e) = op.value() {
-                    visit_references(e, file, shadow, out);
+                    walk_references(e, file, shadow, out);
                 }
             }
         }
-        Expression::UnaryOp(u) => visit_references(&u.expr, file, shadow, out),
+        Expression::UnaryOp(u) => walk_references(&u.expr, file, shadow, out),
         Expression::BinaryOp(b) => {
-            visit_references(&b.lhs_expr, file, shadow, out);
-            visit_references(&b.rhs_expr, file, shadow, out);
+            walk_references(&b.lhs_expr, file, shadow, out);
+            walk_references(&b.rhs_expr, file, shadow, out);
         }
         Expression::ForExpr(f) => {
-            visit_references(&f.intro.collection_expr, file, shadow, out);
+            walk_references(&f.intro.collection_expr, file, shadow, out);
             let before = shadow.len();
             if let Some(k) = &f.intro.key_var {
                 shadow.push(k.as_str().to_string());
             }
             shadow.push(f.intro.value_var.as_str().to_string());
             if let Some(k) = &f.key_expr {
-                visit_references(k, file, shadow, out);
+                walk_references(k, file, shadow, out);
             }
-            visit_references(&f.value_expr, file, shadow, out);
+            walk_references(&f.value_expr, file, shadow, out);
             if let Some(c) = &f.cond {
-                visit_references(&c.expr, file, shadow, out);
+                walk_references(&c.expr, file, shadow, out);
             }
             shadow.truncate(before);
         }
     }
 }
 
-fn visit_template(
+fn walk_template(
     t: &Template,
     file: FileId,
     shadow: &mut Vec<String>,
-    out: &mut dyn FnMut(Reference, &Ops),
+    out: &mut dyn FnMut(Result<Reference, Diagnostic>, &Ops),
 ) {
     for element in t.iter() {
         match element {
             Element::Literal(_) => {}
-            Element::Interpolation(i) => visit_references(&i.expr, file, shadow, out),
+            Element::Interpolation(i) => walk_references(&i.expr, file, shadow, out),
             Element::Directive(d) => match d.as_ref() {
                 Directive::If(i) => {
-                    visit_references(&i.if_expr.cond_expr, file, shadow, out);
-                    visit_template(&i.if_expr.template, file, shadow, out);
+                    walk_references(&i.if_expr.cond_expr, file, shadow, out);
+                    walk_template(&i.if_expr.template, file, shadow, out);
                     if let Some(e) = &i.else_expr {
-                        visit_template(&e.template, file, shadow, out);
+                        walk_template(&e.template, file, shadow, out);
                     }
                 }
                 Directive::For(f) => {
-                    visit_references(&f.for_expr.collection_expr, file, shadow, out);
+                    walk_references(&f.for_expr.collection_expr, file, shadow, out);
                     let before = shadow.len();
                     if let Some(k) = &f.for_expr.key_var {
                         shadow.push(k.as_str().to_string());
                     }
                     shadow.push(f.for_expr.value_var.as_str().to_string());
-                    visit_template(&f.for_expr.template, file, shadow, out);
+                    walk_template(&f.for_expr.template, file, shadow, out);
                     shadow.truncate(before);
                 }
             },

@@ -5,6 +5,7 @@ mod common;
 
 mod addresses;
 mod aws_platform;
+mod builtin_provider_functions;
 mod checks_and_removed;
 mod cli;
 mod concurrency;
@@ -15,6 +16,7 @@ mod fuzz_regressions;
 mod json_plan;
 mod kill;
 mod language_forms;
+mod load_checks;
 mod loader_faults;
 mod modules_install;
 mod operation;

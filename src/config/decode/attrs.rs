@@ -148,6 +148,7 @@ impl Decoder<'_> {
             _ => None,
         };
         match parsed {
+            Some((name, _)) if !self.check_provider_local_name(&name, span) => None,
             Some((name, alias)) => Some(ProviderRef {
                 name,
                 alias,

@@ -1,5 +1,5 @@
 //! Declarations one module may hold only once: variables, locals, outputs, resources,
-//! module calls and provider configurations, across all of its files.
+//! module calls, provider configurations and import targets, across all of its files.
 
 use std::collections::HashMap;
 
@@ -108,6 +108,21 @@ pub(in crate::config) fn check_duplicates(
                 first,
                 p.span,
                 "Give each additional configuration of a provider a unique alias.",
+            );
+        }
+    }
+    seen.clear();
+    for i in module.imports.iter().filter(|i| i.for_each.is_none()) {
+        let address = i.to.to_string();
+        if let Some(first) = seen.insert(address.clone(), i.to_span) {
+            diags.push(
+                Diagnostic::error(format!("Duplicate import configuration for {address:?}"))
+                    .detail(format!(
+                        "An import block for the resource {address:?} was already declared at {}. A resource can have only one import block.",
+                        sources.location(first)
+                    ))
+                    .at(i.to_span)
+                    .label(first, "first declared here"),
             );
         }
     }

@@ -27,6 +27,7 @@ impl Decoder<'_> {
         base: &mut Vec<TopBlock>,
         overrides: Vec<TopBlock>,
     ) {
+        self.check_override_backends(&overrides);
         for over in overrides {
             match over.kind.as_str() {
                 "terraform" | "plinth" => merge_settings(base, over),
@@ -41,6 +42,39 @@ impl Decoder<'_> {
                         .at(over.header),
                 ),
             }
+        }
+    }
+
+    /// An override file may replace the backend (or `cloud` block) of the others,
+    /// but holds at most one of each itself.
+    fn check_override_backends(&mut self, overrides: &[TopBlock]) {
+        let mut seen: Vec<(crate::diag::FileId, &str, crate::diag::Span)> = Vec::new();
+        let nested = overrides
+            .iter()
+            .filter(|b| b.kind == "terraform" || b.kind == "plinth")
+            .flat_map(|b| b.body.blocks.iter())
+            .filter(|n| n.kind == "backend" || n.kind == "cloud");
+        for block in nested {
+            let file = block.span.file;
+            let Some(&(_, _, first)) = seen
+                .iter()
+                .find(|(f, kind, _)| *f == file && *kind == block.kind)
+            else {
+                seen.push((file, &block.kind, block.span));
+                continue;
+            };
+            let at = self.sources.location(first);
+            let (summary, detail) = if block.kind == "cloud" {
+                ("Duplicate HCP Terraform configurations", format!("A module may have only one 'cloud' block configuring HCP Terraform or Terraform Enterprise. The 'cloud' block was previously configured at {at}."))
+            } else {
+                ("Duplicate backend configuration", format!("Each override file may have only one backend configuration. A backend was previously configured at {at}."))
+            };
+            self.diags.push(
+                Diagnostic::error(summary)
+                    .detail(detail)
+                    .at(block.span)
+                    .label(first, "first configured here"),
+            );
         }
     }
 

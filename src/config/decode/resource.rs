@@ -4,7 +4,7 @@
 use super::Decoder;
 use crate::config::model::*;
 use crate::diag::{Diagnostic, Span};
-use crate::lang::refs::ResourceMode;
+use crate::lang::refs::{ResourceMode, Subject};
 
 impl Decoder<'_> {
     pub(super) fn decode_resource(
@@ -57,7 +57,12 @@ impl Decoder<'_> {
             match block.kind.as_str() {
                 "lifecycle" => {
                     let mut lc = std::mem::take(&mut r.lifecycle);
-                    self.decode_lifecycle(&block, &mut lc);
+                    let owner = Subject::Resource {
+                        mode,
+                        type_name: r.type_name.clone(),
+                        name: r.name.clone(),
+                    };
+                    self.decode_lifecycle(&block, &mut lc, &owner);
                     r.lifecycle = lc;
                 }
                 "provisioner" if mode == ResourceMode::Managed => {

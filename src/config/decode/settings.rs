@@ -22,8 +22,13 @@ impl Decoder<'_> {
                     }
                     module.settings.required_version = constraint;
                 }
-                "experiments" => {}
-                _ => self.unexpected_attr(attr, &["required_version", "experiments"]),
+                "experiments" => self.diags.push(
+                    Diagnostic::error("Module uses experimental features")
+                        .detail("Experimental features are intended only for gathering early feedback on new language designs, and so are available only in alpha releases of Terraform.")
+                        .at(attr.name_span),
+                ),
+                "language" => self.check_language_edition(&attr.expr),
+                _ => self.unexpected_attr(attr, &["required_version", "experiments", "language"]),
             }
         }
         for block in body.blocks {
@@ -95,6 +100,10 @@ impl Decoder<'_> {
                         );
                         continue;
                     }
+                    if let (Some(first), false) = (&module.settings.backend, overriding) {
+                        self.duplicate_backend(first, &block);
+                        continue;
+                    }
                     module.settings.backend = Some(Backend {
                         kind: block
                             .labels
@@ -108,6 +117,44 @@ impl Decoder<'_> {
                 _ => self.unexpected_block(&block),
             }
         }
+    }
+
+    /// `language = TF2021`: the only edition of the language there is.
+    fn check_language_edition(&mut self, expr: &Expr) {
+        let keyword = match &expr.expr {
+            Expression::Variable(v) => Some(v.as_str()),
+            _ => None,
+        };
+        let problem = match keyword {
+            Some("TF2021") => return,
+            None => ("Invalid language edition", format!("The language argument expects a bare language edition keyword. Terraform {} supports only language edition TF2021, which is the default.", crate::TERRAFORM_VERSION)),
+            Some(other) => ("Unsupported language edition", format!(
+                "Terraform v{} only supports language edition TF2021. This module requires a {} version of Terraform CLI.",
+                crate::TERRAFORM_VERSION,
+                if other > "TF2021" { "newer" } else { "different" }
+            )),
+        };
+        self.diags.push(
+            Diagnostic::error(problem.0)
+                .detail(problem.1)
+                .at_opt(expr.span()),
+        );
+    }
+
+    /// A second `backend` or `cloud` block in the primary files of a module.
+    fn duplicate_backend(&mut self, first: &Backend, second: &NestedBlock) {
+        let at = self.sources.location(first.span);
+        let (summary, detail) = match (first.kind == "cloud", second.kind.as_str()) {
+            (true, "cloud") => ("Duplicate HCP Terraform configurations", format!("A module may have only one 'cloud' block configuring HCP Terraform or Terraform Enterprise. The 'cloud' block was previously configured at {at}.")),
+            (false, "backend") => ("Duplicate backend configuration", format!("A module may have only one backend configuration. The backend was previously configured at {at}.")),
+            _ => ("Both a backend and cloud configuration are present", format!("A module may declare either one 'cloud' block OR one 'backend' block configuring a state backend; the first is configured at {at}.")),
+        };
+        self.diags.push(
+            Diagnostic::error(summary)
+                .detail(detail)
+                .at(second.span)
+                .label(first.span, "first configured here"),
+        );
     }
 
     /// `provider_meta "aws" { user_agent = [...] }`: one per provider in a module,

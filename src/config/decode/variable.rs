@@ -6,6 +6,7 @@ use super::NoReferences;
 use crate::config::model::*;
 use crate::config::typeexpr::parse_constraint;
 use crate::diag::{Diagnostic, Sources, Span};
+use crate::lang::refs::{visit_references, Subject};
 use crate::lang::{Constraint, Evaluator};
 
 /// Names a variable cannot take: a module block's own arguments and blocks.
@@ -77,6 +78,7 @@ impl Decoder<'_> {
             match block.kind.as_str() {
                 "validation" => {
                     if let Some(c) = self.decode_checks(block) {
+                        self.check_validation_refers_to(&var.name, &c);
                         var.validations.push(c);
                     }
                 }
@@ -106,5 +108,26 @@ impl Decoder<'_> {
             }
         }
         module.variables.push(var);
+    }
+}
+
+impl Decoder<'_> {
+    /// A validation condition must refer to the variable it validates; since
+    /// Terraform 1.9 it may refer to other objects of the module too.
+    fn check_validation_refers_to(&mut self, name: &str, check: &Check) {
+        let mut refers = false;
+        visit_references(
+            &check.condition.expr,
+            check.condition.file,
+            &mut Vec::new(),
+            &mut |r, _| refers |= matches!(&r.subject, Subject::Var(v) if v == name),
+        );
+        if !refers {
+            self.diags.push(
+                Diagnostic::error("Invalid variable validation condition")
+                    .detail(format!("The condition for variable {name:?} must refer to var.{name} in order to test incoming values."))
+                    .at_opt(check.condition.span()),
+            );
+        }
     }
 }
