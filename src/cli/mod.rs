@@ -195,7 +195,16 @@ pub fn run() -> ExitCode {
             return ExitCode::from(1);
         }
     };
-    let matches = command.get_matches_from(args);
+    // A usage error exits 1, as in Terraform: under `-detailed-exitcode` a 2 would
+    // read as "changes present". Help and the version print and exit 0.
+    let matches = match command.try_get_matches_from(args) {
+        Ok(m) => m,
+        Err(e) if !e.use_stderr() => e.exit(),
+        Err(e) => {
+            let _ = e.print();
+            return ExitCode::from(1);
+        }
+    };
     let cli = match Cli::from_arg_matches(&matches) {
         Ok(cli) => cli,
         Err(e) => e.exit(),

@@ -10,7 +10,8 @@ fn a_huge_lock_timeout_is_an_error_not_a_panic() {
     let dir = common::main_tf("resource \"terraform_data\" \"a\" {}\n");
     for value in ["99999999999999999999h", "18446744073709551615m"] {
         let run = common::plinth(dir.path(), &["plan", "--lock-timeout", value]);
-        assert_eq!(run.code, 2, "{}\n{}", run.stdout, run.stderr);
+        // A usage error, which exits 1 as in Terraform.
+        assert_eq!(run.code, 1, "{}\n{}", run.stdout, run.stderr);
         assert!(run.stderr.contains("invalid duration"), "{}", run.stderr);
         assert!(!run.stderr.contains("panicked"), "{}", run.stderr);
     }

@@ -246,6 +246,12 @@ fn github_actions_steps_exit_as_terraform_does() {
     let theirs_plan = terraform(theirs.path(), &["plan", "-detailed-exitcode"], &[]);
     assert_eq!(ours_plan.code, 2, "{}", ours_plan.stderr);
     assert_eq!(ours_plan.code, theirs_plan.code, "{}", theirs_plan.stderr);
+    // A misspelt flag is an error (1), never "changes present" (2).
+    let args = ["plan", "-detailed-exitcode", "-no-such-flag"];
+    let ours_bad = plinth(ours.path(), &args, &[]);
+    let theirs_bad = terraform(theirs.path(), &args, &[]);
+    assert_eq!(ours_bad.code, 1, "{}", ours_bad.stderr);
+    assert_eq!(ours_bad.code, theirs_bad.code, "{}", theirs_bad.stderr);
     ok(
         &plinth(ours.path(), &["apply", "tfplan"], &[]),
         "apply tfplan",
@@ -388,7 +394,8 @@ fn single_dash_spellings_equal_double_dash_ones() {
     );
 
     let bad = plinth(dir.path(), &["plan", "-refresh=maybe"], &[]);
-    assert_eq!(bad.code, 2, "clap's usage error: {}", bad.stderr);
+    // A usage error exits 1 as Terraform's does (2 would read as "changes present").
+    assert_eq!(bad.code, 1, "a usage error: {}", bad.stderr);
     let bad = plinth(dir.path(), &["apply", "-auto-approve=maybe"], &[]);
     assert_eq!(bad.code, 1);
     assert!(
