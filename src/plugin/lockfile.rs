@@ -91,9 +91,14 @@ pub fn write(stack_dir: &Path, lock: &LockFile) -> Result<(), LockFileError> {
     );
     for (address, l) in lock {
         text.push_str(&format!("\nprovider {address:?} {{\n"));
-        text.push_str(&format!("  version     = {:?}\n", l.version));
-        if let Some(c) = &l.constraints {
-            text.push_str(&format!("  constraints = {c:?}\n"));
+        // `=` aligned as `fmt` aligns it: over version and constraints when both are
+        // there (hashes, a multi-line value, is never aligned).
+        match &l.constraints {
+            Some(c) => text.push_str(&format!(
+                "  version     = {:?}\n  constraints = {c:?}\n",
+                l.version
+            )),
+            None => text.push_str(&format!("  version = {:?}\n", l.version)),
         }
         text.push_str("  hashes = [\n");
         for h in &l.hashes {
@@ -124,6 +129,26 @@ mod tests {
         write(dir.path(), &lock).unwrap();
         assert_eq!(read(dir.path()).unwrap(), lock);
         assert!(read(&dir.path().join("nowhere")).unwrap().is_empty());
+    }
+
+    #[test]
+    fn written_as_fmt_writes_it() {
+        let dir = tempfile::tempdir().unwrap();
+        for constraints in [Some(">= 0.1".to_string()), None] {
+            let mut lock = LockFile::new();
+            lock.insert(
+                "registry.terraform.io/plinth/local".into(),
+                Locked {
+                    version: "0.1.0".into(),
+                    constraints,
+                    hashes: vec!["sha256:abc".into(), "sha256:def".into()],
+                },
+            );
+            write(dir.path(), &lock).unwrap();
+            let text = std::fs::read_to_string(dir.path().join(FILE)).unwrap();
+            assert_eq!(crate::config::format::format_source(&text), text);
+            assert_eq!(read(dir.path()).unwrap(), lock);
+        }
     }
 
     #[test]
