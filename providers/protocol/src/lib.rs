@@ -2,7 +2,8 @@
 //! drives providers over protocols 5 and 6) and the provider SDK (which serves 6):
 //!
 //! - [`tfplugin5`], [`tfplugin6`]: the gRPC messages, clients and servers, generated
-//!   from our own `.proto` definitions;
+//!   from our own `.proto` definitions into `src/generated/` by the `codegen/` tool
+//!   (run it after changing a `.proto` file: the build compiles no protobuf);
 //! - [`value`], [`types`], [`number`]: the one value model (Terraform's types, unknown,
 //!   null, the sensitive mark), used by the engine's evaluator as well;
 //! - [`msgpack`] and [`json`]: the value codecs of `DynamicValue` and of stored state;
@@ -20,24 +21,24 @@ pub mod value;
 
 #[allow(clippy::all, missing_docs)]
 pub mod tfplugin5 {
-    tonic::include_proto!("tfplugin5");
+    include!("generated/tfplugin5.rs");
 }
 
 #[allow(clippy::all, missing_docs)]
 pub mod tfplugin6 {
-    tonic::include_proto!("tfplugin6");
+    include!("generated/tfplugin6.rs");
 }
 
 /// go-plugin's controller service (`Shutdown`).
 #[allow(clippy::all, missing_docs)]
 pub mod goplugin {
-    tonic::include_proto!("plugin");
+    include!("generated/plugin.rs");
 }
 
 /// plinth's capabilities service (a provider's concurrency limit).
 #[allow(clippy::all, missing_docs)]
 pub mod capabilities {
-    tonic::include_proto!("plinth");
+    include!("generated/plinth.rs");
 }
 
 /// The go-plugin handshake's shared facts: the cookie a plugin checks to know it was
