@@ -59,6 +59,25 @@ pub fn load_stack_with(
     (config, diags)
 }
 
+/// For decoders' unit tests: the root module of `text` (as `main.tf` in an empty
+/// directory) and the summaries of its errors, each with its line.
+#[cfg(test)]
+pub(crate) fn root_and_errors(text: &str) -> (super::Module, Vec<(String, usize)>) {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let mut sources = Sources::default();
+    let (mut config, diags) = load_source(dir.path(), "main.tf", text.into(), &mut sources);
+    let errors = diags
+        .items
+        .iter()
+        .filter(|d| d.is_error())
+        .map(|d| {
+            let line = d.span.map(|s| sources.get(s.file).position(s.start).line);
+            (d.summary.clone(), line.unwrap_or(0))
+        })
+        .collect();
+    (config.modules.swap_remove(0), errors)
+}
+
 /// Loads a root module held in memory as one file (for tests and fuzzing); its module
 /// calls are still resolved on disk, relative to `dir`.
 pub fn load_source(

@@ -119,26 +119,7 @@ impl Decoder<'_> {
 
 #[cfg(test)]
 mod tests {
-    use crate::config::load::load_source;
-    use crate::config::model::Module;
-    use crate::diag::Sources;
-
-    /// The root module of `text` and the summaries of its errors, each with its line.
-    fn load(text: &str) -> (Module, Vec<(String, usize)>) {
-        let dir = tempfile::tempdir().expect("temp dir");
-        let mut sources = Sources::default();
-        let (mut config, diags) = load_source(dir.path(), "main.tf", text.into(), &mut sources);
-        let errors = diags
-            .items
-            .iter()
-            .filter(|d| d.is_error())
-            .map(|d| {
-                let line = d.span.map(|s| sources.get(s.file).position(s.start).line);
-                (d.summary.clone(), line.unwrap_or(0))
-            })
-            .collect();
-        (config.modules.swap_remove(0), errors)
-    }
+    use crate::config::load::root_and_errors as load;
 
     #[test]
     fn a_check_holds_its_assertions_and_marks_its_scoped_data_source() {
@@ -233,7 +214,7 @@ check "health" {
   ]
 }"#;
         std::fs::write(dir.path().join("main.tf.json"), text).expect("write");
-        let mut sources = Sources::default();
+        let mut sources = crate::diag::Sources::default();
         let (mut config, diags) = crate::config::load::load_stack(dir.path(), &mut sources);
         assert!(!diags.has_errors(), "{diags:#?}");
         let m = config.modules.swap_remove(0);

@@ -87,25 +87,7 @@ impl Decoder<'_> {
 
 #[cfg(test)]
 mod tests {
-    use crate::config::load::load_source;
-    use crate::config::model::Module;
-    use crate::diag::Sources;
-
-    fn load(text: &str) -> (Module, Vec<(String, usize)>) {
-        let dir = tempfile::tempdir().expect("temp dir");
-        let mut sources = Sources::default();
-        let (mut config, diags) = load_source(dir.path(), "main.tf", text.into(), &mut sources);
-        let errors = diags
-            .items
-            .iter()
-            .filter(|d| d.is_error())
-            .map(|d| {
-                let line = d.span.map(|s| sources.get(s.file).position(s.start).line);
-                (d.summary.clone(), line.unwrap_or(0))
-            })
-            .collect();
-        (config.modules.swap_remove(0), errors)
-    }
+    use crate::config::load::root_and_errors as load;
 
     #[test]
     fn removed_blocks_forget_or_destroy() {
