@@ -196,6 +196,11 @@ impl View for JsonView {
         );
     }
 
+    fn applied_nothing(&self, outputs: &BTreeMap<String, plinth_state::OutputState>) {
+        self.summary(Summary::NoChanges);
+        self.outputs(outputs);
+    }
+
     fn outputs(&self, outputs: &BTreeMap<String, plinth_state::OutputState>) {
         let all: Map<String, J> = outputs
             .iter()

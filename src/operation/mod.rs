@@ -162,6 +162,11 @@ pub trait View: Sync {
     fn summary(&self, summary: Summary<'_>);
     /// The root outputs as state holds them after an apply.
     fn outputs(&self, outputs: &BTreeMap<String, OutputState>);
+    /// An apply found nothing to change and changed nothing; `outputs` are the root
+    /// outputs state holds. The terminal says nothing more than the plan did.
+    fn applied_nothing(&self, outputs: &BTreeMap<String, OutputState>) {
+        let _ = outputs;
+    }
 }
 
 /// Why an operation stopped without finishing.
