@@ -115,23 +115,7 @@ impl View for JsonView {
         if plan.refresh_only {
             return;
         }
-        for change in plan.changes.iter().filter(|c| c.action.is_change()) {
-            let verb = match change.action {
-                Action::Create => "create",
-                Action::Update => "update",
-                Action::DeleteThenCreate | Action::CreateThenDelete => "replace",
-                Action::Delete => "delete",
-                Action::Read => "read",
-                Action::Forget => "forget",
-                Action::NoOp => "no-op",
-            };
-            emit(
-                "info",
-                &format!("{}: Plan to {verb}", change.address),
-                "planned_change",
-                [("change", change_json(change))],
-            );
-        }
+        planned_changes(plan);
         let (add, change, remove) = plan.counts();
         emit(
             "info",
@@ -142,6 +126,11 @@ impl View for JsonView {
                 json!({"add": add, "change": change, "remove": remove, "operation": "plan"}),
             )],
         );
+    }
+
+    /// Terraform lists a saved plan's changes again, without their summary.
+    fn applying_saved(&self, plan: &Plan) {
+        planned_changes(plan);
     }
 
     fn confirm(&self, _question: Question) -> bool {
@@ -171,10 +160,8 @@ impl View for JsonView {
             } => ("apply", added, changed, destroyed),
             Summary::Refreshed { .. } | Summary::NoChanges => ("apply", 0, 0, 0),
             Summary::Destroyed { destroyed } => ("destroy", 0, 0, destroyed),
-            Summary::PlanSaved { path } => {
-                log(&format!("Saved the plan to: {}", path.display()));
-                return;
-            }
+            // Terraform's stream does not mention the saved plan.
+            Summary::PlanSaved { .. } => return,
             other => {
                 log(&format!("{other:?}"));
                 return;
@@ -205,10 +192,9 @@ impl View for JsonView {
         let all: Map<String, J> = outputs
             .iter()
             .map(|(name, o)| {
-                let mut entry = json!({"sensitive": o.sensitive, "type": type_of(&o.value)});
-                if !o.sensitive {
-                    entry["value"] = o.value.clone();
-                }
+                // Sensitive values too, as Terraform writes them here and in `output -json`.
+                let entry =
+                    json!({"sensitive": o.sensitive, "type": type_of(&o.value), "value": o.value});
                 (name.clone(), entry)
             })
             .collect();
@@ -217,6 +203,22 @@ impl View for JsonView {
             &format!("Outputs: {}", all.len()),
             "outputs",
             [("outputs", J::Object(all))],
+        );
+    }
+}
+
+/// A `planned_change` message for each change of `plan`.
+fn planned_changes(plan: &Plan) {
+    for change in plan.changes.iter().filter(|c| c.action.is_change()) {
+        emit(
+            "info",
+            &format!(
+                "{}: Plan to {}",
+                change.address,
+                change_action(change.action)
+            ),
+            "planned_change",
+            [("change", change_json(change))],
         );
     }
 }

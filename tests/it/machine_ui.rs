@@ -370,3 +370,34 @@ fn validate_json_has_terraforms_document_shape() {
         assert_eq!(validate_essence(&a)["valid"], json!(valid));
     }
 }
+
+#[test]
+fn drift_saved_plans_and_sensitive_outputs_stream_as_terraform_does() {
+    let stack = format!(
+        "{STACK}\noutput \"secret\" {{\n  value     = \"s3cret\"\n  sensitive = true\n}}\n"
+    );
+    let (ours, theirs) = twin(&stack);
+    let (o, t) = (ours.path(), theirs.path());
+    both(
+        o,
+        t,
+        &["apply", "-json", "-auto-approve"],
+        "apply with a sensitive output",
+    );
+    for dir in [o, t] {
+        std::fs::remove_file(dir.join("out/f-1.txt")).expect("remove");
+        std::fs::write(dir.join("out/f-0.txt"), "changed\n").expect("write");
+    }
+    both(o, t, &["plan", "-json"], "plan -json after changes outside");
+    both(o, t, &["plan", "-json", "-out=tfplan"], "plan -json -out");
+    both(
+        o,
+        t,
+        &["apply", "-json", "tfplan"],
+        "apply -json of a saved plan",
+    );
+    assert_eq!(
+        std::fs::read_to_string(o.join("out/f-1.txt")).expect("made again"),
+        "hello 1\n"
+    );
+}
