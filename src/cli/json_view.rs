@@ -6,8 +6,10 @@
 //! Terraform v1.0.3 writes them (UI version 0.1.0, `@module` `terraform.ui`, so tools
 //! that read Terraform's stream read this one).
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::io::Write;
+use std::sync::Mutex;
+use std::time::Instant;
 
 use serde_json::{json, Map, Value as J};
 
@@ -15,7 +17,7 @@ use crate::addrs::{InstanceKey, ResourceInstance};
 use crate::apply::Progress;
 use crate::diag::{diagnostic_json, Diagnostics, Severity, Sources};
 use crate::operation::{Notice, OperationError, Question, Summary, View};
-use crate::plan::{Action, Plan, PlannedChange};
+use crate::plan::{lock, Action, Plan, PlannedChange};
 
 /// The version of the message format, as Terraform v1.0.3 declares it.
 const UI_VERSION: &str = "0.1.0";
@@ -46,7 +48,7 @@ impl JsonView {
         );
         JsonView {
             auto_approve,
-            progress: JsonProgress,
+            progress: JsonProgress::default(),
         }
     }
 
@@ -228,11 +230,17 @@ pub const APPROVAL_REQUIRED: &str = "Plan file or auto-approve required";
 pub const APPROVAL_REQUIRED_DETAIL: &str = "plinth cannot ask for interactive approval when -json is set. You can either apply a saved plan file, or enable the -auto-approve option.";
 
 /// Apply progress as `apply_start`, `apply_complete` and `apply_errored` messages.
-struct JsonProgress;
+#[derive(Default)]
+struct JsonProgress {
+    /// The changes in flight: the action each started with, and when.
+    in_flight: Mutex<HashMap<String, (Option<&'static str>, Instant)>>,
+}
 
 impl Progress for JsonProgress {
     fn started(&self, address: &str, verb: &str) {
-        let mut hook = hook_json(address, hook_action(verb));
+        let action = hook_action(verb);
+        lock(&self.in_flight).insert(address.to_string(), (action, Instant::now()));
+        let mut hook = hook_json(address, action);
         if let Some(id) = bracketed_id(verb) {
             hook["id_key"] = json!("id");
             hook["id_value"] = json!(id);
@@ -246,12 +254,24 @@ impl Progress for JsonProgress {
     }
 
     fn finished(&self, address: &str, message: Option<&str>) {
+        let started = lock(&self.in_flight).remove(address);
         let Some(message) = message else {
+            let (action, since) = started.unwrap_or((None, Instant::now()));
+            let seconds = since.elapsed().as_secs();
+            let mut hook = hook_json(address, action);
+            hook["elapsed_seconds"] = json!(seconds);
+            let noun = match action {
+                Some("create") => "Creation",
+                Some("update") => "Modifications",
+                Some("delete") => "Destruction",
+                Some("replace") => "Replacement",
+                _ => "Change",
+            };
             emit(
-                "error",
-                &format!("{address}: Failed"),
+                "info",
+                &format!("{address}: {noun} errored after {seconds}s"),
                 "apply_errored",
-                [("hook", hook_json(address, None))],
+                [("hook", hook)],
             );
             return;
         };

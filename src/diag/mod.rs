@@ -469,6 +469,9 @@ pub fn diagnostic_json(sources: &Sources, d: &Diagnostic) -> serde_json::Value {
         "summary": d.summary,
         "detail": d.detail,
     });
+    if let Some(address) = &d.instance {
+        obj["address"] = json!(&**address);
+    }
     if let Some(span) = d.span {
         obj["range"] = range_json(sources, span);
         let file = sources.get(span.file);
