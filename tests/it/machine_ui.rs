@@ -275,6 +275,13 @@ fn plan_apply_and_destroy_stream_as_terraform_does() {
     both(
         o,
         t,
+        &["destroy", "-json"],
+        "destroy -json without -auto-approve",
+    );
+    assert!(o.join("out").exists(), "nothing was destroyed");
+    both(
+        o,
+        t,
         &["destroy", "-json", "-auto-approve"],
         "destroy -json -auto-approve",
     );
