@@ -6,6 +6,7 @@ mod fmt;
 mod graph;
 mod import;
 mod init;
+mod json_view;
 mod progress;
 mod providers;
 mod run;

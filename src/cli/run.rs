@@ -5,6 +5,7 @@ use crate::addrs::{ResourceInstance, Target};
 use std::path::Path;
 use std::time::Duration;
 
+use super::json_view::{self, JsonView};
 use super::view::{report, TerminalView};
 use super::{Output, VarOptions};
 use crate::apply::ChangeOptions;
@@ -175,21 +176,45 @@ pub fn run(
         Ok(s) => s,
         Err(code) => return code,
     };
+    if args.terraform.terraform_json {
+        let view = JsonView::start(args.auto_approve);
+        if mode != Mode::Plan && !args.auto_approve {
+            // Terraform refuses before it plans: a JSON stream cannot be answered.
+            json_view::error_diagnostic(
+                json_view::APPROVAL_REQUIRED,
+                json_view::APPROVAL_REQUIRED_DETAIL,
+            );
+            return 1;
+        }
+        return run_with(&request, &store, &view, &args, mode, cancel)
+            .unwrap_or_else(|e| view.report(&e));
+    }
     let view = TerminalView::new(out)
         .json(args.json)
         .auto_approve(args.auto_approve)
         .input(super::tfcompat::input_allowed(args.terraform.input));
+    run_with(&request, &store, &view, &args, mode, cancel).unwrap_or_else(|e| report(&e))
+}
+
+/// Runs the operation `mode` names with `view`: the exit code, or why it stopped.
+fn run_with(
+    request: &RunRequest,
+    store: &operation::Store,
+    view: &dyn operation::View,
+    args: &Args,
+    mode: Mode,
+    cancel: &CancelToken,
+) -> Result<u8, operation::OperationError> {
     if mode == Mode::Plan {
-        return match operation::plan(&request, &store, &view, args.out.as_deref()) {
-            Ok(done) if args.detailed_exitcode && done.plan.has_changes() => 2,
-            Ok(_) => 0,
-            Err(e) => report(&e),
-        };
+        let done = operation::plan(request, store, view, args.out.as_deref())?;
+        return Ok(if args.detailed_exitcode && done.plan.has_changes() {
+            2
+        } else {
+            0
+        });
     }
-    match operation::apply(&request, &store, &view, cancel) {
-        Ok(()) => 0,
-        Err(e) => report(&e),
-    }
+    operation::apply(request, store, view, cancel)?;
+    Ok(0)
 }
 
 /// `apply FILE`: exactly the saved plan, or nothing.
@@ -215,6 +240,13 @@ fn apply_saved(path: &Path, args: &Args, out: &Output, cancel: &CancelToken) -> 
         parallelism: args.parallelism,
         lock_timeout: args.lock_timeout,
     };
+    if args.terraform.terraform_json {
+        let view = JsonView::start(true);
+        return match operation::apply_saved(&request, &store, &view, cancel) {
+            Ok(()) => 0,
+            Err(e) => view.report(&e),
+        };
+    }
     let view = TerminalView::new(out).auto_approve(true);
     match operation::apply_saved(&request, &store, &view, cancel) {
         Ok(()) => 0,

@@ -183,7 +183,15 @@ fn flag(text: &str, command: &Command, cli: &Command) -> Result<(Vec<OsString>, 
         Some((n, v)) => (n, Some(v)),
         None => (body, None),
     };
-    let Some(arg) = find_long(name, command, cli) else {
+    // Where Terraform's spelling means something else than plinth's own, the command
+    // declares the Terraform meaning as a hidden `--terraform-NAME` (`plan -json`: the
+    // machine-readable UI; `plan --json`: the JSON plan document).
+    let terraform_name = format!("terraform-{name}");
+    let (name, found) = match find_long(&terraform_name, command, cli) {
+        Some(arg) => (terraform_name.as_str(), Some(arg)),
+        None => (name, find_long(name, command, cli)),
+    };
+    let Some(arg) = found else {
         // Unknown: clap names it, in plinth's spelling, and suggests the nearest one.
         return Ok((vec![format!("--{body}").into()], false));
     };
@@ -326,6 +334,10 @@ pub struct RunFlags {
     #[arg(long, hide = true)]
     #[allow(dead_code)]
     pub compact_warnings: bool,
+    /// `-json`: Terraform's machine-readable UI, one JSON message a line (plinth's own
+    /// `--json` prints the JSON plan document instead).
+    #[arg(long, hide = true)]
+    pub terraform_json: bool,
 }
 
 /// Terraform's `init` flags that plinth accepts: it has no backend to configure and
@@ -442,6 +454,19 @@ mod tests {
         assert_eq!(same("plan -bogus"), ["plan", "--bogus"]);
         assert_eq!(same("-version"), ["version"]);
         assert_eq!(same("state list -json"), ["state", "list", "--json"]);
+    }
+
+    #[test]
+    fn single_dash_json_on_a_run_is_terraforms_machine_ui() {
+        for command in ["plan", "apply", "destroy"] {
+            assert_eq!(
+                same(&format!("{command} -json")),
+                [command, "--terraform-json"]
+            );
+            assert_eq!(same(&format!("{command} --json")), [command, "--json"]);
+        }
+        assert_eq!(same("plan -json=false"), ["plan"]);
+        assert_eq!(same("validate -json"), ["validate", "--json"]);
     }
 
     #[test]

@@ -448,43 +448,61 @@ pub fn render_json(sources: &Sources, diags: &Diagnostics) -> serde_json::Value 
     let items: Vec<serde_json::Value> = diags
         .items
         .iter()
-        .map(|d| {
-            let mut obj = json!({
-                "severity": if d.is_error() { "error" } else { "warning" },
-                "summary": d.summary,
-                "detail": d.detail,
-            });
-            if let Some(span) = d.span {
-                obj["range"] = range_json(sources, span);
-                let file = sources.get(span.file);
-                let pos = file.position(span.start);
-                let line = file.text.lines().nth(pos.line - 1).unwrap_or("");
-                obj["snippet"] = json!({
-                    "code": line,
-                    "start_line": pos.line,
-                    "highlight_start_offset": pos.column - 1,
-                });
-            }
-            if let Some(help) = &d.help {
-                obj["help"] = json!(&**help);
-            }
-            if !d.labels.is_empty() {
-                obj["related"] = d
-                    .labels
-                    .iter()
-                    .map(|(s, m)| json!({"message": m, "range": range_json(sources, *s)}))
-                    .collect();
-            }
-            obj
-        })
+        .map(|d| diagnostic_json(sources, d))
         .collect();
     let errors = diags.errors().count();
     json!({
+        "format_version": "0.1",
         "valid": errors == 0,
         "error_count": errors,
         "warning_count": diags.items.len() - errors,
         "diagnostics": items,
     })
+}
+
+/// One diagnostic as Terraform's JSON forms write it (`validate -json`, the
+/// machine-readable UI): severity, summary, detail, and where it has a place its
+/// `range` and `snippet`.
+pub fn diagnostic_json(sources: &Sources, d: &Diagnostic) -> serde_json::Value {
+    let mut obj = json!({
+        "severity": if d.is_error() { "error" } else { "warning" },
+        "summary": d.summary,
+        "detail": d.detail,
+    });
+    if let Some(address) = &d.instance {
+        obj["address"] = json!(&**address);
+    }
+    if let Some(span) = d.span {
+        obj["range"] = range_json(sources, span);
+        let file = sources.get(span.file);
+        let pos = file.position(span.start);
+        let end = file.position(span.end);
+        let line = file.text.lines().nth(pos.line - 1).unwrap_or("");
+        // Terraform highlights within the first line only.
+        let highlight_end = if end.line == pos.line {
+            end.column - 1
+        } else {
+            line.chars().count()
+        };
+        obj["snippet"] = json!({
+            "code": line,
+            "start_line": pos.line,
+            "highlight_start_offset": pos.column - 1,
+            "highlight_end_offset": highlight_end,
+            "values": [],
+        });
+    }
+    if let Some(help) = &d.help {
+        obj["help"] = json!(&**help);
+    }
+    if !d.labels.is_empty() {
+        obj["related"] = d
+            .labels
+            .iter()
+            .map(|(s, m)| json!({"message": m, "range": range_json(sources, *s)}))
+            .collect();
+    }
+    obj
 }
 
 /// "Did you mean "x"?" for the candidate closest to a misspelt name, if one is close.

@@ -155,6 +155,11 @@ pub trait View: Sync {
     fn notice(&self, notice: Notice<'_>);
     /// The plan, as soon as it is made (again if the operation plans again).
     fn plan(&self, plan: &Plan);
+    /// A saved plan, once it is checked and about to be applied. The terminal does
+    /// not show it again.
+    fn applying_saved(&self, plan: &Plan) {
+        let _ = plan;
+    }
     /// Whether to go ahead; nothing is changed unless this says yes.
     fn confirm(&self, question: Question) -> bool;
     /// Apply progress, one call per instance as it starts and as it finishes.
@@ -162,6 +167,11 @@ pub trait View: Sync {
     fn summary(&self, summary: Summary<'_>);
     /// The root outputs as state holds them after an apply.
     fn outputs(&self, outputs: &BTreeMap<String, OutputState>);
+    /// An apply found nothing to change and changed nothing; `outputs` are the root
+    /// outputs state holds. The terminal says nothing more than the plan did.
+    fn applied_nothing(&self, outputs: &BTreeMap<String, OutputState>) {
+        let _ = outputs;
+    }
 }
 
 /// Why an operation stopped without finishing.

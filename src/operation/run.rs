@@ -80,6 +80,7 @@ pub fn apply(
     let mut plan = show_plan(&prepared, &published, &change, request.destroy, view)?;
     if !plan.has_changes() && !locked.exists() {
         // No state yet and nothing to make: no store to create.
+        view.applied_nothing(&published.outputs);
         return Ok(());
     }
     // The store is the state's one source of truth: it is opened whatever the plan,
@@ -97,6 +98,7 @@ pub fn apply(
         if !current.intents.is_empty() {
             settle(&prepared, &store, view)?;
         }
+        view.applied_nothing(&current.outputs);
         return Ok(());
     }
     let question = if request.destroy {

@@ -157,6 +157,7 @@ pub fn apply_saved(
         Ok((lineage, serial)) => return Err(moved_on(&lineage, serial)),
         Err(e) => return Err(refuse(format!("the state cannot be read: {e}"))),
     }
+    view.applying_saved(&saved);
     if !saved.has_changes() {
         let intents = store.snapshot().map(|s| s.intents.len()).unwrap_or(0);
         if intents > 0 {

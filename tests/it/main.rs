@@ -18,6 +18,7 @@ mod kill;
 mod language_forms;
 mod load_checks;
 mod loader_faults;
+mod machine_ui;
 mod modules_install;
 mod operation;
 mod plugins;
