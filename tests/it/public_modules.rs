@@ -1,0 +1,78 @@
+//! Forms found by running `plinth init` and `plinth validate` over widely used public
+//! module repositories (terraform-aws-modules, terraform-google-modules, Azure), each
+//! as the smallest stack that shows it; Terraform v1.0.3 is run on the same stack where
+//! it has the feature.
+
+use std::process::Command;
+
+use crate::common::{plinth, stack};
+
+fn terraform(dir: &std::path::Path, args: &[&str]) -> (i32, String) {
+    let out = Command::new(crate::json_plan::terraform_binary())
+        .args(args)
+        .current_dir(dir)
+        .env("TF_IN_AUTOMATION", "1")
+        .env("CHECKPOINT_DISABLE", "1")
+        .output()
+        .expect("run terraform");
+    (
+        out.status.code().unwrap_or(-1),
+        format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        ),
+    )
+}
+
+/// An object constructor may set a key twice; the last value wins (terraform-aws-alb's
+/// and terraform-google-network's examples do it by accident).
+#[test]
+fn an_object_key_set_twice_keeps_the_last_value() {
+    let main = r#"locals {
+  x = {
+    a = 1
+    b = 2
+    a = 3
+    "q" = "first"
+    "q" = "second"
+  }
+}
+output "a" {
+  value = local.x.a
+}
+output "q" {
+  value = local.x.q
+}
+output "keys" {
+  value = keys(local.x)
+}
+"#;
+    let dir = stack(&[("main.tf", main)]);
+    let validate = plinth(dir.path(), &["validate"]);
+    assert_eq!(validate.code, 0, "{}", validate.stderr);
+    let (code, out) = terraform(dir.path(), &["validate", "-no-color"]);
+    assert_eq!(code, 0, "terraform validate:\n{out}");
+
+    let apply = plinth(dir.path(), &["apply", "--auto-approve"]);
+    assert_eq!(apply.code, 0, "{}{}", apply.stdout, apply.stderr);
+    let (code, tf) = terraform(dir.path(), &["apply", "-auto-approve", "-no-color"]);
+    assert_eq!(code, 0, "terraform apply:\n{tf}");
+    for wanted in ["a = 3", "q = \"second\""] {
+        assert!(
+            apply.stdout.contains(wanted),
+            "plinth lacks {wanted:?}:\n{}",
+            apply.stdout
+        );
+        assert!(tf.contains(wanted), "terraform lacks {wanted:?}:\n{tf}");
+    }
+    let keys = |text: &str| {
+        let at = text.rfind("keys = ").map(|i| &text[i..]).unwrap_or("");
+        at.split(']')
+            .next()
+            .unwrap_or("")
+            .split_whitespace()
+            .collect::<String>()
+    };
+    assert_eq!(keys(&apply.stdout), keys(&tf), "{}\n{tf}", apply.stdout);
+}
