@@ -76,3 +76,34 @@ output "keys" {
     };
     assert_eq!(keys(&apply.stdout), keys(&tf), "{}\n{tf}", apply.stdout);
 }
+
+/// `replace_triggered_by` may index a resource by `each.key` or `count.index`, which
+/// `validate` leaves unknown (terraform-azurerm-aks; Terraform 1.2 added the argument).
+#[test]
+fn replace_triggered_by_indexed_by_each_key_validates() {
+    let main = r#"variable "pools" {
+  type = map(string)
+}
+resource "null_resource" "keeper" {
+  for_each = var.pools
+}
+resource "null_resource" "pool" {
+  for_each = var.pools
+  lifecycle {
+    replace_triggered_by = [
+      null_resource.keeper[each.key],
+      null_resource.keeper[each.key].id,
+    ]
+  }
+}
+resource "null_resource" "counted" {
+  count = 2
+  lifecycle {
+    replace_triggered_by = [null_resource.keeper[count.index]]
+  }
+}
+"#;
+    let dir = stack(&[("main.tf", main)]);
+    let validate = plinth(dir.path(), &["validate"]);
+    assert_eq!(validate.code, 0, "{}", validate.stderr);
+}
