@@ -107,3 +107,53 @@ resource "null_resource" "counted" {
     let validate = plinth(dir.path(), &["validate"]);
     assert_eq!(validate.code, 0, "{}", validate.stderr);
 }
+
+/// Since Terraform 1.9 a validation may refer to other objects of its module
+/// (terraform-azurerm-aks: `var.a == null || var.b == null`); each must be declared,
+/// and `count`, `each` and `self` have no value there.
+#[test]
+fn a_validation_may_refer_to_other_variables_and_locals() {
+    let ok = r#"variable "cidrs" {
+  type    = list(string)
+  default = null
+  validation {
+    condition     = var.cidrs == null || var.cidr == null || try(var.cidrs[0] == var.cidr, false)
+    error_message = "cidr must be the first of cidrs (${local.hint})."
+  }
+}
+variable "cidr" {
+  type    = string
+  default = null
+}
+locals {
+  hint = "see the docs"
+}
+"#;
+    let dir = stack(&[("main.tf", ok)]);
+    let validate = plinth(dir.path(), &["validate"]);
+    assert_eq!(validate.code, 0, "{}", validate.stderr);
+    let plan = plinth(dir.path(), &["plan"]);
+    assert_eq!(plan.code, 0, "{}", plan.stderr);
+
+    let bad = r#"variable "a" {
+  type = string
+  validation {
+    condition     = var.a != var.missing && var.a != count.index
+    error_message = "a is wrong."
+  }
+}
+"#;
+    let dir = stack(&[("main.tf", bad)]);
+    let validate = plinth(dir.path(), &["validate"]);
+    assert_ne!(validate.code, 0, "{}", validate.stdout);
+    for wanted in [
+        "Reference to undeclared input variable",
+        "Invalid reference in variable validation",
+    ] {
+        assert!(
+            validate.stderr.contains(wanted),
+            "lacks {wanted:?}:\n{}",
+            validate.stderr
+        );
+    }
+}
