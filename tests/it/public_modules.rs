@@ -157,3 +157,20 @@ locals {
         );
     }
 }
+
+/// `fmt` formats a file whose object sets a key twice, keeping both items, as
+/// `terraform fmt` does.
+#[test]
+fn fmt_keeps_both_items_of_a_key_set_twice() {
+    let dir = stack(&[(
+        "main.tf",
+        "locals {\n  x = {\n    a = 1\n    bb = 2\n    a = 3\n  }\n}\n",
+    )]);
+    let fmt = plinth(dir.path(), &["fmt"]);
+    assert_eq!(fmt.code, 0, "{}", fmt.stderr);
+    let text = std::fs::read_to_string(dir.path().join("main.tf")).expect("read main.tf");
+    assert_eq!(
+        text,
+        "locals {\n  x = {\n    a  = 1\n    bb = 2\n    a  = 3\n  }\n}\n"
+    );
+}
