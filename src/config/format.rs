@@ -556,7 +556,7 @@ pub fn format_source(src: &str) -> String {
     if formatted == src {
         return formatted;
     }
-    let parses = super::load::parse_wide_numbers(&formatted, hcl_edit::parser::parse_body).is_ok();
+    let parses = super::duplicate_keys::parse_body(&formatted).is_ok();
     if parses && layout(&formatted) == formatted {
         formatted
     } else {

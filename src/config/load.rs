@@ -329,7 +329,7 @@ pub fn parse_text(
     display: String,
     sources: &mut Sources,
 ) -> Result<(FileId, HclBody), Diagnostic> {
-    let parsed = parse_wide_numbers(&text, hcl_edit::parser::parse_body);
+    let parsed = super::duplicate_keys::parse_body(&text);
     let id = sources.add(display, text);
     match parsed {
         Ok(body) => Ok((id, body)),

@@ -2,6 +2,7 @@
 //! and never calls a provider; expressions are kept for `graph` and `lang` to evaluate.
 
 mod decode;
+mod duplicate_keys;
 pub mod format;
 pub mod load;
 pub mod model;

@@ -392,6 +392,33 @@ impl Builder<'_> {
         }
     }
 
+    /// Since Terraform 1.9 a variable's validation may refer to any object of its
+    /// module (each must be declared); `count`, `each` and `self` mean nothing there.
+    fn check_validation_references(&mut self, m: ModuleId, v: &crate::config::Variable) {
+        for check in &v.validations {
+            let mut refs = Vec::new();
+            expr_references(&check.condition, &mut refs);
+            expr_references(&check.error_message, &mut refs);
+            for r in refs {
+                if let Some(d) = undeclared(self.config, m, &r) {
+                    self.diags.push(d);
+                } else if matches!(
+                    r.subject,
+                    Subject::CountIndex
+                        | Subject::EachKey
+                        | Subject::EachValue
+                        | Subject::SelfObject
+                ) {
+                    self.diags.push(
+                        Diagnostic::error("Invalid reference in variable validation")
+                            .detail(format!("The validation of variable {:?} cannot use {}: count, each and self have no value there.", v.name, r.subject))
+                            .at(r.span),
+                    );
+                }
+            }
+        }
+    }
+
     /// Adds edges from what each reference names to `to` (a node of module `m`).
     fn reference_edges(&mut self, m: ModuleId, to: NodeIndex, refs: &[Reference]) {
         for r in refs {
@@ -627,19 +654,7 @@ impl Builder<'_> {
                 }
             }
             for v in &module.variables {
-                for check in &v.validations {
-                    let mut refs = Vec::new();
-                    expr_references(&check.condition, &mut refs);
-                    for r in refs {
-                        if r.subject != Subject::Var(v.name.clone()) {
-                            self.diags.push(
-                                Diagnostic::error("Invalid reference in variable validation")
-                                    .detail(format!("The condition for variable {:?} can only refer to the variable itself, using var.{}.", v.name, v.name))
-                                    .at(r.span),
-                            );
-                        }
-                    }
-                }
+                self.check_validation_references(m, v);
             }
             for o in &module.outputs {
                 let Some(to) = self.node(m, NodeKind::Output, &o.name) else {

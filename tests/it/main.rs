@@ -23,6 +23,7 @@ mod modules_install;
 mod operation;
 mod plugins;
 mod provider_calls;
+mod public_modules;
 mod resource_bombs;
 mod review_bugs;
 mod sensitive;

@@ -79,8 +79,10 @@ impl Walk<'_> {
             Some(Value::String(k)) => {
                 addrs::Target::Instance(resource.instance(InstanceKey::Str(k)))
             }
+            // `validate` leaves `count.index` and `each.key` unknown: the entry stands
+            // for the whole resource until plan knows the instance.
+            Some(Value::Unknown(_)) | None => addrs::Target::Resource(resource),
             Some(_) => return Err(invalid()),
-            None => addrs::Target::Resource(resource),
         };
         let attribute = match rest.first().map(|op| op.value()) {
             Some(TraversalOperator::GetAttr(a)) => Some(a.as_str().to_string()),
