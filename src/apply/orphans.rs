@@ -124,6 +124,9 @@ impl Applier<'_> {
             planned: None,
             config: None,
             private: &rs.private,
+            provider_meta: self
+                .providers
+                .provider_meta(&instance.module, type_name.split('_').next().unwrap_or("")),
         };
         let outcome = provider.apply(request).await;
         let (commit, ok) = match outcome {

@@ -331,6 +331,7 @@ pub async fn decide(
     prior: Option<(Value, &[u8])>,
     config: Value,
     force_replace: Option<&'static str>,
+    provider_meta: Option<&Value>,
 ) -> Result<Decision, Diagnostics> {
     let (prior, prior_private) = match prior {
         Some((v, p)) => (Some(v), p),
@@ -342,6 +343,7 @@ pub async fn decide(
         prior,
         config: &config,
         prior_private,
+        provider_meta,
     };
     // The provider sees no marks: what the configuration marked is marked again on
     // its answer, where the provider kept the value's place.
@@ -456,9 +458,13 @@ pub async fn read_data(
     resource: &Resource,
     address: &ResourceInstance,
     config: &Value,
+    provider_meta: Option<&Value>,
     diags: &mut Diagnostics,
 ) -> Value {
-    match provider.read_data(&resource.type_name, config).await {
+    match provider
+        .read_data(&resource.type_name, config, provider_meta)
+        .await
+    {
         Ok(v) => v.mark_paths(&config.sensitive_paths()),
         Err(d) => {
             diags.extend(about_instance(resource, address, d));
@@ -773,7 +779,11 @@ impl ResourceHandler for Planner<'_> {
                     .get(&(module, resource.address()))
                     .is_some_and(|deps| self.decided.any_change(deps));
                 if config.is_wholly_known() && !waits {
-                    let v = read_data(provider, resource, instance, &config, &mut diags).await;
+                    let meta = self
+                        .providers
+                        .provider_meta(&instance.module, resource.provider_name());
+                    let v =
+                        read_data(provider, resource, instance, &config, meta, &mut diags).await;
                     lock(&self.reads).push(DataRead {
                         address: instance.clone(),
                         provider: provider_address.to_string(),
@@ -823,7 +833,10 @@ impl ResourceHandler for Planner<'_> {
             let force = self
                 .decided
                 .force_replace(self.replace.contains(instance), triggers);
-            let decision = match decide(provider, resource, prior, config, force).await {
+            let meta = self
+                .providers
+                .provider_meta(&instance.module, resource.provider_name());
+            let decision = match decide(provider, resource, prior, config, force, meta).await {
                 Ok(d) => d,
                 Err(d) => {
                     diags.extend(about_instance(resource, instance, d));

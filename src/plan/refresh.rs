@@ -83,7 +83,10 @@ async fn refresh_async(prior: &Snapshot, providers: &Providers, limit: usize) ->
                 Ok(v) => crate::plan::remark(v, &rs.sensitive_paths),
                 Err(d) => return (rs, instance, Err(d)),
             };
-            let read = provider.read(&type_name, &current, &rs.private).await;
+            let meta = instance.as_ref().and_then(|i| {
+                providers.provider_meta(&i.module, type_name.split('_').next().unwrap_or(""))
+            });
+            let read = provider.read(&type_name, &current, &rs.private, meta).await;
             (rs, instance, read)
         })
         .collect();

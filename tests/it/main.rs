@@ -22,6 +22,7 @@ mod modules_install;
 mod operation;
 mod plugins;
 mod provider_calls;
+mod provider_meta;
 mod resource_bombs;
 mod review_bugs;
 mod sensitive;
