@@ -220,8 +220,30 @@ impl Applier<'_> {
             let meta = self
                 .providers
                 .provider_meta(&instance.module, resource.provider_name());
-            return crate::plan::read_data(provider, resource, instance, &config, meta, diags)
-                .await;
+            let before = diags.items.len();
+            let value =
+                crate::plan::read_data(provider, resource, instance, &config, meta, diags).await;
+            // State keeps the last read, as Terraform's does (a check's scoped data
+            // source excepted: it is read for its assertions only).
+            let read = !diags.items[before..].iter().any(|d| d.is_error());
+            if read && resource.check.is_none() {
+                let state = ResourceState {
+                    address: address.to_string(),
+                    provider: provider_address.to_string(),
+                    schema_version: 0,
+                    attributes: value.clone().deep_unmark().to_json(),
+                    sensitive_paths: value.sensitive_paths(),
+                    private: Vec::new(),
+                    dependencies: Vec::new(),
+                    create_before_destroy: false,
+                };
+                let commit = Commit {
+                    put: vec![state],
+                    ..Commit::default()
+                };
+                self.save(commit, address, diags).await;
+            }
+            return value;
         }
         let previous = self.moved.get(instance).map(|old| old.to_string());
         if let Some(old) = &previous {

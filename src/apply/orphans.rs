@@ -32,6 +32,19 @@ impl Applier<'_> {
             })
             .cloned()
             .collect();
+        // A data source's last read leaves state with its block; nothing is destroyed.
+        let (data, orphans): (Vec<String>, Vec<String>) = orphans
+            .into_iter()
+            .partition(|a| crate::plan::is_data_address(a));
+        if !data.is_empty() {
+            let commit = Commit {
+                remove: data.clone(),
+                ..Commit::default()
+            };
+            if !self.save(commit, &data[0], diags).await {
+                return;
+            }
+        }
         let (forgotten, orphans): (Vec<String>, Vec<String>) = orphans.into_iter().partition(|a| {
             ResourceInstance::parse(a).is_ok_and(|instance| self.removed.forgets(&instance))
         });

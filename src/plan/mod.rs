@@ -642,6 +642,9 @@ impl<'s> Planner<'s> {
             let Ok(instance) = ResourceInstance::parse(address) else {
                 continue;
             };
+            if instance.resource.mode == crate::lang::refs::ResourceMode::Data {
+                continue;
+            }
             if self
                 .targets
                 .as_ref()
@@ -701,6 +704,13 @@ pub fn prior_value(prior: &Snapshot, address: &str) -> Value {
         .get(address)
         .map(state_value)
         .unwrap_or_else(Value::unknown)
+}
+
+/// Whether a state address is a data source's (`data.x.y`, `module.m.data.x.y`):
+/// its last read, never destroyed, refreshed or planned against.
+pub fn is_data_address(address: &str) -> bool {
+    ResourceInstance::parse(address)
+        .is_ok_and(|i| i.resource.mode == crate::lang::refs::ResourceMode::Data)
 }
 
 /// Refuses a prior state holding an address that does not read: every later step

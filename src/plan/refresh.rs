@@ -58,6 +58,7 @@ async fn refresh_async(prior: &Snapshot, providers: &Providers, limit: usize) ->
     let mut reads: FuturesUnordered<_> = prior
         .resources
         .values()
+        .filter(|rs| !crate::plan::is_data_address(&rs.address))
         .map(|rs| async move {
             let instance = match ResourceInstance::parse(&rs.address) {
                 Ok(i) => i,
