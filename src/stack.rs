@@ -146,6 +146,14 @@ fn prepare_loaded(
         started = s;
         diags.extend(d);
     }
+    // Terraform checks the blocks when it plans, not in `validate`.
+    if !diags.has_errors() && !options.validate {
+        diags.extend(crate::plugin::meta::evaluate(
+            &config,
+            &sources,
+            &mut providers,
+        ));
+    }
     let cwd = std::env::current_dir()
         .map(|d| d.display().to_string())
         .unwrap_or_default();

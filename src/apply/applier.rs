@@ -146,6 +146,7 @@ impl Applier<'_> {
         resource: &Resource,
         decision: &crate::plan::Decision,
         prior_private: &[u8],
+        provider_meta: Option<&Value>,
     ) -> Result<ObjectState, (Diagnostics, bool)> {
         let type_name = &resource.type_name;
         let create = ApplyRequest {
@@ -154,6 +155,7 @@ impl Applier<'_> {
             planned: Some(&decision.after),
             config: Some(&decision.config),
             private: &decision.private,
+            provider_meta,
         };
         let delete = || ApplyRequest {
             type_name,
@@ -161,6 +163,7 @@ impl Applier<'_> {
             planned: None,
             config: None,
             private: prior_private,
+            provider_meta,
         };
         // The bool says whether the prior object is gone after a failure.
         match decision.action {
@@ -214,7 +217,33 @@ impl Applier<'_> {
             return Value::unknown();
         }
         if resource.mode == crate::lang::refs::ResourceMode::Data {
-            return crate::plan::read_data(provider, resource, instance, &config, diags).await;
+            let meta = self
+                .providers
+                .provider_meta(&instance.module, resource.provider_name());
+            let before = diags.items.len();
+            let value =
+                crate::plan::read_data(provider, resource, instance, &config, meta, diags).await;
+            // State keeps the last read, as Terraform's does (a check's scoped data
+            // source excepted: it is read for its assertions only).
+            let read = !diags.items[before..].iter().any(|d| d.is_error());
+            if read && resource.check.is_none() {
+                let state = ResourceState {
+                    address: address.to_string(),
+                    provider: provider_address.to_string(),
+                    schema_version: 0,
+                    attributes: value.clone().deep_unmark().to_json(),
+                    sensitive_paths: value.sensitive_paths(),
+                    private: Vec::new(),
+                    dependencies: Vec::new(),
+                    create_before_destroy: false,
+                };
+                let commit = Commit {
+                    put: vec![state],
+                    ..Commit::default()
+                };
+                self.save(commit, address, diags).await;
+            }
+            return value;
         }
         let previous = self.moved.get(instance).map(|old| old.to_string());
         if let Some(old) = &previous {
@@ -236,7 +265,10 @@ impl Applier<'_> {
         let force = self
             .decided
             .force_replace(self.replace.contains(instance), triggers);
-        let decision = match decide(provider, resource, prior, config, force).await {
+        let meta = self
+            .providers
+            .provider_meta(&instance.module, resource.provider_name());
+        let decision = match decide(provider, resource, prior, config, force, meta).await {
             Ok(d) => d,
             Err(d) => {
                 diags.extend(about_instance(resource, instance, d));
@@ -268,7 +300,7 @@ impl Applier<'_> {
             return Value::unknown();
         };
         let outcome = self
-            .change(provider, resource, &decision, &prior_private)
+            .change(provider, resource, &decision, &prior_private, meta)
             .await;
         let (new, commit) = match outcome {
             Ok(ObjectState {

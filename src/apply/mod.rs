@@ -328,6 +328,9 @@ pub fn plan_destroy(
         .filter_map(|rs| {
             // Every address of a prior state reads (`check_state_addresses`).
             let address = ResourceInstance::parse(&rs.address).ok()?;
+            if address.resource.mode == crate::lang::refs::ResourceMode::Data {
+                return None;
+            }
             if let Some(r) = declared_resource(&prepared.config, &address) {
                 if r.lifecycle.prevent_destroy {
                     diags.push(prevent_destroy(r, &address));

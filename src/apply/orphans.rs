@@ -32,6 +32,19 @@ impl Applier<'_> {
             })
             .cloned()
             .collect();
+        // A data source's last read leaves state with its block; nothing is destroyed.
+        let (data, orphans): (Vec<String>, Vec<String>) = orphans
+            .into_iter()
+            .partition(|a| crate::plan::is_data_address(a));
+        if !data.is_empty() {
+            let commit = Commit {
+                remove: data.clone(),
+                ..Commit::default()
+            };
+            if !self.save(commit, &data[0], diags).await {
+                return;
+            }
+        }
         let (forgotten, orphans): (Vec<String>, Vec<String>) = orphans.into_iter().partition(|a| {
             ResourceInstance::parse(a).is_ok_and(|instance| self.removed.forgets(&instance))
         });
@@ -124,6 +137,9 @@ impl Applier<'_> {
             planned: None,
             config: None,
             private: &rs.private,
+            provider_meta: self
+                .providers
+                .provider_meta(&instance.module, type_name.split('_').next().unwrap_or("")),
         };
         let outcome = provider.apply(request).await;
         let (commit, ok) = match outcome {

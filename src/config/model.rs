@@ -245,9 +245,8 @@ pub struct Settings {
     pub required_providers_span: Option<Span>,
     pub backend: Option<Backend>,
     /// `provider_meta "aws" { ... }`: module metadata for a provider, by local name.
-    /// Its arguments are kept unevaluated (Terraform evaluates them against the
-    /// provider's `provider_meta` schema when it plans a resource); plinth does not
-    /// send them to providers yet.
+    /// Its arguments are kept unevaluated: `plugin::meta` evaluates them against the
+    /// provider's `provider_meta` schema when planning, as Terraform does.
     pub provider_metas: Vec<ProviderMeta>,
 }
 

@@ -331,6 +331,7 @@ pub async fn decide(
     prior: Option<(Value, &[u8])>,
     config: Value,
     force_replace: Option<&'static str>,
+    provider_meta: Option<&Value>,
 ) -> Result<Decision, Diagnostics> {
     let (prior, prior_private) = match prior {
         Some((v, p)) => (Some(v), p),
@@ -342,6 +343,7 @@ pub async fn decide(
         prior,
         config: &config,
         prior_private,
+        provider_meta,
     };
     // The provider sees no marks: what the configuration marked is marked again on
     // its answer, where the provider kept the value's place.
@@ -456,9 +458,13 @@ pub async fn read_data(
     resource: &Resource,
     address: &ResourceInstance,
     config: &Value,
+    provider_meta: Option<&Value>,
     diags: &mut Diagnostics,
 ) -> Value {
-    match provider.read_data(&resource.type_name, config).await {
+    match provider
+        .read_data(&resource.type_name, config, provider_meta)
+        .await
+    {
         Ok(v) => v.mark_paths(&config.sensitive_paths()),
         Err(d) => {
             diags.extend(about_instance(resource, address, d));
@@ -636,6 +642,9 @@ impl<'s> Planner<'s> {
             let Ok(instance) = ResourceInstance::parse(address) else {
                 continue;
             };
+            if instance.resource.mode == crate::lang::refs::ResourceMode::Data {
+                continue;
+            }
             if self
                 .targets
                 .as_ref()
@@ -695,6 +704,13 @@ pub fn prior_value(prior: &Snapshot, address: &str) -> Value {
         .get(address)
         .map(state_value)
         .unwrap_or_else(Value::unknown)
+}
+
+/// Whether a state address is a data source's (`data.x.y`, `module.m.data.x.y`):
+/// its last read, never destroyed, refreshed or planned against.
+pub fn is_data_address(address: &str) -> bool {
+    ResourceInstance::parse(address)
+        .is_ok_and(|i| i.resource.mode == crate::lang::refs::ResourceMode::Data)
 }
 
 /// Refuses a prior state holding an address that does not read: every later step
@@ -773,7 +789,11 @@ impl ResourceHandler for Planner<'_> {
                     .get(&(module, resource.address()))
                     .is_some_and(|deps| self.decided.any_change(deps));
                 if config.is_wholly_known() && !waits {
-                    let v = read_data(provider, resource, instance, &config, &mut diags).await;
+                    let meta = self
+                        .providers
+                        .provider_meta(&instance.module, resource.provider_name());
+                    let v =
+                        read_data(provider, resource, instance, &config, meta, &mut diags).await;
                     lock(&self.reads).push(DataRead {
                         address: instance.clone(),
                         provider: provider_address.to_string(),
@@ -823,7 +843,10 @@ impl ResourceHandler for Planner<'_> {
             let force = self
                 .decided
                 .force_replace(self.replace.contains(instance), triggers);
-            let decision = match decide(provider, resource, prior, config, force).await {
+            let meta = self
+                .providers
+                .provider_meta(&instance.module, resource.provider_name());
+            let decision = match decide(provider, resource, prior, config, force, meta).await {
                 Ok(d) => d,
                 Err(d) => {
                     diags.extend(about_instance(resource, instance, d));

@@ -58,6 +58,7 @@ async fn refresh_async(prior: &Snapshot, providers: &Providers, limit: usize) ->
     let mut reads: FuturesUnordered<_> = prior
         .resources
         .values()
+        .filter(|rs| !crate::plan::is_data_address(&rs.address))
         .map(|rs| async move {
             let instance = match ResourceInstance::parse(&rs.address) {
                 Ok(i) => i,
@@ -83,7 +84,10 @@ async fn refresh_async(prior: &Snapshot, providers: &Providers, limit: usize) ->
                 Ok(v) => crate::plan::remark(v, &rs.sensitive_paths),
                 Err(d) => return (rs, instance, Err(d)),
             };
-            let read = provider.read(&type_name, &current, &rs.private).await;
+            let meta = instance.as_ref().and_then(|i| {
+                providers.provider_meta(&i.module, type_name.split('_').next().unwrap_or(""))
+            });
+            let read = provider.read(&type_name, &current, &rs.private, meta).await;
             (rs, instance, read)
         })
         .collect();

@@ -24,6 +24,7 @@ impl Provider for Builtin {
         _type_name: &'a str,
         current: &'a Value,
         _private: &'a [u8],
+        _provider_meta: Option<&'a Value>,
     ) -> BoxFuture<'a, Result<ObjectState, Diagnostics>> {
         Box::pin(async move {
             Ok(ObjectState {

@@ -91,6 +91,8 @@ pub struct PlanCall<'a> {
     pub proposed: Vec<u8>,
     pub config: Vec<u8>,
     pub prior_private: Vec<u8>,
+    /// The module's `provider_meta`, encoded with the provider's meta schema.
+    pub provider_meta: Option<Vec<u8>>,
 }
 
 /// ApplyResourceChange's arguments, each value as msgpack.
@@ -100,6 +102,7 @@ pub struct ApplyCall<'a> {
     pub planned: Vec<u8>,
     pub config: Vec<u8>,
     pub planned_private: Vec<u8>,
+    pub provider_meta: Option<Vec<u8>>,
 }
 
 pub type Call<'a, T> = BoxFuture<'a, Result<T, CallError>>;
@@ -138,6 +141,7 @@ pub trait ProviderRpc: Send + Sync {
         type_name: &'a str,
         current: Vec<u8>,
         private: Vec<u8>,
+        provider_meta: Option<Vec<u8>>,
     ) -> Call<'a, Warned<ObjectReply>>;
     fn plan_resource<'a>(&'a self, call: PlanCall<'a>) -> Call<'a, Warned<Planned>>;
     fn apply_resource<'a>(&'a self, call: ApplyCall<'a>) -> Call<'a, Warned<ObjectReply>>;
@@ -150,6 +154,7 @@ pub trait ProviderRpc: Send + Sync {
         &'a self,
         type_name: &'a str,
         config: Vec<u8>,
+        provider_meta: Option<Vec<u8>>,
     ) -> Call<'a, Warned<Returned>>;
     /// StopProvider (Stop in version 5); its answer is not awaited for anything.
     fn stop(&self) -> BoxFuture<'_, ()>;

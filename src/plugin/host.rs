@@ -403,6 +403,19 @@ fn decode(r: Returned, ty: &Type, what: &str) -> Result<Value, Diagnostics> {
     }
 }
 
+impl PluginProvider {
+    /// A module's `provider_meta` value encoded with the provider's meta schema; none
+    /// when the module declares none or the provider takes none (the engine has
+    /// reported that already).
+    fn meta(&self, value: Option<&Value>) -> Result<Option<Vec<u8>>, Diagnostics> {
+        let (Some(value), Some(schema)) = (value, &self.schema.provider_meta) else {
+            return Ok(None);
+        };
+        let ty = schema.block.implied_type();
+        encode(&conform_config(value, &schema.block), &ty).map(Some)
+    }
+}
+
 impl Provider for PluginProvider {
     fn shutdown(&self) -> BoxFuture<'_, ()> {
         Box::pin(async move {
@@ -494,7 +507,7 @@ impl Provider for PluginProvider {
                 )));
             };
             let value = decode(first.state, ty, "imported state")?;
-            let read = self.read(type_name, &value, &first.private).await?;
+            let read = self.read(type_name, &value, &first.private, None).await?;
             match read.value {
                 Some(v) => Ok(ObjectState {
                     value: Some(mark_sensitive(block, v)),
@@ -511,8 +524,10 @@ impl Provider for PluginProvider {
         &'a self,
         type_name: &'a str,
         config: &'a Value,
+        provider_meta: Option<&'a Value>,
     ) -> BoxFuture<'a, Result<Value, Diagnostics>> {
         Box::pin(async move {
+            let meta = self.meta(provider_meta)?;
             let Some(schema) = self.schema.data_sources.get(type_name) else {
                 return Err(single(Diagnostic::error("Invalid data source").detail(
                     format!(
@@ -529,6 +544,7 @@ impl Provider for PluginProvider {
                 .read_data_source(
                     type_name,
                     encode(&conform_config(config, &schema.block), &ty)?,
+                    meta,
                 )
                 .await
                 .map_err(|e| self.diagnostics(e).redact(&secrets_in(&[config])))?;
@@ -611,15 +627,17 @@ impl Provider for PluginProvider {
         type_name: &'a str,
         current: &'a Value,
         private: &'a [u8],
+        provider_meta: Option<&'a Value>,
     ) -> BoxFuture<'a, Result<ObjectState, Diagnostics>> {
         Box::pin(async move {
             let (block, ty) = self.resource(type_name)?;
             let bytes = encode(current, ty)?;
+            let meta = self.meta(provider_meta)?;
             let _slot = self.slot("ReadResource", type_name).await;
             let (reply, _) = self
                 .client
                 .rpc()
-                .read_resource(type_name, bytes, private.to_vec())
+                .read_resource(type_name, bytes, private.to_vec(), meta)
                 .await
                 .map_err(|e| self.diagnostics(e).redact(&secrets_in(&[current])))?;
             let v = decode(reply.state, ty, "current state")?;
@@ -641,6 +659,7 @@ impl Provider for PluginProvider {
                 .map_or_else(|| Value::Null(ty.clone()), |p| conform(p, ty));
             let config = conform_config(request.config, block);
             let proposed = proposed_new(block, &prior, &config);
+            let provider_meta = self.meta(request.provider_meta)?;
             let _slot = self.slot("PlanResourceChange", request.type_name).await;
             let (planned, _) = self
                 .client
@@ -651,6 +670,7 @@ impl Provider for PluginProvider {
                     proposed: encode(&proposed, ty)?,
                     config: encode(&config, ty)?,
                     prior_private: request.prior_private.to_vec(),
+                    provider_meta,
                 })
                 .await
                 .map_err(|e| {
@@ -684,6 +704,7 @@ impl Provider for PluginProvider {
                 .config
                 .map_or_else(|| null.clone(), |c| conform_config(c, block));
             let config = &config;
+            let provider_meta = self.meta(request.provider_meta)?;
             let _slot = self.slot("ApplyResourceChange", request.type_name).await;
             let (reply, _) = self
                 .client
@@ -694,6 +715,7 @@ impl Provider for PluginProvider {
                     planned: encode(planned, ty)?,
                     config: encode(config, ty)?,
                     planned_private: request.private.to_vec(),
+                    provider_meta,
                 })
                 .await
                 .map_err(|e| {

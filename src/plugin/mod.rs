@@ -13,6 +13,7 @@ pub mod constraint;
 pub mod discovery;
 pub mod host;
 pub mod lockfile;
+pub mod meta;
 mod plugin5;
 mod plugin6;
 pub mod process;
@@ -67,6 +68,8 @@ pub struct PlanRequest<'a> {
     pub prior: Option<&'a Value>,
     pub config: &'a Value,
     pub prior_private: &'a [u8],
+    /// The `provider_meta` block of the instance's module for this provider.
+    pub provider_meta: Option<&'a Value>,
 }
 
 pub struct PlannedState {
@@ -85,6 +88,7 @@ pub struct ApplyRequest<'a> {
     pub planned: Option<&'a Value>,
     pub config: Option<&'a Value>,
     pub private: &'a [u8],
+    pub provider_meta: Option<&'a Value>,
 }
 
 /// What a provider says an object is now: `None` when it no longer exists.
@@ -96,12 +100,14 @@ pub struct ObjectState {
 /// One provider configuration, as the engine sees it. Errors come back as
 /// diagnostics carrying the provider's own words.
 pub trait Provider: Send + Sync {
-    /// ReadResource: the object as it is now, for refresh.
+    /// ReadResource: the object as it is now, for refresh, with its module's
+    /// `provider_meta` for this provider.
     fn read<'a>(
         &'a self,
         type_name: &'a str,
         current: &'a Value,
         private: &'a [u8],
+        provider_meta: Option<&'a Value>,
     ) -> BoxFuture<'a, Result<ObjectState, Diagnostics>>;
 
     fn plan<'a>(
@@ -125,6 +131,7 @@ pub trait Provider: Send + Sync {
         &'a self,
         type_name: &'a str,
         _config: &'a Value,
+        _provider_meta: Option<&'a Value>,
     ) -> BoxFuture<'a, Result<Value, Diagnostics>> {
         Box::pin(async move {
             let mut d = Diagnostics::default();
@@ -216,6 +223,12 @@ pub struct Providers {
     data_schemas: Arc<HashMap<String, Schema>>,
     /// Provider configuration schemas by local name.
     provider_schemas: Arc<HashMap<String, Schema>>,
+    /// Each started provider's `provider_meta` schema (`None`: it takes none), by the
+    /// address state records for it.
+    meta_schemas: Arc<HashMap<String, Option<Schema>>>,
+    /// Each module's evaluated `provider_meta` blocks, by the module's path (call
+    /// names) and the provider's local name.
+    metas: Arc<HashMap<(Vec<String>, String), Value>>,
     /// The plugin processes, stopped when the last copy of this registry goes.
     running: Arc<Running>,
 }
@@ -246,6 +259,12 @@ impl Default for Providers {
             resource_schemas: Arc::default(),
             data_schemas: Arc::default(),
             provider_schemas: Arc::default(),
+            // The built-in provider, like Terraform's, takes no provider_meta.
+            meta_schemas: Arc::new(HashMap::from([(
+                builtin::PROVIDER_ADDRESS.to_string(),
+                None,
+            )])),
+            metas: Arc::default(),
             running: Arc::default(),
         }
     }
@@ -272,6 +291,29 @@ impl Providers {
             .push(Arc::clone(&provider));
         self.by_prefix
             .insert(prefix.to_string(), (address.to_string(), provider));
+    }
+
+    /// Records the `provider_meta` schema (if any) of the provider at `address`.
+    pub fn register_meta_schema(&mut self, address: &str, schema: Option<Schema>) {
+        Arc::make_mut(&mut self.meta_schemas).insert(address.to_string(), schema);
+    }
+
+    fn set_provider_meta(&mut self, module: Vec<String>, local: &str, value: Value) {
+        Arc::make_mut(&mut self.metas).insert((module, local.to_string()), value);
+    }
+
+    /// The `provider_meta` value the calls for a resource of `module` that uses the
+    /// provider `local` carry, if that module declares one.
+    pub fn provider_meta(
+        &self,
+        module: &crate::addrs::ModuleInstance,
+        local: &str,
+    ) -> Option<&Value> {
+        if self.metas.is_empty() {
+            return None;
+        }
+        let path: Vec<String> = module.0.iter().map(|(name, _)| name.clone()).collect();
+        self.metas.get(&(path, local.to_string()))
     }
 
     /// The schema of the provider block for local name `local`.

@@ -194,6 +194,7 @@ impl ProviderRpc for Plugin5 {
         type_name: &'a str,
         current: Vec<u8>,
         private: Vec<u8>,
+        provider_meta: Option<Vec<u8>>,
     ) -> Call<'a, Warned<ObjectReply>> {
         Box::pin(async move {
             let r = self
@@ -202,7 +203,7 @@ impl ProviderRpc for Plugin5 {
                     type_name: type_name.to_string(),
                     current_state: dynamic(current),
                     private,
-                    provider_meta: None,
+                    provider_meta: provider_meta.and_then(dynamic),
                 })
                 .await
                 .map_err(|e| self.failed(e))?
@@ -226,7 +227,7 @@ impl ProviderRpc for Plugin5 {
                     proposed_new_state: dynamic(call.proposed),
                     config: dynamic(call.config),
                     prior_private: call.prior_private,
-                    provider_meta: None,
+                    provider_meta: call.provider_meta.and_then(dynamic),
                 })
                 .await
                 .map_err(|e| self.failed(e))?
@@ -251,7 +252,7 @@ impl ProviderRpc for Plugin5 {
                     planned_state: dynamic(call.planned),
                     config: dynamic(call.config),
                     planned_private: call.planned_private,
-                    provider_meta: None,
+                    provider_meta: call.provider_meta.and_then(dynamic),
                 })
                 .await
                 .map_err(|e| self.failed(e))?
@@ -298,6 +299,7 @@ impl ProviderRpc for Plugin5 {
         &'a self,
         type_name: &'a str,
         config: Vec<u8>,
+        provider_meta: Option<Vec<u8>>,
     ) -> Call<'a, Warned<Returned>> {
         Box::pin(async move {
             let r = self
@@ -305,7 +307,7 @@ impl ProviderRpc for Plugin5 {
                 .read_data_source(p5::read_data_source::Request {
                     type_name: type_name.to_string(),
                     config: dynamic(config),
-                    provider_meta: None,
+                    provider_meta: provider_meta.and_then(dynamic),
                 })
                 .await
                 .map_err(|e| self.failed(e))?

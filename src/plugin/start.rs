@@ -208,7 +208,7 @@ async fn schema_of(client: &PluginClient, binary: &Path) -> Result<ProviderSchem
             let _ = std::fs::create_dir_all(dir);
         }
         let tmp = path.with_extension("tmp");
-        if std::fs::write(&tmp, schema.to_json().to_string()).is_ok() {
+        if std::fs::write(&tmp, schema.to_cache_json().to_string()).is_ok() {
             let _ = std::fs::rename(&tmp, path);
         }
     }
@@ -325,13 +325,16 @@ pub fn start_all(
                     schema.clone(),
                     limit,
                 ));
+                let meta_schema = schema.provider_meta.as_ref().map(|s| s.block.clone());
                 if let Some(alias) = alias {
                     let key = format!("{}.{alias}", r.local);
                     let address = format!("{}.{alias}", r.source.state_address());
+                    providers.register_meta_schema(&address, meta_schema);
                     providers.register(&key, &address, provider);
                     continue;
                 }
                 providers.register_schemas(&r.local, &schema);
+                providers.register_meta_schema(&r.source.state_address(), meta_schema);
                 providers.register(&r.local, &r.source.state_address(), provider);
                 started.push(Started {
                     requirement: r,

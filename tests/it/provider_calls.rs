@@ -59,6 +59,7 @@ impl Provider for World {
         _type_name: &'a str,
         current: &'a Value,
         _private: &'a [u8],
+        _provider_meta: Option<&'a Value>,
     ) -> BoxFuture<'a, Result<ObjectState, Diagnostics>> {
         Box::pin(async move {
             if let Some(message) = self.broken.lock().expect("broken").clone() {

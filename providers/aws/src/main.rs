@@ -63,6 +63,16 @@ impl Provider for AwsProvider {
         )
     }
 
+    /// HashiCorp's `provider_meta "aws"` block, which the terraform-aws-modules declare:
+    /// `user_agent`, the calling module's product tokens. Accepted; the SDK's HTTP
+    /// client sends its own user agent.
+    fn meta_schema(&self) -> Option<Schema> {
+        Some(common::schema(
+            vec![("user_agent", optional(common::string_list()))],
+            vec![],
+        ))
+    }
+
     fn configure(&self, config: &Object) -> Vec<Diagnostic> {
         let endpoints = common::block_objects(config, "endpoints")
             .into_iter()

@@ -9,14 +9,17 @@
 //!   sensitive in the schema (never shown in plans), permissions `0700` by default.
 //! - `local_directory`: a directory at `path` with `permission`.
 //! - data source `local_file`: reads `filename`.
+//! - `provider_meta "local" { module_name = "..." }` is accepted in any module; when
+//!   `PLINTH_LOCAL_META_LOG` names a file, each call that carries it appends a line
+//!   `<call> <type> <module_name>` there (for tests of what the engine sends).
 
 use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
 
 use base64::Engine as _;
 use plinth_provider_sdk::{
-    fail, serve, Attribute, Block, DataSource, Diagnostic, Object, Provider, Resource, Result,
-    Schema, Type, Value,
+    fail, serve, Attribute, Block, DataSource, Diagnostic, MetaCall, Object, Provider, Resource,
+    Result, Schema, Type, Value,
 };
 use sha1::{Digest, Sha1};
 
@@ -46,6 +49,29 @@ impl Provider for Local {
 
     fn data_sources(&self) -> Vec<Box<dyn DataSource>> {
         vec![Box::new(LocalFileData)]
+    }
+
+    fn meta_schema(&self) -> Option<Schema> {
+        Some(schema(
+            vec![("module_name", optional("The calling module's name."))],
+            "Module metadata.",
+        ))
+    }
+
+    fn provider_meta(&self, call: MetaCall) {
+        let Some(path) = std::env::var_os("PLINTH_LOCAL_META_LOG") else {
+            return;
+        };
+        let name = call.meta.string("module_name").unwrap_or_default();
+        let line = format!("{} {} {name}\n", call.rpc, call.type_name);
+        let appended = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(path)
+            .and_then(|mut f| std::io::Write::write_all(&mut f, line.as_bytes()));
+        if let Err(e) = appended {
+            eprintln!("plinth/local: cannot write PLINTH_LOCAL_META_LOG: {e}");
+        }
     }
 }
 

@@ -159,6 +159,9 @@ pub struct ProviderSchema {
     pub provider: Schema,
     pub resources: BTreeMap<String, Schema>,
     pub data_sources: BTreeMap<String, Schema>,
+    /// The schema of a module's `provider_meta` block for this provider; `None` when
+    /// the provider takes no such block.
+    pub provider_meta: Option<Schema>,
 }
 
 // ---- protocol 6 ----
@@ -554,6 +557,16 @@ impl Schema {
 }
 
 impl ProviderSchema {
+    /// What plinth's schema cache keeps: [`ProviderSchema::to_json`] with the
+    /// `provider_meta` schema, which Terraform's JSON leaves out.
+    pub fn to_cache_json(&self) -> J {
+        let mut j = self.to_json();
+        if let (Some(meta), J::Object(o)) = (&self.provider_meta, &mut j) {
+            o.insert("provider_meta".into(), meta.to_json());
+        }
+        j
+    }
+
     /// One provider's entry under `provider_schemas` in `providers schema -json`.
     pub fn to_json(&self) -> J {
         let mut o = serde_json::Map::new();
@@ -587,6 +600,11 @@ impl ProviderSchema {
                 .unwrap_or_default(),
             resources: map(&r.resource_schemas)?,
             data_sources: map(&r.data_source_schemas)?,
+            provider_meta: r
+                .provider_meta
+                .as_ref()
+                .map(Schema::from_proto6)
+                .transpose()?,
         })
     }
 
@@ -607,6 +625,11 @@ impl ProviderSchema {
                 .unwrap_or_default(),
             resources: map(&r.resource_schemas)?,
             data_sources: map(&r.data_source_schemas)?,
+            provider_meta: r
+                .provider_meta
+                .as_ref()
+                .map(Schema::from_proto5)
+                .transpose()?,
         })
     }
 }
@@ -743,6 +766,7 @@ impl ProviderSchema {
                 .unwrap_or_default(),
             resources: map("resource_schemas")?,
             data_sources: map("data_source_schemas")?,
+            provider_meta: j.get("provider_meta").map(Schema::from_json).transpose()?,
         })
     }
 }

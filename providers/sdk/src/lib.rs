@@ -199,6 +199,14 @@ pub trait DataSource: Send + Sync {
     fn read(&self, config: &Object) -> Result<Object>;
 }
 
+/// Which call a module's `provider_meta` came with, and its value.
+pub struct MetaCall<'a> {
+    /// `PlanResourceChange`, `ApplyResourceChange`, `ReadResource` or `ReadDataSource`.
+    pub rpc: &'a str,
+    pub type_name: &'a str,
+    pub meta: &'a Object,
+}
+
 /// A provider: its own configuration schema and the types it offers.
 pub trait Provider: Send + Sync + 'static {
     fn schema(&self) -> Schema {
@@ -217,6 +225,18 @@ pub trait Provider: Send + Sync + 'static {
     }
 
     fn resources(&self) -> Vec<Box<dyn Resource>>;
+
+    /// The schema of the `provider_meta "<name>" { ... }` block a module may declare
+    /// in its `terraform` block for this provider; `None` (the default) for none, and
+    /// then a module that declares one is an error.
+    fn meta_schema(&self) -> Option<Schema> {
+        None
+    }
+
+    /// Called before each call that carries a module's `provider_meta` (planning,
+    /// applying and reading a resource, reading a data source), with the block's
+    /// value; not called when the module declares none.
+    fn provider_meta(&self, _call: MetaCall) {}
 
     fn data_sources(&self) -> Vec<Box<dyn DataSource>> {
         Vec::new()

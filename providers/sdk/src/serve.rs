@@ -27,7 +27,9 @@ use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tonic::{Request, Response, Status};
 use tonic_health::pb::health_server::{Health, HealthServer};
 
-use crate::{DataSource, Diagnostic, Object, PlanRequest, Provider, Resource, Schema, Type, Value};
+use crate::{
+    DataSource, Diagnostic, MetaCall, Object, PlanRequest, Provider, Resource, Schema, Type, Value,
+};
 
 /// Serves `provider` as a plugin and returns when the client is done with it. Call it
 /// from `main`; run directly (not by a plugin client), it says so and exits with 1.
@@ -326,6 +328,8 @@ struct Served {
     resources: BTreeMap<String, (Arc<dyn Resource>, Schema, Type)>,
     data_sources: BTreeMap<String, (Arc<dyn DataSource>, Schema, Type)>,
     provider_type: Type,
+    /// The type of the provider's `provider_meta` schema, if it declares one.
+    meta_type: Option<Type>,
 }
 
 impl Served {
@@ -351,12 +355,33 @@ impl Served {
             })
             .collect();
         let provider_type = provider.schema().block.implied_type();
+        let meta_type = provider.meta_schema().map(|s| s.block.implied_type());
         Served {
             provider: Box::new(provider),
             resources,
             data_sources,
             provider_type,
+            meta_type,
         }
+    }
+
+    /// Shows the provider a request's `provider_meta`, when the module sent one that
+    /// fits the provider's schema.
+    fn saw_meta(&self, rpc: &str, type_name: &str, meta: Option<&p6::DynamicValue>) {
+        let (Some(ty), Some(meta)) = (&self.meta_type, meta) else {
+            return;
+        };
+        let Ok(value) = decode(Some(meta), ty) else {
+            return;
+        };
+        if value.is_null() {
+            return;
+        }
+        self.provider.provider_meta(MetaCall {
+            rpc,
+            type_name,
+            meta: &Object::from_value(&value),
+        });
     }
 
     fn resource(
@@ -462,7 +487,7 @@ impl p6::provider_server::Provider for Served {
                 .map(|(k, (_, s, _))| (k.clone(), s.to_proto6()))
                 .collect(),
             diagnostics: Vec::new(),
-            provider_meta: None,
+            provider_meta: self.provider.meta_schema().map(|s| s.to_proto6()),
         }))
     }
 
@@ -561,6 +586,7 @@ impl p6::provider_server::Provider for Served {
         request: Request<p6::read_resource::Request>,
     ) -> Result<Response<p6::read_resource::Response>, Status> {
         let r = request.into_inner();
+        self.saw_meta("ReadResource", &r.type_name, r.provider_meta.as_ref());
         let (res, _, ty) = match self.resource(&r.type_name) {
             Ok(x) => x,
             Err(diagnostics) => {
@@ -608,6 +634,7 @@ impl p6::provider_server::Provider for Served {
         request: Request<p6::plan_resource_change::Request>,
     ) -> Result<Response<p6::plan_resource_change::Response>, Status> {
         let r = request.into_inner();
+        self.saw_meta("PlanResourceChange", &r.type_name, r.provider_meta.as_ref());
         let fail = |diagnostics| {
             Ok(Response::new(p6::plan_resource_change::Response {
                 planned_state: None,
@@ -682,6 +709,11 @@ impl p6::provider_server::Provider for Served {
         request: Request<p6::apply_resource_change::Request>,
     ) -> Result<Response<p6::apply_resource_change::Response>, Status> {
         let r = request.into_inner();
+        self.saw_meta(
+            "ApplyResourceChange",
+            &r.type_name,
+            r.provider_meta.as_ref(),
+        );
         let fail = |new_state, diagnostics| {
             Ok(Response::new(p6::apply_resource_change::Response {
                 new_state,
@@ -770,6 +802,7 @@ impl p6::provider_server::Provider for Served {
         request: Request<p6::read_data_source::Request>,
     ) -> Result<Response<p6::read_data_source::Response>, Status> {
         let r = request.into_inner();
+        self.saw_meta("ReadDataSource", &r.type_name, r.provider_meta.as_ref());
         let Some((ds, _, ty)) = self.data_sources.get(&r.type_name).cloned() else {
             return Ok(Response::new(p6::read_data_source::Response {
                 state: None,
