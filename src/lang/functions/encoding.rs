@@ -199,6 +199,46 @@ fn urlencode(args: &[Value]) -> Result<Value, FnError> {
     Ok(Value::String(out))
 }
 
+/// OpenTofu 1.7's `urldecode`, the inverse of `urlencode` (Go's QueryUnescape: `+` is
+/// a space, `%XX` a byte); the result must be UTF-8.
+fn urldecode(args: &[Value]) -> Result<Value, FnError> {
+    let text = str_arg(args, 0);
+    let bytes = text.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        match bytes[i] {
+            b'+' => out.push(b' '),
+            b'%' => {
+                let byte = bytes
+                    .get(i + 1..i + 3)
+                    .and_then(|h| std::str::from_utf8(h).ok())
+                    .and_then(|h| u8::from_str_radix(h, 16).ok())
+                    .ok_or_else(|| {
+                        let end = (i + 3).min(bytes.len());
+                        FnError::arg(
+                            0,
+                            format!(
+                                "Invalid function argument: invalid URL escape {:?}.",
+                                String::from_utf8_lossy(&bytes[i..end])
+                            ),
+                        )
+                    })?;
+                out.push(byte);
+                i += 2;
+            }
+            b => out.push(b),
+        }
+        i += 1;
+    }
+    String::from_utf8(out).map(Value::String).map_err(|_| {
+        FnError::arg(
+            0,
+            "Invalid function argument: the decoded string is not valid UTF-8.",
+        )
+    })
+}
+
 fn digest<D: Digest>(bytes: &[u8]) -> Vec<u8> {
     D::digest(bytes).to_vec()
 }
@@ -296,6 +336,7 @@ pub(super) fn register(t: &mut HashMap<&'static str, Function>) {
     t.insert("base64encode", string_fn(base64encode));
     t.insert("base64decode", string_fn(base64decode));
     t.insert("urlencode", string_fn(urlencode));
+    t.insert("urldecode", string_fn(urldecode));
     t.insert(
         "jsondecode",
         fixed(
@@ -437,6 +478,39 @@ fn base64gzip(args: &[Value]) -> Result<Value, FnError> {
     ))))
 }
 
+/// OpenTofu 1.7's `base64gunzip`, the inverse of `base64gzip`: base64, then gzip, to
+/// a UTF-8 string (no larger than a value may be).
+fn base64gunzip(args: &[Value]) -> Result<Value, FnError> {
+    use std::io::Read as _;
+    let text = str_arg(args, 0);
+    let compressed = base64::engine::general_purpose::STANDARD
+        .decode(text)
+        .map_err(|_| {
+            FnError::arg(
+                0,
+                format!("Invalid function argument: failed to decode base64 data {text:?}."),
+            )
+        })?;
+    let cap = crate::lang::limits::max_value_bytes();
+    let mut out = Vec::new();
+    flate2::read::GzDecoder::new(compressed.as_slice())
+        .take(cap as u64 + 1)
+        .read_to_end(&mut out)
+        .map_err(|e| {
+            FnError::arg(
+                0,
+                format!("Invalid function argument: failed to decompress gzip data: {e}."),
+            )
+        })?;
+    FnError::bound(out.len())?;
+    String::from_utf8(out).map(Value::String).map_err(|_| {
+        FnError::arg(
+            0,
+            "Invalid function argument: the result of decompressing the provided string is not valid UTF-8.",
+        )
+    })
+}
+
 fn bcrypt_fn(args: &[Value]) -> Result<Value, FnError> {
     if !super::datetime::impure_now() {
         return Ok(Value::Unknown(Type::String));
@@ -484,6 +558,7 @@ pub(super) fn register_text(t: &mut HashMap<&'static str, Function>) {
         ),
     );
     t.insert("base64gzip", string_fn(base64gzip));
+    t.insert("base64gunzip", string_fn(base64gunzip));
     t.insert(
         "bcrypt",
         super::variadic(

@@ -1,10 +1,11 @@
-//! IP network functions: cidrhost, cidrnetmask, cidrsubnet, cidrsubnets, for IPv4 and
-//! IPv6 prefixes (addresses as integers of 32 or 128 bits).
+//! IP network functions: cidrhost, cidrnetmask, cidrsubnet, cidrsubnets, and
+//! OpenTofu's cidrcontains, for IPv4 and IPv6 prefixes (addresses as integers of 32 or
+//! 128 bits).
 
 use std::collections::HashMap;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
-use super::{fixed, p, str_arg, string_ty, variadic, FnError, Function};
+use super::{bool_ty, fixed, p, str_arg, string_ty, variadic, FnError, Function};
 use crate::lang::types::{Constraint, Type};
 use crate::lang::value::Value;
 
@@ -187,7 +188,52 @@ fn cidrsubnets(args: &[Value]) -> Result<Value, FnError> {
     Ok(Value::List(Type::String, out))
 }
 
+/// OpenTofu 1.7's `cidrcontains(prefix, address_or_prefix)`: whether the second, an IP
+/// address or a prefix of the same family, lies wholly inside the first.
+fn cidrcontains(args: &[Value]) -> Result<Value, FnError> {
+    let outer = Prefix::parse(str_arg(args, 0), 0)?;
+    let text = str_arg(args, 1);
+    let inner = match text.parse::<IpAddr>() {
+        Ok(IpAddr::V4(a)) => Prefix {
+            net: u32::from(a) as u128,
+            bits: 32,
+            len: 32,
+        },
+        Ok(IpAddr::V6(a)) => Prefix {
+            net: u128::from(a),
+            bits: 128,
+            len: 128,
+        },
+        Err(_) => Prefix::parse(text, 1).map_err(|_| {
+            FnError::arg(
+                1,
+                format!("Invalid value for \"contained_ip_or_prefix\" parameter: invalid IP address or prefix: {text}."),
+            )
+        })?,
+    };
+    if inner.bits != outer.bits {
+        return Err(FnError::arg(
+            1,
+            "Invalid function argument: address family mismatch: the prefix and the address or prefix it may contain must both be IPv4 or both IPv6.",
+        ));
+    }
+    Ok(Value::Bool(
+        inner.len >= outer.len && inner.net & outer.mask(outer.len) == outer.net,
+    ))
+}
+
 pub(super) fn register(t: &mut HashMap<&'static str, Function>) {
+    t.insert(
+        "cidrcontains",
+        fixed(
+            [
+                p("containing_prefix", Constraint::String),
+                p("contained_ip_or_prefix", Constraint::String),
+            ],
+            bool_ty,
+            cidrcontains,
+        ),
+    );
     t.insert(
         "cidrhost",
         fixed(
