@@ -114,32 +114,14 @@ impl View for TerminalView {
                 added,
                 changed,
                 destroyed,
-            } => {
-                let imported = if imported == 0 {
-                    String::new()
-                } else {
-                    format!("{imported} imported, ")
-                };
-                println!(
-                    "\nApply complete! Resources: {imported}{added} added, {changed} changed, {destroyed} destroyed."
-                );
-            }
+            } => applied(imported, added, changed, destroyed, 0),
             Summary::AppliedAndForgot {
                 imported,
                 added,
                 changed,
                 destroyed,
                 forgotten,
-            } => {
-                let imported = if imported == 0 {
-                    String::new()
-                } else {
-                    format!("{imported} imported, ")
-                };
-                println!(
-                    "\nApply complete! Resources: {imported}{added} added, {changed} changed, {destroyed} destroyed, {forgotten} forgotten."
-                );
-            }
+            } => applied(imported, added, changed, destroyed, forgotten),
             Summary::Destroyed { destroyed } => {
                 println!("\nDestroy complete! Resources: {destroyed} destroyed.")
             }
@@ -207,4 +189,22 @@ pub fn report(error: &OperationError) -> u8 {
         | OperationError::Unlock(_) => eprintln!("Error: {error}"),
     }
     1
+}
+
+/// Terraform's apply summary line; imports and forgotten objects are named only when
+/// there are any.
+fn applied(imported: usize, added: usize, changed: usize, destroyed: usize, forgotten: usize) {
+    let imported = if imported == 0 {
+        String::new()
+    } else {
+        format!("{imported} imported, ")
+    };
+    let forgotten = if forgotten == 0 {
+        String::new()
+    } else {
+        format!(", {forgotten} forgotten")
+    };
+    println!(
+        "\nApply complete! Resources: {imported}{added} added, {changed} changed, {destroyed} destroyed{forgotten}."
+    );
 }
