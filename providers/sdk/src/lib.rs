@@ -10,6 +10,7 @@
 
 mod plan;
 mod serve;
+pub mod shape;
 
 use std::collections::BTreeMap;
 
@@ -50,6 +51,13 @@ impl Diagnostic {
     /// Points the diagnostic at an attribute of the block.
     pub fn at(mut self, attribute: &str) -> Diagnostic {
         self.attribute = vec![attribute.to_string()];
+        self
+    }
+
+    /// Points the diagnostic at an attribute inside nested blocks (`["gpu",
+    /// "count"]`): plinth shows the line that sets it.
+    pub fn at_path(mut self, path: &[&str]) -> Diagnostic {
+        self.attribute = path.iter().map(|p| p.to_string()).collect();
         self
     }
 }
