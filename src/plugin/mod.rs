@@ -352,6 +352,35 @@ impl Providers {
         }
     }
 
+    /// Terraform's "Invalid resource type": the detail saying that the provider of
+    /// local name `local`, whose schema is loaded, offers no type `type_name` (with
+    /// the nearest name it does offer); `None` when it does, or its schema is unknown.
+    pub fn unsupported_type(&self, data: bool, local: &str, type_name: &str) -> Option<String> {
+        let known = if data {
+            &self.data_schemas
+        } else {
+            &self.resource_schemas
+        };
+        if known.contains_key(type_name)
+            || (!data && crate::schema::builtin_resource(type_name).is_some())
+            || !self.provider_schemas.contains_key(local)
+        {
+            return None;
+        }
+        let what = if data { "data source" } else { "resource type" };
+        let nearest = known
+            .keys()
+            .filter(|k| k.split('_').next() == type_name.split('_').next())
+            .map(|k| (strsim::levenshtein(k, type_name), k))
+            .min()
+            .filter(|(d, _)| *d <= 4)
+            .map(|(_, k)| format!(" Did you mean {k:?}?"))
+            .unwrap_or_default();
+        Some(format!(
+            "The provider {local} does not support {what} {type_name:?}.{nearest}"
+        ))
+    }
+
     /// The schema of a resource type (built in or from a plugin), if known.
     pub fn resource_schema(&self, type_name: &str) -> Option<&Schema> {
         crate::schema::builtin_resource(type_name).or_else(|| self.resource_schemas.get(type_name))

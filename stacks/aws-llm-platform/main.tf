@@ -68,9 +68,9 @@ module "gpu_pools" {
 }
 
 module "registry" {
-  source        = "../modules/model-registry"
-  name          = "${var.cluster_name}/serving"
-  keep_images   = 30
+  source      = "../modules/model-registry"
+  name        = "${var.cluster_name}/serving"
+  keep_images = 30
 }
 
 module "weights" {

@@ -22,3 +22,12 @@ output "gpu_pools" {
     }
   }
 }
+
+output "cluster_name" {
+  value = module.cluster.name
+}
+
+output "cluster_certificate_authority" {
+  description = "The cluster's CA certificate, base64-encoded PEM."
+  value       = module.cluster.certificate_authority
+}

@@ -119,6 +119,20 @@ impl<'a> Walk<'a> {
             ResourceMode::Managed => self.options.providers.resource_schema(&r.type_name),
         };
         let ty = schema.map_or(Type::Dynamic, Schema::implied_type);
+        let data = r.mode == ResourceMode::Data;
+        if let Some(detail) =
+            self.options
+                .providers
+                .unsupported_type(data, r.provider_name(), &r.type_name)
+        {
+            let summary = if data {
+                "Invalid data source"
+            } else {
+                "Invalid resource type"
+            };
+            self.diags
+                .push(Diagnostic::error(summary).detail(detail).at(r.span));
+        }
         let block = BlockName::Resource(r.addr());
         let mut parts = Vec::new();
         for inst in self.instances_of(m) {

@@ -99,3 +99,8 @@ output "endpoint" {
 output "node_role_arn" {
   value = aws_iam_role.node.arn
 }
+
+output "certificate_authority" {
+  description = "The cluster's CA certificate, base64-encoded PEM."
+  value       = aws_eks_cluster.this.certificate_authority[0].data
+}
