@@ -68,6 +68,29 @@ def moto_server_binary():
     return binary
 
 
+KMOCK_VERSION = "0.8"
+# kmock's server runs on aiohttp's test server classes, so aiohttp is pinned to the release it
+# was checked with (docs/kmock.md) rather than left to whatever pip resolves on the day.
+KMOCK_PACKAGES = [f"kmock=={KMOCK_VERSION}", "aiohttp==3.14.5"]
+
+
+def kmock_python():
+    """The .venv/ python with kmock (the Kubernetes API emulator) installed, installing it if
+    needed; scripts/kmock-server runs under it."""
+    import fcntl
+    terraform_binary()  # makes sure the venv exists
+    venv = os.path.join(ROOT, ".venv")
+    py = os.path.join(venv, "bin", "python")
+    with open(os.path.join(ROOT, ".venv.lock"), "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        probe = "from importlib.metadata import version; print(version('kmock'))"
+        found = subprocess.run([py, "-c", probe], capture_output=True, text=True)
+        if found.stdout.strip() != KMOCK_VERSION:
+            subprocess.check_call([py, "-m", "pip", "install", "-q", *KMOCK_PACKAGES],
+                                  stdout=sys.stderr)
+    return py
+
+
 def measure(argv, cwd, env=None):
     """Runs a command in a fresh child; returns (seconds, peak RSS in MB, stdout)."""
     code = (

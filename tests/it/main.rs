@@ -16,6 +16,7 @@ mod functions_since_1_0;
 mod fuzz_regressions;
 mod json_plan;
 mod kill;
+mod kmock_harness;
 mod language_forms;
 mod load_checks;
 mod loader_faults;
