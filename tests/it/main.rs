@@ -17,6 +17,7 @@ mod fuzz_regressions;
 mod json_plan;
 mod kill;
 mod kmock_harness;
+mod kubernetes;
 mod language_forms;
 mod load_checks;
 mod loader_faults;

@@ -22,7 +22,8 @@ const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
 pub struct Kmock {
     /// `http://127.0.0.1:PORT`, the cluster's server URL.
     pub url: String,
-    child: Child,
+    /// The server process, when this handle started it.
+    child: Option<Child>,
     client: Client<HttpConnector, Full<Bytes>>,
     runtime: tokio::runtime::Runtime,
 }
@@ -36,8 +37,10 @@ pub struct Reply {
 
 impl Drop for Kmock {
     fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+        if let Some(child) = &mut self.child {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
     }
 }
 
@@ -72,6 +75,14 @@ impl Kmock {
             let _ = log.rewind().and_then(|_| log.read_to_string(&mut stderr));
             panic!("scripts/kmock-server did not start: {first_line:?}\n{stderr}");
         };
+        let mut kmock = Kmock::attach(url);
+        kmock.child = Some(child);
+        kmock
+    }
+
+    /// A client of a server another handle started (for a thread that stands in for
+    /// a controller); dropping it leaves the server running.
+    pub fn attach(url: &str) -> Kmock {
         let runtime = tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .build()
@@ -79,7 +90,7 @@ impl Kmock {
         let client = Client::builder(hyper_util::rt::TokioExecutor::new()).build_http();
         Kmock {
             url: url.to_string(),
-            child,
+            child: None,
             client,
             runtime,
         }

@@ -61,41 +61,46 @@ pub fn main_tf(text: &str) -> tempfile::TempDir {
     stack(&[("main.tf", text)])
 }
 
-/// The directory holding plinth/local's executable, built beside plinth. A binary
-/// older than any source it is built from is rebuilt (once per test process), so one
-/// left by an older build is never used. `cargo test --workspace` has just built it
-/// with the workspace's features; building it again with `-p` would resolve other
-/// features and compile its dependencies a second time.
+/// The directory holding plinth/local's executable, built beside plinth.
 pub fn local_provider_dir() -> std::path::PathBuf {
-    static BUILT: std::sync::Once = std::sync::Once::new();
+    provider_dir("terraform-provider-local", "providers/local")
+}
+
+/// The directory holding plinth/kubernetes's executable, built beside plinth.
+pub fn kubernetes_provider_dir() -> std::path::PathBuf {
+    provider_dir("terraform-provider-kubernetes", "providers/kubernetes")
+}
+
+/// The directory holding one of the repository's provider executables (package
+/// `package`, sources in `source`), built beside plinth. A binary older than any
+/// source it is built from is rebuilt (once per test process), so one left by an
+/// older build is never used. `cargo test --workspace` has just built it with the
+/// workspace's features; building it again with `-p` would resolve other features
+/// and compile its dependencies a second time.
+pub fn provider_dir(package: &str, source: &str) -> std::path::PathBuf {
+    static BUILT: std::sync::Mutex<Vec<String>> = std::sync::Mutex::new(Vec::new());
     let dir = Path::new(env!("CARGO_BIN_EXE_plinth"))
         .parent()
         .expect("target dir")
         .to_path_buf();
-    BUILT.call_once(|| {
-        let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-        let sources = [
-            "providers/local",
-            "providers/sdk",
-            "providers/protocol",
-            "Cargo.lock",
-        ];
-        let built = modified(&dir.join("terraform-provider-local"));
-        let newest = sources.iter().filter_map(|s| newest(&root.join(s))).max();
-        if built.is_some() && built >= newest {
-            return;
-        }
+    let mut built_here = BUILT.lock().unwrap_or_else(|e| e.into_inner());
+    if built_here.iter().any(|p| p == package) {
+        return dir;
+    }
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let sources = [source, "providers/sdk", "providers/protocol", "Cargo.lock"];
+    let built = modified(&dir.join(package));
+    let newest = sources.iter().filter_map(|s| newest(&root.join(s))).max();
+    if built.is_none() || built < newest {
         let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
         let status = Command::new(cargo)
-            .args(["build", "-p", "terraform-provider-local"])
+            .args(["build", "-p", package])
             .current_dir(root)
             .status()
             .expect("cargo build");
-        assert!(
-            status.success(),
-            "cargo build -p terraform-provider-local failed"
-        );
-    });
+        assert!(status.success(), "cargo build -p {package} failed");
+    }
+    built_here.push(package.to_string());
     dir
 }
 
@@ -115,6 +120,21 @@ fn newest(path: &Path) -> Option<std::time::SystemTime> {
         .filter(|e| e.file_name() != "target")
         .filter_map(|e| newest(&e.path()))
         .max()
+}
+
+/// Runs one of the scripts that install a reference program (Terraform v1.0.3, the
+/// lxd provider, moto) and print its path; the path.
+pub fn installed(script: &str) -> std::path::PathBuf {
+    let repo = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let out = Command::new(repo.join("scripts").join(script))
+        .output()
+        .unwrap_or_else(|e| panic!("run {script}: {e}"));
+    assert!(
+        out.status.success(),
+        "{script} failed:\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    std::path::PathBuf::from(String::from_utf8_lossy(&out.stdout).trim())
 }
 
 /// The SHA-256 of `bytes` in hex, as plinth's plan and state files record it.
