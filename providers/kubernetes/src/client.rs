@@ -270,6 +270,9 @@ impl Shared {
     ) -> Result<std::result::Result<J, kube::Error>> {
         let request =
             request.map_err(|e| error("Invalid request", format!("{what}: {action}: {e}")))?;
+        // The client is made here, outside `run`: making it runs a future too, and a
+        // runtime cannot block inside its own `block_on`.
+        self.client()?;
         Ok(run(self.send(request)))
     }
 
