@@ -560,3 +560,30 @@ pub async fn config(s: &Settings) -> Result<kube::Config> {
             ]
         })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Resource calls run on the runtime's blocking threads, as the SDK runs them; the
+    /// first one makes the client, which must not block inside the call's own wait.
+    #[test]
+    fn the_first_call_reports_an_unreachable_cluster_instead_of_panicking() {
+        let shared = Arc::new(Shared::default());
+        let _ = shared.settings.set(Settings {
+            host: Some("http://127.0.0.1:1".into()),
+            token: Some("t".into()),
+            ..Settings::default()
+        });
+        let runtime = tokio::runtime::Runtime::new().unwrap();
+        let kube = shared.clone();
+        let outcome = runtime
+            .block_on(runtime.spawn_blocking(move || {
+                let kind = kube.kind("v1", "ConfigMap")?;
+                kube.get(&kind, Some("default"), "x")
+            }))
+            .unwrap();
+        let errors = outcome.unwrap_err();
+        assert_eq!(errors[0].summary, "Cannot reach the Kubernetes API");
+    }
+}
