@@ -387,6 +387,19 @@ fn checks(config: &Object) -> Vec<Diagnostic> {
     out
 }
 
+/// Whether the model cache's class or access mode changes: a claim's spec cannot
+/// change but for its size, so the service is replaced to make a new one.
+fn claim_recreated(prior: &Object, planned: &Object) -> bool {
+    let (Some(before), Some(after)) = (first(prior, "model_cache"), first(planned, "model_cache"))
+    else {
+        return false;
+    };
+    ["storage_class", "access_mode"].iter().any(|a| {
+        let now = after.get(a);
+        !(now.is_wholly_known() && now.strict_equal(&before.get(a)))
+    })
+}
+
 fn known(values: &[Value]) -> bool {
     values.iter().all(Value::is_wholly_known)
 }
@@ -702,7 +715,7 @@ impl Resource for LlmService {
                 requires_replace: Vec::new(),
             });
         };
-        let requires_replace = ["name", "namespace"]
+        let mut requires_replace: Vec<String> = ["name", "namespace"]
             .into_iter()
             .filter(|a| {
                 let now = state.get(a);
@@ -710,6 +723,9 @@ impl Resource for LlmService {
             })
             .map(str::to_string)
             .collect();
+        if claim_recreated(prior, &state) {
+            requires_replace.push("model_cache".into());
+        }
         Ok(Planned {
             state,
             requires_replace,
@@ -809,19 +825,27 @@ impl Resource for LlmService {
                     .delete(&self.kind(part)?, Some(&spec.namespace), &name)?;
             }
         }
-        let kind = self.kind(Part::Deployment)?;
-        let what = client::describe(&kind, Some(&spec.namespace), &spec.name);
-        wait_for(
-            &format!("{what} to be deleted"),
-            timeout(prior, "delete", DELETE_TIMEOUT),
-            || {
-                Ok(self
-                    .kube
-                    .get(&kind, Some(&spec.namespace), &spec.name)?
-                    .is_none()
-                    .then_some(()))
-            },
-        )
+        // The claim too: a replacement's new claim of the same name can only be made
+        // once the old one (held until its pods are gone) has left.
+        let mut waits = vec![(self.kind(Part::Deployment)?, spec.name.clone())];
+        if let Some(claim) = spec.name_of(Part::ModelCache) {
+            waits.push((self.kind(Part::ModelCache)?, claim));
+        }
+        for (kind, name) in waits {
+            let what = client::describe(&kind, Some(&spec.namespace), &name);
+            wait_for(
+                &format!("{what} to be deleted"),
+                timeout(prior, "delete", DELETE_TIMEOUT),
+                || {
+                    Ok(self
+                        .kube
+                        .get(&kind, Some(&spec.namespace), &name)?
+                        .is_none()
+                        .then_some(()))
+                },
+            )?;
+        }
+        Ok(())
     }
 }
 

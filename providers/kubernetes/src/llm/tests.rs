@@ -329,3 +329,22 @@ fn live_quantities_in_canonical_form_are_not_drift() {
         &want
     ));
 }
+
+#[test]
+fn a_new_storage_class_replaces_and_a_larger_cache_does_not() {
+    let cache = |size: &str, class: &str| {
+        config(with(
+            base(),
+            "model_cache",
+            json!([{"size": size, "storage_class": class}]),
+        ))
+    };
+    let prior = plan(&cache("200Gi", "gp3"), None).unwrap().state;
+    let grown = plan(&cache("300Gi", "gp3"), Some(&prior)).unwrap();
+    assert!(grown.requires_replace.is_empty());
+    let moved = plan(&cache("200Gi", "io2"), Some(&prior)).unwrap();
+    assert_eq!(moved.requires_replace, vec!["model_cache".to_string()]);
+    // Adding or dropping the cache is an update.
+    let none = plan(&config(base()), Some(&prior)).unwrap();
+    assert!(none.requires_replace.is_empty());
+}
