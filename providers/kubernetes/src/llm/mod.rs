@@ -20,13 +20,15 @@
 mod checks;
 mod fit;
 mod gpus;
+mod import;
 mod objects;
 
 use std::time::Duration;
 
 use plinth_provider_sdk::shape::*;
 use plinth_provider_sdk::{
-    Block, Diagnostic, Number, Object, PlanRequest, Planned, Resource, Result, Schema, Type, Value,
+    fail, Block, Diagnostic, Nesting, Number, Object, PlanRequest, Planned, Resource, Result,
+    Schema, Type, Value,
 };
 use serde_json::Value as J;
 
@@ -58,7 +60,7 @@ pub fn first(o: &Object, name: &str) -> Option<Object> {
     block_objects(o, name).into_iter().next()
 }
 
-fn number(x: f64) -> Value {
+pub fn number(x: f64) -> Value {
     Number::parse(&x.to_string()).map_or(Value::Null(Type::Number), Value::Number)
 }
 
@@ -67,7 +69,7 @@ fn f64_of(o: &Object, name: &str) -> Option<f64> {
 }
 
 /// The spec a configuration or state describes, with the defaults applied.
-fn spec_of(o: &Object) -> Spec {
+pub fn spec_of(o: &Object) -> Spec {
     let gpu = first(o, "gpu");
     let gpu_type = gpu
         .as_ref()
@@ -564,6 +566,52 @@ impl Resource for LlmService {
         }
         self.settle(&after, planned, "update")?;
         Ok(Self::applied(planned))
+    }
+
+    /// `namespace/name` (or `name`, in `default`): the Deployment's arguments, the
+    /// autoscaler's bounds and the claim's size and class read back.
+    fn import(&self, id: &str) -> Result<Object> {
+        let (namespace, name) = id.split_once('/').unwrap_or(("default", id));
+        let deployments = self.kind(Part::Deployment)?;
+        let what = client::describe(&deployments, Some(namespace), name);
+        let Some(deployment) = self.kube.get(&deployments, Some(namespace), name)? else {
+            return fail("Cannot import", format!("No {what} exists in the cluster."));
+        };
+        let component = deployment
+            .pointer("/metadata/labels/app.kubernetes.io~1component")
+            .and_then(J::as_str);
+        if component != Some("llm-serving") {
+            return fail(
+                "Cannot import",
+                format!("{what} is not an LLM service's: it lacks the label app.kubernetes.io/component = llm-serving. Import it as a kubernetes_manifest instead."),
+            );
+        }
+        let autoscaler = self
+            .kube
+            .get(&self.kind(Part::Autoscaler)?, Some(namespace), name)?;
+        let claim = self.kube.get(
+            &self.kind(Part::ModelCache)?,
+            Some(namespace),
+            &format!("{name}-model-cache"),
+        )?;
+        let schema = self.schema().block;
+        let mut state = import::state_of(&schema, &deployment, autoscaler.as_ref(), claim.as_ref());
+        for (attr, a) in &schema.attributes {
+            if !state.0.contains_key(attr) {
+                state.set(attr, Value::Null(a.ty.clone()));
+            }
+        }
+        for (attr, nb) in &schema.blocks {
+            if !state.0.contains_key(attr) {
+                let value = match nb.nesting {
+                    Nesting::Single => Value::Null(nb.block.implied_type()),
+                    other => objects_value(&nb.block, other, Vec::new()),
+                };
+                state.set(attr, value);
+            }
+        }
+        derive(&mut state);
+        Ok(state)
     }
 
     fn delete(&self, prior: &Object) -> Result<()> {

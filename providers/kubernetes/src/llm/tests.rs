@@ -348,3 +348,61 @@ fn a_new_storage_class_replaces_and_a_larger_cache_does_not() {
     let none = plan(&config(base()), Some(&prior)).unwrap();
     assert!(none.requires_replace.is_empty());
 }
+
+fn imported(c: &Object) -> (Object, Object) {
+    let planned = plan(c, None).unwrap().state;
+    let spec = spec_of(&planned);
+    let state = import::state_of(
+        &service().schema().block,
+        &spec.deployment(true),
+        spec.autoscaler().as_ref(),
+        spec.model_cache_claim().as_ref(),
+    );
+    (planned, state)
+}
+
+#[test]
+fn import_reads_the_arguments_back_from_the_objects() {
+    let full = json!({
+        "name": "llama-70b",
+        "namespace": "serving",
+        "model": "meta-llama/Llama-3.1-70B-Instruct",
+        "image": "vllm/vllm-openai:v0.6.4",
+        "gpu": [{"type": "H100", "count": 4}],
+        "autoscaling": [{"min_replicas": 2, "max_replicas": 4, "target_cpu_utilization": 70}],
+        "vllm": [{"max_model_len": 8192, "gpu_memory_utilization": 0.85, "dtype": "fp8",
+                  "extra_args": ["--enable-prefix-caching"]}],
+        "hf_token_secret": [{"name": "hf-token", "key": "token"}],
+        "model_cache": [{"size": "200Gi", "storage_class": "gp3"}],
+        "shm_size": "16Gi",
+        "node_selector": {"pool": "h100"},
+        "tolerations": [{"key": "dedicated", "operator": "Equal", "value": "llm", "effect": "NoSchedule"}],
+    });
+    for j in [base(), with(base(), "replicas", json!(3))] {
+        let (planned, state) = imported(&config(j.clone()));
+        assert_eq!(spec_of(&state), spec_of(&planned), "{j}");
+    }
+    // Under a node selector of its own the GPU type cannot be read back (the
+    // configuration supplies it); every object is the same.
+    let (planned, state) = imported(&config(full));
+    assert!(first(&state, "gpu").unwrap().is_null("type"));
+    for part in Part::ALL {
+        assert_eq!(
+            spec_of(&state).object(part, false),
+            spec_of(&planned).object(part, false),
+            "{part:?}"
+        );
+    }
+    // Defaults read back as unset.
+    let (_, state) = imported(&config(base()));
+    for unset in [
+        "shm_size",
+        "node_selector",
+        "tolerations",
+        "model_parameters_b",
+    ] {
+        assert!(state.is_null(unset), "{unset}");
+    }
+    assert!(first(&state, "vllm").is_none());
+    assert_eq!(first(&state, "gpu").unwrap().get("count"), n(4));
+}
