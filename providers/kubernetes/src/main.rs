@@ -8,6 +8,7 @@
 mod client;
 mod core;
 mod json;
+mod llm;
 mod manifest;
 mod nodes;
 mod typed;
@@ -145,6 +146,7 @@ impl Provider for KubernetesProvider {
             all.push(Box::new(make(k, name)));
         }
         all.push(Box::new(manifest::Manifest { kube: k.clone() }));
+        all.push(Box::new(llm::LlmService { kube: k.clone() }));
         all
     }
 

@@ -127,11 +127,29 @@ fn write_number(out: &mut Vec<u8>, n: &Number) -> Result<(), rmp::encode::ValueW
         return Ok(());
     }
     let f = n.to_f64();
-    if f.is_finite() && Number::parse(&format!("{f}")).ok().as_ref() == Some(n) {
+    if f.is_finite() && binary_exact(n) && Number::parse(&format!("{f}")).ok().as_ref() == Some(n) {
         rmp::encode::write_f64(out, f)?;
         return Ok(());
     }
     rmp::encode::write_str(out, &n.to_string())
+}
+
+/// Whether a float can hold the number exactly (it is a sum of powers of two, as 0.5
+/// is and 0.85 is not): as cty does, anything else is sent as its decimal string, or
+/// Terraform reads the float's binary neighbour and finds it differs from the
+/// configuration's value ("planned value cty.NumberFloatVal(0.85) does not match").
+fn binary_exact(n: &Number) -> bool {
+    let (digits, exp) = n.decimal_digits();
+    let places = digits.len() as i64 - exp;
+    let Ok(places) = u32::try_from(places) else {
+        return true;
+    };
+    let Ok(mantissa) = digits.parse::<bigdecimal::num_bigint::BigInt>() else {
+        return false;
+    };
+    // digits / 10^places is dyadic exactly when 5^places divides the digits.
+    let five = bigdecimal::num_bigint::BigInt::from(5u32).pow(places);
+    (mantissa % five) == bigdecimal::num_bigint::BigInt::from(0u32)
 }
 
 /// Decodes a value of type `ty`.
@@ -346,4 +364,30 @@ fn skip(r: &mut &[u8], path: &str) -> Result<(), CodecError> {
     take(r, header, path)?;
     take(r, data_len + 1, path)?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sent(text: &str) -> Vec<u8> {
+        let mut out = Vec::new();
+        write_number(&mut out, &Number::parse(text).unwrap()).unwrap();
+        out
+    }
+
+    #[test]
+    fn decimals_a_float_cannot_hold_exactly_are_sent_as_strings() {
+        let mut string = Vec::new();
+        rmp::encode::write_str(&mut string, "0.85").unwrap();
+        assert_eq!(sent("0.85"), string);
+        let mut float = Vec::new();
+        rmp::encode::write_f64(&mut float, 0.5).unwrap();
+        assert_eq!(sent("0.5"), float);
+        let mut int = Vec::new();
+        rmp::encode::write_sint(&mut int, 8).unwrap();
+        assert_eq!(sent("8"), int);
+        let decoded = decode(&sent("0.85"), &Type::Number).unwrap();
+        assert_eq!(decoded, Value::Number(Number::parse("0.85").unwrap()));
+    }
 }
