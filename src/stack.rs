@@ -271,8 +271,7 @@ fn provider_checks(
             let span = d
                 .attribute
                 .as_deref()
-                .and_then(|a| p.body.attrs.iter().find(|x| x.name == a))
-                .map(|a| a.name_span)
+                .and_then(|path| p.body.span_of(path))
                 .unwrap_or(p.span);
             diags.push(d.diagnostic.at(span));
         }
@@ -282,8 +281,7 @@ fn provider_checks(
             let span = d
                 .attribute
                 .as_deref()
-                .and_then(|a| r.body.attrs.iter().find(|x| x.name == a))
-                .map(|a| a.name_span)
+                .and_then(|path| r.body.span_of(path))
                 .unwrap_or(r.span);
             let mut diagnostic = d.diagnostic.at(span);
             diagnostic.detail = if diagnostic.detail.is_empty() {

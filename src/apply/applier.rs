@@ -31,6 +31,11 @@ pub struct Applier<'s> {
     pub(super) replace: HashSet<ResourceInstance>,
     pub(super) targets: Option<TargetScope>,
     pub(super) dependencies: HashMap<(ModuleId, String), Vec<String>>,
+    /// Each resource's key with those of every resource it depends on.
+    pub(super) depends_on: HashMap<(ModuleId, String), Vec<(ModuleId, String)>>,
+    /// Resources with an instance whose change failed: what depends on them is not
+    /// applied (a pipeline stops at the step that failed), as in Terraform.
+    pub(super) failed: Mutex<HashSet<(ModuleId, String)>>,
     pub(super) seen: Mutex<HashSet<String>>,
     pub(super) progress: &'s dyn Progress,
     pub(super) limit: usize,
@@ -202,6 +207,43 @@ impl Applier<'_> {
         if let Some(v) = outside_targets(self.targets.as_ref(), &self.prior, module, instance) {
             return v;
         }
+        let key = (module, resource.address());
+        let upstream = self.depends_on.get(&key).and_then(|deps| {
+            let failed = lock(&self.failed);
+            deps.iter().find(|d| failed.contains(d)).cloned()
+        });
+        if let Some((_, failed)) = upstream {
+            lock(&self.failed).insert(key);
+            diags.push(
+                Diagnostic::error("Change not applied")
+                    .detail(format!(
+                        "{address} was not applied because {failed}, which it depends on, failed."
+                    ))
+                    .at(resource.span),
+            );
+            return Value::unknown();
+        }
+        let errors_before = diags.errors().count();
+        let value = self
+            .apply_instance(module, instance, resource, config, triggers, diags)
+            .await;
+        if diags.errors().count() > errors_before {
+            lock(&self.failed).insert(key);
+        }
+        value
+    }
+
+    async fn apply_instance(
+        &self,
+        module: ModuleId,
+        instance: &ResourceInstance,
+        resource: &Resource,
+        config: Value,
+        triggers: &[Trigger],
+        diags: &mut Diagnostics,
+    ) -> Value {
+        let address = instance.to_string();
+        let address = address.as_str();
         let Some((provider_address, provider)) = self.providers.for_resource(resource) else {
             diags.push(no_provider(resource));
             return Value::unknown();

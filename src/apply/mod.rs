@@ -14,12 +14,14 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
+use petgraph::graph::NodeIndex;
 use plinth_state::{Commit, OutputState, ResourceState, Snapshot, StateStore};
 
 use crate::addrs::{self, BlockName, ResourceInstance, Target};
 use crate::cancel::CancelToken;
 use crate::config::{Config, ModuleId};
 use crate::diag::{Diagnostic, Diagnostics};
+
 use crate::graph::{Graph, NodeKind};
 use crate::lang::Value;
 use crate::plan::json_config::Planned;
@@ -406,40 +408,71 @@ fn resource_dependencies(
     which: Dependencies,
 ) -> HashMap<(ModuleId, String), Vec<String>> {
     let g: &Graph = &prepared.graph;
-    let mut out = HashMap::new();
-    for ix in g.inner.node_indices() {
+    resource_nodes(g)
+        .map(|(ix, key)| {
+            let mut found: Vec<String> = depended_on(g, ix, which)
+                .into_iter()
+                .map(|d| g.display(&prepared.config, d))
+                .collect();
+            found.sort();
+            (key, found)
+        })
+        .collect()
+}
+
+/// Every resource's key (module, `type.name` or `data.type.name`), with each
+/// resource it depends on through any chain: a change whose dependency failed is not
+/// applied.
+fn dependency_keys(prepared: &Prepared) -> HashMap<(ModuleId, String), Vec<(ModuleId, String)>> {
+    let g: &Graph = &prepared.graph;
+    let keys: HashMap<_, _> = resource_nodes(g).collect();
+    keys.iter()
+        .map(|(ix, key)| {
+            let found = depended_on(g, *ix, Dependencies::All)
+                .into_iter()
+                .filter_map(|d| keys.get(&d).cloned())
+                .collect();
+            (key.clone(), found)
+        })
+        .collect()
+}
+
+fn resource_nodes(g: &Graph) -> impl Iterator<Item = (NodeIndex, (ModuleId, String))> + '_ {
+    g.inner.node_indices().filter_map(move |ix| {
         let node = &g.inner[ix];
-        if !matches!(node.kind, NodeKind::Resource(_)) {
-            continue;
-        }
-        let mut found = Vec::new();
-        let mut stack: Vec<_> = g.dependencies(ix).collect();
-        let mut seen = HashSet::new();
-        while let Some(d) = stack.pop() {
-            if !seen.insert(d) {
-                continue;
-            }
-            match g.inner[d].kind {
-                NodeKind::Provider => {}
-                NodeKind::Resource(_) => {
-                    found.push(g.display(&prepared.config, d));
-                    if let Dependencies::All = which {
-                        stack.extend(g.dependencies(d));
-                    }
-                }
-                _ => stack.extend(g.dependencies(d)),
-            }
-        }
-        found.sort();
         let key = match node.kind {
             NodeKind::Resource(crate::lang::refs::ResourceMode::Data) => {
                 format!("data.{}", node.name)
             }
-            _ => node.name.clone(),
+            NodeKind::Resource(_) => node.name.clone(),
+            _ => return None,
         };
-        out.insert((node.module, key), found);
+        Some((ix, (node.module, key)))
+    })
+}
+
+/// The resources `ix` depends on: the nearest through values, outputs and module
+/// calls, or (`All`) every one down each chain.
+fn depended_on(g: &Graph, ix: NodeIndex, which: Dependencies) -> Vec<NodeIndex> {
+    let mut found = Vec::new();
+    let mut stack: Vec<_> = g.dependencies(ix).collect();
+    let mut seen = HashSet::new();
+    while let Some(d) = stack.pop() {
+        if !seen.insert(d) {
+            continue;
+        }
+        match g.inner[d].kind {
+            NodeKind::Provider => {}
+            NodeKind::Resource(_) => {
+                found.push(d);
+                if let Dependencies::All = which {
+                    stack.extend(g.dependencies(d));
+                }
+            }
+            _ => stack.extend(g.dependencies(d)),
+        }
     }
-    out
+    found
 }
 
 /// What apply and destroy do first: read the state, configure the providers, and
@@ -536,6 +569,8 @@ pub fn apply(
         replace: options.replace.clone(),
         targets: target_scope(prepared, &options.targets),
         dependencies: resource_dependencies(prepared, Dependencies::All),
+        depends_on: dependency_keys(prepared),
+        failed: Mutex::new(HashSet::new()),
         seen: Mutex::new(HashSet::new()),
         progress,
         limit: options.limit(),
@@ -639,6 +674,8 @@ pub fn destroy(
         replace: HashSet::new(),
         targets: None,
         dependencies: HashMap::new(),
+        depends_on: HashMap::new(),
+        failed: Mutex::new(HashSet::new()),
         seen: Mutex::new(HashSet::new()),
         progress,
         limit: options.limit(),

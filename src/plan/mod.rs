@@ -352,6 +352,19 @@ pub async fn decide(
         p.planned = p.planned.mark_paths(&config_marks);
         p
     };
+    // Terraform checks each instance's configuration with its provider before
+    // planning it.
+    let mut invalid = Diagnostics::default();
+    for found in provider.validate(&resource.type_name, false, &config).await {
+        if found.diagnostic.is_error() {
+            let mut d = found.diagnostic;
+            d.attribute = found.attribute.map(Box::new);
+            invalid.push(d);
+        }
+    }
+    if invalid.has_errors() {
+        return Err(invalid);
+    }
     let planned = marked(provider.plan(request(prior.as_ref())).await?);
     let (action, reason) = match &prior {
         None => (Action::Create, None),

@@ -213,7 +213,7 @@ fn attribute_diagnostics(diags: &[WireDiagnostic]) -> Vec<super::AttributeDiagno
                 Diagnostic::warning(d.summary.clone())
             }
             .detail(d.detail.clone()),
-            attribute: d.attribute.first().cloned(),
+            attribute: (!d.attribute.is_empty()).then(|| d.attribute.clone()),
         })
         .collect()
 }

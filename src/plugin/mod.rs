@@ -208,7 +208,8 @@ pub trait Provider: Send + Sync {
 /// so the engine can point at that attribute's line.
 pub struct AttributeDiagnostic {
     pub diagnostic: crate::diag::Diagnostic,
-    pub attribute: Option<String>,
+    /// The attribute's path through nested blocks (`["gpu", "count"]`), if any.
+    pub attribute: Option<Vec<String>>,
 }
 
 /// The providers a stack uses, found by resource type or by the provider address

@@ -138,13 +138,15 @@ fn value_at(j: &J, ty: &Type, path: &str) -> Result<Value, ValueError> {
         return Ok(Value::Null(ty.clone()));
     }
     match ty {
-        Type::Dynamic => {
-            let (Some(v), Some(t)) = (j.get("value"), j.get("type")) else {
-                return Err(at("a {\"value\", \"type\"} object"));
-            };
-            let actual = type_from_json(t)?;
-            value_at(v, &actual, path)
-        }
+        // Terraform stores a value of no declared type with its type beside it;
+        // plinth's state holds the value alone (its JSON says its shape).
+        Type::Dynamic => match (j.as_object(), j.get("value"), j.get("type")) {
+            (Some(o), Some(v), Some(t)) if o.len() == 2 => match type_from_json(t) {
+                Ok(actual) => value_at(v, &actual, path),
+                Err(_) => Ok(Value::from_json(j)),
+            },
+            _ => Ok(Value::from_json(j)),
+        },
         Type::String => match j {
             J::String(s) => Ok(Value::String(s.clone())),
             J::Number(n) => Ok(Value::String(n.to_string())),

@@ -203,3 +203,15 @@ fn stored_values_that_do_not_fit_say_where() {
         "\"strin\" is not a type"
     );
 }
+
+#[test]
+fn a_dynamic_value_reads_with_or_without_terraforms_type_beside_it() {
+    let wrapped = serde_json::json!({"value": {"a": "x"}, "type": ["object", {"a": "string"}]});
+    let plain = serde_json::json!({"a": "x"});
+    let want = Value::Object([("a".to_string(), Value::string("x"))].into());
+    assert_eq!(
+        value_from_json(&wrapped, &Type::Dynamic).ok(),
+        Some(want.clone())
+    );
+    assert_eq!(value_from_json(&plain, &Type::Dynamic).ok(), Some(want));
+}
