@@ -100,6 +100,12 @@ impl View for JsonView {
                 "The state has changes its published copy did not show; planning again.".into()
             }
             Notice::Importing { address, id } => format!("{address}: Importing from ID {id:?}..."),
+            Notice::NextStage { stage, waiting } => format!(
+                "{waiting} deferred resource(s) can be planned now that their provider configuration is known: planning stage {stage}."
+            ),
+            Notice::StageLeft { waiting } => format!(
+                "This saved plan was partial: {waiting} resource(s) still wait for provider configuration. Run plan (or apply) again to plan and apply them."
+            ),
         };
         log(&text);
     }
