@@ -263,3 +263,97 @@ pub fn stays_unknown(p: &UnknownProvider) -> Diagnostic {
 pub fn progresses(p: &UnknownProvider, changing: &HashSet<String>) -> bool {
     !p.sources.is_empty() && p.sources.iter().any(|s| changing.contains(s))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::lang::Type;
+    use std::collections::BTreeMap;
+
+    fn instance(text: &str) -> ResourceInstance {
+        ResourceInstance::parse(text).expect("address")
+    }
+
+    fn site(file_span: Span) -> HashMap<String, ProviderSite> {
+        HashMap::from([(
+            "local".to_string(),
+            ProviderSite {
+                block: Some(file_span),
+                arguments: HashMap::from([("root".to_string(), file_span)]),
+                sources: vec!["plinth_data.cluster".to_string()],
+            },
+        )])
+    }
+
+    #[test]
+    fn only_the_unknown_arguments_are_named() {
+        let span = Span::new(Default::default(), 3..7);
+        let d = Deferral::new(site(span));
+        let config = Value::Object(BTreeMap::from([
+            ("root".to_string(), Value::Unknown(Type::String)),
+            ("mode".to_string(), Value::string("fast")),
+        ]));
+        assert!(d.unknown_config("local", &config));
+        let p = d.provider("local").expect("recorded");
+        assert_eq!(p.arguments, ["root"]);
+        assert_eq!(p.span, Some(span));
+        assert_eq!(
+            p.describe(),
+            "provider \"local\" argument root (from plinth_data.cluster)"
+        );
+        let known = Value::Object(BTreeMap::from([("root".into(), Value::string("/x"))]));
+        assert!(!d.unknown_config("other", &known));
+        assert!(d.provider("other").is_none());
+    }
+
+    #[test]
+    fn dependents_of_a_deferred_block_are_deferred_in_turn() {
+        let d = Deferral::new(site(Span::new(Default::default(), 0..1)));
+        d.unknown_config("local", &Value::Unknown(Type::Dynamic));
+        let file = instance("local_file.app");
+        let reason = d.reason(&file, Some("local"), None).expect("waits");
+        assert_eq!(reason.code(), "provider_config_unknown");
+        d.defer(
+            &file,
+            "provider[\"registry.terraform.io/plinth/local\"]",
+            reason,
+        );
+        let after = instance("plinth_data.after[0]");
+        let deps = vec!["local_file.app".to_string()];
+        let reason = d.reason(&after, None, Some(&deps)).expect("waits too");
+        assert_eq!(
+            reason,
+            DeferReason::Prerequisite {
+                on: "local_file.app".into()
+            }
+        );
+        let unrelated = instance("plinth_data.other");
+        assert!(d.reason(&unrelated, None, Some(&Vec::new())).is_none());
+        // An apply following a plan also leaves what the plan deferred.
+        let apply = d.for_apply(HashSet::from([unrelated.clone()]));
+        assert!(apply.reason(&unrelated, None, None).is_some());
+    }
+
+    #[test]
+    fn a_configuration_from_nothing_in_the_plan_stays_unknown() {
+        let p = UnknownProvider {
+            provider: "local".into(),
+            arguments: vec!["root".into()],
+            sources: vec!["plinth_data.cluster".into()],
+            span: None,
+        };
+        assert!(!progresses(&p, &HashSet::new()));
+        assert!(progresses(
+            &p,
+            &HashSet::from(["plinth_data.cluster".to_string()])
+        ));
+        let from_nothing = UnknownProvider {
+            sources: Vec::new(),
+            ..p
+        };
+        assert!(!progresses(&from_nothing, &HashSet::new()));
+        assert!(stays_unknown(&from_nothing)
+            .detail
+            .contains("refers to no resource"));
+    }
+}

@@ -320,3 +320,284 @@ fn destroy_goes_through_the_provider_before_what_configures_it() {
     assert!(!dir.path().join("cluster/app.txt").exists());
     assert!(listed(dir.path()).is_empty());
 }
+
+/// The operations layer as another caller drives it, with a provider in this
+/// process that records its calls: it is never configured with unknowns and never
+/// asked to plan before it is configured.
+mod through_the_operation_api {
+    use crate::common;
+
+    use std::collections::BTreeMap;
+    use std::sync::{Arc, Mutex};
+    use std::time::Duration;
+
+    use plinth::apply::{ChangeOptions, Progress};
+    use plinth::diag::{Diagnostics, Sources};
+    use plinth::lang::{Type, Value};
+    use plinth::operation::{
+        self, Backend, CancelToken, MemoryBackend, Notice, OperationError, Question, RunRequest,
+        Store, Summary, View,
+    };
+    use plinth::plan::deferred::DeferReason;
+    use plinth::plan::Plan;
+    use plinth::plugin::{
+        ApplyRequest, BoxFuture, ObjectState, PlanRequest, PlannedState, Provider,
+    };
+    use plinth::stack::StackOptions;
+    use plinth_state::OutputState;
+
+    /// `cloud_app`: `name` is copied to `url`, prefixed with the provider's `endpoint`.
+    #[derive(Default)]
+    struct Cloud {
+        calls: Mutex<Vec<String>>,
+        endpoint: Mutex<Option<String>>,
+    }
+
+    fn attr(v: &Value, name: &str) -> Value {
+        match v {
+            Value::Object(m) => m.get(name).cloned().unwrap_or_else(Value::null),
+            _ => Value::null(),
+        }
+    }
+
+    fn text(v: &Value) -> String {
+        v.render().trim_matches('"').to_string()
+    }
+
+    impl Cloud {
+        fn calls(&self) -> Vec<String> {
+            self.calls.lock().expect("calls").clone()
+        }
+
+        fn app(&self, id: Value, config: &Value) -> Value {
+            let endpoint = self.endpoint.lock().expect("endpoint").clone();
+            let url = match endpoint {
+                Some(e) => Value::string(format!("{e}/{}", text(&attr(config, "name")))),
+                None => Value::Unknown(Type::String),
+            };
+            Value::Object(BTreeMap::from([
+                ("id".to_string(), id),
+                ("name".to_string(), attr(config, "name")),
+                ("url".to_string(), url),
+            ]))
+        }
+    }
+
+    impl Provider for Cloud {
+        fn configure<'a>(&'a self, config: &'a Value) -> BoxFuture<'a, Result<(), Diagnostics>> {
+            Box::pin(async move {
+                let known = if config.is_wholly_known() {
+                    "known"
+                } else {
+                    "UNKNOWN"
+                };
+                self.calls
+                    .lock()
+                    .expect("calls")
+                    .push(format!("configure {known}"));
+                *self.endpoint.lock().expect("endpoint") = Some(text(&attr(config, "endpoint")));
+                Ok(())
+            })
+        }
+
+        fn read<'a>(
+            &'a self,
+            _type_name: &'a str,
+            current: &'a Value,
+            _private: &'a [u8],
+            _provider_meta: Option<&'a Value>,
+        ) -> BoxFuture<'a, Result<ObjectState, Diagnostics>> {
+            Box::pin(async move {
+                self.calls.lock().expect("calls").push("read".into());
+                Ok(ObjectState {
+                    value: Some(current.clone()),
+                    private: Vec::new(),
+                })
+            })
+        }
+
+        fn plan<'a>(
+            &'a self,
+            request: PlanRequest<'a>,
+        ) -> BoxFuture<'a, Result<PlannedState, Diagnostics>> {
+            Box::pin(async move {
+                self.calls.lock().expect("calls").push("plan".into());
+                let id = request
+                    .prior
+                    .map(|p| attr(p, "id"))
+                    .unwrap_or(Value::Unknown(Type::String));
+                Ok(PlannedState {
+                    planned: self.app(id, request.config),
+                    requires_replace: Vec::new(),
+                    private: Vec::new(),
+                })
+            })
+        }
+
+        fn apply<'a>(
+            &'a self,
+            request: ApplyRequest<'a>,
+        ) -> BoxFuture<'a, Result<ObjectState, Diagnostics>> {
+            Box::pin(async move {
+                self.calls.lock().expect("calls").push("apply".into());
+                let value = request
+                    .planned
+                    .map(|p| self.app(Value::string(text(&attr(p, "name"))), p));
+                Ok(ObjectState {
+                    value,
+                    private: Vec::new(),
+                })
+            })
+        }
+    }
+
+    #[derive(Default)]
+    struct Seen {
+        plans: Vec<Plan>,
+        notices: Vec<String>,
+        questions: usize,
+        errors: Vec<String>,
+    }
+
+    struct Recording {
+        answers: Mutex<Vec<bool>>,
+        seen: Mutex<Seen>,
+    }
+
+    impl Recording {
+        fn answering(answers: &[bool]) -> Recording {
+            Recording {
+                answers: Mutex::new(answers.iter().rev().copied().collect()),
+                seen: Mutex::default(),
+            }
+        }
+
+        fn seen(&self) -> std::sync::MutexGuard<'_, Seen> {
+            self.seen.lock().expect("view")
+        }
+    }
+
+    impl Progress for Recording {
+        fn started(&self, _: &str, _: &str) {}
+        fn finished(&self, _: &str, _: Option<&str>) {}
+        fn note(&self, _: &str) {}
+    }
+
+    impl View for Recording {
+        fn diagnostics(&self, _: &Sources, diagnostics: &Diagnostics) {
+            let errors = diagnostics.errors().map(|d| d.summary.clone());
+            self.seen().errors.extend(errors);
+        }
+        fn notice(&self, notice: Notice<'_>) {
+            self.seen().notices.push(format!("{notice:?}"));
+        }
+        fn plan(&self, plan: &Plan) {
+            self.seen().plans.push(plan.clone());
+        }
+        fn confirm(&self, _: Question) -> bool {
+            self.seen().questions += 1;
+            self.answers.lock().expect("answers").pop().unwrap_or(false)
+        }
+        fn progress(&self) -> &dyn Progress {
+            self
+        }
+        fn summary(&self, _: Summary<'_>) {}
+        fn outputs(&self, _: &BTreeMap<String, OutputState>) {}
+    }
+
+    const STACK: &str = r#"
+resource "plinth_data" "cluster" {
+  input = "https://cluster"
+}
+provider "cloud" {
+  endpoint = plinth_data.cluster.output
+}
+resource "cloud_app" "web" {
+  name = "web"
+}
+output "url" {
+  value = cloud_app.web.url
+}
+"#;
+
+    fn setup() -> (tempfile::TempDir, Arc<Cloud>, MemoryBackend, RunRequest) {
+        let cloud = Arc::new(Cloud::default());
+        let mut stack = StackOptions::default();
+        stack.in_process.register(
+            "cloud",
+            "provider[\"example.com/test/cloud\"]",
+            cloud.clone(),
+        );
+        let dir = common::main_tf(STACK);
+        let request = RunRequest {
+            dir: dir.path().to_path_buf(),
+            stack,
+            change: ChangeOptions::default(),
+            destroy: false,
+            lock_timeout: Duration::ZERO,
+        };
+        (dir, cloud, MemoryBackend::new(), request)
+    }
+
+    fn addresses(backend: &MemoryBackend) -> Vec<String> {
+        let state = backend.read().expect("state");
+        state.resources.keys().cloned().collect()
+    }
+
+    #[test]
+    fn each_stage_is_planned_asked_and_applied_with_the_provider_configured_only_when_known() {
+        let (_dir, cloud, backend, request) = setup();
+        let store = Store::new(backend.clone());
+        let view = Recording::answering(&[true, true]);
+        operation::apply(&request, &store, &view, &CancelToken::new()).expect("apply");
+        // Stage 2's plan and its apply each configure an in-process provider (a
+        // plugin process is configured once); stage 1 calls nothing.
+        assert_eq!(
+            cloud.calls(),
+            ["configure known", "plan", "configure known", "plan", "apply"],
+            "no call before the configuration is known"
+        );
+        assert_eq!(
+            addresses(&backend),
+            ["cloud_app.web", "plinth_data.cluster"]
+        );
+        let state = backend.read().expect("state");
+        assert_eq!(state.outputs["url"].value, "https://cluster/web");
+        let seen = view.seen();
+        assert_eq!(seen.questions, 2);
+        assert_eq!(seen.plans.len(), 2);
+        let first = &seen.plans[0];
+        assert_eq!(first.deferred.len(), 1);
+        assert_eq!(first.deferred[0].address.to_string(), "cloud_app.web");
+        let DeferReason::ProviderConfig(p) = &first.deferred[0].reason else {
+            panic!("{:?}", first.deferred[0].reason);
+        };
+        assert_eq!(p.provider, "cloud");
+        assert_eq!(p.arguments, ["endpoint"]);
+        assert_eq!(p.sources, ["plinth_data.cluster"]);
+        assert!(!seen.plans[1].is_partial());
+        assert_eq!(seen.notices, ["NextStage { stage: 2, waiting: 1 }"]);
+    }
+
+    #[test]
+    fn saying_no_to_the_second_stage_keeps_the_first() {
+        let (_dir, cloud, backend, request) = setup();
+        let store = Store::new(backend.clone());
+        let view = Recording::answering(&[true, false]);
+        let outcome = operation::apply(&request, &store, &view, &CancelToken::new());
+        assert!(
+            matches!(
+                outcome,
+                Err(OperationError::DeclinedStage {
+                    stage: 2,
+                    waiting: 1
+                })
+            ),
+            "{outcome:?}"
+        );
+        assert_eq!(addresses(&backend), ["plinth_data.cluster"]);
+        assert_eq!(cloud.calls(), ["configure known", "plan"]);
+        assert!(backend.holder().is_none(), "the lock is released");
+        assert!(view.seen().errors.is_empty());
+    }
+}
