@@ -177,7 +177,7 @@ pub fn configure_providers(prepared: &Prepared, prior: &Snapshot) -> (Deferral, 
                 .unwrap_or_else(|| empty.clone());
             (*local, *p, config)
         })
-        .filter(|(local, _, config)| !deferral.unknown_config(local, config))
+        .filter(|(local, _, config)| !deferral.unknown_config(local, config, false))
         .collect();
     let outcomes = runtime().block_on(futures_util::future::join_all(
         configs.iter().map(|(_, p, config)| p.configure(config)),

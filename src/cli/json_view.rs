@@ -103,6 +103,9 @@ impl View for JsonView {
             Notice::NextStage { stage, waiting } => format!(
                 "{waiting} deferred resource(s) can be planned now that their provider configuration is known: planning stage {stage}."
             ),
+            Notice::NewRunNeeded { waiting } => format!(
+                "{waiting} resource(s) wait for a provider whose configuration this apply changed; run apply again to plan and apply them with the new configuration."
+            ),
             Notice::StageLeft { waiting } => format!(
                 "This saved plan was partial: {waiting} resource(s) still wait for provider configuration. Run plan (or apply) again to plan and apply them."
             ),

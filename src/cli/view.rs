@@ -72,6 +72,9 @@ impl View for TerminalView {
             Notice::NextStage { stage, waiting } => println!(
                 "\n{waiting} deferred resource(s) can be planned now that their provider configuration is known: planning stage {stage}.\n"
             ),
+            Notice::NewRunNeeded { waiting } => println!(
+                "\n{waiting} resource(s) wait for a provider whose configuration this apply changed; a provider is configured once per run, so run plinth apply again to plan and apply them with the new configuration."
+            ),
             Notice::StageLeft { waiting } => println!(
                 "\nThis saved plan was partial: {waiting} resource(s) still wait for provider configuration that this apply made known. Run plinth plan (or plinth apply) again to plan and apply them."
             ),

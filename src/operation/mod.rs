@@ -95,6 +95,10 @@ pub enum Notice<'a> {
     /// A partial saved plan was applied: `waiting` instances are left for the next
     /// plan (their provider's configuration is known now).
     StageLeft { waiting: usize },
+    /// Staged apply stopped after a stage that changed what an already configured
+    /// provider's configuration comes from: a plugin is configured once per run,
+    /// so the `waiting` instances are planned by the next run.
+    NewRunNeeded { waiting: usize },
 }
 
 /// What an operation asks before it changes anything.

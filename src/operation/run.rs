@@ -10,7 +10,7 @@ use plinth_state::{Snapshot, StateStore};
 use super::{check, lock, CancelToken, Notice, OperationError, Question, Result, Store};
 use super::{Summary, View};
 use crate::apply::{self, ChangeOptions};
-use crate::plan::deferred::MAX_STAGES;
+use crate::plan::deferred::{needs_new_run, MAX_STAGES};
 use crate::plan::Plan;
 use crate::stack::{prepare, Prepared, StackOptions};
 
@@ -135,6 +135,12 @@ fn apply_stages(
 ) -> Result<()> {
     let mut stage = 1;
     while plan.is_partial() {
+        if needs_new_run(&plan.deferred) {
+            view.notice(Notice::NewRunNeeded {
+                waiting: plan.deferred.len(),
+            });
+            return Ok(());
+        }
         if stage == MAX_STAGES {
             return Err(OperationError::Request(format!(
                 "{} instances still wait for their provider configuration after {MAX_STAGES} stages; plinth stops here. Run plinth plan to see why.",

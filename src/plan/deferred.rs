@@ -28,6 +28,10 @@ pub struct UnknownProvider {
     pub sources: Vec<String>,
     /// The first unknown argument (or the block, when it cannot be placed).
     pub span: Option<Span>,
+    /// Whether the provider was configured (from state) before the plan found its
+    /// configuration unknown: its process keeps that configuration, so the next
+    /// stage needs a new run.
+    pub configured: bool,
 }
 
 impl UnknownProvider {
@@ -152,8 +156,9 @@ impl Deferral {
     }
 
     /// Records that provider `local`'s configuration `config` is not wholly
-    /// known; false when it is known (nothing recorded).
-    pub fn unknown_config(&self, local: &str, config: &Value) -> bool {
+    /// known (`configured`: the provider was configured before); false when it is
+    /// known (nothing recorded).
+    pub fn unknown_config(&self, local: &str, config: &Value, configured: bool) -> bool {
         if config.is_wholly_known() {
             return false;
         }
@@ -178,6 +183,7 @@ impl Deferral {
                 arguments,
                 sources: site.sources,
                 span,
+                configured,
             });
         true
     }
@@ -239,6 +245,14 @@ impl Deferral {
     }
 }
 
+/// Whether a plan defers instances of a provider that this process configured
+/// already: a plugin is configured once, so the stage after it needs a new run.
+pub fn needs_new_run(deferred: &[DeferredChange]) -> bool {
+    deferred
+        .iter()
+        .any(|d| matches!(&d.reason, DeferReason::ProviderConfig(p) if p.configured))
+}
+
 /// The error for a provider configuration that no stage can make known: nothing
 /// the plan applies produces what its unknown arguments come from.
 pub fn stays_unknown(p: &UnknownProvider) -> Diagnostic {
@@ -293,7 +307,7 @@ mod tests {
             ("root".to_string(), Value::Unknown(Type::String)),
             ("mode".to_string(), Value::string("fast")),
         ]));
-        assert!(d.unknown_config("local", &config));
+        assert!(d.unknown_config("local", &config, false));
         let p = d.provider("local").expect("recorded");
         assert_eq!(p.arguments, ["root"]);
         assert_eq!(p.span, Some(span));
@@ -302,14 +316,14 @@ mod tests {
             "provider \"local\" argument root (from plinth_data.cluster)"
         );
         let known = Value::Object(BTreeMap::from([("root".into(), Value::string("/x"))]));
-        assert!(!d.unknown_config("other", &known));
+        assert!(!d.unknown_config("other", &known, false));
         assert!(d.provider("other").is_none());
     }
 
     #[test]
     fn dependents_of_a_deferred_block_are_deferred_in_turn() {
         let d = Deferral::new(site(Span::new(Default::default(), 0..1)));
-        d.unknown_config("local", &Value::Unknown(Type::Dynamic));
+        d.unknown_config("local", &Value::Unknown(Type::Dynamic), false);
         let file = instance("local_file.app");
         let reason = d.reason(&file, Some("local"), None).expect("waits");
         assert_eq!(reason.code(), "provider_config_unknown");
@@ -341,6 +355,7 @@ mod tests {
             arguments: vec!["root".into()],
             sources: vec!["plinth_data.cluster".into()],
             span: None,
+            configured: false,
         };
         assert!(!progresses(&p, &HashSet::new()));
         assert!(progresses(

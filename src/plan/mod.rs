@@ -803,7 +803,7 @@ impl ResourceHandler for Planner<'_> {
         // A root block known from state but unknown with this plan's values (what
         // it comes from is replaced): its instances wait for the next stage too.
         if let Some(d) = self.deferral.filter(|d| module == 0 && d.has_site(local)) {
-            d.unknown_config(local, config);
+            d.unknown_config(local, config, true);
         }
     }
 

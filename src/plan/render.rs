@@ -364,7 +364,11 @@ fn deferred_text(plan: &Plan, p: &Paint, out: &mut String) {
             d.reason.describe()
         );
     }
-    out.push_str("\nplinth apply applies the changes above, then plans the deferred resources as its next stage (and asks again, unless --auto-approve). A saved plan applies this stage only.\n");
+    if super::deferred::needs_new_run(&plan.deferred) {
+        out.push_str("\nA provider they use is configured already and its configuration changes in this plan: apply this plan, then run plinth apply again for them (a provider is configured once per run).\n");
+    } else {
+        out.push_str("\nplinth apply applies the changes above, then plans the deferred resources as its next stage (and asks again, unless --auto-approve). A saved plan applies this stage only.\n");
+    }
 }
 
 /// The plan in Terraform's JSON plan format (`terraform show -json`): the one a plan

@@ -321,6 +321,61 @@ fn destroy_goes_through_the_provider_before_what_configures_it() {
     assert!(listed(dir.path()).is_empty());
 }
 
+/// The cluster is replaced: its `id`, part of the provider's `root`, is unknown in
+/// the plan although the provider was configured from state. Its resources wait,
+/// and since a plugin process is configured once, the run ends after the stage and
+/// the next run configures the provider anew.
+#[test]
+fn a_stage_that_changes_a_configured_provider_ends_the_run() {
+    let stack = r#"terraform {
+  required_providers {
+    local = { source = "plinth/local" }
+  }
+}
+variable "generation" {
+  default = "1"
+}
+resource "plinth_data" "cluster" {
+  input            = "${path.module}/cluster-${var.generation}"
+  triggers_replace = var.generation
+}
+provider "local" {
+  root = "${plinth_data.cluster.output}${substr(plinth_data.cluster.id, 0, 0)}"
+}
+resource "local_file" "app" {
+  filename = "app.txt"
+  content  = "hello"
+}
+"#;
+    let dir = common::main_tf(stack);
+    ok(plinth(dir.path(), &["apply", "--auto-approve"]));
+    assert!(dir.path().join("cluster-1/app.txt").exists());
+    let next = ["apply", "--auto-approve", "--var", "generation=2"];
+    let out = ok(plinth(dir.path(), &next)).stdout;
+    assert!(
+        out.contains("# plinth_data.cluster must be replaced"),
+        "{out}"
+    );
+    assert!(
+        out.contains("local_file.app (waits for provider \"local\" argument root"),
+        "{out}"
+    );
+    assert!(
+        out.contains("1 resource(s) wait for a provider whose configuration this apply changed"),
+        "{out}"
+    );
+    assert!(!out.contains("planning stage 2"), "{out}");
+    assert!(!dir.path().join("cluster-2/app.txt").exists());
+    let rest = ok(plinth(dir.path(), &next)).stdout;
+    assert!(rest.contains("# local_file.app will be created"), "{rest}");
+    assert!(dir.path().join("cluster-2/app.txt").exists());
+    let again = plinth(
+        dir.path(),
+        &["plan", "--detailed-exitcode", "--var", "generation=2"],
+    );
+    assert_eq!(again.code, 0, "{}\n{}", again.stdout, again.stderr);
+}
+
 /// The operations layer as another caller drives it, with a provider in this
 /// process that records its calls: it is never configured with unknowns and never
 /// asked to plan before it is configured.
@@ -554,7 +609,13 @@ output "url" {
         // plugin process is configured once); stage 1 calls nothing.
         assert_eq!(
             cloud.calls(),
-            ["configure known", "plan", "configure known", "plan", "apply"],
+            [
+                "configure known",
+                "plan",
+                "configure known",
+                "plan",
+                "apply"
+            ],
             "no call before the configuration is known"
         );
         assert_eq!(
