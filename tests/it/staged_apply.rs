@@ -376,6 +376,66 @@ resource "local_file" "app" {
     assert_eq!(again.code, 0, "{}\n{}", again.stdout, again.stderr);
 }
 
+/// An aliased provider configured from a resource of its own provider type:
+/// Terraform v1.0.3 configures `local.inner` with the unknown `root` and the
+/// provider refuses it; plinth applies `local_file.cluster` first, then the rest.
+#[test]
+fn terraform_v1_0_3_configures_with_unknowns_where_plinth_stages() {
+    let stack = r#"terraform {
+  required_providers {
+    local = { source = "plinth/local" }
+  }
+}
+resource "local_file" "cluster" {
+  filename = "${path.module}/cluster.txt"
+  content  = "c"
+}
+provider "local" {
+  alias = "inner"
+  root  = "${path.module}/inner-${local_file.cluster.id}"
+}
+resource "local_file" "app" {
+  provider = local.inner
+  filename = "app.txt"
+  content  = "hello"
+}
+"#;
+    let dir = common::main_tf(stack);
+    let config = dir.path().join(".terraformrc");
+    std::fs::write(
+        &config,
+        format!(
+            "provider_installation {{\n  dev_overrides {{\n    \"plinth/local\" = {:?}\n  }}\n  direct {{}}\n}}\n",
+            local_provider_dir().display().to_string()
+        ),
+    )
+    .expect("cli config");
+    let tf = Command::new(crate::json_plan::terraform_binary())
+        .args(["plan", "-no-color", "-input=false"])
+        .current_dir(dir.path())
+        .env("TF_CLI_CONFIG_FILE", &config)
+        .env("CHECKPOINT_DISABLE", "1")
+        .output()
+        .expect("run terraform");
+    let tf_err = String::from_utf8_lossy(&tf.stderr);
+    assert_eq!(tf.status.code(), Some(1), "{tf_err}");
+    assert!(tf_err.contains("Error: Unknown root"), "{tf_err}");
+    assert!(tf_err.contains("on main.tf line 12"), "{tf_err}");
+
+    let out = ok(plinth(dir.path(), &["apply", "--auto-approve"])).stdout;
+    assert!(
+        out.contains("local_file.app (waits for provider \"local.inner\" argument root (from local_file.cluster))"),
+        "{out}"
+    );
+    // The SHA-1 of "c", local_file.cluster's id.
+    let app = dir
+        .path()
+        .join("inner-84a516841ba77a5b4648de2cd0dfcb30ea46dbb4/app.txt");
+    assert_eq!(std::fs::read_to_string(app).expect("app.txt"), "hello");
+    let again = plinth(dir.path(), &["plan", "--detailed-exitcode"]);
+    assert_eq!(again.code, 0, "{}\n{}", again.stdout, again.stderr);
+}
+
 /// The operations layer as another caller drives it, with a provider in this
 /// process that records its calls: it is never configured with unknowns and never
 /// asked to plan before it is configured.
