@@ -127,6 +127,13 @@ impl View for JsonView {
             return;
         }
         planned_changes(plan);
+        for d in &plan.deferred {
+            log(&format!(
+                "{}: Deferred to the next stage ({})",
+                d.address,
+                d.reason.describe()
+            ));
+        }
         let (add, change, remove) = plan.counts();
         emit(
             "info",

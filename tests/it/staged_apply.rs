@@ -173,6 +173,35 @@ fn plan_shows_stage_one_and_exits_2_with_detailed_exitcode() {
 }
 
 #[test]
+fn the_machine_readable_ui_logs_each_deferred_instance() {
+    let dir = common::main_tf(STACK);
+    let out = ok(plinth(dir.path(), &["apply", "-json", "-auto-approve"])).stdout;
+    let messages: Vec<serde_json::Value> = out
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("one JSON message a line"))
+        .collect();
+    let logged: Vec<&str> = messages
+        .iter()
+        .filter(|m| m["type"] == "log")
+        .filter_map(|m| m["@message"].as_str())
+        .collect();
+    assert_eq!(
+        logged,
+        [
+            "local_file.app: Deferred to the next stage (waits for provider \"local\" argument root (from plinth_data.cluster))",
+            "plinth_data.after: Deferred to the next stage (depends on deferred local_file.app)",
+            "2 deferred resource(s) can be planned now that their provider configuration is known: planning stage 2.",
+        ]
+    );
+    let summaries = messages
+        .iter()
+        .filter(|m| m["type"] == "change_summary")
+        .count();
+    assert_eq!(summaries, 4, "a plan and an apply summary per stage");
+    assert_eq!(listed(dir.path()), EVERYTHING);
+}
+
+#[test]
 fn a_saved_partial_plan_says_so_and_applies_its_stage() {
     let dir = common::main_tf(STACK);
     ok(plinth(dir.path(), &["plan", "--out", "stage.plan"]));
