@@ -465,6 +465,80 @@ resource "local_file" "app" {
     assert_eq!(again.code, 0, "{}\n{}", again.stdout, again.stderr);
 }
 
+/// What a provider block comes from may lie in a module (through a local) or be a
+/// data source of another provider configuration; a data source of a deferred
+/// provider waits too.
+#[test]
+fn sources_through_modules_and_data_sources_and_deferred_data_sources() {
+    let module = r#"resource "plinth_data" "cluster" {
+  input = "cluster-dir"
+}
+output "endpoint" {
+  value = plinth_data.cluster.output
+}
+"#;
+    let root = r#"terraform {
+  required_providers {
+    local = { source = "plinth/local" }
+  }
+}
+module "c" {
+  source = "./modules/c"
+}
+locals {
+  root = "${path.module}/${module.c.endpoint}"
+}
+provider "local" {
+  root = local.root
+}
+provider "local" {
+  alias = "plain"
+}
+provider "local" {
+  alias = "second"
+  root  = "${path.module}/d-${data.local_file.seed.id}"
+}
+resource "local_file" "seed" {
+  provider = local.plain
+  filename = "${path.module}/seed.txt"
+  content  = "s"
+}
+data "local_file" "seed" {
+  provider = local.plain
+  filename = local_file.seed.filename
+}
+resource "local_file" "app" {
+  filename = "app.txt"
+  content  = "hello"
+}
+data "local_file" "app" {
+  filename = local_file.app.filename
+}
+resource "local_file" "app2" {
+  provider = local.second
+  filename = "app2.txt"
+  content  = data.local_file.app.content
+}
+"#;
+    let dir = common::stack(&[("main.tf", root), ("modules/c/main.tf", module)]);
+    ok(plinth(dir.path(), &["init"]));
+    let out = ok(plinth(dir.path(), &["apply", "--auto-approve"])).stdout;
+    for line in [
+        "local_file.app (waits for provider \"local\" argument root (from module.c.plinth_data.cluster))",
+        "data.local_file.app (waits for provider \"local\" argument root (from module.c.plinth_data.cluster))",
+        "local_file.app2 (waits for provider \"local.second\" argument root (from data.local_file.seed))",
+    ] {
+        assert!(out.contains(line), "{line}\n{out}");
+    }
+    assert!(out.contains("this plan is partial: 3 resources"), "{out}");
+    let seed_id = "a0f1490a20d0211c997b44bc357e1972deab8ae3"; // SHA-1 of "s"
+    let app2 = dir.path().join(format!("d-{seed_id}/app2.txt"));
+    assert_eq!(std::fs::read_to_string(app2).expect("app2.txt"), "hello");
+    assert!(dir.path().join("cluster-dir/app.txt").exists());
+    let again = plinth(dir.path(), &["plan", "--detailed-exitcode"]);
+    assert_eq!(again.code, 0, "{}\n{}", again.stdout, again.stderr);
+}
+
 /// The operations layer as another caller drives it, with a provider in this
 /// process that records its calls: it is never configured with unknowns and never
 /// asked to plan before it is configured.
