@@ -634,6 +634,7 @@ pub fn apply(
         Err(d) => return (0, d),
     };
     let unconfigured = deferral.unconfigured(&prepared.providers);
+    let prior_outputs = prior.outputs.clone();
     // Right after its plan, against the same state: record what the plan imported
     // and refreshed, and walk from there.
     let basis = options.basis.as_ref().filter(|b| {
@@ -724,6 +725,8 @@ pub fn apply(
         runtime().block_on(applier.delete_orphans(&mut diags));
     }
     let applied = applier.applied.load(Ordering::SeqCst);
+    // A stage leaves the outputs that wait for a later one as state had them.
+    let staged = !applier.deferral.changes().is_empty();
     if let Some(root) = evaluation.root() {
         let outputs: BTreeMap<String, OutputState> = prepared
             .config
@@ -732,6 +735,10 @@ pub fn apply(
             .iter()
             .filter_map(|o| {
                 let v = root.outputs.get(&o.name)?;
+                if staged && !v.is_wholly_known() {
+                    let kept = prior_outputs.get(&o.name)?;
+                    return Some((o.name.clone(), kept.clone()));
+                }
                 Some((
                     o.name.clone(),
                     OutputState {

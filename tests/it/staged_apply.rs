@@ -350,6 +350,33 @@ fn destroy_goes_through_the_provider_before_what_configures_it() {
     assert!(listed(dir.path()).is_empty());
 }
 
+/// Objects of a provider whose configuration is unknown (what it comes from is not
+/// in state) cannot be destroyed or imported through it: both say so and change
+/// nothing.
+#[test]
+fn destroy_and_import_refuse_an_unknown_provider_configuration() {
+    let dir = common::main_tf(STACK);
+    let r = plinth(dir.path(), &["import", "local_file.app", "app.txt"]);
+    assert_eq!(r.code, 1, "{}\n{}", r.stdout, r.stderr);
+    assert!(
+        r.stderr.contains("cannot import local_file.app: the provider \"local\" argument root (from plinth_data.cluster) is unknown"),
+        "{}",
+        r.stderr
+    );
+    ok(plinth(dir.path(), &["apply", "--auto-approve"]));
+    ok(plinth(dir.path(), &["state", "rm", "plinth_data.cluster"]));
+    let r = plinth(dir.path(), &["destroy", "--auto-approve"]);
+    assert_eq!(r.code, 1, "{}\n{}", r.stdout, r.stderr);
+    assert!(
+        r.stderr.contains("Provider configuration unknown"),
+        "{}",
+        r.stderr
+    );
+    assert!(r.stderr.contains("main.tf:10:3"), "{}", r.stderr);
+    assert_eq!(listed(dir.path()), ["local_file.app", "plinth_data.after"]);
+    assert!(dir.path().join("cluster/app.txt").exists());
+}
+
 /// The cluster is replaced: its `id`, part of the provider's `root`, is unknown in
 /// the plan although the provider was configured from state. Its resources wait,
 /// and since a plugin process is configured once, the run ends after the stage and
@@ -821,6 +848,9 @@ output "url" {
         );
         assert_eq!(addresses(&backend), ["plinth_data.cluster"]);
         assert_eq!(cloud.calls(), ["configure known", "plan"]);
+        // The output waits for stage 2: stage 1 saves no value for it.
+        let state = backend.read().expect("state");
+        assert!(!state.outputs.contains_key("url"), "{:?}", state.outputs);
         assert!(backend.holder().is_none(), "the lock is released");
         assert!(view.seen().errors.is_empty());
     }
