@@ -166,8 +166,7 @@ fn apply_stages(
         if !view.confirm(Question::Apply) {
             return Err(OperationError::DeclinedStage {
                 stage,
-                waiting: plan.changes.iter().filter(|c| c.action.is_change()).count()
-                    + plan.deferred.len(),
+                waiting: plan.changes.iter().filter(|c| c.action.is_change()).count(),
             });
         }
         execute(prepared, Arc::clone(store), &plan, false, &next, view)?;
