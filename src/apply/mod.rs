@@ -238,11 +238,13 @@ fn provider_sites(prepared: &Prepared) -> HashMap<String, ProviderSite> {
         }
         sources.sort();
         sources.dedup();
+        let blocks = p.body.blocks.iter().map(|b| (b.kind.clone(), b.span));
         let arguments = p
             .body
             .attrs
             .iter()
             .map(|a| (a.name.clone(), a.name_span))
+            .chain(blocks)
             .collect();
         sites.insert(
             local,
