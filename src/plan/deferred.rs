@@ -200,8 +200,10 @@ impl Deferral {
         out
     }
 
-    /// Why `instance` (of block `module`/`key`, served by provider `local`, which
-    /// depends on the resources `dependencies`) waits for a later stage, if it does.
+    /// Why `instance` — served by the provider configuration `local` (`None`: the
+    /// built-in provider), depending on the resources `dependencies` — waits for a
+    /// later stage, if it does. An instance the plan deferred (`for_apply`) waits
+    /// as a prerequisite of itself: apply reports no reasons, it only skips.
     pub fn reason(
         &self,
         instance: &ResourceInstance,
