@@ -45,6 +45,14 @@ pub struct Applier<'s> {
     pub(super) cancel: CancelToken,
     /// What `removed` blocks say: orphans they forget leave state undestroyed.
     pub(super) removed: crate::plan::RemovedRules,
+    /// What this stage leaves for the next: instances of unknown provider
+    /// configurations, what depends on them, and what the plan deferred.
+    pub(super) deferral: crate::plan::deferred::Deferral,
+    /// State addresses of the providers left unconfigured: their orphans stay.
+    pub(super) unconfigured: HashSet<String>,
+    /// Per provider state address, the resources its configuration refers to:
+    /// destroy goes through the provider's objects first.
+    pub(super) provider_sources: HashMap<String, Vec<String>>,
 }
 
 /// How an instance's change reads in progress lines.
@@ -248,6 +256,12 @@ impl Applier<'_> {
             diags.push(no_provider(resource));
             return Value::unknown();
         };
+        let key = Providers::config_key(resource);
+        let deps = self.dependencies.get(&(module, resource.address()));
+        if let Some(reason) = self.deferral.reason(instance, key.as_deref(), deps) {
+            self.deferral.defer(instance, provider_address, reason);
+            return Value::unknown();
+        }
         if !config.is_wholly_known() {
             diags.push(
                 Diagnostic::error("Change not applied")

@@ -45,7 +45,7 @@ pub fn settle_intents(
     store: Arc<dyn StateStore>,
     progress: &dyn Progress,
 ) -> Diagnostics {
-    let (prior, mut diags) = match begin(prepared, store.as_ref(), progress) {
+    let (prior, deferral, mut diags) = match begin(prepared, store.as_ref(), progress) {
         Ok(x) => x,
         Err(d) => return d,
     };
@@ -55,6 +55,7 @@ pub fn settle_intents(
         store.as_ref(),
         prior,
         &ChangeOptions::default(),
+        &deferral.unconfigured(&prepared.providers),
         &mut diags,
     ) else {
         return diags.sorted_unique();

@@ -21,16 +21,17 @@ use crate::addrs::{self, BlockName, ResourceInstance, Target};
 use crate::cancel::CancelToken;
 use crate::config::{Config, ModuleId};
 use crate::diag::{Diagnostic, Diagnostics};
-
+use crate::graph::walk::{ResourceHandler, Trigger};
 use crate::graph::{Graph, NodeKind};
 use crate::lang::Value;
+use crate::plan::deferred::{Deferral, ProviderSite};
 use crate::plan::json_config::Planned;
 use crate::plan::{
     check_state_addresses, declared_resource, moved_instances, prevent_destroy, state_value,
     Action, Basis, Decided, Plan, PlannedChange, Planner, TargetScope,
 };
 use crate::plugin::host::PLUGIN_FAILED;
-use crate::plugin::{runtime, Provider};
+use crate::plugin::{runtime, BoxFuture, Provider};
 use crate::stack::Prepared;
 
 pub use applier::Applier;
@@ -58,6 +59,9 @@ pub struct ChangeOptions {
     /// The plan this apply follows, made in this process: when the state is still at
     /// the serial it was planned from, apply starts from what the plan read.
     pub basis: Option<Arc<Basis>>,
+    /// The instances the plan this apply follows deferred to a later stage: apply
+    /// leaves them (and what depends on them) alone.
+    pub deferred: HashSet<ResourceInstance>,
 }
 
 impl ChangeOptions {
@@ -142,35 +146,45 @@ fn moves(config: &Config, prior: &Snapshot) -> HashMap<ResourceInstance, Resourc
 }
 
 /// Configures every plugin provider (ConfigureProvider) with its root provider block,
-/// evaluated with what is known before any resource is read; a provider without a
-/// block gets an empty configuration. A process is configured once, so planning and
-/// then applying in one run configures it once.
-pub fn configure_providers(prepared: &Prepared) -> Diagnostics {
+/// evaluated with what is known before any resource is read: variables, and the
+/// values `prior` holds for the resources a block refers to (a handler-less walk
+/// when no block refers to one). A provider without a block gets an empty
+/// configuration. A provider whose configuration is not wholly known is not
+/// configured: the returned [`Deferral`] records it, and its instances wait for a
+/// later stage. A process is configured once, so planning and then applying in one
+/// run configures it once.
+pub fn configure_providers(prepared: &Prepared, prior: &Snapshot) -> (Deferral, Diagnostics) {
     let _t = crate::timing::phase("configure providers");
+    let deferral = Deferral::new(provider_sites(prepared));
     let plugins: Vec<(&str, &dyn Provider)> = prepared.providers.plugins().collect();
     if plugins.is_empty() {
-        return Diagnostics::default();
+        return (deferral, Diagnostics::default());
     }
-    let (evaluation, _) = prepared.evaluate(None);
+    let evaluation = if deferral.has_any_site() {
+        prepared
+            .evaluate_concurrently(&StateValues { prior }, usize::MAX)
+            .0
+    } else {
+        prepared.evaluate(None).0
+    };
     let empty = Value::Object(BTreeMap::new());
-    let configs: Vec<Value> = plugins
+    let configs: Vec<(&str, &dyn Provider, Value)> = plugins
         .iter()
-        .map(|(local, _)| {
-            evaluation
+        .map(|(local, p)| {
+            let config = evaluation
                 .provider_configs
                 .get(&(0, local.to_string()))
                 .cloned()
-                .unwrap_or_else(|| empty.clone())
+                .unwrap_or_else(|| empty.clone());
+            (*local, *p, config)
         })
+        .filter(|(local, _, config)| !deferral.unknown_config(local, config, false))
         .collect();
     let outcomes = runtime().block_on(futures_util::future::join_all(
-        plugins
-            .iter()
-            .zip(&configs)
-            .map(|((_, p), config)| p.configure(config)),
+        configs.iter().map(|(_, p, config)| p.configure(config)),
     ));
     let mut diags = Diagnostics::default();
-    for ((local, _), outcome) in plugins.iter().zip(outcomes) {
+    for ((local, _, _), outcome) in configs.iter().zip(outcomes) {
         let Err(d) = outcome else { continue };
         let block = prepared
             .config
@@ -184,7 +198,85 @@ pub fn configure_providers(prepared: &Prepared) -> Diagnostics {
             diags.push(x.at_opt(block));
         }
     }
-    diags
+    (deferral, diags)
+}
+
+/// For each provider configuration (by state address) whose root block refers to
+/// resources, those resources: destroying goes through the provider first, so its
+/// objects go before what its configuration comes from.
+fn provider_sources(prepared: &Prepared) -> HashMap<String, Vec<String>> {
+    provider_sites(prepared)
+        .into_iter()
+        .filter(|(_, site)| !site.sources.is_empty())
+        .filter_map(|(local, site)| {
+            let address = prepared.providers.address_of(&local)?;
+            Some((address.to_string(), site.sources))
+        })
+        .collect()
+}
+
+/// The root provider blocks, with their arguments' places and the resources they
+/// refer to (through locals, variables and module outputs).
+fn provider_sites(prepared: &Prepared) -> HashMap<String, ProviderSite> {
+    let g = &prepared.graph;
+    let mut sites = HashMap::new();
+    for p in &prepared.config.root().providers {
+        let local = p.local_address();
+        let Some(ix) = g.find(0, NodeKind::Provider, &local) else {
+            continue;
+        };
+        let mut sources = Vec::new();
+        let mut stack: Vec<_> = g.dependencies(ix).collect();
+        let mut seen = HashSet::new();
+        while let Some(d) = stack.pop() {
+            if !seen.insert(d) {
+                continue;
+            }
+            match g.inner[d].kind {
+                NodeKind::Resource(_) => sources.push(g.display(&prepared.config, d)),
+                _ => stack.extend(g.dependencies(d)),
+            }
+        }
+        sources.sort();
+        sources.dedup();
+        let blocks = p.body.blocks.iter().map(|b| (b.kind.clone(), b.span));
+        let arguments = p
+            .body
+            .attrs
+            .iter()
+            .map(|a| (a.name.clone(), a.name_span))
+            .chain(blocks)
+            .collect();
+        sites.insert(
+            local,
+            ProviderSite {
+                block: Some(p.span),
+                arguments,
+                sources,
+            },
+        );
+    }
+    sites
+}
+
+/// The walk that evaluates provider blocks before planning: each resource is what
+/// state holds for it (unknown when state has none), no provider is called.
+struct StateValues<'s> {
+    prior: &'s Snapshot,
+}
+
+impl ResourceHandler for StateValues<'_> {
+    fn instance<'a>(
+        &'a self,
+        _module: ModuleId,
+        address: &'a ResourceInstance,
+        _resource: &'a crate::config::Resource,
+        _config: Value,
+        _triggers: &'a [Trigger],
+    ) -> BoxFuture<'a, (Value, Diagnostics)> {
+        let value = crate::plan::prior_value(self.prior, &address.to_string());
+        Box::pin(async move { (value, Diagnostics::default()) })
+    }
 }
 
 fn empty_plan(prior: &Snapshot) -> Plan {
@@ -202,17 +294,24 @@ pub fn plan(prepared: &Prepared, prior: &Snapshot, options: &ChangeOptions) -> (
     if unreadable.has_errors() {
         return (empty_plan(prior), unreadable);
     }
-    let configured = configure_providers(prepared);
+    let (deferral, configured) = configure_providers(prepared, prior);
     if configured.has_errors() {
         return (empty_plan(prior), configured.sorted_unique());
     }
+    let unconfigured = deferral.unconfigured(&prepared.providers);
     let (with_imports, imports, import_diags) = import_blocks(prepared, prior);
     if import_diags.has_errors() {
         return (empty_plan(prior), import_diags.sorted_unique());
     }
     let refreshing = crate::timing::phase("refresh");
-    let (current, drift, refresh_diags, basis) =
-        refreshed_with_basis(prepared, prior, &with_imports, options, &imports);
+    let (current, drift, refresh_diags, basis) = refreshed_with_basis(
+        prepared,
+        prior,
+        &with_imports,
+        options,
+        &imports,
+        &unconfigured,
+    );
     drop(refreshing);
     if refresh_diags.has_errors() || options.refresh_only {
         let json = json_context(
@@ -234,7 +333,8 @@ pub fn plan(prepared: &Prepared, prior: &Snapshot, options: &ChangeOptions) -> (
         options.replace.clone(),
         target_scope(prepared, &options.targets),
     )
-    .with_dependencies(resource_dependencies(prepared, Dependencies::Named));
+    .with_dependencies(resource_dependencies(prepared, Dependencies::Named))
+    .with_deferral(&deferral);
     let planning = crate::timing::phase("plan walk");
     let (evaluation, mut diags) = prepared.evaluate_concurrently(&planner, options.limit());
     drop(planning);
@@ -243,6 +343,8 @@ pub fn plan(prepared: &Prepared, prior: &Snapshot, options: &ChangeOptions) -> (
     let reads = planner.data_reads();
     let mut changes = planner.finish(&prepared.config);
     changes.sort_by_cached_key(|c| c.address.to_string());
+    let deferred = deferral.changes();
+    diags.extend(unknown_for_good(&deferral, &deferred, &changes, &reads));
     if let Some(d) = forget_warning(&changes) {
         diags.push(d);
     }
@@ -302,9 +404,46 @@ pub fn plan(prepared: &Prepared, prior: &Snapshot, options: &ChangeOptions) -> (
         basis: Some(Arc::new(basis)),
         json: Some(Arc::new(json)),
         checks: evaluation.checks.clone(),
+        deferred,
         ..empty_plan(prior)
     };
     (plan, all.sorted_unique())
+}
+
+/// Errors for the unknown provider configurations that applying this plan cannot
+/// make known (nothing they come from is created, changed, read or deferred), so a
+/// later stage would defer the same instances again.
+fn unknown_for_good(
+    deferral: &Deferral,
+    deferred: &[crate::plan::deferred::DeferredChange],
+    changes: &[PlannedChange],
+    reads: &[crate::plan::DataRead],
+) -> Diagnostics {
+    use crate::plan::deferred::{progresses, stays_unknown, DeferReason};
+    let mut diags = Diagnostics::default();
+    if deferred.is_empty() {
+        return diags;
+    }
+    let mut changing: HashSet<String> = changes
+        .iter()
+        .filter(|c| c.action.is_change())
+        .map(|c| c.address.config_resource().to_string())
+        .collect();
+    changing.extend(
+        reads
+            .iter()
+            .map(|r| r.address.config_resource().to_string()),
+    );
+    changing.extend(deferral.deferred_blocks());
+    for p in deferral.unknown_providers() {
+        let waits = deferred.iter().any(
+            |d| matches!(&d.reason, DeferReason::ProviderConfig(u) if u.provider == p.provider),
+        );
+        if waits && !progresses(&p, &changing) {
+            diags.push(stays_unknown(&p));
+        }
+    }
+    diags
 }
 
 /// A plan that destroys everything in state (refreshed first, so objects already
@@ -318,12 +457,34 @@ pub fn plan_destroy(
     if unreadable.has_errors() {
         return (empty_plan(prior), unreadable);
     }
-    let configured = configure_providers(prepared);
+    let (deferral, configured) = configure_providers(prepared, prior);
     if configured.has_errors() {
         return (empty_plan(prior), configured.sorted_unique());
     }
-    let (current, drift, mut diags, basis) =
-        refreshed_with_basis(prepared, prior, prior, options, &BTreeMap::new());
+    let unconfigured = deferral.unconfigured(&prepared.providers);
+    let (current, drift, mut diags, basis) = refreshed_with_basis(
+        prepared,
+        prior,
+        prior,
+        options,
+        &BTreeMap::new(),
+        &unconfigured,
+    );
+    for p in deferral.unknown_providers() {
+        let Some(address) = prepared.providers.address_of(&p.provider) else {
+            continue;
+        };
+        if current.resources.values().any(|rs| rs.provider == address) {
+            diags.push(
+                Diagnostic::error("Provider configuration unknown")
+                    .detail(format!(
+                        "The {} is unknown, so the objects it made cannot be destroyed through it. Apply the stack first, or remove those objects with plinth state rm.",
+                        p.describe()
+                    ))
+                    .at_opt(p.span),
+            );
+        }
+    }
     let changes = current
         .resources
         .values()
@@ -481,16 +642,16 @@ fn begin(
     prepared: &Prepared,
     store: &dyn StateStore,
     progress: &dyn Progress,
-) -> Result<(Snapshot, Diagnostics), Diagnostics> {
+) -> Result<(Snapshot, Deferral, Diagnostics), Diagnostics> {
     let prior = store
         .snapshot()
         .map_err(|e| single(Diagnostic::error("Failed to read state").detail(e.to_string())))?;
-    let mut diags = configure_providers(prepared);
+    let (deferral, mut diags) = configure_providers(prepared, &prior);
     if diags.has_errors() {
         return Err(diags.sorted_unique());
     }
     close_stale_intents(store, &prior, progress, &mut diags);
-    Ok((prior, diags))
+    Ok((prior, deferral, diags))
 }
 
 /// Applies the stack: refreshes, walks it again with the values known now, changing
@@ -502,10 +663,12 @@ pub fn apply(
     options: &ChangeOptions,
     progress: &dyn Progress,
 ) -> (usize, Diagnostics) {
-    let (prior, mut diags) = match begin(prepared, store.as_ref(), progress) {
+    let (prior, deferral, mut diags) = match begin(prepared, store.as_ref(), progress) {
         Ok(x) => x,
         Err(d) => return (0, d),
     };
+    let unconfigured = deferral.unconfigured(&prepared.providers);
+    let prior_outputs = prior.outputs.clone();
     // Right after its plan, against the same state: record what the plan imported
     // and refreshed, and walk from there.
     let basis = options.basis.as_ref().filter(|b| {
@@ -551,7 +714,14 @@ pub fn apply(
     let refreshed = if basis.is_some() {
         Some((prior, 0))
     } else {
-        refresh_and_record(prepared, store.as_ref(), prior, options, &mut diags)
+        refresh_and_record(
+            prepared,
+            store.as_ref(),
+            prior,
+            options,
+            &unconfigured,
+            &mut diags,
+        )
     };
     drop(refreshing);
     let Some((prior, drifted)) = refreshed else {
@@ -578,6 +748,9 @@ pub fn apply(
         applied: AtomicUsize::new(0),
         cancel: options.cancel.clone(),
         removed: crate::plan::RemovedRules::new(&prepared.config),
+        deferral: deferral.for_apply(options.deferred.clone()),
+        unconfigured,
+        provider_sources: provider_sources(prepared),
     };
     let applying = crate::timing::phase("apply walk");
     let (evaluation, walk_diags) = prepared.evaluate_concurrently(&applier, options.limit());
@@ -588,6 +761,8 @@ pub fn apply(
         runtime().block_on(applier.delete_orphans(&mut diags));
     }
     let applied = applier.applied.load(Ordering::SeqCst);
+    // A stage leaves the outputs that wait for a later one as state had them.
+    let staged = !applier.deferral.changes().is_empty();
     if let Some(root) = evaluation.root() {
         let outputs: BTreeMap<String, OutputState> = prepared
             .config
@@ -596,6 +771,10 @@ pub fn apply(
             .iter()
             .filter_map(|o| {
                 let v = root.outputs.get(&o.name)?;
+                if staged && !v.is_wholly_known() {
+                    let kept = prior_outputs.get(&o.name)?;
+                    return Some((o.name.clone(), kept.clone()));
+                }
                 Some((
                     o.name.clone(),
                     OutputState {
@@ -651,17 +830,25 @@ pub fn destroy(
     options: &ChangeOptions,
     progress: &dyn Progress,
 ) -> (usize, Diagnostics) {
-    let (prior, mut diags) = match begin(prepared, store.as_ref(), progress) {
+    let (prior, deferral, mut diags) = match begin(prepared, store.as_ref(), progress) {
         Ok(x) => x,
         Err(d) => return (0, d),
     };
+    let unconfigured = deferral.unconfigured(&prepared.providers);
     let basis = options
         .basis
         .as_ref()
         .filter(|b| b.lineage == prior.lineage && b.serial == prior.serial);
     let refreshed = match basis {
         Some(b) => record_basis(store.as_ref(), b, &mut diags).then(|| (b.state.clone(), 0)),
-        None => refresh_and_record(prepared, store.as_ref(), prior, options, &mut diags),
+        None => refresh_and_record(
+            prepared,
+            store.as_ref(),
+            prior,
+            options,
+            &unconfigured,
+            &mut diags,
+        ),
     };
     let Some((prior, _)) = refreshed else {
         return (0, diags.sorted_unique());
@@ -683,6 +870,9 @@ pub fn destroy(
         applied: AtomicUsize::new(0),
         cancel: options.cancel.clone(),
         removed: crate::plan::RemovedRules::default(),
+        deferral,
+        unconfigured,
+        provider_sources: provider_sources(prepared),
     };
     runtime().block_on(applier.delete_orphans(&mut diags));
     if let Err(e) = store.commit(Commit {

@@ -26,6 +26,12 @@ impl Applier<'_> {
             .keys()
             .filter(|a| !seen.contains(*a) && !renamed.contains(*a))
             .filter(|a| {
+                self.prior
+                    .resources
+                    .get(*a)
+                    .is_none_or(|rs| !self.unconfigured.contains(&rs.provider))
+            })
+            .filter(|a| {
                 self.targets.as_ref().is_none_or(|t| {
                     ResourceInstance::parse(a).is_ok_and(|instance| t.contains(&instance))
                 })
@@ -51,7 +57,7 @@ impl Applier<'_> {
         if !self.forget(&forgotten, diags).await {
             return;
         }
-        let mut order = DestroyOrder::new(&self.prior, &orphans);
+        let mut order = DestroyOrder::new(&self.prior, &orphans, &self.provider_sources);
         let limit =
             tokio::sync::Semaphore::new(self.limit.clamp(1, tokio::sync::Semaphore::MAX_PERMITS));
         let limit = &limit;
@@ -196,7 +202,13 @@ struct DestroyOrder {
 }
 
 impl DestroyOrder {
-    fn new(state: &Snapshot, addresses: &[String]) -> DestroyOrder {
+    /// `provider_sources`: per provider state address, the resources its
+    /// configuration refers to, which wait for that provider's objects.
+    fn new(
+        state: &Snapshot,
+        addresses: &[String],
+        provider_sources: &HashMap<String, Vec<String>>,
+    ) -> DestroyOrder {
         let mut instances: HashMap<String, Vec<String>> = HashMap::new();
         for a in addresses {
             instances.entry(block_of(a)).or_default().push(a.clone());
@@ -207,7 +219,8 @@ impl DestroyOrder {
             let Some(rs) = state.resources.get(a) else {
                 continue;
             };
-            for d in &rs.dependencies {
+            let through_provider = provider_sources.get(&rs.provider).into_iter().flatten();
+            for d in rs.dependencies.iter().chain(through_provider) {
                 if *d != base && instances.contains_key(d) {
                     edges.insert((base.clone(), d.clone()));
                 }

@@ -1,7 +1,7 @@
 //! Refreshing state before a plan or an apply, and recording what the refresh (or
 //! the plan's) found.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashSet};
 
 use plinth_state::{Commit, Snapshot, StateStore};
 
@@ -20,6 +20,7 @@ pub(super) fn refreshed_with_basis(
     with_imports: &Snapshot,
     options: &ChangeOptions,
     imported: &BTreeMap<String, String>,
+    unconfigured: &HashSet<String>,
 ) -> (Snapshot, Vec<PlannedChange>, Diagnostics, Basis) {
     let basis = |state: Snapshot, put, remove| Basis {
         lineage: prior.lineage.clone(),
@@ -38,25 +39,32 @@ pub(super) fn refreshed_with_basis(
         let b = basis(with_imports.clone(), put, Vec::new());
         return (with_imports.clone(), Vec::new(), Diagnostics::default(), b);
     }
-    let r = refresh(with_imports, &prepared.providers, options.limit());
+    let r = refresh(
+        with_imports,
+        &prepared.providers,
+        options.limit(),
+        unconfigured,
+    );
     let (put, remove) = r.commit_parts_with(&imported);
     let b = basis(r.state.clone(), put, remove);
     (r.state, r.drift, r.diagnostics, b)
 }
 
 /// Refreshes `prior` and writes what changed outside plinth to the store: the state
-/// to apply against, and how many instances drifted.
+/// to apply against, and how many instances drifted. The objects of `unconfigured`
+/// providers (state addresses) are kept as stored.
 pub(super) fn refresh_and_record(
     prepared: &Prepared,
     store: &dyn StateStore,
     prior: Snapshot,
     options: &ChangeOptions,
+    unconfigured: &HashSet<String>,
     diags: &mut Diagnostics,
 ) -> Option<(Snapshot, usize)> {
     if options.skip_refresh {
         return Some((prior, 0));
     }
-    let r = refresh(&prior, &prepared.providers, options.limit());
+    let r = refresh(&prior, &prepared.providers, options.limit(), unconfigured);
     diags.extend(r.diagnostics.clone());
     if r.diagnostics.has_errors() {
         return None;

@@ -100,6 +100,15 @@ impl View for JsonView {
                 "The state has changes its published copy did not show; planning again.".into()
             }
             Notice::Importing { address, id } => format!("{address}: Importing from ID {id:?}..."),
+            Notice::NextStage { stage, waiting } => format!(
+                "{waiting} deferred resource(s) can be planned now that their provider configuration is known: planning stage {stage}."
+            ),
+            Notice::NewRunNeeded { waiting } => format!(
+                "{waiting} resource(s) wait for a provider whose configuration this apply changed; run apply again to plan and apply them with the new configuration."
+            ),
+            Notice::StageLeft { waiting } => format!(
+                "This saved plan was partial: {waiting} resource(s) still wait for provider configuration. Run plan (or apply) again to plan and apply them."
+            ),
         };
         log(&text);
     }
@@ -118,6 +127,13 @@ impl View for JsonView {
             return;
         }
         planned_changes(plan);
+        for d in &plan.deferred {
+            log(&format!(
+                "{}: Deferred to the next stage ({})",
+                d.address,
+                d.reason.describe()
+            ));
+        }
         let (add, change, remove) = plan.counts();
         emit(
             "info",

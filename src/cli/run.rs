@@ -167,7 +167,7 @@ pub fn run(
             skip_refresh: !args.refresh,
             refresh_only: args.refresh_only,
             cancel: CancelToken::new(),
-            basis: None,
+            ..ChangeOptions::default()
         },
         destroy: args.destroy || mode == Mode::Destroy,
         lock_timeout: args.lock_timeout,

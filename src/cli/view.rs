@@ -69,6 +69,15 @@ impl View for TerminalView {
             Notice::Importing { address, id } => {
                 println!("{address}: Importing from ID {id:?}...")
             }
+            Notice::NextStage { stage, waiting } => println!(
+                "\n{waiting} deferred resource(s) can be planned now that their provider configuration is known: planning stage {stage}.\n"
+            ),
+            Notice::NewRunNeeded { waiting } => println!(
+                "\n{waiting} resource(s) wait for a provider whose configuration this apply changed; a provider is configured once per run, so run plinth apply again to plan and apply them with the new configuration."
+            ),
+            Notice::StageLeft { waiting } => println!(
+                "\nThis saved plan was partial: {waiting} resource(s) still wait for provider configuration that this apply made known. Run plinth plan (or plinth apply) again to plan and apply them."
+            ),
         }
     }
 
@@ -172,7 +181,9 @@ impl View for TerminalView {
 /// Prints why an operation stopped, as plinth always has; the exit code is 1.
 pub fn report(error: &OperationError) -> u8 {
     match error {
-        OperationError::Invalid { .. } | OperationError::Declined => eprintln!("{error}"),
+        OperationError::Invalid { .. }
+        | OperationError::Declined
+        | OperationError::DeclinedStage { .. } => eprintln!("{error}"),
         OperationError::Cancelled { .. } => eprintln!("\n{error}"),
         OperationError::Lock(_) => eprintln!("Error acquiring the state lock: {error}"),
         OperationError::ReadState(_) => eprintln!("Error reading the state: {error}"),

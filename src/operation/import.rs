@@ -44,16 +44,25 @@ pub fn import(request: &ImportRequest, store: &Store, view: &dyn View) -> Result
     };
     let locked = lock(store, view, "import", Duration::ZERO)?;
     let store = locked.open().map_err(OperationError::State)?;
-    match store.snapshot() {
+    let prior = match store.snapshot() {
         Ok(s) if s.resources.contains_key(address) => {
             return Err(OperationError::AlreadyManaged {
                 address: address.clone(),
             })
         }
-        Ok(_) => {}
+        Ok(s) => s,
         Err(e) => return Err(OperationError::ReadState(e)),
+    };
+    let (deferral, configured) = configure_providers(&prepared, &prior);
+    check(view, &prepared.sources, &configured)?;
+    let unknown =
+        crate::plugin::Providers::config_key(resource).and_then(|k| deferral.provider(&k));
+    if let Some(p) = unknown {
+        return Err(OperationError::Request(format!(
+            "cannot import {address}: the {} is unknown until what it comes from is applied. Run plinth apply first.",
+            p.describe()
+        )));
     }
-    check(view, &prepared.sources, &configure_providers(&prepared))?;
     let Some((provider_address, provider)) = prepared.providers.for_resource(resource) else {
         return Err(OperationError::NoProvider {
             type_name: resource.type_name.clone(),

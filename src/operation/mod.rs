@@ -89,6 +89,16 @@ pub enum Notice<'a> {
     PlanningAgain,
     /// `import`: the provider is asked for the object.
     Importing { address: &'a str, id: &'a str },
+    /// Staged apply: the stage before left `waiting` instances for their provider's
+    /// configuration, which is known now; stage `stage` is planned next.
+    NextStage { stage: usize, waiting: usize },
+    /// A partial saved plan was applied: `waiting` instances are left for the next
+    /// plan (their provider's configuration is known now).
+    StageLeft { waiting: usize },
+    /// Staged apply stopped after a stage that changed what an already configured
+    /// provider's configuration comes from: a plugin is configured once per run,
+    /// so the `waiting` instances are planned by the next run.
+    NewRunNeeded { waiting: usize },
 }
 
 /// What an operation asks before it changes anything.
@@ -200,6 +210,10 @@ pub enum OperationError {
     /// The view's confirmation said no.
     #[error("Apply cancelled.")]
     Declined,
+    /// The view said no to a later stage of a staged apply: the stages before were
+    /// applied and saved.
+    #[error("Apply cancelled at stage {stage}: the stages before it were applied and saved; {waiting} change(s) of stage {stage} were not made. Run plinth apply again to make them.")]
+    DeclinedStage { stage: usize, waiting: usize },
     /// The cancel token stopped an apply: what was in flight finished and was saved.
     #[error("Interrupted: the changes in flight finished and were saved; {not_started} change(s) were not started. Run plinth apply again to finish.")]
     Cancelled { not_started: usize },

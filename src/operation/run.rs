@@ -10,6 +10,7 @@ use plinth_state::{Snapshot, StateStore};
 use super::{check, lock, CancelToken, Notice, OperationError, Question, Result, Store};
 use super::{Summary, View};
 use crate::apply::{self, ChangeOptions};
+use crate::plan::deferred::{needs_new_run, MAX_STAGES};
 use crate::plan::Plan;
 use crate::stack::{prepare, Prepared, StackOptions};
 
@@ -109,7 +110,68 @@ pub fn apply(
     if !view.confirm(question) {
         return Err(OperationError::Declined);
     }
-    execute(&prepared, store, &plan, request.destroy, &change, view)
+    execute(
+        &prepared,
+        Arc::clone(&store),
+        &plan,
+        request.destroy,
+        &change,
+        view,
+    )?;
+    apply_stages(&prepared, &store, plan, &change, view)
+}
+
+/// Staged apply: while the stage just applied left instances waiting for their
+/// provider's configuration, plans the next stage (the state now holds what the
+/// configuration comes from), shows it, asks again and applies it. A
+/// configuration that no stage can make known is an error when planned
+/// (`plan::deferred::stays_unknown`); [`MAX_STAGES`] bounds the rest.
+fn apply_stages(
+    prepared: &Prepared,
+    store: &Arc<dyn StateStore>,
+    mut plan: Plan,
+    change: &ChangeOptions,
+    view: &dyn View,
+) -> Result<()> {
+    let mut stage = 1;
+    while plan.is_partial() {
+        if needs_new_run(&plan.deferred) {
+            view.notice(Notice::NewRunNeeded {
+                waiting: plan.deferred.len(),
+            });
+            return Ok(());
+        }
+        if stage == MAX_STAGES {
+            return Err(OperationError::Request(format!(
+                "{} instances still wait for their provider configuration after {MAX_STAGES} stages; plinth stops here. Run plinth plan to see why.",
+                plan.deferred.len()
+            )));
+        }
+        stage += 1;
+        view.notice(Notice::NextStage {
+            stage,
+            waiting: plan.deferred.len(),
+        });
+        let current = store.snapshot().map_err(OperationError::State)?;
+        let next = ChangeOptions {
+            basis: None,
+            deferred: Default::default(),
+            ..change.clone()
+        };
+        plan = show_plan(prepared, &current, &next, false, view)?;
+        if !plan.has_changes() {
+            view.applied_nothing(&current.outputs);
+            return Ok(());
+        }
+        if !view.confirm(Question::Apply) {
+            return Err(OperationError::DeclinedStage {
+                stage,
+                waiting: plan.changes.iter().filter(|c| c.action.is_change()).count(),
+            });
+        }
+        execute(prepared, Arc::clone(store), &plan, false, &next, view)?;
+    }
+    Ok(())
 }
 
 pub(super) fn prepare_checked(
@@ -177,6 +239,7 @@ pub(super) fn execute(
     // Apply starts from what the plan read, when the state has not moved since.
     let change = &ChangeOptions {
         basis: plan.basis.clone().or_else(|| change.basis.clone()),
+        deferred: plan.deferred.iter().map(|d| d.address.clone()).collect(),
         ..change.clone()
     };
     let (_, diags) = if destroy {

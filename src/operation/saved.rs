@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use super::run::{execute, prepare_checked, settle, RunRequest};
-use super::{check, lock, CancelToken, OperationError, Result, Store, Summary, View};
+use super::{check, lock, CancelToken, Notice, OperationError, Result, Store, Summary, View};
 use crate::apply::{self, ChangeOptions};
 use crate::config::vars::{InputValue, RawValue};
 use crate::plan::file::{config_hash, PlanFile};
@@ -128,6 +128,7 @@ pub fn apply_saved(
         refresh_only: file.refresh_only,
         cancel: cancel.clone(),
         basis: None,
+        deferred: Default::default(),
     };
     let (now, diags) = if file.destroy {
         apply::plan_destroy(&prepared, &published, &change)
@@ -170,5 +171,12 @@ pub fn apply_saved(
         basis: now.basis.clone(),
         ..change
     };
-    execute(&prepared, store, &saved, file.destroy, &change, view)
+    execute(&prepared, store, &saved, file.destroy, &change, view)?;
+    // A partial plan applies its stage only: what was approved is what it shows.
+    if saved.is_partial() {
+        view.notice(Notice::StageLeft {
+            waiting: saved.deferred.len(),
+        });
+    }
+    Ok(())
 }

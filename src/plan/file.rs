@@ -90,10 +90,24 @@ pub struct PlanFile {
     /// plan is applied.
     #[serde(default)]
     pub plan_time: Option<String>,
+    /// Instances this partial plan leaves for a later stage (their provider's
+    /// configuration is unknown, or they depend on such an instance).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub deferred: Vec<EncodedDeferred>,
     /// The plan in Terraform's JSON plan format, as planning rendered it (what
     /// `show --json FILE` prints).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub terraform_json: Option<J>,
+}
+
+/// A deferred instance: its address, its provider's state address, the reason's
+/// code (`provider_config_unknown`, `deferred_prereq`) and words.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct EncodedDeferred {
+    pub address: String,
+    pub provider_name: String,
+    pub reason: String,
+    pub detail: String,
 }
 
 #[derive(Debug, Serialize, Deserialize)]
@@ -334,6 +348,16 @@ impl PlanFile {
             drift: plan.drift.iter().map(encode_change).collect(),
             imports: plan.imports.clone(),
             plan_time: None,
+            deferred: plan
+                .deferred
+                .iter()
+                .map(|d| EncodedDeferred {
+                    address: d.address.to_string(),
+                    provider_name: d.provider.clone(),
+                    reason: d.reason.code().to_string(),
+                    detail: d.reason.describe(),
+                })
+                .collect(),
             terraform_json: Some(super::render::json(plan)),
         }
     }
@@ -379,6 +403,20 @@ impl PlanFile {
             basis: None,
             json: None,
             checks: Vec::new(),
+            deferred: self
+                .deferred
+                .iter()
+                .filter_map(|d| {
+                    Some(super::deferred::DeferredChange {
+                        address: ResourceInstance::parse(&d.address).ok()?,
+                        provider: d.provider_name.clone(),
+                        reason: super::deferred::DeferReason::Saved {
+                            code: d.reason.clone(),
+                            detail: d.detail.clone(),
+                        },
+                    })
+                })
+                .collect(),
             saved_json: self.terraform_json.clone().map(std::sync::Arc::new),
         }
     }
@@ -490,10 +528,26 @@ impl PlanFile {
                 }
             }
         }
+        if self.deferred != now.deferred {
+            let saved: Vec<&str> = self.deferred.iter().map(|d| d.address.as_str()).collect();
+            let again: Vec<&str> = now.deferred.iter().map(|d| d.address.as_str()).collect();
+            return Some(format!(
+                "the saved plan defers {}, planning again defers {}",
+                list_or_none(&saved),
+                list_or_none(&again)
+            ));
+        }
         let outputs = |f: &PlanFile| serde_json::to_value(&f.output_changes).unwrap_or(J::Null);
         let (a, b) = (outputs(self), outputs(now));
         let show = !has_sensitive(&a) && !has_sensitive(&b);
         json_difference(&a, &b, "output changes", show)
+    }
+}
+
+fn list_or_none(addresses: &[&str]) -> String {
+    match addresses.is_empty() {
+        true => "nothing".to_string(),
+        false => addresses.join(", "),
     }
 }
 

@@ -125,10 +125,32 @@ pub fn document(plan: &Plan) -> J {
     if !checks.is_empty() {
         doc.insert("checks".into(), J::Array(checks));
     }
+    if !plan.deferred.is_empty() {
+        let deferred: Vec<J> = plan.deferred.iter().map(deferred_change).collect();
+        doc.insert("deferred_changes".into(), J::Array(deferred));
+    }
     doc.insert("applyable".into(), json!(plan.has_changes()));
-    doc.insert("complete".into(), json!(context.is_none_or(|c| c.complete)));
+    doc.insert(
+        "complete".into(),
+        json!(context.is_none_or(|c| c.complete) && plan.deferred.is_empty()),
+    );
     doc.insert("errored".into(), json!(false));
     J::Object(doc)
+}
+
+/// A deferred instance as Terraform 1.9's JSON plan lists it (`reason` and the
+/// `resource_change`, whose change is not planned yet), with plinth's words.
+fn deferred_change(d: &super::deferred::DeferredChange) -> J {
+    let mut change = resource_head(&d.address);
+    if !d.address.module.is_root() {
+        change.insert("module_address".into(), json!(d.address.module.to_string()));
+    }
+    change.insert("provider_name".into(), json!(provider_name(&d.provider)));
+    json!({
+        "reason": d.reason.code(),
+        "plinth_detail": d.reason.describe(),
+        "resource_change": change,
+    })
 }
 
 fn has_values(values: &J) -> bool {

@@ -2,6 +2,7 @@
 //! during the graph walk by asking each instance's provider; it carries what
 //! Terraform's JSON plan needs (before, after with unknowns, replace paths, reasons).
 
+pub mod deferred;
 pub mod file;
 pub mod json;
 pub mod json_checks;
@@ -99,6 +100,9 @@ pub struct Plan {
     pub saved_json: Option<std::sync::Arc<serde_json::Value>>,
     /// What planning found of every condition: the JSON plan's `checks`.
     pub checks: Vec<crate::graph::walk::CheckResult>,
+    /// Instances left for a later stage because their provider's configuration is
+    /// not known yet (or they depend on such an instance): a partial plan.
+    pub deferred: Vec<deferred::DeferredChange>,
 }
 
 /// The state a plan walked against: the state at `serial` with the objects `import`
@@ -212,7 +216,15 @@ impl Plan {
         if self.refresh_only {
             return !self.drift.is_empty();
         }
-        self.has_resource_changes() || !self.output_changes.is_empty() || !self.imports.is_empty()
+        self.has_resource_changes()
+            || !self.output_changes.is_empty()
+            || !self.imports.is_empty()
+            || !self.deferred.is_empty()
+    }
+
+    /// Whether instances wait for a later stage (see [`deferred`]).
+    pub fn is_partial(&self) -> bool {
+        !self.deferred.is_empty()
     }
 
     pub fn has_resource_changes(&self) -> bool {
@@ -600,6 +612,7 @@ pub struct Planner<'s> {
     reads: Mutex<Vec<DataRead>>,
     decided: Decided,
     dependencies: HashMap<(ModuleId, String), Vec<String>>,
+    deferral: Option<&'s deferred::Deferral>,
 }
 
 impl<'s> Planner<'s> {
@@ -621,7 +634,15 @@ impl<'s> Planner<'s> {
             reads: Mutex::new(Vec::new()),
             decided: Decided::default(),
             dependencies: HashMap::new(),
+            deferral: None,
         }
+    }
+
+    /// Which provider configurations are unknown: their instances, and what depends
+    /// on them, are deferred instead of planned.
+    pub fn with_deferral(mut self, deferral: &'s deferred::Deferral) -> Self {
+        self.deferral = Some(deferral);
+        self
     }
 
     /// What each resource depends on (as `apply` records it in state), so a data
@@ -664,6 +685,21 @@ impl<'s> Planner<'s> {
                 .is_some_and(|t| !t.contains(&instance))
             {
                 continue;
+            }
+            // An unconfigured provider cannot destroy its objects in this stage.
+            if let Some(d) = self.deferral {
+                let waiting = d
+                    .unknown_providers()
+                    .into_iter()
+                    .find(|p| self.providers.address_of(&p.provider) == Some(rs.provider.as_str()));
+                if let Some(p) = waiting {
+                    d.defer(
+                        &instance,
+                        &rs.provider,
+                        deferred::DeferReason::ProviderConfig(p),
+                    );
+                    continue;
+                }
             }
             let declared = declared_resource(config, &instance).is_some();
             let by_key = matches!(instance.key, addrs::InstanceKey::Str(_));
@@ -776,6 +812,14 @@ impl ResourceHandler for Planner<'_> {
         scope_wants(self.targets.as_ref(), module, path, block)
     }
 
+    fn provider_config(&self, module: ModuleId, local: &str, config: &Value) {
+        // A root block known from state but unknown with this plan's values (what
+        // it comes from is replaced): its instances wait for the next stage too.
+        if let Some(d) = self.deferral.filter(|d| module == 0 && d.has_site(local)) {
+            d.unknown_config(local, config, true);
+        }
+    }
+
     fn instance<'a>(
         &'a self,
         module: ModuleId,
@@ -796,6 +840,14 @@ impl ResourceHandler for Planner<'_> {
                 diags.push(no_provider(resource));
                 return (Value::unknown(), diags);
             };
+            if let Some(d) = self.deferral {
+                let key = Providers::config_key(resource);
+                let deps = self.dependencies.get(&(module, resource.address()));
+                if let Some(reason) = d.reason(instance, key.as_deref(), deps) {
+                    d.defer(instance, provider_address, reason);
+                    return (Value::unknown(), diags);
+                }
+            }
             if resource.mode == crate::lang::refs::ResourceMode::Data {
                 let waits = self
                     .dependencies

@@ -47,18 +47,30 @@ impl Refreshed {
     }
 }
 
-/// Reads every instance in `prior` through its provider.
-pub fn refresh(prior: &Snapshot, providers: &Providers, limit: usize) -> Refreshed {
-    runtime().block_on(refresh_async(prior, providers, limit))
+/// Reads every instance in `prior` through its provider, except those of the
+/// provider configurations `skip` names (state addresses of providers left
+/// unconfigured, whose objects stay as stored).
+pub fn refresh(
+    prior: &Snapshot,
+    providers: &Providers,
+    limit: usize,
+    skip: &std::collections::HashSet<String>,
+) -> Refreshed {
+    runtime().block_on(refresh_async(prior, providers, limit, skip))
 }
 
-async fn refresh_async(prior: &Snapshot, providers: &Providers, limit: usize) -> Refreshed {
+async fn refresh_async(
+    prior: &Snapshot,
+    providers: &Providers,
+    limit: usize,
+    skip: &std::collections::HashSet<String>,
+) -> Refreshed {
     let limit = tokio::sync::Semaphore::new(limit.clamp(1, tokio::sync::Semaphore::MAX_PERMITS));
     let limit = &limit;
     let mut reads: FuturesUnordered<_> = prior
         .resources
         .values()
-        .filter(|rs| !crate::plan::is_data_address(&rs.address))
+        .filter(|rs| !crate::plan::is_data_address(&rs.address) && !skip.contains(&rs.provider))
         .map(|rs| async move {
             let instance = match ResourceInstance::parse(&rs.address) {
                 Ok(i) => i,

@@ -271,7 +271,7 @@ pub fn text(plan: &Plan, color: bool) -> String {
                 || plan.imports.contains_key(&c.address.to_string())
         })
         .collect();
-    if shown.is_empty() && plan.output_changes.is_empty() {
+    if shown.is_empty() && plan.output_changes.is_empty() && plan.deferred.is_empty() {
         out.push_str(&p.bold("No changes."));
         out.push_str(" Your infrastructure matches the configuration.\n");
         return out;
@@ -334,11 +334,41 @@ pub fn text(plan: &Plan, color: bool) -> String {
             out.push_str(&line);
             out.push('\n');
         }
-        if shown.is_empty() {
+        if shown.is_empty() && plan.deferred.is_empty() {
             out.push_str("\nYou can apply this plan to save these new output values to the plinth state, without changing any real infrastructure.\n");
         }
     }
+    deferred_text(plan, &p, &mut out);
     out
+}
+
+/// The instances a partial plan leaves for the next stage, with why.
+fn deferred_text(plan: &Plan, p: &Paint, out: &mut String) {
+    if plan.deferred.is_empty() {
+        return;
+    }
+    let n = plan.deferred.len();
+    let _ = writeln!(
+        out,
+        "\n{} this plan is partial: {n} resource{} wait{} for provider configuration that is known only after this stage is applied:\n",
+        p.bold("Note:"),
+        if n == 1 { "" } else { "s" },
+        if n == 1 { "s" } else { "" },
+    );
+    for d in &plan.deferred {
+        let _ = writeln!(
+            out,
+            "  {} {} ({})",
+            p.cyan("…"),
+            d.address,
+            d.reason.describe()
+        );
+    }
+    if super::deferred::needs_new_run(&plan.deferred) {
+        out.push_str("\nA provider they use is configured already and its configuration changes in this plan: apply this plan, then run plinth apply again for them (a provider is configured once per run).\n");
+    } else {
+        out.push_str("\nplinth apply applies the changes above, then plans the deferred resources as its next stage (and asks again, unless --auto-approve). A saved plan applies this stage only.\n");
+    }
 }
 
 /// The plan in Terraform's JSON plan format (`terraform show -json`): the one a plan

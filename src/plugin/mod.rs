@@ -427,6 +427,30 @@ impl Providers {
             .map(|(a, p)| (a.as_str(), p.as_ref()))
     }
 
+    /// The key of the provider configuration a resource uses (`aws`, `aws.west`: the
+    /// root's local address), or `None` for the built-in provider.
+    pub fn config_key(resource: &crate::config::Resource) -> Option<String> {
+        if builtin::is_builtin(&resource.type_name) {
+            return None;
+        }
+        let Some(p) = &resource.provider else {
+            return Some(resource.provider_name().to_string());
+        };
+        let (name, alias) = match &p.root {
+            Some((name, alias)) => (name, alias),
+            None => (&p.name, &p.alias),
+        };
+        Some(match alias {
+            Some(a) => format!("{name}.{a}"),
+            None => name.clone(),
+        })
+    }
+
+    /// The state address of the plugin registered under local address `key`.
+    pub fn address_of(&self, key: &str) -> Option<&str> {
+        self.by_prefix.get(key).map(|(a, _)| a.as_str())
+    }
+
     /// The provider state says made an instance, falling back to the type's.
     pub fn for_state(&self, address: &str, type_name: &str) -> Option<&dyn Provider> {
         if address == builtin::PROVIDER_ADDRESS {

@@ -31,6 +31,7 @@ mod public_modules;
 mod resource_bombs;
 mod review_bugs;
 mod sensitive;
+mod staged_apply;
 mod state_trust;
 mod terraform_cli;
 mod validate_errors;

@@ -9,12 +9,17 @@
 //!   sensitive in the schema (never shown in plans), permissions `0700` by default.
 //! - `local_directory`: a directory at `path` with `permission`.
 //! - data source `local_file`: reads `filename`.
+//! - `provider "local" { root = "DIR" }` (optional, plinth's own): relative
+//!   `filename`s and `path`s are resolved under `DIR` instead of the provider's
+//!   working directory (what plinth's staged-apply tests configure from a value
+//!   another resource produces).
 //! - `provider_meta "local" { module_name = "..." }` is accepted in any module; when
 //!   `PLINTH_LOCAL_META_LOG` names a file, each call that carries it appends a line
 //!   `<call> <type> <module_name>` there (for tests of what the engine sends).
 
 use std::os::unix::fs::PermissionsExt;
-use std::path::Path;
+use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
 
 use base64::Engine as _;
 use plinth_provider_sdk::{
@@ -29,7 +34,43 @@ fn main() -> std::process::ExitCode {
 
 struct Local;
 
+/// The provider block's `root`, set once by ConfigureProvider.
+static ROOT: OnceLock<PathBuf> = OnceLock::new();
+
+/// Where a configured relative path lies: under `root` when the provider has one.
+fn resolve(name: &str) -> PathBuf {
+    match ROOT.get() {
+        Some(root) if Path::new(name).is_relative() => root.join(name),
+        _ => PathBuf::from(name),
+    }
+}
+
 impl Provider for Local {
+    fn schema(&self) -> Schema {
+        schema(
+            vec![(
+                "root",
+                optional("Directory that relative filename and path arguments are resolved under."),
+            )],
+            "Files and directories on the machine running the provider.",
+        )
+    }
+
+    fn configure(&self, config: &Object) -> Vec<Diagnostic> {
+        if !config.is_known("root") {
+            return vec![Diagnostic::error(
+                "Unknown root",
+                "The provider's root must be known when it is configured.",
+            )
+            .at("root")];
+        }
+        if let Some(root) = config.string("root") {
+            // A process is configured once; a second call keeps the first root.
+            let _ = ROOT.set(PathBuf::from(root));
+        }
+        Vec::new()
+    }
+
     /// Unlimited, unless `PLINTH_LOCAL_MAX_CONCURRENCY` says otherwise (for slow or
     /// network file systems).
     fn max_concurrency(&self) -> Option<usize> {
@@ -272,7 +313,8 @@ impl Resource for LocalFile {
         let content = Self::content(planned)?;
         let file_mode = mode(planned, "file_permission").map_err(|d| vec![d])?;
         let dir_mode = mode(planned, "directory_permission").map_err(|d| vec![d])?;
-        let path = Path::new(&filename);
+        let resolved = resolve(&filename);
+        let path = resolved.as_path();
         if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
             if !parent.exists() {
                 std::fs::create_dir_all(parent).or_else(|e| {
@@ -297,7 +339,7 @@ impl Resource for LocalFile {
         let Some(filename) = current.string("filename") else {
             return Ok(None);
         };
-        let bytes = match std::fs::read(&filename) {
+        let bytes = match std::fs::read(resolve(&filename)) {
             Ok(b) => b,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
             Err(e) => return fail("Cannot read file", format!("{filename}: {e}")),
@@ -316,10 +358,10 @@ impl Resource for LocalFile {
 
     /// Imports the file at path `id`: its content and permissions as they are.
     fn import(&self, id: &str) -> Result<Object> {
-        let bytes =
-            std::fs::read(id).or_else(|e| fail("Cannot import file", format!("{id}: {e}")))?;
-        let meta =
-            std::fs::metadata(id).or_else(|e| fail("Cannot import file", format!("{id}: {e}")))?;
+        let bytes = std::fs::read(resolve(id))
+            .or_else(|e| fail("Cannot import file", format!("{id}: {e}")))?;
+        let meta = std::fs::metadata(resolve(id))
+            .or_else(|e| fail("Cannot import file", format!("{id}: {e}")))?;
         let mut o = Object(Default::default());
         o.set("filename", Value::string(id));
         o.set(
@@ -340,7 +382,7 @@ impl Resource for LocalFile {
 
     fn delete(&self, prior: &Object) -> Result<()> {
         let filename = prior.require_string("filename")?;
-        match std::fs::remove_file(&filename) {
+        match std::fs::remove_file(resolve(&filename)) {
             Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
                 fail("Cannot delete file", format!("{filename}: {e}"))
             }
@@ -471,9 +513,9 @@ impl Resource for LocalDirectory {
     fn create(&self, planned: &Object) -> Result<Object> {
         let path = planned.require_string("path")?;
         let m = mode(planned, "permission").map_err(|d| vec![d])?;
-        std::fs::create_dir_all(&path)
+        std::fs::create_dir_all(resolve(&path))
             .or_else(|e| fail("Cannot create directory", format!("{path}: {e}")))?;
-        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(m))
+        std::fs::set_permissions(resolve(&path), std::fs::Permissions::from_mode(m))
             .or_else(|e| fail("Cannot set permissions", format!("{path}: {e}")))?;
         let mut state = planned.clone();
         state.set("id", Value::string(path));
@@ -484,7 +526,7 @@ impl Resource for LocalDirectory {
         let Some(path) = current.string("path") else {
             return Ok(None);
         };
-        Ok(Path::new(&path).is_dir().then(|| current.clone()))
+        Ok(resolve(&path).is_dir().then(|| current.clone()))
     }
 
     fn update(&self, _prior: &Object, planned: &Object) -> Result<Object> {
@@ -493,7 +535,7 @@ impl Resource for LocalDirectory {
 
     /// Imports the directory at path `id`.
     fn import(&self, id: &str) -> Result<Object> {
-        let meta = std::fs::metadata(id)
+        let meta = std::fs::metadata(resolve(id))
             .or_else(|e| fail("Cannot import directory", format!("{id}: {e}")))?;
         if !meta.is_dir() {
             return fail(
@@ -513,7 +555,7 @@ impl Resource for LocalDirectory {
 
     fn delete(&self, prior: &Object) -> Result<()> {
         let path = prior.require_string("path")?;
-        match std::fs::remove_dir(&path) {
+        match std::fs::remove_dir(resolve(&path)) {
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
             Err(e) => fail(
                 "Cannot delete directory",
@@ -554,7 +596,7 @@ impl DataSource for LocalFileData {
 
     fn read(&self, config: &Object) -> Result<Object> {
         let filename = config.require_string("filename")?;
-        let bytes = std::fs::read(&filename)
+        let bytes = std::fs::read(resolve(&filename))
             .or_else(|e| fail("Cannot read file", format!("{filename}: {e}")))?;
         let mut state = config.clone();
         state.set(

@@ -106,6 +106,10 @@ pub trait ResourceHandler: Sync {
         true
     }
 
+    /// A provider block's configuration as this walk evaluated it (called before
+    /// any instance that uses it).
+    fn provider_config(&self, _module: ModuleId, _local: &str, _config: &Value) {}
+
     /// Whether this walk changes the world (apply): then impure functions such as
     /// `timestamp()` give values; in validate and plan they are unknown.
     fn applying(&self) -> bool {
@@ -247,6 +251,9 @@ impl<'a> Walk<'a> {
                     let schema = self.options.providers.provider_schema(&p.name);
                     let value = self.body(&p.body, schema, &scope, &mut Vec::new(), &mut diags);
                     self.diags.extend(diags);
+                    if let Some(h) = self.handler {
+                        h.provider_config(m, &name, &value);
+                    }
                     self.result
                         .provider_configs
                         .insert((m, name.clone()), value);
