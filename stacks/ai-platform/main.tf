@@ -18,6 +18,19 @@ terraform {
   }
 }
 
+# The same settings as stacks/aws-llm-platform's own provider block (which that stack
+# uses when it is applied alone).
+provider "aws" {
+  region = var.region
+
+  default_tags {
+    tags = {
+      platform   = var.cluster_name
+      managed-by = "plinth"
+    }
+  }
+}
+
 module "aws" {
   source = "../aws-llm-platform"
 
