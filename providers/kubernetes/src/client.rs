@@ -586,4 +586,97 @@ mod tests {
         let errors = outcome.unwrap_err();
         assert_eq!(errors[0].summary, "Cannot reach the Kubernetes API");
     }
+
+    fn configured(s: &Settings) -> Result<kube::Config> {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .map_err(|e| error("runtime", e.to_string()))?;
+        runtime.block_on(config(s))
+    }
+
+    #[test]
+    fn host_token_and_exec_make_the_client_configuration() {
+        let settings = Settings {
+            host: Some("https://cluster.example:6443".into()),
+            insecure: Some(true),
+            exec: Some(Exec {
+                api_version: "client.authentication.k8s.io/v1beta1".into(),
+                command: "aws".into(),
+                args: vec![
+                    "eks".into(),
+                    "get-token".into(),
+                    "--cluster-name".into(),
+                    "ai".into(),
+                ],
+                env: [("AWS_PROFILE".to_string(), "ml".to_string())].into(),
+            }),
+            ..Settings::default()
+        };
+        let c = configured(&settings).expect("config");
+        assert_eq!(c.cluster_url.to_string(), "https://cluster.example:6443/");
+        assert!(c.accept_invalid_certs);
+        let exec = c.auth_info.exec.expect("exec");
+        assert_eq!(exec.command.as_deref(), Some("aws"));
+        assert_eq!(exec.args.as_deref().map(|a| a.len()), Some(4));
+        assert_eq!(
+            exec.env
+                .and_then(|e| e.first().and_then(|v| v.get("name").cloned())),
+            Some("AWS_PROFILE".to_string())
+        );
+    }
+
+    #[test]
+    fn the_arguments_override_the_kubeconfig_context() {
+        let dir = std::env::temp_dir().join(format!("plinth-kubeconfig-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).expect("dir");
+        let path = dir.join("config");
+        std::fs::write(
+            &path,
+            "apiVersion: v1\nkind: Config\nclusters:\n- name: a\n  cluster:\n    server: https://a.example\n- name: b\n  cluster:\n    server: https://b.example\ncontexts:\n- name: ctx-a\n  context:\n    cluster: a\n    user: u\n    namespace: ml\n- name: ctx-b\n  context:\n    cluster: b\n    user: u\ncurrent-context: ctx-a\nusers:\n- name: u\n  user:\n    token: file-token\n",
+        )
+        .expect("write");
+        let from_file = Settings {
+            config_paths: vec![path.display().to_string()],
+            ..Settings::default()
+        };
+        let c = configured(&from_file).expect("config");
+        assert_eq!(c.cluster_url.to_string(), "https://a.example/");
+        assert_eq!(c.default_namespace, "ml");
+        let chosen = Settings {
+            config_context: Some("ctx-b".into()),
+            ..from_file.clone()
+        };
+        assert_eq!(
+            configured(&chosen).expect("config").cluster_url.to_string(),
+            "https://b.example/"
+        );
+        let overridden = Settings {
+            host: Some("https://override.example".into()),
+            ..from_file.clone()
+        };
+        assert_eq!(
+            configured(&overridden)
+                .expect("config")
+                .cluster_url
+                .to_string(),
+            "https://override.example/"
+        );
+        let missing = Settings {
+            config_context: Some("nope".into()),
+            ..from_file
+        };
+        let err = configured(&missing).expect_err("a missing context");
+        assert_eq!(err[0].attribute, vec!["config_context".to_string()]);
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[test]
+    fn nothing_configured_is_an_error_at_host() {
+        if std::env::var_os("KUBERNETES_SERVICE_HOST").is_some() {
+            return;
+        }
+        let err = configured(&Settings::default()).expect_err("no cluster");
+        assert_eq!(err[0].summary, "No Kubernetes cluster configured");
+    }
 }
