@@ -110,6 +110,36 @@ resource "kubernetes_service_account" "runner" {
   }
 }
 
+resource "kubernetes_cron_job_v1" "nightly" {
+  metadata {
+    name      = "nightly-eval"
+    namespace = kubernetes_namespace_v1.serving.metadata[0].name
+  }
+  spec {
+    schedule           = "0 3 * * *"
+    timezone           = "Etc/UTC"
+    concurrency_policy = "Forbid"
+    job_template {
+      metadata {}
+      spec {
+        backoff_limit              = 2
+        ttl_seconds_after_finished = "3600"
+        template {
+          metadata {}
+          spec {
+            restart_policy = "OnFailure"
+            container {
+              name    = "eval"
+              image   = "eval:1"
+              command = ["python", "-m", "eval"]
+            }
+          }
+        }
+      }
+    }
+  }
+}
+
 resource "kubernetes_manifest" "quota" {
   manifest = {
     apiVersion = "v1"
@@ -130,6 +160,7 @@ const CM: &str = "/api/v1/namespaces/serving/configmaps/settings";
 const SECRET: &str = "/api/v1/namespaces/serving/secrets/hf-token";
 const SA: &str = "/api/v1/namespaces/serving/serviceaccounts/runner";
 const QUOTA: &str = "/api/v1/namespaces/serving/resourcequotas/gpus";
+const CRON: &str = "/apis/batch/v1/namespaces/serving/cronjobs/nightly-eval";
 
 fn decode(b64: &Value) -> String {
     use base64::Engine;
@@ -166,6 +197,14 @@ fn core_objects_are_created_drift_is_put_back_and_destroy_leaves_nothing() {
     assert_eq!(sa["imagePullSecrets"], json!([{"name": "registry"}]));
     let quota = kmock.get(QUOTA).expect("quota");
     assert_eq!(quota["spec"]["hard"]["requests.nvidia.com/gpu"], "8");
+    let cron = kmock.get(CRON).expect("cron job");
+    assert_eq!(cron["spec"]["schedule"], "0 3 * * *");
+    assert_eq!(cron["spec"]["timeZone"], "Etc/UTC");
+    assert_eq!(cron["spec"]["concurrencyPolicy"], "Forbid");
+    let job = &cron["spec"]["jobTemplate"]["spec"];
+    assert_eq!(job["ttlSecondsAfterFinished"], 3600);
+    assert_eq!(job["template"]["spec"]["restartPolicy"], "OnFailure");
+    assert_eq!(job["template"]["spec"]["containers"][0]["image"], "eval:1");
 
     // The state never holds the secret's value in plain sight of `show`.
     let show = plinth(d, &["state", "show", "kubernetes_secret_v1.token"]);
@@ -923,7 +962,7 @@ fn terraform_applies_and_destroys_the_same_objects_through_the_same_binary() {
     let controller = JobController::start(&kmock.url, "serving");
     let apply = terraform(&["apply", "-auto-approve", "-no-color"]);
     assert_eq!(apply.code, 0, "{}\n{}", apply.stdout, apply.stderr);
-    assert!(apply.stdout.contains("7 added"), "{}", apply.stdout);
+    assert!(apply.stdout.contains("8 added"), "{}", apply.stdout);
     assert_eq!(controller.order(), ["prepare", "evaluate"]);
     assert_eq!(
         kmock.get(CM).expect("config map")["data"],
@@ -948,4 +987,104 @@ fn terraform_applies_and_destroys_the_same_objects_through_the_same_binary() {
     ] {
         assert!(kmock.get(path).is_none(), "{path} is left after destroy");
     }
+}
+
+#[test]
+fn a_manifest_waits_for_its_rollout_and_a_new_name_replaces_it() {
+    let kmock = Kmock::start();
+    let deployment = |name: &str| {
+        format!(
+            r#"
+resource "kubernetes_manifest" "web" {{
+  manifest = {{
+    apiVersion = "apps/v1"
+    kind       = "Deployment"
+    metadata   = {{ name = "{name}", namespace = "default" }}
+    spec = {{
+      replicas = 2
+      selector = {{ matchLabels = {{ app = "web" }} }}
+      template = {{
+        metadata = {{ labels = {{ app = "web" }} }}
+        spec     = {{ containers = [{{ name = "web", image = "nginx:1.27" }}] }}
+      }}
+    }}
+  }}
+  wait {{
+    rollout = true
+  }}
+  timeouts {{
+    create = "20s"
+  }}
+}}
+"#
+        )
+    };
+    // Stands in for the Deployment controller: every replica available, once.
+    let stop = Arc::new(AtomicBool::new(false));
+    let (url, flag) = (kmock.url.clone(), stop.clone());
+    let controller = std::thread::spawn(move || {
+        let kmock = Kmock::attach(&url);
+        let list = "/apis/apps/v1/namespaces/default/deployments";
+        while !flag.load(Ordering::SeqCst) {
+            for d in kmock
+                .get(list)
+                .and_then(|l| l["items"].as_array().cloned())
+                .unwrap_or_default()
+            {
+                if d["status"]["availableReplicas"].is_null() {
+                    let name = d["metadata"]["name"].as_str().unwrap_or("").to_string();
+                    std::thread::sleep(Duration::from_millis(300));
+                    kmock.patch(
+                        &format!("{list}/{name}/status"),
+                        &json!({"status": {"replicas": 2, "availableReplicas": 2, "updatedReplicas": 2}}),
+                    );
+                }
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    });
+    let dir = stack(&[(
+        "main.tf",
+        &format!("{}{}", provider(&kmock), deployment("web")),
+    )]);
+    let d = dir.path();
+    let started = Instant::now();
+    ok(&plinth(d, &["apply", "--auto-approve"]), "apply");
+    // apply returned only once the stand-in controller reported the rollout.
+    assert!(started.elapsed() >= Duration::from_millis(300));
+    let web = kmock
+        .get("/apis/apps/v1/namespaces/default/deployments/web")
+        .expect("deployment");
+    assert_eq!(web["status"]["availableReplicas"], 2);
+    assert_eq!(plan_code(d).0, 0, "the controller's status showed as drift");
+
+    std::fs::write(
+        d.join("main.tf"),
+        format!("{}{}", provider(&kmock), deployment("web-v2")),
+    )
+    .expect("write");
+    let plan = plinth(d, &["plan"]);
+    ok(&plan, "plan");
+    assert!(
+        plan.stdout
+            .contains("kubernetes_manifest.web must be replaced"),
+        "{}",
+        plan.stdout
+    );
+    ok(
+        &plinth(d, &["apply", "--auto-approve"]),
+        "apply the new name",
+    );
+    assert!(kmock
+        .get("/apis/apps/v1/namespaces/default/deployments/web")
+        .is_none());
+    assert!(kmock
+        .get("/apis/apps/v1/namespaces/default/deployments/web-v2")
+        .is_some());
+    stop.store(true, Ordering::SeqCst);
+    let _ = controller.join();
+    ok(&plinth(d, &["destroy", "--auto-approve"]), "destroy");
+    assert!(kmock
+        .get("/apis/apps/v1/namespaces/default/deployments/web-v2")
+        .is_none());
 }
