@@ -300,6 +300,8 @@ pub struct Decision {
     pub config: Value,
     /// The provider's private data for the planned object.
     pub private: Vec<u8>,
+    /// The provider's warnings about the instance (its configuration and its plan).
+    pub warnings: Diagnostics,
 }
 
 /// Whether a planned value is the prior one: equal as stored (a null is a null
@@ -367,17 +369,21 @@ pub async fn decide(
     // Terraform checks each instance's configuration with its provider before
     // planning it.
     let mut invalid = Diagnostics::default();
+    let mut warnings = Diagnostics::default();
     for found in provider.validate(&resource.type_name, false, &config).await {
-        if found.diagnostic.is_error() {
-            let mut d = found.diagnostic;
-            d.attribute = found.attribute.map(Box::new);
+        let mut d = found.diagnostic;
+        d.attribute = found.attribute.map(Box::new);
+        if d.is_error() {
             invalid.push(d);
+        } else {
+            warnings.push(d);
         }
     }
     if invalid.has_errors() {
         return Err(invalid);
     }
-    let planned = marked(provider.plan(request(prior.as_ref())).await?);
+    let mut planned = marked(provider.plan(request(prior.as_ref())).await?);
+    warnings.extend(std::mem::take(&mut planned.warnings));
     let (action, reason) = match &prior {
         None => (Action::Create, None),
         Some(_) if force_replace.is_some() => (replace_action(resource), force_replace),
@@ -409,6 +415,7 @@ pub async fn decide(
         replace_paths,
         config,
         private: planned.private,
+        warnings,
     })
 }
 
@@ -911,13 +918,15 @@ impl ResourceHandler for Planner<'_> {
             let meta = self
                 .providers
                 .provider_meta(&instance.module, resource.provider_name());
-            let decision = match decide(provider, resource, prior, config, force, meta).await {
+            let mut decision = match decide(provider, resource, prior, config, force, meta).await {
                 Ok(d) => d,
                 Err(d) => {
                     diags.extend(about_instance(resource, instance, d));
                     return (Value::unknown(), diags);
                 }
             };
+            let warnings = std::mem::take(&mut decision.warnings);
+            diags.extend(about_instance(resource, instance, warnings));
             self.decided.record(instance, &decision);
             if matches!(
                 decision.action,

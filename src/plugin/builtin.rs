@@ -91,6 +91,7 @@ fn plan(prior: Option<&Value>, config: &Value) -> PlannedState {
             planned: fresh(input, triggers, output),
             requires_replace: Vec::new(),
             private: Vec::new(),
+            warnings: Default::default(),
         };
     };
     if !same(&attr(prior, "triggers_replace"), &triggers) {
@@ -98,6 +99,7 @@ fn plan(prior: Option<&Value>, config: &Value) -> PlannedState {
             planned: fresh(input, triggers, output),
             requires_replace: vec!["triggers_replace".to_string()],
             private: Vec::new(),
+            warnings: Default::default(),
         };
     }
     if same(&attr(prior, "input"), &input) {
@@ -105,6 +107,7 @@ fn plan(prior: Option<&Value>, config: &Value) -> PlannedState {
             planned: prior.clone(),
             requires_replace: Vec::new(),
             private: Vec::new(),
+            warnings: Default::default(),
         };
     }
     let after = Value::Object(BTreeMap::from([
@@ -117,6 +120,7 @@ fn plan(prior: Option<&Value>, config: &Value) -> PlannedState {
         planned: after,
         requires_replace: Vec::new(),
         private: Vec::new(),
+        warnings: Default::default(),
     }
 }
 

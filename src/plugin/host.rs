@@ -661,7 +661,7 @@ impl Provider for PluginProvider {
             let proposed = proposed_new(block, &prior, &config);
             let provider_meta = self.meta(request.provider_meta)?;
             let _slot = self.slot("PlanResourceChange", request.type_name).await;
-            let (planned, _) = self
+            let (planned, warned) = self
                 .client
                 .rpc()
                 .plan_resource(PlanCall {
@@ -687,6 +687,7 @@ impl Provider for PluginProvider {
                     .filter_map(|p| p.into_iter().next())
                     .collect(),
                 private: planned.private,
+                warnings: wire(&warned).redact(&secrets_in(&[request.config])),
             })
         })
     }

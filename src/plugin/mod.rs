@@ -78,6 +78,8 @@ pub struct PlannedState {
     /// Attributes whose change forces replacement.
     pub requires_replace: Vec<String>,
     pub private: Vec<u8>,
+    /// The provider's warnings about the change.
+    pub warnings: crate::diag::Diagnostics,
 }
 
 /// Asking a provider to make a planned change (ApplyResourceChange): `planned` is

@@ -1088,3 +1088,37 @@ resource "kubernetes_manifest" "web" {{
         .get("/apis/apps/v1/namespaces/default/deployments/web-v2")
         .is_none());
 }
+
+#[test]
+fn a_providers_warnings_reach_the_plan_at_their_line() {
+    // No cluster is called to plan a creation.
+    let dir = stack(&[(
+        "main.tf",
+        r#"terraform {
+  required_providers {
+    kubernetes = { source = "plinth/kubernetes" }
+  }
+}
+
+provider "kubernetes" {
+  host = "http://127.0.0.1:9"
+}
+
+resource "kubernetes_llm_service" "custom" {
+  name      = "custom"
+  namespace = "serving"
+  model     = "acme/house-model"
+  gpu {
+    type  = "A10G"
+    count = 1
+  }
+}
+"#,
+    )]);
+    let plan = plinth(dir.path(), &["plan"]);
+    ok(&plan, "plan");
+    let all = format!("{}{}", plan.stdout, plan.stderr);
+    assert!(all.contains("GPU fit not checked"), "{all}");
+    assert!(all.contains("main.tf:14"), "{all}");
+    assert!(all.contains("1 to add"), "{all}");
+}

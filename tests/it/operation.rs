@@ -101,6 +101,7 @@ impl Provider for World {
                 planned: thing(id, attr(request.config, "input")),
                 requires_replace: Vec::new(),
                 private: Vec::new(),
+                warnings: Default::default(),
             })
         })
     }

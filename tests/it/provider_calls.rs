@@ -90,6 +90,7 @@ impl Provider for World {
                 planned: thing(id, input),
                 requires_replace: Vec::new(),
                 private: Vec::new(),
+                warnings: Default::default(),
             })
         })
     }

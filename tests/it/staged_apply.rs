@@ -675,6 +675,7 @@ mod through_the_operation_api {
                     planned: self.app(id, request.config),
                     requires_replace: Vec::new(),
                     private: Vec::new(),
+                    warnings: Default::default(),
                 })
             })
         }
