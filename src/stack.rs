@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use crate::config::load::load_source;
 use crate::config::vars::{collect_root_inputs, InputValue, VarArg};
 use crate::config::{load_stack, Config};
-use crate::diag::{Diagnostics, Sources};
+use crate::diag::{Diagnostic, Diagnostics, Sources};
 use crate::graph::walk::{evaluate_with, Evaluation, ResourceHandler, WalkOptions};
 use crate::graph::{build_graph, Graph};
 use crate::plugin::Providers;
@@ -133,6 +133,7 @@ fn prepare_loaded(
     diags.extend(input_diags);
     let (graph, graph_diags) = build_graph(&config);
     diags.extend(graph_diags);
+    diags.extend(child_provider_blocks(&config));
     let mut providers = if options.in_process.plugins().next().is_some() {
         options.in_process.clone()
     } else {
@@ -180,6 +181,34 @@ fn prepare_loaded(
         providers,
         started,
     }
+}
+
+/// plinth configures providers from the root module's provider blocks only. A child
+/// module's block that sets anything (a legacy module configuring its own provider)
+/// is therefore not used, and its resources take the root's configuration: say so at
+/// the block rather than apply with settings the module did not ask for. An empty
+/// block (a proxy for a configuration passed in) says nothing and is fine.
+fn child_provider_blocks(config: &Config) -> Diagnostics {
+    let mut diags = Diagnostics::default();
+    for module in config.modules.iter().skip(1) {
+        for p in &module.providers {
+            if p.body.attrs.is_empty() && p.body.blocks.is_empty() {
+                continue;
+            }
+            let path = module.display_path();
+            let path = path.trim_end_matches('.');
+            diags.push(
+                Diagnostic::warning("Provider configuration in a child module is not used")
+                    .detail(format!(
+                        "{path} configures provider \"{}\" itself. plinth configures providers from the root module only, so {path}'s resources use the root module's \"{}\" configuration, not this one. Move these settings to the root module's provider block (an aliased one passed in with the module call's `providers` argument, if they differ).",
+                        p.local_address(),
+                        p.local_address()
+                    ))
+                    .at(p.span),
+            );
+        }
+    }
+    diags
 }
 
 pub fn load_and_evaluate(dir: &Path, options: &StackOptions) -> LoadedStack {

@@ -1,13 +1,13 @@
 output "cluster_endpoint" {
-  value = module.aws.cluster_endpoint
+  value = module.cluster.endpoint
 }
 
 output "repository_url" {
-  value = module.aws.repository_url
+  value = module.registry.repository_url
 }
 
 output "weights_bucket" {
-  value = module.aws.weights_bucket
+  value = module.weights.bucket
 }
 
 output "llm_endpoints" {

@@ -8,6 +8,37 @@ variable "cluster_name" {
   default = "ai-platform"
 }
 
+variable "kubernetes_version" {
+  type    = string
+  default = "1.31"
+}
+
+variable "vpc_cidr" {
+  type    = string
+  default = "10.50.0.0/16"
+}
+
+variable "gpu_pools" {
+  description = "GPU node pools by name: instance types, ON_DEMAND or SPOT, and sizes."
+  type = map(object({
+    instance_types = list(string)
+    capacity_type  = string
+    sizes          = object({ min = number, desired = number, max = number })
+  }))
+  default = {
+    h100-ondemand = {
+      instance_types = ["p5.48xlarge"]
+      capacity_type  = "ON_DEMAND"
+      sizes          = { min = 1, desired = 2, max = 4 }
+    }
+    a10g-spot = {
+      instance_types = ["g5.2xlarge"]
+      capacity_type  = "SPOT"
+      sizes          = { min = 1, desired = 2, max = 8 }
+    }
+  }
+}
+
 variable "bucket_suffix" {
   description = "Makes the weights bucket's name globally unique."
   type        = string

@@ -94,9 +94,12 @@ resource "kubernetes_llm_service" "large" {
     key  = "token"
   }
 
+  # One cache shared by every replica the autoscaler runs, on any node: a
+  # ReadWriteMany volume.
   model_cache {
     size          = "200Gi"
     storage_class = var.storage_class
+    access_mode   = "ReadWriteMany"
   }
 
   timeouts {

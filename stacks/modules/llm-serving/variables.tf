@@ -30,9 +30,9 @@ variable "large_max_replicas" {
 }
 
 variable "storage_class" {
-  description = "The storage class of the 70B model's cache volume."
+  description = "The storage class of the 70B model's cache volume: one that serves ReadWriteMany (on EKS, EFS through the EFS CSI driver)."
   type        = string
-  default     = "gp3"
+  default     = "efs-sc"
 }
 
 variable "training_image" {
