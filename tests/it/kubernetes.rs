@@ -944,21 +944,7 @@ fn terraform_applies_and_destroys_the_same_objects_through_the_same_binary() {
         ),
     )
     .expect("cli config");
-    let terraform = |args: &[&str]| {
-        let out = Command::new(crate::common::installed("terraform-path"))
-            .args(args)
-            .current_dir(&stack_dir)
-            .env("TF_CLI_CONFIG_FILE", &cli)
-            .env("CHECKPOINT_DISABLE", "1")
-            .env("TF_IN_AUTOMATION", "1")
-            .output()
-            .expect("run terraform");
-        Run {
-            code: out.status.code().unwrap_or(-1),
-            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-        }
-    };
+    let terraform = |args: &[&str]| crate::common::terraform(&stack_dir, &cli, args);
     let controller = JobController::start(&kmock.url, "serving");
     let apply = terraform(&["apply", "-auto-approve", "-no-color"]);
     assert_eq!(apply.code, 0, "{}\n{}", apply.stdout, apply.stderr);

@@ -7,7 +7,7 @@ use crate::common;
 use std::path::Path;
 use std::process::Command;
 
-use common::{installed, local_provider_dir, Run};
+use common::{installed, local_provider_dir, terraform, Run};
 
 fn run_with(dir: &Path, plugin_dir: &Path, args: &[&str]) -> Run {
     let out = Command::new(env!("CARGO_BIN_EXE_plinth"))
@@ -17,22 +17,6 @@ fn run_with(dir: &Path, plugin_dir: &Path, args: &[&str]) -> Run {
         .env("PLINTH_CACHE_DIR", dir.join(".cache"))
         .output()
         .expect("run plinth");
-    Run {
-        code: out.status.code().unwrap_or(-1),
-        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-    }
-}
-
-fn terraform(dir: &Path, cli_config: &Path, args: &[&str]) -> Run {
-    let out = Command::new(installed("terraform-path"))
-        .args(args)
-        .current_dir(dir)
-        .env("TF_CLI_CONFIG_FILE", cli_config)
-        .env("CHECKPOINT_DISABLE", "1")
-        .env("TF_IN_AUTOMATION", "1")
-        .output()
-        .expect("run terraform");
     Run {
         code: out.status.code().unwrap_or(-1),
         stdout: String::from_utf8_lossy(&out.stdout).into_owned(),

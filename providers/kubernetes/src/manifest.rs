@@ -323,17 +323,12 @@ impl Resource for Manifest {
         if !self.kube.delete(&kind, namespace.as_deref(), &name)? {
             return Ok(());
         }
-        let what = describe(&kind, namespace.as_deref(), &name);
-        wait_for(
-            &format!("{what} to be deleted"),
+        wait::gone(
+            &self.kube,
+            &kind,
+            namespace.as_deref(),
+            &name,
             Self::timeout(prior, "delete"),
-            || {
-                Ok(self
-                    .kube
-                    .get(&kind, namespace.as_deref(), &name)?
-                    .is_none()
-                    .then_some(()))
-            },
         )
     }
 

@@ -432,17 +432,12 @@ impl Resource for Typed {
         if !self.kube.delete(&kind, ns.as_deref(), &name)? {
             return Ok(());
         }
-        let what = client::describe(&kind, ns.as_deref(), &name);
-        wait_for(
-            &format!("{what} to be deleted"),
+        crate::wait::gone(
+            &self.kube,
+            &kind,
+            ns.as_deref(),
+            &name,
             self.timeout(prior, "delete"),
-            || {
-                Ok(self
-                    .kube
-                    .get(&kind, ns.as_deref(), &name)?
-                    .is_none()
-                    .then_some(()))
-            },
         )
     }
 

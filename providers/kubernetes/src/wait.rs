@@ -80,6 +80,20 @@ pub fn rollout(
     })
 }
 
+/// Waits until the named object is gone (deleted, its finalizers done).
+pub fn gone(
+    kube: &Shared,
+    kind: &Kind,
+    namespace: Option<&str>,
+    name: &str,
+    limit: Duration,
+) -> Result<()> {
+    let what = describe(kind, namespace, name);
+    wait_for(&format!("{what} to be deleted"), limit, || {
+        Ok(kube.get(kind, namespace, name)?.is_none().then_some(()))
+    })
+}
+
 /// Whether the object reports condition `ty` with `status` (`"True"`).
 pub fn has_condition(o: &J, ty: &str, status: &str) -> bool {
     at_path(o, "status.conditions")

@@ -137,6 +137,24 @@ pub fn installed(script: &str) -> std::path::PathBuf {
     std::path::PathBuf::from(String::from_utf8_lossy(&out.stdout).trim())
 }
 
+/// Runs Terraform v1.0.3 in `dir` with the CLI configuration `cli_config` (where a
+/// test's `dev_overrides` point it at one of the repository's providers).
+pub fn terraform(dir: &Path, cli_config: &Path, args: &[&str]) -> Run {
+    let out = Command::new(installed("terraform-path"))
+        .args(args)
+        .current_dir(dir)
+        .env("TF_CLI_CONFIG_FILE", cli_config)
+        .env("CHECKPOINT_DISABLE", "1")
+        .env("TF_IN_AUTOMATION", "1")
+        .output()
+        .expect("run terraform");
+    Run {
+        code: out.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    }
+}
+
 /// The SHA-256 of `bytes` in hex, as plinth's plan and state files record it.
 pub fn sha256_hex(bytes: &[u8]) -> String {
     use sha2::Digest;

@@ -629,17 +629,12 @@ impl Resource for LlmService {
             waits.push((self.kind(Part::ModelCache)?, claim));
         }
         for (kind, name) in waits {
-            let what = client::describe(&kind, Some(&spec.namespace), &name);
-            wait_for(
-                &format!("{what} to be deleted"),
+            crate::wait::gone(
+                &self.kube,
+                &kind,
+                Some(&spec.namespace),
+                &name,
                 timeout(prior, "delete", DELETE_TIMEOUT),
-                || {
-                    Ok(self
-                        .kube
-                        .get(&kind, Some(&spec.namespace), &name)?
-                        .is_none()
-                        .then_some(()))
-                },
             )?;
         }
         Ok(())
