@@ -401,6 +401,33 @@ fn services_are_created_with_vllms_pod_and_a_second_plan_has_no_changes() {
 
     let (code, plan) = plan_code(d);
     assert_eq!(code, 0, "a second plan has changes:\n{plan}");
+
+    // The autoscaler owns the 70B's replicas: scaled, it is no drift; its autoscaler
+    // deleted is, and is re-created without resetting the replicas.
+    let large_path = deployment("serving", "llama-70b");
+    kmock.patch(
+        &format!("{large_path}/scale"),
+        &json!({"spec": {"replicas": 3}}),
+    );
+    let (code, plan) = plan_code(d);
+    assert_eq!(
+        code, 0,
+        "the autoscaler's replicas showed as drift:\n{plan}"
+    );
+    kmock.delete(&autoscaler("serving", "llama-70b"));
+    let (code, plan) = plan_code(d);
+    assert_eq!(code, 2, "{plan}");
+    assert!(plan.contains("in_sync"), "{plan}");
+    ok(
+        &plinth(d, &["apply", "--auto-approve"]),
+        "apply after the delete",
+    );
+    assert_eq!(
+        get(&kmock, &autoscaler("serving", "llama-70b"))["spec"]["maxReplicas"],
+        3
+    );
+    assert_eq!(get(&kmock, &large_path)["spec"]["replicas"], 3);
+    assert_eq!(plan_code(d).0, 0);
 }
 
 #[test]
@@ -704,8 +731,7 @@ fn bad_input_is_refused_at_its_line_and_state_is_left_alone() {
                 );
             }
             assert!(
-                run.stderr.contains(&format!("main.tf line {line}"))
-                    || run.stderr.contains(&format!("main.tf:{line}")),
+                run.stderr.contains(&format!("main.tf:{line}:")),
                 "{what}: not at line {line}:\n{}",
                 run.stderr
             );
