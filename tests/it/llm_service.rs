@@ -889,3 +889,94 @@ resource "kubernetes_config_map_v1" "settings" {{
     ok(&list, "state list");
     assert_eq!(list.stdout.trim(), "");
 }
+
+#[test]
+fn autoscaling_comes_and_goes_in_place_and_a_new_cache_class_replaces() {
+    let kmock = Kmock::start();
+    let _controller = DeploymentController::start(&kmock.url);
+    let config = format!("{}{SMALL}", provider(&kmock));
+    let dir = stack(&[("main.tf", &config)]);
+    let d = dir.path();
+    ok(&plinth(d, &["apply", "--auto-approve"]), "apply");
+
+    let scaled = config.replace(
+        "  replicas  = 2\n",
+        "  autoscaling {\n    max_replicas = 4\n  }\n",
+    );
+    write(d, &scaled);
+    let (code, plan) = plan_code(d);
+    assert_eq!(code, 2, "{plan}");
+    assert!(
+        plan.contains("kubernetes_llm_service.small will be updated in-place"),
+        "{plan}"
+    );
+    ok(
+        &plinth(d, &["apply", "--auto-approve"]),
+        "apply autoscaling",
+    );
+    let hpa = get(&kmock, &autoscaler("serving", "llama-8b"));
+    assert_eq!(hpa["spec"]["minReplicas"], 1);
+    assert_eq!(hpa["spec"]["maxReplicas"], 4);
+    assert_eq!(
+        hpa["spec"]["metrics"][0]["resource"]["target"]["averageUtilization"],
+        80
+    );
+    // The replicas running stay until the autoscaler decides.
+    assert_eq!(
+        get(&kmock, &deployment("serving", "llama-8b"))["spec"]["replicas"],
+        2
+    );
+    assert!(kmock.get(&budget("serving", "llama-8b")).is_some());
+    assert_eq!(plan_code(d).0, 0);
+
+    let single = config.replace("replicas  = 2", "replicas  = 1");
+    write(d, &single);
+    ok(
+        &plinth(d, &["apply", "--auto-approve"]),
+        "apply one replica",
+    );
+    assert!(kmock.get(&autoscaler("serving", "llama-8b")).is_none());
+    assert!(kmock.get(&budget("serving", "llama-8b")).is_none());
+    assert_eq!(
+        get(&kmock, &deployment("serving", "llama-8b"))["spec"]["replicas"],
+        1
+    );
+    assert_eq!(plan_code(d).0, 0);
+
+    let cached = |class: &str| {
+        single.replace(
+            "  timeouts {",
+            &format!("  model_cache {{\n    size          = \"100Gi\"\n    storage_class = \"{class}\"\n  }}\n  timeouts {{"),
+        )
+    };
+    write(d, &cached("gp3"));
+    let (_, plan) = plan_code(d);
+    assert!(
+        plan.contains("kubernetes_llm_service.small will be updated in-place"),
+        "{plan}"
+    );
+    ok(&plinth(d, &["apply", "--auto-approve"]), "apply the cache");
+    let pvc = get(&kmock, &claim("serving", "llama-8b"));
+    assert_eq!(pvc["spec"]["storageClassName"], "gp3");
+    assert_eq!(
+        get(&kmock, &deployment("serving", "llama-8b"))["spec"]["template"]["spec"]["volumes"][1],
+        json!({"name": "model-cache", "persistentVolumeClaim": {"claimName": "llama-8b-model-cache"}})
+    );
+
+    write(d, &cached("io2"));
+    let (_, plan) = plan_code(d);
+    assert!(
+        plan.contains("kubernetes_llm_service.small must be replaced"),
+        "{plan}"
+    );
+    ok(
+        &plinth(d, &["apply", "--auto-approve"]),
+        "apply the new class",
+    );
+    assert_eq!(
+        get(&kmock, &claim("serving", "llama-8b"))["spec"]["storageClassName"],
+        "io2"
+    );
+    assert!(kmock.get(&deployment("serving", "llama-8b")).is_some());
+    assert_eq!(plan_code(d).0, 0);
+}
