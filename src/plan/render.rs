@@ -43,6 +43,15 @@ fn value_text(v: &Value, indent: usize) -> String {
     text.replace('\n', &format!("\n{pad}"))
 }
 
+/// Whether an attribute's prior and planned values are one value: state read back
+/// gives a nested block as a tuple where the plan has a list of the same objects, so
+/// values compare as planning does (by content), with the same sensitive paths.
+fn same_shown(before: &Value, after: &Value) -> bool {
+    before == after
+        || (before.sensitive_paths() == after.sensitive_paths()
+            && before.clone().deep_unmark().to_json() == after.clone().deep_unmark().to_json())
+}
+
 fn attrs(v: Option<&Value>) -> BTreeMap<String, Value> {
     match v.map(|v| v.peel()) {
         Some((Value::Object(m), true)) => m
@@ -180,7 +189,7 @@ fn change_text_with(c: &PlannedChange, p: &Paint, out: &mut String, head: (Strin
                     value_text(b, col)
                 )
             }
-            (Some(b), Some(a)) if b == a && a.is_wholly_known() => {
+            (Some(b), Some(a)) if a.is_wholly_known() && same_shown(b, a) => {
                 if c.action == Action::Update && name != "id" {
                     hidden += 1;
                     continue;
@@ -377,5 +386,27 @@ pub fn json(plan: &Plan) -> serde_json::Value {
     match &plan.saved_json {
         Some(saved) => saved.as_ref().clone(),
         None => super::json::document(plan),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::same_shown;
+    use crate::lang::{Type, Value};
+
+    fn s(text: &str) -> Value {
+        Value::String(text.into())
+    }
+
+    #[test]
+    fn a_block_read_back_as_a_tuple_is_the_list_the_plan_has() {
+        let from_state = Value::Tuple(vec![s("a")]);
+        let planned = Value::List(Type::String, vec![s("a")]);
+        assert!(same_shown(&from_state, &planned));
+        assert!(!same_shown(
+            &from_state,
+            &Value::List(Type::String, vec![s("b")])
+        ));
+        assert!(!same_shown(&s("a"), &s("a").sensitive()));
     }
 }

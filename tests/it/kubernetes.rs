@@ -16,7 +16,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::{json, Value};
 
-fn plinth(dir: &Path, args: &[&str]) -> Run {
+pub(crate) fn plinth(dir: &Path, args: &[&str]) -> Run {
     let out = Command::new(env!("CARGO_BIN_EXE_plinth"))
         .args(["-C", dir.to_str().expect("path"), "--no-color"])
         .args(args)
@@ -34,7 +34,7 @@ fn plinth(dir: &Path, args: &[&str]) -> Run {
     }
 }
 
-fn ok(run: &Run, what: &str) {
+pub(crate) fn ok(run: &Run, what: &str) {
     assert_eq!(
         run.code, 0,
         "{what} failed:\n{}\n{}",
@@ -43,7 +43,7 @@ fn ok(run: &Run, what: &str) {
 }
 
 /// `plan --detailed-exitcode`: 0 no changes, 2 changes.
-fn plan_code(dir: &Path) -> (i32, String) {
+pub(crate) fn plan_code(dir: &Path) -> (i32, String) {
     let run = plinth(dir, &["plan", "--detailed-exitcode"]);
     assert!(
         run.code == 0 || run.code == 2,
@@ -54,7 +54,7 @@ fn plan_code(dir: &Path) -> (i32, String) {
     (run.code, run.stdout)
 }
 
-fn provider(kmock: &Kmock) -> String {
+pub(crate) fn provider(kmock: &Kmock) -> String {
     format!(
         r#"terraform {{
   required_providers {{

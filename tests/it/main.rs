@@ -19,6 +19,7 @@ mod kill;
 mod kmock_harness;
 mod kubernetes;
 mod language_forms;
+mod llm_service;
 mod load_checks;
 mod loader_faults;
 mod machine_ui;
