@@ -925,9 +925,29 @@ fn terraform_applies_and_destroys_the_same_objects_through_the_same_binary() {
     let stack_dir = dir.path().join("stack");
     std::fs::create_dir(&stack_dir).expect("stack");
     let pipeline = format!(
-        "{}{}",
+        "{}{}{}",
         job("prepare", None, ""),
-        job("evaluate", Some("prepare"), "")
+        job("evaluate", Some("prepare"), ""),
+        r#"
+resource "kubernetes_llm_service" "chat" {
+  name      = "llama-8b"
+  namespace = kubernetes_namespace_v1.serving.metadata[0].name
+  model     = "meta-llama/Llama-3.1-8B-Instruct"
+  replicas  = 2
+  gpu {
+    type  = "A10G"
+    count = 1
+  }
+  vllm {
+    max_model_len          = 8192
+    gpu_memory_utilization = 0.85
+  }
+  hf_token_secret {
+    name = kubernetes_secret_v1.token.metadata[0].name
+    key  = "token"
+  }
+}
+"#
     );
     std::fs::write(
         stack_dir.join("main.tf"),
@@ -946,9 +966,17 @@ fn terraform_applies_and_destroys_the_same_objects_through_the_same_binary() {
     .expect("cli config");
     let terraform = |args: &[&str]| crate::common::terraform(&stack_dir, &cli, args);
     let controller = JobController::start(&kmock.url, "serving");
+    let _deployments = crate::llm_service::DeploymentController::start(&kmock.url);
     let apply = terraform(&["apply", "-auto-approve", "-no-color"]);
     assert_eq!(apply.code, 0, "{}\n{}", apply.stdout, apply.stderr);
-    assert!(apply.stdout.contains("8 added"), "{}", apply.stdout);
+    assert!(apply.stdout.contains("9 added"), "{}", apply.stdout);
+    let chat = kmock
+        .get("/apis/apps/v1/namespaces/serving/deployments/llama-8b")
+        .expect("the LLM service's deployment");
+    assert_eq!(chat["spec"]["replicas"], 2);
+    assert!(kmock
+        .get("/api/v1/namespaces/serving/services/llama-8b")
+        .is_some());
     assert_eq!(controller.order(), ["prepare", "evaluate"]);
     assert_eq!(
         kmock.get(CM).expect("config map")["data"],
@@ -969,7 +997,10 @@ fn terraform_applies_and_destroys_the_same_objects_through_the_same_binary() {
         SECRET,
         SA,
         QUOTA,
+        CRON,
         "/apis/batch/v1/namespaces/serving/jobs/prepare",
+        "/apis/apps/v1/namespaces/serving/deployments/llama-8b",
+        "/api/v1/namespaces/serving/services/llama-8b",
     ] {
         assert!(kmock.get(path).is_none(), "{path} is left after destroy");
     }
@@ -1005,30 +1036,7 @@ resource "kubernetes_manifest" "web" {{
 "#
         )
     };
-    // Stands in for the Deployment controller: every replica available, once.
-    let stop = Arc::new(AtomicBool::new(false));
-    let (url, flag) = (kmock.url.clone(), stop.clone());
-    let controller = std::thread::spawn(move || {
-        let kmock = Kmock::attach(&url);
-        let list = "/apis/apps/v1/namespaces/default/deployments";
-        while !flag.load(Ordering::SeqCst) {
-            for d in kmock
-                .get(list)
-                .and_then(|l| l["items"].as_array().cloned())
-                .unwrap_or_default()
-            {
-                if d["status"]["availableReplicas"].is_null() {
-                    let name = d["metadata"]["name"].as_str().unwrap_or("").to_string();
-                    std::thread::sleep(Duration::from_millis(300));
-                    kmock.patch(
-                        &format!("{list}/{name}/status"),
-                        &json!({"status": {"replicas": 2, "availableReplicas": 2, "updatedReplicas": 2}}),
-                    );
-                }
-            }
-            std::thread::sleep(Duration::from_millis(50));
-        }
-    });
+    let controller = crate::llm_service::DeploymentController::start(&kmock.url);
     let dir = stack(&[(
         "main.tf",
         &format!("{}{}", provider(&kmock), deployment("web")),
@@ -1037,7 +1045,7 @@ resource "kubernetes_manifest" "web" {{
     let started = Instant::now();
     ok(&plinth(d, &["apply", "--auto-approve"]), "apply");
     // apply returned only once the stand-in controller reported the rollout.
-    assert!(started.elapsed() >= Duration::from_millis(300));
+    assert!(started.elapsed() >= Duration::from_millis(200));
     let web = kmock
         .get("/apis/apps/v1/namespaces/default/deployments/web")
         .expect("deployment");
@@ -1067,8 +1075,7 @@ resource "kubernetes_manifest" "web" {{
     assert!(kmock
         .get("/apis/apps/v1/namespaces/default/deployments/web-v2")
         .is_some());
-    stop.store(true, Ordering::SeqCst);
-    let _ = controller.join();
+    drop(controller);
     ok(&plinth(d, &["destroy", "--auto-approve"]), "destroy");
     assert!(kmock
         .get("/apis/apps/v1/namespaces/default/deployments/web-v2")

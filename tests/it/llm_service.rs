@@ -21,13 +21,13 @@ use serde_json::{json, Value};
 
 /// Stands in for the Deployment controller: a moment after a Deployment appears or
 /// its spec changes, reports all of its replicas available.
-struct DeploymentController {
+pub(crate) struct DeploymentController {
     stop: Arc<AtomicBool>,
     thread: Option<std::thread::JoinHandle<()>>,
 }
 
 impl DeploymentController {
-    fn start(url: &str) -> DeploymentController {
+    pub(crate) fn start(url: &str) -> DeploymentController {
         let stop = Arc::new(AtomicBool::new(false));
         let flag = stop.clone();
         let url = url.to_string();
