@@ -73,6 +73,11 @@ pub struct ResourceState {
     pub dependencies: Vec<String>,
     #[serde(default)]
     pub create_before_destroy: bool,
+    /// The object's create failed after the object was made (Terraform's tainted
+    /// instance): the next plan replaces it. Written only when set, so an untainted
+    /// instance serializes as it did before the mark existed.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub tainted: bool,
 }
 
 /// A provider call that was started and may not have finished: recorded before the

@@ -740,8 +740,15 @@ impl p6::provider_server::Provider for Served {
             let prior_obj = object(&prior);
             match (prior_obj, object(&planned)) {
                 (Some(p), None) => res.delete(&p).map(|()| None).map_err(|d| (d, Some(prior))),
-                (None, Some(n)) => res.create(&n).map(Some).map_err(|d| (d, None)),
-                (Some(p), Some(n)) => res.update(&p, &n).map(Some).map_err(|d| (d, Some(prior))),
+                // A failure's state, when there is one, is what exists now.
+                (None, Some(n)) => res
+                    .create_or_failed(&n)
+                    .map(Some)
+                    .map_err(|f| (f.diagnostics, f.state.map(Object::into_value))),
+                (Some(p), Some(n)) => res.update_or_failed(&p, &n).map(Some).map_err(|f| {
+                    let kept = f.state.map_or(prior, Object::into_value);
+                    (f.diagnostics, Some(kept))
+                }),
                 (None, None) => Ok(None),
             }
         })
