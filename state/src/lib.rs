@@ -245,3 +245,22 @@ pub fn random_id() -> String {
         &hex[20..32]
     )
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_taint_mark_is_written_only_when_set() {
+        let old = r#"{"address":"local_file.a","provider":"provider[\"registry.terraform.io/plinth/local\"]","schema_version":0,"attributes":{"id":"1"}}"#;
+        let mut rs: ResourceState = serde_json::from_str(old).unwrap();
+        assert!(!rs.tainted);
+        let untainted = serde_json::to_string(&rs).unwrap();
+        assert!(!untainted.contains("tainted"), "{untainted}");
+        rs.tainted = true;
+        let tainted = serde_json::to_string(&rs).unwrap();
+        assert!(tainted.ends_with(r#","tainted":true}"#), "{tainted}");
+        let back: ResourceState = serde_json::from_str(&tainted).unwrap();
+        assert!(back.tainted);
+    }
+}

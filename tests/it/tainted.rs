@@ -265,6 +265,25 @@ fn taint_and_untaint_set_and_clear_the_mark() {
         "{}",
         plan.stdout
     );
+    // With create_before_destroy the replacement creates first.
+    let main = d.join("main.tf");
+    let config = std::fs::read_to_string(&main).expect("main.tf");
+    let cbd = config.replace(
+        "  wait_for_completion = true\n",
+        "  wait_for_completion = true\n  lifecycle {\n    create_before_destroy = true\n  }\n",
+    );
+    assert_ne!(cbd, config);
+    std::fs::write(&main, &cbd).expect("main.tf");
+    ok(&plinth(d, &["plan", "--out", "cbd.plan"]), "plan --out");
+    let json_plan: Value = serde_json::from_str(&ok(
+        &plinth(d, &["show", "--json", "cbd.plan"]),
+        "show plan",
+    ))
+    .expect("JSON plan");
+    let change = &json_plan["resource_changes"][0];
+    assert_eq!(change["action_reason"], "replace_because_tainted");
+    assert_eq!(change["change"]["actions"], json!(["create", "delete"]));
+    std::fs::write(&main, &config).expect("main.tf");
 
     let untainted = ok(&plinth(d, &["untaint", ADDRESS]), "untaint");
     assert_eq!(
@@ -355,4 +374,190 @@ fn terraform_keeps_the_same_failed_job_tainted() {
         assert_eq!(ours[field], theirs[field], "{field}");
     }
     drop(controller);
+}
+
+/// Stands in for the Deployment controller of namespace `serving`: once `ready` is
+/// set, reports every replica of each Deployment available.
+struct DeploymentController {
+    stop: Arc<AtomicBool>,
+    ready: Arc<AtomicBool>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl DeploymentController {
+    fn start(url: &str) -> DeploymentController {
+        let stop = Arc::new(AtomicBool::new(false));
+        let ready = Arc::new(AtomicBool::new(false));
+        let (s, r) = (stop.clone(), ready.clone());
+        let url = url.to_string();
+        let thread = std::thread::spawn(move || {
+            let kmock = Kmock::attach(&url);
+            let list = "/apis/apps/v1/namespaces/serving/deployments";
+            while !s.load(Ordering::SeqCst) {
+                let items = kmock
+                    .get(list)
+                    .and_then(|l| l["items"].as_array().cloned())
+                    .unwrap_or_default();
+                for d in items
+                    .iter()
+                    .filter(|d| d["status"]["availableReplicas"].is_null())
+                {
+                    if !r.load(Ordering::SeqCst) {
+                        break;
+                    }
+                    let name = d["metadata"]["name"].as_str().unwrap_or("");
+                    let n = d["spec"]["replicas"].as_i64().unwrap_or(1);
+                    kmock.patch(
+                        &format!("{list}/{name}/status"),
+                        &json!({"status": {"replicas": n, "availableReplicas": n, "updatedReplicas": n}}),
+                    );
+                }
+                std::thread::sleep(Duration::from_millis(50));
+            }
+        });
+        DeploymentController {
+            stop,
+            ready,
+            thread: Some(thread),
+        }
+    }
+}
+
+impl Drop for DeploymentController {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::SeqCst);
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}
+
+fn serving(kmock: &Kmock, resource: &str) -> String {
+    format!(
+        r#"terraform {{
+  required_providers {{
+    kubernetes = {{ source = "plinth/kubernetes" }}
+  }}
+}}
+
+provider "kubernetes" {{
+  host  = "{url}"
+  token = "kmock-token"
+}}
+{resource}"#,
+        url = kmock.url
+    )
+}
+
+/// Applies `config` while no Deployment becomes available: the apply fails at the
+/// wait, `address` is kept tainted and `deployment` exists; then with the controller
+/// ready the next apply replaces it and the mark is gone.
+fn a_rollout_that_times_out_is_replaced_next_time(
+    kmock: &Kmock,
+    config: &str,
+    address: &str,
+    deployment: &str,
+) {
+    kmock.post(
+        "/api/v1/namespaces",
+        &json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "serving"}}),
+    );
+    let controller = DeploymentController::start(&kmock.url);
+    let dir = stack(&[("main.tf", config)]);
+    let d = dir.path();
+    let run = plinth(d, &["apply", "--auto-approve"]);
+    assert_ne!(run.code, 0, "{}", run.stdout);
+    assert!(
+        run.stderr.contains("did not finish within 2s"),
+        "{}",
+        run.stderr
+    );
+    assert!(kmock.get(deployment).is_some(), "the Deployment is left");
+    let shown = only_resource(&ok(&plinth(d, &["show", "--json"]), "show"));
+    assert_eq!(shown["address"], address);
+    assert_eq!(shown["tainted"], json!(true), "{shown}");
+
+    controller.ready.store(true, Ordering::SeqCst);
+    let plan = ok(&plinth(d, &["plan"]), "plan");
+    assert!(
+        plan.contains(&format!("# {address} is tainted, so must be replaced")),
+        "{plan}"
+    );
+    let applied = ok(&plinth(d, &["apply", "--auto-approve"]), "apply");
+    assert!(
+        applied.contains("1 added, 0 changed, 1 destroyed"),
+        "{applied}"
+    );
+    let live = kmock.get(deployment).expect("the new Deployment");
+    assert_eq!(live["status"]["availableReplicas"], json!(1));
+    let shown = only_resource(&ok(&plinth(d, &["show", "--json"]), "show"));
+    assert!(shown.get("tainted").is_none(), "{shown}");
+}
+
+#[test]
+fn a_manifest_whose_wait_timed_out_is_kept_tainted_and_replaced() {
+    let kmock = Kmock::start();
+    let config = serving(
+        &kmock,
+        r#"
+resource "kubernetes_manifest" "web" {
+  manifest = {
+    apiVersion = "apps/v1"
+    kind       = "Deployment"
+    metadata   = { name = "web", namespace = "serving" }
+    spec = {
+      replicas = 1
+      selector = { matchLabels = { app = "web" } }
+      template = {
+        metadata = { labels = { app = "web" } }
+        spec     = { containers = [{ name = "web", image = "nginx:1.27" }] }
+      }
+    }
+  }
+  wait {
+    rollout = true
+  }
+  timeouts {
+    create = "2s"
+  }
+}
+"#,
+    );
+    a_rollout_that_times_out_is_replaced_next_time(
+        &kmock,
+        &config,
+        "kubernetes_manifest.web",
+        "/apis/apps/v1/namespaces/serving/deployments/web",
+    );
+}
+
+#[test]
+fn an_llm_service_whose_rollout_timed_out_is_kept_tainted_and_replaced() {
+    let kmock = Kmock::start();
+    let config = serving(
+        &kmock,
+        r#"
+resource "kubernetes_llm_service" "small" {
+  name      = "llama-8b"
+  namespace = "serving"
+  model     = "meta-llama/Llama-3.1-8B-Instruct"
+  replicas  = 1
+
+  gpu {
+    type  = "A10G"
+    count = 1
+  }
+
+  timeouts {
+    create = "2s"
+  }
+}
+"#,
+    );
+    a_rollout_that_times_out_is_replaced_next_time(
+        &kmock,
+        &config,
+        "kubernetes_llm_service.small",
+        "/apis/apps/v1/namespaces/serving/deployments/llama-8b",
+    );
 }
