@@ -373,6 +373,26 @@ fn terraform_keeps_the_same_failed_job_tainted() {
     for field in ["address", "mode", "type", "name", "tainted", "values"] {
         assert_eq!(ours[field], theirs[field], "{field}");
     }
+    let first_line = |out: String| out.lines().next().unwrap_or_default().to_string();
+    assert_eq!(
+        first_line(ok(
+            &plinth(ours_dir.path(), &["state", "show", ADDRESS]),
+            "state show"
+        )),
+        first_line(ok(
+            &terraform(&["state", "show", "-no-color", ADDRESS]),
+            "terraform state show"
+        ))
+    );
+    // taint and untaint say what Terraform says.
+    for command in ["untaint", "taint"] {
+        let theirs = ok(
+            &terraform(&[command, "-no-color", ADDRESS]),
+            &format!("terraform {command}"),
+        );
+        let ours = ok(&plinth(ours_dir.path(), &[command, ADDRESS]), command);
+        assert_eq!(ours.trim(), theirs.trim(), "{command}");
+    }
     drop(controller);
 }
 
