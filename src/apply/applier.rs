@@ -55,6 +55,15 @@ pub struct Applier<'s> {
     pub(super) provider_sources: HashMap<String, Vec<String>>,
 }
 
+/// A change the provider refused: its errors, whether the prior object is gone
+/// (deleted before a failed create), and the object the failed call left, with
+/// whether it is tainted (it was being created).
+struct Failure {
+    diagnostics: Diagnostics,
+    prior_gone: bool,
+    left: Option<(ObjectState, bool)>,
+}
+
 /// How an instance's change reads in progress lines.
 fn verbs(action: Action) -> (IntentAction, &'static str, &'static str) {
     match action {
@@ -160,7 +169,7 @@ impl Applier<'_> {
         decision: &crate::plan::Decision,
         prior_private: &[u8],
         provider_meta: Option<&Value>,
-    ) -> Result<ObjectState, (Diagnostics, bool)> {
+    ) -> Result<ObjectState, Failure> {
         let type_name = &resource.type_name;
         let create = ApplyRequest {
             type_name,
@@ -178,23 +187,39 @@ impl Applier<'_> {
             private: prior_private,
             provider_meta,
         };
-        // The bool says whether the prior object is gone after a failure.
+        let refused = |d: Diagnostics| Failure {
+            diagnostics: d,
+            prior_gone: false,
+            left: None,
+        };
         match decision.action {
             Action::DeleteThenCreate => {
-                provider.apply(delete()).await.map_err(|d| (d, false))?;
-                provider.apply(create).await.map_err(|d| (d, true))
+                provider.apply(delete()).await.map_err(refused)?;
+                provider.apply_keeping(create).await.map_err(|f| Failure {
+                    diagnostics: f.diagnostics,
+                    prior_gone: true,
+                    left: f.state.map(|s| (s, true)),
+                })
             }
             Action::CreateThenDelete => {
-                let new = provider.apply(create).await.map_err(|d| (d, false))?;
-                provider.apply(delete()).await.map_err(|d| (d, false))?;
+                // The prior object stays in state: plinth keeps one object an
+                // instance (no deposed objects), so a failed create's leftover is
+                // not recorded here.
+                let new = provider.apply(create).await.map_err(refused)?;
+                provider.apply(delete()).await.map_err(refused)?;
                 Ok(new)
             }
             _ => {
+                let creating = decision.before.is_none();
                 let update = ApplyRequest {
                     prior: decision.before.as_ref(),
                     ..create
                 };
-                provider.apply(update).await.map_err(|d| (d, false))
+                provider.apply_keeping(update).await.map_err(|f| Failure {
+                    diagnostics: f.diagnostics,
+                    prior_gone: false,
+                    left: f.state.map(|s| (s, creating)),
+                })
             }
         }
     }
@@ -292,6 +317,7 @@ impl Applier<'_> {
                     private: Vec::new(),
                     dependencies: Vec::new(),
                     create_before_destroy: false,
+                    tainted: false,
                 };
                 let commit = Commit {
                     put: vec![state],
@@ -318,9 +344,10 @@ impl Applier<'_> {
             .get(previous.as_deref().unwrap_or(address));
         let prior_private = prior_state.map(|rs| rs.private.clone()).unwrap_or_default();
         let prior = prior_state.map(|rs| (state_value(rs), prior_private.as_slice()));
-        let force = self
-            .decided
-            .force_replace(self.replace.contains(instance), triggers);
+        let force = crate::plan::tainted(prior_state).or_else(|| {
+            self.decided
+                .force_replace(self.replace.contains(instance), triggers)
+        });
         let meta = self
             .providers
             .provider_meta(&instance.module, resource.provider_name());
@@ -358,6 +385,18 @@ impl Applier<'_> {
         let outcome = self
             .change(provider, resource, &decision, &prior_private, meta)
             .await;
+        let key = (module, resource.address());
+        let recorded = |new: &Value, private: Vec<u8>| ResourceState {
+            address: address.to_string(),
+            provider: provider_address.to_string(),
+            schema_version: provider.schema_version(&resource.type_name),
+            attributes: new.clone().deep_unmark().to_json(),
+            sensitive_paths: new.sensitive_paths(),
+            private,
+            dependencies: self.dependencies.get(&key).cloned().unwrap_or_default(),
+            create_before_destroy: resource.lifecycle.create_before_destroy,
+            tainted: false,
+        };
         let (new, commit) = match outcome {
             Ok(ObjectState {
                 value: Some(new),
@@ -365,18 +404,7 @@ impl Applier<'_> {
             }) => {
                 // What the plan marked stays marked in what the provider made.
                 let new = new.mark_paths(&decision.after.sensitive_paths());
-                let paths = new.sensitive_paths();
-                let key = (module, resource.address());
-                let state = ResourceState {
-                    address: address.to_string(),
-                    provider: provider_address.to_string(),
-                    schema_version: provider.schema_version(&resource.type_name),
-                    attributes: new.clone().deep_unmark().to_json(),
-                    sensitive_paths: paths.clone(),
-                    private,
-                    dependencies: self.dependencies.get(&key).cloned().unwrap_or_default(),
-                    create_before_destroy: resource.lifecycle.create_before_destroy,
-                };
+                let state = recorded(&new, private);
                 let commit = Commit {
                     put: vec![state],
                     end_intents: vec![id],
@@ -392,17 +420,28 @@ impl Applier<'_> {
                 };
                 (None, commit)
             }
-            Err((d, gone)) => {
+            Err(failure) => {
                 // When the plugin itself failed, nobody knows whether the change
                 // happened: the intent stays, as after a kill, for the next apply.
+                let d = failure.diagnostics;
                 let unknown_outcome = d.items.iter().any(|x| x.summary == PLUGIN_FAILED);
                 diags.extend(about_instance(resource, instance, d));
+                // What the failed call made is kept, tainted after a create, as in
+                // Terraform: the next plan replaces it.
+                let left = failure.left.and_then(|(left, tainted)| {
+                    let value = left.value?.mark_paths(&decision.after.sensitive_paths());
+                    Some(ResourceState {
+                        tainted,
+                        ..recorded(&value, left.private)
+                    })
+                });
                 let commit = Commit {
-                    remove: if gone {
+                    remove: if failure.prior_gone && left.is_none() {
                         vec![address.to_string()]
                     } else {
                         Vec::new()
                     },
+                    put: left.into_iter().collect(),
                     end_intents: if unknown_outcome {
                         Vec::new()
                     } else {

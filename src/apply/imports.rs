@@ -382,6 +382,7 @@ pub fn import_blocks(
                         private,
                         dependencies: Vec::new(),
                         create_before_destroy: false,
+                        tainted: false,
                     },
                 );
                 imported.insert(key.clone(), id.clone());

@@ -84,6 +84,10 @@ pub enum Command {
     /// Manage workspaces, each with its own state.
     #[command(subcommand)]
     Workspace(workspace::WorkspaceCommand),
+    /// Mark an instance tainted, so the next plan replaces it: plinth taint ADDR.
+    Taint { address: String },
+    /// Clear an instance's taint, so the next plan keeps it: plinth untaint ADDR.
+    Untaint { address: String },
     /// Remove a lock left behind by a plinth process that is gone.
     ForceUnlock {
         /// The lock id, as the locked-state error prints it.
@@ -247,6 +251,8 @@ pub fn run() -> ExitCode {
         Command::Output(args) => state_cmds::output(args),
         Command::State(cmd) => state_cmds::state(cmd, &out),
         Command::Workspace(cmd) => workspace::run(cmd),
+        Command::Taint { address } => state_cmds::taint(&address, true, &out),
+        Command::Untaint { address } => state_cmds::taint(&address, false, &out),
         Command::ForceUnlock { id } => state_cmds::force_unlock(&id, &out),
         Command::Version(args) => version::run(args),
     };

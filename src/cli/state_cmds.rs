@@ -201,7 +201,9 @@ pub fn state(cmd: StateCommand, out: &Output) -> u8 {
 /// One instance's attributes, every path state records as sensitive (at any depth)
 /// masked.
 fn print_instance(address: &str, rs: &plinth_state::ResourceState) {
-    println!("# {address}:");
+    // Terraform's words for an instance the next plan replaces.
+    let mark = if rs.tainted { " (tainted)" } else { "" };
+    println!("# {address}:{mark}");
     let (value, all) = crate::plan::state_value(rs).unmark();
     if let Value::Object(m) = value {
         let width = m.keys().map(String::len).max().unwrap_or(0);
@@ -268,6 +270,17 @@ fn history(store: &operation::Store) -> u8 {
             1
         }
     }
+}
+
+/// `plinth taint ADDR` (`tainted`) and `plinth untaint ADDR`.
+pub fn taint(address: &str, tainted: bool, out: &Output) -> u8 {
+    edit(Path::new("."), out, |store, view| {
+        if tainted {
+            operation::taint(store, view, address)
+        } else {
+            operation::untaint(store, view, address)
+        }
+    })
 }
 
 pub fn force_unlock(id: &str, out: &Output) -> u8 {

@@ -157,6 +157,12 @@ impl View for TerminalView {
                 }
             }
             Summary::Moved { from, to } => println!("Moved {from} to {to}"),
+            Summary::Tainted { address } => {
+                println!("Resource instance {address} has been marked as tainted.")
+            }
+            Summary::Untainted { address } => {
+                println!("Resource instance {address} has been successfully untainted.")
+            }
             Summary::Recovered { what } => println!("{what}"),
             Summary::Unlocked => println!("plinth state has been successfully unlocked."),
         }
@@ -197,6 +203,8 @@ pub fn report(error: &OperationError) -> u8 {
         | OperationError::NothingToImport { .. }
         | OperationError::NotInState { .. }
         | OperationError::AlreadyInState { .. }
+        | OperationError::NotTainted { .. }
+        | OperationError::DataNotTaintable { .. }
         | OperationError::Unlock(_) => eprintln!("Error: {error}"),
     }
     1

@@ -91,6 +91,7 @@ pub fn import(request: &ImportRequest, store: &Store, view: &dyn View) -> Result
         private: object.private,
         dependencies: Vec::new(),
         create_before_destroy: false,
+        tainted: false,
     };
     store
         .commit(Commit {

@@ -29,7 +29,7 @@ pub use import::{import, ImportRequest};
 pub use plinth_state::{Backend, MemoryBackend, RecoverFrom};
 pub use run::{apply, plan, PlanOutcome, RunRequest};
 pub use saved::{apply_saved, SavedPlanRequest};
-pub use state_edit::{force_unlock, recover, state_mv, state_rm};
+pub use state_edit::{force_unlock, recover, state_mv, state_rm, taint, untaint};
 
 /// Where a stack's state lives, as the caller chose it: the embedded store of a
 /// workspace on this machine, or any [`Backend`] (a remote one, or [`MemoryBackend`]
@@ -149,6 +149,13 @@ pub enum Summary<'a> {
         from: &'a str,
         to: &'a str,
     },
+    /// `taint`: the next plan replaces the instance.
+    Tainted {
+        address: &'a str,
+    },
+    Untainted {
+        address: &'a str,
+    },
     /// `state recover`, in the backend's words.
     Recovered {
         what: &'a str,
@@ -227,6 +234,10 @@ pub enum OperationError {
     NotInState { address: String },
     #[error("{address} already exists in state.")]
     AlreadyInState { address: String },
+    #[error("Resource instance is not tainted\n\n{address} is not currently tainted, so it cannot be untainted.")]
+    NotTainted { address: String },
+    #[error("Cannot taint a data resource\n\n{address} is a data resource: only managed resource instances can be tainted.")]
+    DataNotTaintable { address: String },
     /// `force-unlock` was refused.
     #[error("{0}")]
     Unlock(LockError),

@@ -1,9 +1,9 @@
-//! Edits of the state under its lock: `state rm`, `state mv`, `state recover`, and
-//! `force-unlock` for a lock left behind.
+//! Edits of the state under its lock: `state rm`, `state mv`, `taint`, `untaint`,
+//! `state recover`, and `force-unlock` for a lock left behind.
 
 use std::time::Duration;
 
-use plinth_state::{Commit, LockRequest, Locked, Snapshot};
+use plinth_state::{Commit, LockRequest, Locked, ResourceState, Snapshot};
 
 use super::{OperationError, RecoverFrom, Result, Store, Summary, View};
 
@@ -68,6 +68,57 @@ pub fn state_mv(store: &Store, view: &dyn View, from: &str, to: &str) -> Result<
     })?;
     view.summary(Summary::Moved { from, to });
     Ok(())
+}
+
+/// Marks an instance tainted: the next plan replaces it (Terraform's `taint`).
+pub fn taint(store: &Store, view: &dyn View, address: &str) -> Result<()> {
+    edit(store, "taint", |s| {
+        let rs = in_state(s, address)?;
+        if crate::addrs::ResourceInstance::parse(address)
+            .is_ok_and(|a| a.resource.mode == crate::lang::refs::ResourceMode::Data)
+        {
+            return Err(OperationError::DataNotTaintable {
+                address: address.to_string(),
+            });
+        }
+        Ok(marked(rs, true))
+    })?;
+    view.summary(Summary::Tainted { address });
+    Ok(())
+}
+
+/// Clears an instance's taint: the next plan keeps it (Terraform's `untaint`).
+pub fn untaint(store: &Store, view: &dyn View, address: &str) -> Result<()> {
+    edit(store, "untaint", |s| {
+        let rs = in_state(s, address)?;
+        if !rs.tainted {
+            return Err(OperationError::NotTainted {
+                address: address.to_string(),
+            });
+        }
+        Ok(marked(rs, false))
+    })?;
+    view.summary(Summary::Untainted { address });
+    Ok(())
+}
+
+fn in_state<'s>(s: &'s Snapshot, address: &str) -> Result<&'s ResourceState> {
+    s.resources
+        .get(address)
+        .ok_or_else(|| OperationError::NotInState {
+            address: address.to_string(),
+        })
+}
+
+/// The commit that writes the instance again with its taint set or cleared.
+fn marked(rs: &ResourceState, tainted: bool) -> Commit {
+    Commit {
+        put: vec![ResourceState {
+            tainted,
+            ..rs.clone()
+        }],
+        ..Commit::default()
+    }
 }
 
 /// Repairs a store whose parts are missing or disagree, under the lock so that no

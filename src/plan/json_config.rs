@@ -165,6 +165,7 @@ fn prior_state(planned: &Planned<'_>, versions: &BTreeMap<String, u64>) -> J {
                 private: Vec::new(),
                 dependencies: Vec::new(),
                 create_before_destroy: false,
+                tainted: false,
             },
         );
     }

@@ -157,6 +157,9 @@ fn resource(rs: &ResourceState) -> J {
     if !rs.dependencies.is_empty() {
         out.insert("depends_on".into(), json!(rs.dependencies));
     }
+    if rs.tainted {
+        out.insert("tainted".into(), json!(true));
+    }
     J::Object(out)
 }
 
@@ -196,6 +199,7 @@ mod tests {
             private: Vec::new(),
             dependencies: Vec::new(),
             create_before_destroy: false,
+            tainted: false,
         }
     }
 
@@ -228,6 +232,14 @@ mod tests {
         assert_eq!(b["address"], "module.a.module.b[\"k\"]");
         assert_eq!(b["resources"][0]["index"], 0);
         assert!(v.get("outputs").is_none());
+    }
+
+    #[test]
+    fn only_a_tainted_instance_says_so() {
+        let mut rs = instance("local_file.r", json!({"id": "1"}));
+        assert!(resource(&rs).get("tainted").is_none());
+        rs.tainted = true;
+        assert_eq!(resource(&rs)["tainted"], json!(true));
     }
 
     #[test]

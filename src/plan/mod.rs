@@ -23,7 +23,7 @@ pub fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|e| e.into_inner())
 }
 
-use plinth_state::Snapshot;
+use plinth_state::{ResourceState, Snapshot};
 
 use crate::addrs::{self, BlockName, ResourceInstance, Target};
 use crate::config::{ModuleId, Resource};
@@ -417,6 +417,14 @@ pub async fn decide(
         private: planned.private,
         warnings,
     })
+}
+
+/// A tainted instance (its create failed after the object was made) is replaced,
+/// whatever else is asked, as in Terraform.
+pub fn tainted(prior: Option<&ResourceState>) -> Option<&'static str> {
+    prior
+        .is_some_and(|rs| rs.tainted)
+        .then_some("replace_because_tainted")
 }
 
 /// What has been decided for each instance so far in a walk, for
@@ -907,14 +915,12 @@ impl ResourceHandler for Planner<'_> {
             let previous = self.moved.get(instance).cloned();
             let prior_key = previous.as_ref().map(|p| p.to_string());
             let prior_address = prior_key.as_deref().unwrap_or(address);
-            let prior = self
-                .prior
-                .resources
-                .get(prior_address)
-                .map(|rs| (state_value(rs), rs.private.as_slice()));
-            let force = self
-                .decided
-                .force_replace(self.replace.contains(instance), triggers);
+            let prior_state = self.prior.resources.get(prior_address);
+            let prior = prior_state.map(|rs| (state_value(rs), rs.private.as_slice()));
+            let force = tainted(prior_state).or_else(|| {
+                self.decided
+                    .force_replace(self.replace.contains(instance), triggers)
+            });
             let meta = self
                 .providers
                 .provider_meta(&instance.module, resource.provider_name());

@@ -68,6 +68,7 @@ fn header(c: &PlannedChange, p: &Paint) -> (String, String) {
         (Action::Create, _) => "will be created".to_string(),
         (Action::Update, _) => "will be updated in-place".to_string(),
         (Action::DeleteThenCreate | Action::CreateThenDelete, _) => match c.reason {
+            Some("replace_because_tainted") => "is tainted, so must be replaced".to_string(),
             Some("replace_by_request") => "will be replaced, as requested".to_string(),
             Some("replace_by_triggers") => {
                 "will be replaced due to changes in replace_triggered_by".to_string()

@@ -144,6 +144,8 @@ pub trait ProviderRpc: Send + Sync {
         provider_meta: Option<Vec<u8>>,
     ) -> Call<'a, Warned<ObjectReply>>;
     fn plan_resource<'a>(&'a self, call: PlanCall<'a>) -> Call<'a, Warned<Planned>>;
+    /// ApplyResourceChange: every diagnostic, errors included, with the new state
+    /// the provider returned beside them (a failed create's object, when it made one).
     fn apply_resource<'a>(&'a self, call: ApplyCall<'a>) -> Call<'a, Warned<ObjectReply>>;
     fn import_resource<'a>(
         &'a self,

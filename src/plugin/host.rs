@@ -11,7 +11,9 @@ use plinth_protocol::schema::{Attribute, Block, NestedBlock, Nesting, ProviderSc
 
 use super::client::{ApplyCall, CallError, PlanCall, PluginClient, Returned, WireDiagnostic};
 use super::discovery::SourceAddress;
-use super::{ApplyRequest, BoxFuture, ObjectState, PlanRequest, PlannedState, Provider};
+use super::{
+    ApplyFailure, ApplyRequest, BoxFuture, ObjectState, PlanRequest, PlannedState, Provider,
+};
 use crate::diag::{Diagnostic, Diagnostics};
 use crate::lang::convert::convert_to_type;
 use crate::lang::{Type, Value};
@@ -696,6 +698,13 @@ impl Provider for PluginProvider {
         &'a self,
         request: ApplyRequest<'a>,
     ) -> BoxFuture<'a, Result<ObjectState, Diagnostics>> {
+        Box::pin(async move { self.apply_keeping(request).await.map_err(|f| f.diagnostics) })
+    }
+
+    fn apply_keeping<'a>(
+        &'a self,
+        request: ApplyRequest<'a>,
+    ) -> BoxFuture<'a, Result<ObjectState, ApplyFailure>> {
         Box::pin(async move {
             let (block, ty) = self.resource(request.type_name)?;
             let null = Value::Null(ty.clone());
@@ -707,7 +716,11 @@ impl Provider for PluginProvider {
             let config = &config;
             let provider_meta = self.meta(request.provider_meta)?;
             let _slot = self.slot("ApplyResourceChange", request.type_name).await;
-            let (reply, _) = self
+            let secrets = || {
+                let config = request.config.unwrap_or(&null);
+                secrets_in(&[prior, planned, config])
+            };
+            let (reply, diags) = self
                 .client
                 .rpc()
                 .apply_resource(ApplyCall {
@@ -719,16 +732,32 @@ impl Provider for PluginProvider {
                     provider_meta,
                 })
                 .await
-                .map_err(|e| {
-                    let config = request.config.unwrap_or(&null);
-                    self.diagnostics(e)
-                        .redact(&secrets_in(&[prior, planned, config]))
-                })?;
-            let v = decode(reply.state, ty, "new state")?;
-            Ok(ObjectState {
+                .map_err(|e| self.diagnostics(e).redact(&secrets()))?;
+            let failed = diags.iter().any(|d| d.error);
+            let v = match decode(reply.state, ty, "new state") {
+                Ok(v) => v,
+                Err(d) if failed => {
+                    let mut all = self
+                        .diagnostics(CallError::Provider(diags))
+                        .redact(&secrets());
+                    all.extend(d);
+                    return Err(all.into());
+                }
+                Err(d) => return Err(d.into()),
+            };
+            let state = ObjectState {
                 value: (!v.is_null()).then(|| mark_sensitive(block, v)),
                 private: reply.private,
-            })
+            };
+            if failed {
+                return Err(ApplyFailure {
+                    diagnostics: self
+                        .diagnostics(CallError::Provider(diags))
+                        .redact(&secrets()),
+                    state: state.value.is_some().then_some(state),
+                });
+            }
+            Ok(state)
         })
     }
 }

@@ -99,6 +99,22 @@ pub struct ObjectState {
     pub private: Vec<u8>,
 }
 
+/// A change the provider refused, with what exists after it: `state` is the object a
+/// failed create or update made (or left), when the provider returned one.
+pub struct ApplyFailure {
+    pub diagnostics: Diagnostics,
+    pub state: Option<ObjectState>,
+}
+
+impl From<Diagnostics> for ApplyFailure {
+    fn from(diagnostics: Diagnostics) -> ApplyFailure {
+        ApplyFailure {
+            diagnostics,
+            state: None,
+        }
+    }
+}
+
 /// One provider configuration, as the engine sees it. Errors come back as
 /// diagnostics carrying the provider's own words.
 pub trait Provider: Send + Sync {
@@ -121,6 +137,16 @@ pub trait Provider: Send + Sync {
         &'a self,
         request: ApplyRequest<'a>,
     ) -> BoxFuture<'a, Result<ObjectState, Diagnostics>>;
+
+    /// [`Provider::apply`], keeping the non-null state a provider returns with its
+    /// errors (Terraform saves it: tainted after a create). By default nothing is
+    /// kept.
+    fn apply_keeping<'a>(
+        &'a self,
+        request: ApplyRequest<'a>,
+    ) -> BoxFuture<'a, Result<ObjectState, ApplyFailure>> {
+        Box::pin(async move { self.apply(request).await.map_err(ApplyFailure::from) })
+    }
 
     /// ConfigureProvider, with the provider block's evaluated configuration (an
     /// empty one when the stack has no block for it).

@@ -262,7 +262,9 @@ impl ProviderRpc for Plugin5 {
                 state: returned(r.new_state),
                 private: r.private,
             };
-            checked(reply, diags)
+            // Errors come back with the state: a failed create may have made the
+            // object, which is then kept tainted.
+            Ok((reply, diags))
         })
     }
 

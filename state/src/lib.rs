@@ -73,6 +73,11 @@ pub struct ResourceState {
     pub dependencies: Vec<String>,
     #[serde(default)]
     pub create_before_destroy: bool,
+    /// The object's create failed after the object was made (Terraform's tainted
+    /// instance): the next plan replaces it. Written only when set, so an untainted
+    /// instance serializes as it did before the mark existed.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub tainted: bool,
 }
 
 /// A provider call that was started and may not have finished: recorded before the
@@ -239,4 +244,23 @@ pub fn random_id() -> String {
         &hex[16..20],
         &hex[20..32]
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_taint_mark_is_written_only_when_set() {
+        let old = r#"{"address":"local_file.a","provider":"provider[\"registry.terraform.io/plinth/local\"]","schema_version":0,"attributes":{"id":"1"}}"#;
+        let mut rs: ResourceState = serde_json::from_str(old).unwrap();
+        assert!(!rs.tainted);
+        let untainted = serde_json::to_string(&rs).unwrap();
+        assert!(!untainted.contains("tainted"), "{untainted}");
+        rs.tainted = true;
+        let tainted = serde_json::to_string(&rs).unwrap();
+        assert!(tainted.ends_with(r#","tainted":true}"#), "{tainted}");
+        let back: ResourceState = serde_json::from_str(&tainted).unwrap();
+        assert!(back.tainted);
+    }
 }

@@ -22,6 +22,7 @@ fn resource(address: &str) -> ResourceState {
         private: Vec::new(),
         dependencies: Vec::new(),
         create_before_destroy: false,
+        tainted: false,
     }
 }
 

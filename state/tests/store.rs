@@ -21,6 +21,7 @@ fn resource(address: &str, n: i64) -> ResourceState {
         private: vec![],
         dependencies: vec![],
         create_before_destroy: false,
+        tainted: false,
     }
 }
 

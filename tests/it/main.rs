@@ -34,6 +34,7 @@ mod review_bugs;
 mod sensitive;
 mod staged_apply;
 mod state_trust;
+mod tainted;
 mod terraform_cli;
 mod validate_errors;
 mod validate_semantics;

@@ -7,8 +7,8 @@ use std::time::Duration;
 
 use plinth_provider_sdk::shape::*;
 use plinth_provider_sdk::{
-    default_plan, fail, DataSource, Diagnostic, Nesting, Object, PlanRequest, Planned, Resource,
-    Result, Schema, Type, Value,
+    default_plan, fail, DataSource, Diagnostic, Failed, Nesting, Object, Outcome, PlanRequest,
+    Planned, Resource, Result, Schema, Type, Value,
 };
 use serde_json::{json, Map, Value as J};
 
@@ -286,12 +286,29 @@ impl Resource for Manifest {
     }
 
     fn create(&self, planned: &Object) -> Result<Object> {
+        self.create_or_failed(planned).map_err(|f| f.diagnostics)
+    }
+
+    /// A `wait` that fails (times out) after the object was created returns the
+    /// object with the errors: state keeps it tainted, and the next apply replaces it.
+    fn create_or_failed(&self, planned: &Object) -> Outcome {
         let manifest = to_json(&planned.get("manifest"));
         let (kind, namespace, name) = self.target(&manifest)?;
-        self.kube
+        let created = self
+            .kube
             .create(&kind, &Self::body(&manifest, &namespace))?;
-        let live = self.settle(planned, &kind, namespace.as_deref(), &name, "create")?;
-        Ok(self.state_of(planned, &live))
+        match self.settle(planned, &kind, namespace.as_deref(), &name, "create") {
+            Ok(live) => Ok(self.state_of(planned, &live)),
+            Err(d) => {
+                let now = self.kube.get(&kind, namespace.as_deref(), &name);
+                let left = match now {
+                    Ok(Some(live)) => live,
+                    Ok(None) => return Err(Failed::from(d)),
+                    Err(_) => created,
+                };
+                Err(Failed::with_state(d, self.state_of(planned, &left)))
+            }
+        }
     }
 
     fn read(&self, current: &Object) -> Result<Option<Object>> {

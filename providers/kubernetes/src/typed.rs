@@ -8,8 +8,8 @@ use std::time::Duration;
 
 use plinth_provider_sdk::shape::*;
 use plinth_provider_sdk::{
-    default_plan, fail, Block, Diagnostic, NestedBlock, Nesting, Object, PlanRequest, Planned,
-    Resource, Result, Schema, Type, Value,
+    default_plan, fail, Block, Diagnostic, Failed, NestedBlock, Nesting, Object, Outcome,
+    PlanRequest, Planned, Resource, Result, Schema, Type, Value,
 };
 use serde_json::{json, Map, Value as J};
 
@@ -289,6 +289,17 @@ impl Typed {
     pub fn timeout(&self, o: &Object, operation: &str) -> Duration {
         timeout(o, operation, self.kind.timeout)
     }
+
+    /// The errors of a wait that failed after `live` was written, with the object as
+    /// it is now (as written, if it cannot be read; none if it is already gone).
+    fn left_behind(&self, live: J, planned: &Object, diagnostics: Vec<Diagnostic>) -> Failed {
+        let written = self.state_of(live, planned, false);
+        match self.read(&written) {
+            Ok(Some(now)) => Failed::with_state(diagnostics, now),
+            Ok(None) => Failed::from(diagnostics),
+            Err(_) => Failed::with_state(diagnostics, written),
+        }
+    }
 }
 
 impl Resource for Typed {
@@ -388,22 +399,28 @@ impl Resource for Typed {
     }
 
     fn create(&self, planned: &Object) -> Result<Object> {
+        self.create_or_failed(planned).map_err(|f| f.diagnostics)
+    }
+
+    /// A wait that fails after the object was created (a Job that failed or timed
+    /// out) returns the object with the errors: state keeps it tainted, and the next
+    /// apply replaces it instead of failing on "already exists".
+    fn create_or_failed(&self, planned: &Object) -> Outcome {
         let kind = self.api_kind();
         let body = self.object(planned);
         let live = self.kube.create(&kind, &body)?;
         if let Some(settle) = self.kind.settle {
-            settle(self, planned, &live)?;
+            if let Err(d) = settle(self, planned, &live) {
+                return Err(self.left_behind(live, planned, d));
+            }
         }
         self.read(&self.state_of(live, planned, false))?
-            .map_or_else(
-                || {
-                    fail(
-                        "Object vanished",
-                        "It was deleted right after it was created.",
-                    )
-                },
-                Ok,
-            )
+            .ok_or_else(|| {
+                Failed::from(vec![Diagnostic::error(
+                    "Object vanished",
+                    "It was deleted right after it was created.",
+                )])
+            })
     }
 
     fn read(&self, current: &Object) -> Result<Option<Object>> {

@@ -7,6 +7,14 @@
 //! Requests reach the types already decoded against their schemas, as [`Object`]s
 //! with typed accessors. Planning has a default that suits most resources (see
 //! [`Resource::plan`]).
+//!
+//! A create (or update) that fails after the object was made — a Job created and
+//! then failed, a Deployment that never became available — should say so by
+//! returning [`Failed`] from [`Resource::create_or_failed`] (or
+//! [`Resource::update_or_failed`]): the SDK answers with the errors *and* the
+//! object's state, and plinth and Terraform keep that object in state marked
+//! tainted, so the next plan replaces it instead of creating it again beside the
+//! leftover one.
 
 mod plan;
 mod serve;
@@ -149,6 +157,37 @@ pub struct Planned {
     pub requires_replace: Vec<String>,
 }
 
+/// A create or update that failed after the object existed: the errors, and the
+/// object as it is (which plinth and Terraform keep in state, tainted after a
+/// create). `state: None` is a failure that left nothing behind.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Failed {
+    pub diagnostics: Vec<Diagnostic>,
+    pub state: Option<Object>,
+}
+
+impl Failed {
+    /// A failure after the object `state` describes was made.
+    pub fn with_state(diagnostics: Vec<Diagnostic>, state: Object) -> Failed {
+        Failed {
+            diagnostics,
+            state: Some(state),
+        }
+    }
+}
+
+impl From<Vec<Diagnostic>> for Failed {
+    fn from(diagnostics: Vec<Diagnostic>) -> Failed {
+        Failed {
+            diagnostics,
+            state: None,
+        }
+    }
+}
+
+/// What [`Resource::create_or_failed`] and [`Resource::update_or_failed`] return.
+pub type Outcome = std::result::Result<Object, Failed>;
+
 /// A managed resource type.
 pub trait Resource: Send + Sync {
     /// `local_file`.
@@ -187,6 +226,20 @@ pub trait Resource: Send + Sync {
     fn update(&self, prior: &Object, planned: &Object) -> Result<Object>;
 
     fn delete(&self, prior: &Object) -> Result<()>;
+
+    /// What the SDK calls to create: [`Resource::create`] by default. Override it
+    /// (and have `create` call it) to fail with the state of what was made
+    /// ([`Failed::with_state`]).
+    fn create_or_failed(&self, planned: &Object) -> Outcome {
+        self.create(planned).map_err(Failed::from)
+    }
+
+    /// What the SDK calls to update: [`Resource::update`] by default. A
+    /// [`Failed`] with a state saves that state (untainted); without one the
+    /// prior state stays.
+    fn update_or_failed(&self, prior: &Object, planned: &Object) -> Outcome {
+        self.update(prior, planned).map_err(Failed::from)
+    }
 
     /// The object an existing thing's id names, for `import`.
     fn import(&self, _id: &str) -> Result<Object> {

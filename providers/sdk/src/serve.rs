@@ -740,8 +740,15 @@ impl p6::provider_server::Provider for Served {
             let prior_obj = object(&prior);
             match (prior_obj, object(&planned)) {
                 (Some(p), None) => res.delete(&p).map(|()| None).map_err(|d| (d, Some(prior))),
-                (None, Some(n)) => res.create(&n).map(Some).map_err(|d| (d, None)),
-                (Some(p), Some(n)) => res.update(&p, &n).map(Some).map_err(|d| (d, Some(prior))),
+                // A failure's state, when there is one, is what exists now.
+                (None, Some(n)) => res
+                    .create_or_failed(&n)
+                    .map(Some)
+                    .map_err(|f| (f.diagnostics, f.state.map(Object::into_value))),
+                (Some(p), Some(n)) => res.update_or_failed(&p, &n).map(Some).map_err(|f| {
+                    let kept = f.state.map_or(prior, Object::into_value);
+                    (f.diagnostics, Some(kept))
+                }),
                 (None, None) => Ok(None),
             }
         })
@@ -851,6 +858,88 @@ impl p6::provider_server::Provider for Served {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// `left_*` fails its create after making the object (with its state),
+    /// `none_*` fails before making anything.
+    struct Thing(&'static str);
+
+    impl Resource for Thing {
+        fn type_name(&self) -> &str {
+            self.0
+        }
+        fn schema(&self) -> Schema {
+            crate::shape::schema(
+                vec![
+                    ("name", crate::shape::required(Type::String)),
+                    ("id", crate::shape::computed(Type::String)),
+                ],
+                vec![],
+            )
+        }
+        fn create(&self, planned: &Object) -> crate::Result<Object> {
+            self.create_or_failed(planned).map_err(|f| f.diagnostics)
+        }
+        fn create_or_failed(&self, planned: &Object) -> crate::Outcome {
+            let failed = vec![Diagnostic::error("Wait failed", "it never became ready")];
+            if self.0.starts_with("none") {
+                return Err(failed.into());
+            }
+            let mut made = planned.clone();
+            made.set("id", Value::String("made-1".into()));
+            Err(crate::Failed::with_state(failed, made))
+        }
+        fn read(&self, current: &Object) -> crate::Result<Option<Object>> {
+            Ok(Some(current.clone()))
+        }
+        fn update(&self, _prior: &Object, planned: &Object) -> crate::Result<Object> {
+            Ok(planned.clone())
+        }
+        fn delete(&self, _prior: &Object) -> crate::Result<()> {
+            Ok(())
+        }
+    }
+
+    struct Things;
+
+    impl Provider for Things {
+        fn resources(&self) -> Vec<Box<dyn Resource>> {
+            vec![Box::new(Thing("left_thing")), Box::new(Thing("none_thing"))]
+        }
+    }
+
+    #[tokio::test]
+    async fn a_failed_create_answers_with_the_state_of_what_it_made() {
+        use p6::provider_server::Provider as _;
+        let served = Served::new(Things);
+        for (type_name, id) in [("left_thing", Some("made-1")), ("none_thing", None)] {
+            let ty = served.resources[type_name].2.clone();
+            let planned = Value::Object(BTreeMap::from([
+                ("name".to_string(), Value::String("a".into())),
+                ("id".to_string(), Value::Null(Type::String)),
+            ]));
+            let request = p6::apply_resource_change::Request {
+                type_name: type_name.into(),
+                prior_state: encode(&Value::Null(ty.clone()), &ty).ok(),
+                planned_state: encode(&planned, &ty).ok(),
+                config: encode(&planned, &ty).ok(),
+                ..Default::default()
+            };
+            let reply = served
+                .apply_resource_change(Request::new(request))
+                .await
+                .unwrap()
+                .into_inner();
+            assert_eq!(reply.diagnostics.len(), 1, "{type_name}");
+            assert_eq!(reply.diagnostics[0].summary, "Wait failed");
+            let state = decode(reply.new_state.as_ref(), &ty).unwrap();
+            match id {
+                Some(id) => {
+                    assert_eq!(Object::from_value(&state).string("id").as_deref(), Some(id))
+                }
+                None => assert!(state.is_null(), "{type_name}: {state:?}"),
+            }
+        }
+    }
     use tonic_health::pb::health_client::HealthClient;
     use tonic_health::pb::HealthCheckRequest;
     use tonic_health::ServingStatus;

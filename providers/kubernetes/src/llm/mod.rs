@@ -27,8 +27,8 @@ use std::time::Duration;
 
 use plinth_provider_sdk::shape::*;
 use plinth_provider_sdk::{
-    fail, Block, Diagnostic, Nesting, Number, Object, PlanRequest, Planned, Resource, Result,
-    Schema, Type, Value,
+    fail, Block, Diagnostic, Failed, Nesting, Number, Object, Outcome, PlanRequest, Planned,
+    Resource, Result, Schema, Type, Value,
 };
 use serde_json::Value as J;
 
@@ -484,13 +484,21 @@ impl Resource for LlmService {
     }
 
     fn create(&self, planned: &Object) -> Result<Object> {
+        self.create_or_failed(planned).map_err(|f| f.diagnostics)
+    }
+
+    /// A rollout that does not finish in time leaves the objects in the cluster:
+    /// they are returned with the errors, state keeps them tainted, and the next
+    /// apply deletes and re-creates them.
+    fn create_or_failed(&self, planned: &Object) -> Outcome {
         let spec = spec_of(planned);
         for part in Part::ALL {
             if let Some(body) = spec.object(part, true) {
                 self.put(part, &spec, &body)?;
             }
         }
-        self.settle(&spec, planned, "create")?;
+        self.settle(&spec, planned, "create")
+            .map_err(|d| Failed::with_state(d, Self::applied(planned)))?;
         Ok(Self::applied(planned))
     }
 
