@@ -478,7 +478,7 @@ impl JobController {
                         completed: Instant::now(),
                     });
                 }
-                std::thread::sleep(Duration::from_millis(50));
+                std::thread::sleep(Duration::from_millis(250));
             }
         });
         JobController {
@@ -686,7 +686,7 @@ output "phase" {
                 kmock.patch(path, &json!({"status": {"phase": "Succeeded"}}));
                 return;
             }
-            std::thread::sleep(Duration::from_millis(50));
+            std::thread::sleep(Duration::from_millis(250));
         }
     });
     let d = dir.path();

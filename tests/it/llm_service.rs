@@ -65,7 +65,7 @@ impl DeploymentController {
                     );
                     seen.insert(key, d["spec"].clone());
                 }
-                std::thread::sleep(Duration::from_millis(50));
+                std::thread::sleep(Duration::from_millis(250));
             }
         });
         DeploymentController {

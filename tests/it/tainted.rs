@@ -119,7 +119,7 @@ impl JobController {
                     kmock.patch(&format!("{jobs}/{name}/status"), &status);
                     log.lock().expect("log").push((name, failed));
                 }
-                std::thread::sleep(Duration::from_millis(50));
+                std::thread::sleep(Duration::from_millis(250));
             }
         });
         JobController {
@@ -432,7 +432,7 @@ impl DeploymentController {
                         &json!({"status": {"replicas": n, "availableReplicas": n, "updatedReplicas": n}}),
                     );
                 }
-                std::thread::sleep(Duration::from_millis(50));
+                std::thread::sleep(Duration::from_millis(250));
             }
         });
         DeploymentController {
