@@ -14,22 +14,9 @@ use std::time::Duration;
 
 use serde_json::{json, Value};
 
+/// plinth against the stack, with plinth/kubernetes (the Kubernetes tests' runner).
 fn plinth(dir: &Path, args: &[&str]) -> Run {
-    let out = Command::new(env!("CARGO_BIN_EXE_plinth"))
-        .args(["-C", dir.to_str().expect("path"), "--no-color"])
-        .args(args)
-        .env("PLINTH_PLUGIN_DIR", kubernetes_provider_dir())
-        .env("PLINTH_CACHE_DIR", dir.join(".cache"))
-        .env_remove("KUBE_HOST")
-        .env_remove("KUBE_CONFIG_PATH")
-        .env_remove("KUBE_CONFIG_PATHS")
-        .output()
-        .expect("run plinth");
-    Run {
-        code: out.status.code().unwrap_or(-1),
-        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-    }
+    crate::kubernetes::plinth(dir, args)
 }
 
 fn ok(run: &Run, what: &str) -> String {
