@@ -31,17 +31,7 @@ fn ok(run: &Run, what: &str) -> String {
 /// A stack of one Job, `name`, in the namespace `pipeline`, waited on.
 fn job_stack(kmock: &Kmock, name: &str) -> String {
     format!(
-        r#"terraform {{
-  required_providers {{
-    kubernetes = {{ source = "plinth/kubernetes" }}
-  }}
-}}
-
-provider "kubernetes" {{
-  host  = "{url}"
-  token = "kmock-token"
-}}
-
+        r#"{header}
 resource "kubernetes_job_v1" "train" {{
   metadata {{
     name      = "{name}"
@@ -64,7 +54,7 @@ resource "kubernetes_job_v1" "train" {{
   wait_for_completion = true
 }}
 "#,
-        url = kmock.url
+        header = crate::kubernetes::provider(kmock)
     )
 }
 
@@ -441,18 +431,8 @@ impl Drop for DeploymentController {
 
 fn serving(kmock: &Kmock, resource: &str) -> String {
     format!(
-        r#"terraform {{
-  required_providers {{
-    kubernetes = {{ source = "plinth/kubernetes" }}
-  }}
-}}
-
-provider "kubernetes" {{
-  host  = "{url}"
-  token = "kmock-token"
-}}
-{resource}"#,
-        url = kmock.url
+        r#"{header}{resource}"#,
+        header = crate::kubernetes::provider(kmock)
     )
 }
 
