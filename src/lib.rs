@@ -13,6 +13,7 @@ pub mod modules;
 pub mod operation;
 pub mod plan;
 pub mod plugin;
+pub mod preview;
 pub mod schema;
 pub mod stack;
 pub mod timing;
