@@ -30,6 +30,10 @@ pub struct StackOptions {
     /// plugin is started. A registry with any shares its list of running plugins
     /// with every copy of these options.
     pub in_process: Providers,
+    /// Code nobody has reviewed yet (`plan --untrusted`): files are read only inside
+    /// the repository root, `TF_VAR_*`/`PLINTH_VAR_*` are not read, only providers the
+    /// lock file records run, and no cache outside the stack is read or written.
+    pub untrusted: bool,
 }
 
 /// Whether a command starts the stack's provider plugins.
@@ -110,9 +114,22 @@ pub struct LoadedStack {
 
 pub fn prepare(dir: &Path, options: &StackOptions) -> Prepared {
     let mut sources = Sources::default();
+    // Confined before anything is read; a run that cannot be confined stops at once
+    // (its error stops providers from starting and planning from beginning).
+    let confined = match options.untrusted {
+        true => crate::lang::confine::confine_to(&repository_root(dir)),
+        false => Ok(()),
+    };
     let loading = crate::timing::phase("load");
-    let (config, diags) = load_stack(dir, &mut sources);
+    let (config, mut diags) = load_stack(dir, &mut sources);
     drop(loading);
+    if let Err(why) = confined {
+        diags.push(
+            Diagnostic::error("Cannot confine an untrusted run").detail(format!(
+                "--untrusted reads files only inside the repository root, but {why}."
+            )),
+        );
+    }
     prepare_loaded(dir, sources, config, diags, options)
 }
 
@@ -127,7 +144,7 @@ fn prepare_loaded(
         config.root(),
         dir,
         &options.vars,
-        &options.env,
+        if options.untrusted { &[] } else { &options.env },
         &mut sources,
     );
     diags.extend(input_diags);
@@ -143,7 +160,13 @@ fn prepare_loaded(
     if options.providers != ProviderStart::Never && !diags.has_errors() {
         let required = options.providers == ProviderStart::Required;
         let _starting = crate::timing::phase("start plugins and read schemas");
-        let (s, d) = crate::plugin::start::start_all(dir, &config, &mut providers, required);
+        let (s, d) = crate::plugin::start::start_all(
+            dir,
+            &config,
+            &mut providers,
+            required,
+            options.untrusted,
+        );
         started = s;
         diags.extend(d);
     }
@@ -322,4 +345,15 @@ fn provider_checks(
         }
     }
     diags
+}
+
+/// The repository a stack directory belongs to: the nearest directory at or above it
+/// holding `.git` (a directory, or a worktree's file), else the stack directory itself.
+pub fn repository_root(dir: &Path) -> PathBuf {
+    let start = dir.canonicalize().unwrap_or_else(|_| dir.to_path_buf());
+    start
+        .ancestors()
+        .find(|d| d.join(".git").exists())
+        .unwrap_or(&start)
+        .to_path_buf()
 }

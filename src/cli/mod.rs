@@ -140,6 +140,7 @@ impl VarOptions {
             validate: false,
             providers: crate::stack::ProviderStart::Installed,
             in_process: crate::plugin::Providers::default(),
+            untrusted: false,
         }
     }
 }

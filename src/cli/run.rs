@@ -55,6 +55,12 @@ pub struct Args {
     /// How long to wait for another plinth process to release the state, e.g. 30s.
     #[arg(long, default_value = "0s", value_parser = parse_duration)]
     lock_timeout: Duration,
+    /// Plan code nobody has reviewed yet (a pull request's branch): files are read
+    /// only inside the repository root, TF_VAR_*/PLINTH_VAR_* are ignored, only
+    /// providers whose hashes the lock file records run, and nothing is written
+    /// outside .plinth/ (plan only; see docs/untrusted.md).
+    #[arg(long)]
+    untrusted: bool,
     #[command(flatten)]
     vars: VarOptions,
     #[command(flatten)]
@@ -154,7 +160,14 @@ pub fn run(
         }
         return apply_saved(path, &args, out, cancel);
     }
+    if args.untrusted {
+        if let Err(why) = untrusted_allowed(&args, mode) {
+            eprintln!("Error: {why}");
+            return 1;
+        }
+    }
     let mut stack = args.vars.stack_options(matches);
+    stack.untrusted = args.untrusted;
     stack.require_root_vars = mode != Mode::Destroy;
     stack.providers = ProviderStart::Required;
     let request = RunRequest {
@@ -194,6 +207,43 @@ pub fn run(
         .auto_approve(args.auto_approve)
         .input(super::tfcompat::input_allowed(args.terraform.input));
     run_with(&request, &store, &view, &args, mode, cancel).unwrap_or_else(|e| report(&e))
+}
+
+/// Whether `--untrusted` may run as asked: a plan only (applying is for reviewed
+/// code), and every file it writes inside `.plinth/`.
+fn untrusted_allowed(args: &Args, mode: Mode) -> Result<(), String> {
+    if mode != Mode::Plan {
+        return Err(
+            "--untrusted is for plinth plan only: apply and destroy run reviewed code.".into(),
+        );
+    }
+    for path in args.out.iter() {
+        inside_dot_plinth(path)?;
+    }
+    Ok(())
+}
+
+/// Refuses a file an untrusted plan would write outside the stack's `.plinth/`.
+pub(crate) fn inside_dot_plinth(path: &Path) -> Result<(), String> {
+    let dot_plinth = Path::new(".plinth");
+    let _ = std::fs::create_dir_all(dot_plinth);
+    let parent = match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p,
+        _ => Path::new("."),
+    };
+    let inside = match (parent.canonicalize(), dot_plinth.canonicalize()) {
+        (Ok(p), Ok(root)) => p.starts_with(root) && path.file_name().is_some(),
+        _ => false,
+    };
+    if inside {
+        Ok(())
+    } else {
+        Err(format!(
+            "--untrusted writes nothing outside .plinth/, but {} is not inside it (its directory must exist); write it under .plinth/, e.g. .plinth/{}.",
+            path.display(),
+            path.file_name().map(|n| n.to_string_lossy()).unwrap_or_else(|| "plan".into())
+        ))
+    }
 }
 
 /// Runs the operation `mode` names with `view`: the exit code, or why it stopped.

@@ -131,6 +131,7 @@ pub fn read_file(path: &Path, display: &str) -> Result<String, Diagnostic> {
         Diagnostic::error("Failed to read file")
             .detail(format!("The file {display} could not be read: {reason}."))
     };
+    crate::lang::confine::check(path).map_err(failed)?;
     let meta = std::fs::metadata(path).map_err(|e| failed(e.to_string()))?;
     if !meta.is_file() {
         return Err(failed(format!("not a regular file ({})", file_kind(&meta))));
@@ -184,6 +185,10 @@ fn config_files(dir: &Path, display: &str) -> Result<Vec<PathBuf>, Diagnostic> {
         Diagnostic::error("Failed to read module directory")
             .detail(format!("The directory {display} could not be read: {e}."))
     };
+    crate::lang::confine::check(dir).map_err(|why| {
+        Diagnostic::error("Failed to read module directory")
+            .detail(format!("The directory {display} could not be read: {why}."))
+    })?;
     let mut files = Vec::new();
     for entry in std::fs::read_dir(dir).map_err(failed)? {
         let path = entry.map_err(failed)?.path();
@@ -553,7 +558,14 @@ impl Loader<'_> {
             };
             let canonical = std::fs::canonicalize(&child_dir).unwrap_or(child_dir.clone());
             let shown = display_name(&self.stack_dir, &child_dir);
+            let confined = crate::lang::confine::check(&child_dir);
             let unusable = match std::fs::metadata(&child_dir) {
+                _ if confined.is_err() => Some(
+                    Diagnostic::error("Failed to read module directory").detail(format!(
+                        "The directory {shown} could not be read: {}.",
+                        confined.err().unwrap_or_default()
+                    )),
+                ),
                 Ok(meta) if meta.is_dir() => None,
                 Ok(meta) => Some(
                     Diagnostic::error("Module source is not a directory").detail(format!(

@@ -2,6 +2,7 @@
 //! unknown and sensitive), conversion, evaluation and functions. Knows nothing of
 //! stacks, graphs or providers: references are resolved through [`eval::Scope`].
 
+pub mod confine;
 pub mod convert;
 pub mod eval;
 pub mod functions;

@@ -103,6 +103,10 @@ pub struct Started {
 /// The user's cache for provider schemas (`PLINTH_CACHE_DIR`, else
 /// `$XDG_CACHE_HOME/plinth`, else `~/.cache/plinth`).
 fn cache_dir() -> Option<PathBuf> {
+    // A confined (untrusted) run neither reads nor writes anything outside the stack.
+    if crate::lang::confine::root().is_some() {
+        return None;
+    }
     if let Some(d) = std::env::var_os("PLINTH_CACHE_DIR") {
         return Some(PathBuf::from(d));
     }
@@ -240,6 +244,29 @@ pub fn check_lock(lock: &super::lockfile::LockFile, r: &Requirement, f: &Found) 
     ))
 }
 
+/// Why a found binary may not run in an untrusted plan (`plan --untrusted`), if it may
+/// not: the lock file must record the provider (its hashes are then checked by
+/// [`check_lock`]), and a dev override, which the lock file never covers, is refused.
+fn check_untrusted(lock: &super::lockfile::LockFile, r: &Requirement, f: &Found) -> Option<String> {
+    if f.origin.starts_with("dev_overrides") {
+        return Some(format!(
+            "{} comes from a dev_overrides entry ({}), which the lock file does not cover; an untrusted plan runs only providers whose hashes {} records.",
+            r.source.short(),
+            f.path.display(),
+            super::lockfile::FILE
+        ));
+    }
+    if lock.get(&r.source.to_string()).is_none() {
+        return Some(format!(
+            "{} ({}) is not in {}; an untrusted plan runs only providers whose hashes the lock file records. Run plinth init on reviewed code to lock it.",
+            r.source.short(),
+            f.path.display(),
+            super::lockfile::FILE
+        ));
+    }
+    None
+}
+
 /// Finds and starts every provider the configuration needs, registering each in
 /// `providers`. A provider that cannot be found is an error when `required`
 /// (plan, apply), and a warning otherwise (validate goes on without its schemas).
@@ -248,6 +275,7 @@ pub fn start_all(
     config: &Config,
     providers: &mut Providers,
     required: bool,
+    untrusted: bool,
 ) -> (Vec<Started>, Diagnostics) {
     let (needed, mut diags) = requirements(config);
     let lock = match super::lockfile::read(dir) {
@@ -261,6 +289,16 @@ pub fn start_all(
     for r in needed {
         match find(&r.source, r.version.as_deref(), dir) {
             Ok(f) => {
+                if untrusted {
+                    if let Some(problem) = check_untrusted(&lock, &r, &f) {
+                        diags.push(
+                            Diagnostic::error("Provider not allowed in an untrusted run")
+                                .detail(problem)
+                                .at_opt(r.span),
+                        );
+                        continue;
+                    }
+                }
                 if let Some(problem) = check_lock(&lock, &r, &f) {
                     diags.push(
                         Diagnostic::error("Provider does not match the lock file")

@@ -36,6 +36,7 @@ mod staged_apply;
 mod state_trust;
 mod tainted;
 mod terraform_cli;
+mod untrusted;
 mod validate_errors;
 mod validate_semantics;
 mod values;

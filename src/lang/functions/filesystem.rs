@@ -107,6 +107,7 @@ fn kind(m: &std::fs::Metadata) -> &'static str {
 /// The error is the detail after `Invalid value for "path" parameter: `.
 pub(crate) fn read_bounded(path: &str) -> Result<Vec<u8>, String> {
     use std::io::Read;
+    crate::lang::confine::check(Path::new(path))?;
     let no_file = |e: std::io::Error| format!("no file exists at {path:?}; {e}.");
     let meta = std::fs::metadata(path).map_err(no_file)?;
     if !meta.is_file() {
@@ -145,6 +146,8 @@ fn file(args: &[Value]) -> Result<Value, FnError> {
 
 fn fileexists(args: &[Value]) -> Result<Value, FnError> {
     let path = expand(str_arg(args, 0));
+    crate::lang::confine::check(Path::new(&path))
+        .map_err(|e| FnError::arg(0, format!("Invalid value for \"path\" parameter: {e}")))?;
     match std::fs::metadata(&path) {
         Ok(m) if m.is_file() => Ok(Value::Bool(true)),
         Ok(m) => Err(FnError::arg(
@@ -236,6 +239,10 @@ fn walk_files(root: &Path, dir: &Path, out: &mut Vec<String>) {
     };
     for e in entries.flatten() {
         let path = e.path();
+        // A link leading out of a confined run's root is not followed, nor listed.
+        if crate::lang::confine::check(&path).is_err() {
+            continue;
+        }
         if path.is_dir() {
             walk_files(root, &path, out);
         } else if path.is_file() {
@@ -257,6 +264,8 @@ fn fileset(args: &[Value]) -> Result<Value, FnError> {
             ),
         )
     })?;
+    crate::lang::confine::check(Path::new(&base))
+        .map_err(|e| FnError::arg(0, format!("Invalid value for \"path\" parameter: {e}")))?;
     let mut found = Vec::new();
     walk_files(Path::new(&base), Path::new(&base), &mut found);
     let matched: Vec<Value> = found
