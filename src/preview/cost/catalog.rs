@@ -11,7 +11,7 @@ use serde::Deserialize;
 const BUILT_IN: &str = include_str!("catalog.json");
 
 /// The name the built-in catalog's errors and reports use.
-pub const BUILT_IN_NAME: &str = "built-in catalog (src/preview/cost/catalog.json)";
+pub const BUILT_IN_NAME: &str = "src/preview/cost/catalog.json";
 
 /// The only catalog format this plinth reads.
 const FORMAT: u32 = 1;

@@ -30,9 +30,11 @@ pub fn text(report: &CostReport) -> String {
         "Resource", "Before", "After", "Delta"
     );
     for r in &report.resources {
-        let delta = r
-            .monthly_delta()
-            .map_or_else(|| "unknown".to_string(), signed);
+        let delta = match r.monthly_delta() {
+            Some(d) => signed(d),
+            None if r.is_usage_based() => "usage-based".to_string(),
+            None => "unknown".to_string(),
+        };
         let _ = writeln!(
             out,
             "{:<width$}  {:>12}  {:>12}  {:>12}",
@@ -64,13 +66,16 @@ pub fn text(report: &CostReport) -> String {
         format!("{:.2}", report.after_monthly()),
         signed(report.delta_monthly())
     );
-    let unknown = report.unknown_count();
-    let usage = report.usage_based_count();
-    if unknown + usage > 0 {
-        let _ = writeln!(
-            out,
-            "\nThe totals leave out {unknown} resource(s) whose price is unknown and {usage} billed by use."
-        );
+    let left_out: Vec<String> = [
+        (report.unknown_count(), "whose price is unknown"),
+        (report.usage_based_count(), "billed by use"),
+    ]
+    .into_iter()
+    .filter(|(n, _)| *n > 0)
+    .map(|(n, what)| format!("{n} resource(s) {what}"))
+    .collect();
+    if !left_out.is_empty() {
+        let _ = writeln!(out, "\nThe totals leave out {}.", left_out.join(" and "));
     }
     out
 }

@@ -393,6 +393,20 @@ fn gpu_jobs_buckets_and_registries_are_usage_based() {
         other => panic!("{other:?}"),
     }
     assert_eq!(r.after_monthly(), 0.0);
+    let shown = text(&r);
+    assert!(
+        shown.contains("The totals leave out 3 resource(s) billed by use."),
+        "{shown}"
+    );
+    let row = shown
+        .lines()
+        .find(|l| l.starts_with("aws_s3_bucket.weights"))
+        .unwrap_or_default();
+    assert_eq!(
+        row.split_whitespace().collect::<Vec<_>>(),
+        ["aws_s3_bucket.weights", "-", "usage-based", "usage-based"],
+        "{shown}"
+    );
 }
 
 #[test]
