@@ -85,6 +85,24 @@ pub fn estimate(plan: &Plan, catalog: &Catalog, options: &EstimateOptions) -> Co
             components,
         });
     }
+    for deferred in &plan.deferred {
+        let resource_type = deferred.address.resource.type_name.as_str();
+        if deferred.address.resource.mode != ResourceMode::Managed
+            || !PRICED_TYPES.contains(&resource_type)
+        {
+            continue;
+        }
+        let later = || Monthly::Unknown {
+            reason: "planned in a later stage, once its provider's configuration is known".into(),
+        };
+        resources.push(ResourceCost {
+            address: deferred.address.to_string(),
+            resource_type: resource_type.to_string(),
+            before: Some(later()),
+            after: Some(later()),
+            components: Vec::new(),
+        });
+    }
     resources.sort_by(|a, b| a.address.cmp(&b.address));
     CostReport {
         currency: catalog.currency.clone(),

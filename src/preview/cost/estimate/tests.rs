@@ -362,6 +362,16 @@ fn gpu_jobs_buckets_and_registries_are_usage_based() {
             Some(job(json!({"cpu": "4"}))),
         ),
         change(
+            "kubernetes_cron_job_v1.nightly",
+            Action::Create,
+            None,
+            Some(
+                json!({"spec": [{"job_template": [{"spec": [{"template": [{"spec": [{
+                    "container": [{"name": "eval", "resources": [{"requests": {"nvidia.com/gpu": "1"}}]}]
+                }]}]}]}]}]}),
+            ),
+        ),
+        change(
             "aws_s3_bucket.weights",
             Action::Create,
             None,
@@ -380,11 +390,19 @@ fn gpu_jobs_buckets_and_registries_are_usage_based() {
         [
             "aws_ecr_repository.images",
             "aws_s3_bucket.weights",
+            "kubernetes_cron_job_v1.nightly",
             "kubernetes_job_v1.finetune"
         ]
     );
-    assert_eq!(r.usage_based_count(), 3);
+    assert_eq!(r.usage_based_count(), 4);
     match &r.resources[2].after {
+        Some(Monthly::UsageBased { note }) => assert!(
+            note.contains("1 GPU(s), at a rate unknown because the stack does not say"),
+            "{note}"
+        ),
+        other => panic!("{other:?}"),
+    }
+    match &r.resources[3].after {
         // 8 GPUs at 40 / 8 = 5 a GPU-hour: 40 an hour.
         Some(Monthly::UsageBased { note }) => assert!(
             note.contains("8 GPU(s) at 5 per GPU-hour on p5.48xlarge, us-east-1 (40 USD an hour)"),
@@ -395,7 +413,7 @@ fn gpu_jobs_buckets_and_registries_are_usage_based() {
     assert_eq!(r.after_monthly(), 0.0);
     let shown = text(&r);
     assert!(
-        shown.contains("The totals leave out 3 resource(s) billed by use."),
+        shown.contains("The totals leave out 4 resource(s) billed by use."),
         "{shown}"
     );
     let row = shown
@@ -451,4 +469,42 @@ fn money_is_a_short_decimal() {
     assert_eq!(money(-146.0), "-146");
     assert_eq!(money(-0.0000001), "0");
     assert_eq!(money(21.957642), "21.957642");
+}
+
+#[test]
+fn a_deferred_instance_is_unknown_on_both_sides() {
+    let mut p = plan(Vec::new());
+    p.deferred.push(crate::plan::deferred::DeferredChange {
+        address: match ResourceInstance::parse("kubernetes_llm_service.small") {
+            Ok(a) => a,
+            Err(e) => panic!("{e:?}"),
+        },
+        provider: KUBE.to_string(),
+        reason: crate::plan::deferred::DeferReason::Prerequisite {
+            on: "aws_eks_cluster.this".into(),
+        },
+    });
+    let r = estimate(&p, &catalog(), &EstimateOptions::default());
+    assert_eq!(r.unknown_count(), 1);
+    assert!(
+        matches!(&r.resources[0].after, Some(Monthly::Unknown { reason }) if reason.contains("later stage"))
+    );
+}
+
+#[test]
+fn ten_thousand_changes_price_in_one_pass() {
+    let changes: Vec<PlannedChange> = (0..10_000)
+        .map(|i| {
+            change(
+                &format!("aws_eks_node_group.pool[{i}]"),
+                Action::Update,
+                Some(pool(1, "ON_DEMAND", "m6i.xlarge")),
+                Some(pool(2, "ON_DEMAND", "m6i.xlarge")),
+            )
+        })
+        .collect();
+    let r = report(changes);
+    // Each pool grows by one node: 10,000 × 0.2 × 730 = 1,460,000.
+    close(r.delta_monthly(), 1_460_000.0);
+    assert_eq!(r.resources.len(), 10_000);
 }
