@@ -287,6 +287,9 @@ impl Pricer<'_> {
             }
         };
         let selector = map(Some(v), "node_selector");
+        if let Some(mismatch) = self.gpu_mismatch(gpu, &selector) {
+            return unknown(mismatch);
+        }
         self.gpu_hours(&selector, per_replica * replicas)
             .map(|(mut component, market)| {
                 let baseline = if baseline {
@@ -337,6 +340,25 @@ impl Pricer<'_> {
                 "billed while it runs: {gpus} GPU(s), at a rate unknown because {why}"
             )),
         })
+    }
+
+    /// Why the instance type `selector` names cannot serve the service's `gpu.type`
+    /// (`A100-80GB` is served by a catalog's `A100`; `H100` is not by `A10G`).
+    fn gpu_mismatch(
+        &self,
+        gpu: Option<&Value>,
+        selector: &BTreeMap<String, String>,
+    ) -> Option<String> {
+        let Known(wanted) = string(gpu, "type") else {
+            return None;
+        };
+        let instance_type = INSTANCE_TYPE_LABELS.iter().find_map(|l| selector.get(*l))?;
+        let carried = &self.catalog.gpus(instance_type)?.model;
+        let serves = wanted
+            .to_ascii_lowercase()
+            .starts_with(&carried.to_ascii_lowercase());
+        (!serves)
+            .then(|| format!("gpu.type is {wanted:?} but {instance_type} carries {carried} GPUs"))
     }
 
     /// `gpus` GPUs for an hour on the instance type `selector` names: the component

@@ -508,3 +508,23 @@ fn ten_thousand_changes_price_in_one_pass() {
     close(r.delta_monthly(), 1_460_000.0);
     assert_eq!(r.resources.len(), 10_000);
 }
+
+#[test]
+fn an_llm_service_on_nodes_without_its_gpu_is_unknown() {
+    let r = report(vec![change(
+        "kubernetes_llm_service.large",
+        Action::Create,
+        None,
+        Some(json!({"replicas": 1, "gpu": [{"type": "H100", "count": 4}],
+                    "node_selector": {"node.kubernetes.io/instance-type": "g5.12xlarge"}})),
+    )]);
+    match &r.resources[0].after {
+        Some(Monthly::Unknown { reason }) => {
+            assert_eq!(
+                reason,
+                "gpu.type is \"H100\" but g5.12xlarge carries A10G GPUs"
+            )
+        }
+        other => panic!("{other:?}"),
+    }
+}
