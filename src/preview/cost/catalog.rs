@@ -83,15 +83,30 @@ pub struct Catalog {
     gpus: BTreeMap<String, (Gpus, usize)>,
 }
 
-/// A catalog that cannot be used: the file and the line and column of the problem.
-#[derive(Debug, thiserror::Error, PartialEq)]
-#[error("{origin}:{line}:{column}: {message}")]
+/// A catalog that cannot be used: the file and the line and column of the problem
+/// (both 0 when the file itself cannot be read).
+#[derive(Debug, PartialEq)]
 pub struct CatalogError {
     pub origin: String,
     pub line: usize,
     pub column: usize,
     pub message: String,
 }
+
+impl std::fmt::Display for CatalogError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        if self.line == 0 {
+            return write!(f, "{}: {}", self.origin, self.message);
+        }
+        write!(
+            f,
+            "{}:{}:{}: {}",
+            self.origin, self.line, self.column, self.message
+        )
+    }
+}
+
+impl std::error::Error for CatalogError {}
 
 /// The file as written.
 #[derive(Deserialize)]
@@ -350,6 +365,13 @@ mod tests {
         let e = Catalog::parse("{\"format\": 1,\n \"nmae\": 1}", "x.json").unwrap_err();
         assert_eq!(e.line, 2, "{e}");
         assert!(e.message.contains("nmae"), "{e}");
+
+        let e = Catalog::read(std::path::Path::new("/nonexistent/prices.json")).unwrap_err();
+        assert!(
+            e.to_string()
+                .starts_with("/nonexistent/prices.json: cannot read the catalog: "),
+            "{e}"
+        );
 
         let e = Catalog::parse(
             "{\"format\": 2, \"name\": \"n\", \"currency\": \"USD\", \"default_region\": \"r\"}",
