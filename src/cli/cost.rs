@@ -17,8 +17,9 @@ use crate::stack::ProviderStart;
 
 #[derive(clap::Args, Debug)]
 pub struct Args {
-    /// A plan saved with `plinth plan --out` (default: plan the stack now).
-    #[arg(value_name = "PLAN_FILE")]
+    /// A plan saved with `plinth plan --out` (default: plan the stack now). Its
+    /// variables are the ones it was planned with, so it takes no --var.
+    #[arg(value_name = "PLAN_FILE", conflicts_with_all = ["var", "var_file"])]
     file: Option<PathBuf>,
     /// Print the estimate as JSON, in Infracost's `breakdown --format json` field names.
     #[arg(long)]
