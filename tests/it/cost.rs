@@ -113,27 +113,6 @@ fn the_aws_platform_costs_what_the_catalog_says_before_and_after_a_change() {
         (&Value::from(1), &Value::from(2))
     );
 
-    // The same in text: a row per resource and the totals.
-    let text = aws_platform::plinth(&stack, &moto, &["cost"]);
-    ok(&text, "plinth cost");
-    assert!(
-        text.stdout
-            .contains("  unknown: the catalog has no spot price for g5.2xlarge in us-east-1"),
-        "{}",
-        text.stdout
-    );
-    let total = text
-        .stdout
-        .lines()
-        .find(|l| l.starts_with("Total"))
-        .unwrap_or_default();
-    assert_eq!(
-        total.split_whitespace().collect::<Vec<_>>(),
-        ["Total", "0.00", "40532.52", "+40532.52"],
-        "{}",
-        text.stdout
-    );
-
     // A saved plan for us-west-2 (the provider block's region is var.region): the
     // EKS fee is priced there (0.10 × 730 = 73), the instances are not (the built-in
     // catalog has no us-west-2 instance prices).
@@ -188,7 +167,8 @@ fn the_aws_platform_costs_what_the_catalog_says_before_and_after_a_change() {
 
     // An instance type the catalog lacks is unknown, never zero: the pool's figure
     // after is null, its before (730) stays in the before total, and its delta is
-    // unknown too.
+    // unknown too: it is no saving, so the total delta (of the resources known on
+    // both sides) is 0, not −730.
     let other = gpu_pools(2, "SPOT", "g4dn.xlarge");
     let other_args = ["--catalog", catalog, "--var", other.as_str()];
     let unknown = cost(&stack, &moto, &other_args);
@@ -201,7 +181,9 @@ fn the_aws_platform_costs_what_the_catalog_says_before_and_after_a_change() {
         resource(&unknown, "pastBreakdown", A10G)["monthlyCost"],
         "730"
     );
+    assert_eq!(unknown["pastTotalMonthlyCost"], "41262.52");
     assert_eq!(unknown["totalMonthlyCost"], "40532.52");
+    assert_eq!(unknown["diffTotalMonthlyCost"], "0");
     let mut text_args = vec!["cost"];
     text_args.extend_from_slice(&other_args);
     let text = aws_platform::plinth(&stack, &moto, &text_args);
@@ -220,6 +202,23 @@ fn the_aws_platform_costs_what_the_catalog_says_before_and_after_a_change() {
     assert!(
         text.stdout
             .contains("  unknown: the catalog has no spot price for g4dn.xlarge in us-east-1"),
+        "{}",
+        text.stdout
+    );
+    let total = text
+        .stdout
+        .lines()
+        .find(|l| l.starts_with("Total"))
+        .unwrap_or_default();
+    assert_eq!(
+        total.split_whitespace().collect::<Vec<_>>(),
+        ["Total", "41262.52", "40532.52", "0.00"],
+        "{}",
+        text.stdout
+    );
+    assert!(
+        text.stdout
+            .contains("The totals leave out 1 resource(s) whose price is unknown and 2 resource(s) billed by use."),
         "{}",
         text.stdout
     );

@@ -103,9 +103,8 @@ fn resource(r: &ResourceCost, figure: &Monthly, with_components: bool) -> J {
 }
 
 fn diff_resource(r: &ResourceCost) -> J {
-    let hourly_of = |m: &Option<Monthly>| m.as_ref().and_then(Monthly::priced).map_or(0.0, |p| p.0);
     let delta = r.monthly_delta();
-    let hourly = delta.map(|_| hourly_of(&r.after) - hourly_of(&r.before));
+    let hourly = r.hourly_delta();
     let unpriced = [r.before.as_ref(), r.after.as_ref()]
         .into_iter()
         .flatten()

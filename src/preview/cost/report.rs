@@ -1,6 +1,7 @@
 //! What a [`CostReport`] adds up to. Totals count priced figures only: an unknown or
-//! usage-based figure is left out of both sides and counted instead, so a total is
-//! never made smaller by a price nobody knows.
+//! usage-based figure is left out and counted instead, and the delta counts only
+//! resources known on both sides, so neither a total nor the delta is ever moved by a
+//! price nobody knows.
 
 use super::{CostReport, Monthly, ResourceCost};
 
@@ -34,12 +35,20 @@ impl ResourceCost {
                 .any(|m| matches!(m, Some(Monthly::UsageBased { .. })))
     }
 
-    /// After minus before, when both sides are priced or absent.
+    /// After minus before, monthly, when both sides are priced or absent.
     pub fn monthly_delta(&self) -> Option<f64> {
+        self.delta(|(_, monthly)| monthly)
+    }
+
+    /// After minus before, hourly, when both sides are priced or absent.
+    pub fn hourly_delta(&self) -> Option<f64> {
+        self.delta(|(hourly, _)| hourly)
+    }
+
+    fn delta(&self, pick: fn((f64, f64)) -> f64) -> Option<f64> {
         let figure = |m: &Option<Monthly>| match m {
             None => Some(0.0),
-            Some(Monthly::Priced { monthly, .. }) => Some(*monthly),
-            Some(_) => None,
+            Some(m) => m.priced().map(pick),
         };
         Some(figure(&self.after)? - figure(&self.before)?)
     }
@@ -81,13 +90,21 @@ impl CostReport {
         self.total(Side::After).0
     }
 
-    /// After minus before, of the priced figures.
+    /// The change of the resources whose figure is known on both sides (or absent on
+    /// one): a resource priced before and unknown after is not a saving, so it is
+    /// left out of the delta, which then need not be after minus before.
     pub fn delta_monthly(&self) -> f64 {
-        self.after_monthly() - self.before_monthly()
+        self.resources
+            .iter()
+            .filter_map(ResourceCost::monthly_delta)
+            .sum()
     }
 
     pub fn delta_hourly(&self) -> f64 {
-        self.after_hourly() - self.before_hourly()
+        self.resources
+            .iter()
+            .filter_map(ResourceCost::hourly_delta)
+            .sum()
     }
 
     /// Resources with a figure nobody knows on either side.

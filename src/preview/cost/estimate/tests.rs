@@ -528,3 +528,28 @@ fn an_llm_service_on_nodes_without_its_gpu_is_unknown() {
         other => panic!("{other:?}"),
     }
 }
+
+#[test]
+fn a_figure_unknown_on_one_side_is_no_saving() {
+    let r = report(vec![
+        change(
+            "aws_eks_node_group.gpu",
+            Action::DeleteThenCreate,
+            Some(pool(2, "ON_DEMAND", "m6i.xlarge")),
+            Some(pool(2, "ON_DEMAND", "p9.96xlarge")),
+        ),
+        change(
+            "aws_eks_node_group.system",
+            Action::Update,
+            Some(pool(1, "ON_DEMAND", "m6i.xlarge")),
+            Some(pool(2, "ON_DEMAND", "m6i.xlarge")),
+        ),
+    ]);
+    // Before 292 + 146; after only the system pool's 292 is known. The delta is the
+    // system pool's +146 alone: the GPU pool's 292 before is not saved, only unknown.
+    close(r.before_monthly(), 438.0);
+    close(r.after_monthly(), 292.0);
+    close(r.delta_monthly(), 146.0);
+    assert_eq!(r.resources[0].monthly_delta(), None);
+    assert_eq!(r.to_json()["diffTotalMonthlyCost"], "146");
+}
