@@ -2,6 +2,7 @@
 //! printing; the work happens in the library.
 
 mod console;
+mod cost;
 mod fmt;
 mod graph;
 mod import;
@@ -95,6 +96,9 @@ pub enum Command {
     },
     /// Print plinth's version.
     Version(version::Args),
+    /// Estimate the monthly cost of a plan (saved with `plan --out`, or made now):
+    /// before, after and the difference, per resource and in total.
+    Cost(cost::Args),
 }
 
 /// `--var` and `--var-file`, kept in the order given (later ones win).
@@ -256,6 +260,7 @@ pub fn run() -> ExitCode {
         Command::Untaint { address } => state_cmds::taint(&address, false, &out),
         Command::ForceUnlock { id } => state_cmds::force_unlock(&id, &out),
         Command::Version(args) => version::run(args),
+        Command::Cost(args) => cost::run(args, sub, &out),
     };
     ExitCode::from(code)
 }

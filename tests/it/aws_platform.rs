@@ -36,7 +36,7 @@ fn plugin_dir() -> PathBuf {
 }
 
 /// A moto server on a free port, stopped when dropped.
-struct Moto {
+pub(crate) struct Moto {
     child: Child,
     url: String,
 }
@@ -48,7 +48,7 @@ impl Drop for Moto {
     }
 }
 
-fn moto() -> Moto {
+pub(crate) fn moto() -> Moto {
     let out = Command::new(repo().join("scripts/moto-server-path"))
         .output()
         .expect("install moto");
@@ -123,7 +123,7 @@ fn one(moto: &Moto, service: &str, operation: &str, params: Value) -> Value {
     aws(moto, json!([[service, operation, params]])).remove(0)
 }
 
-fn plinth(dir: &Path, moto: &Moto, args: &[&str]) -> Run {
+pub(crate) fn plinth(dir: &Path, moto: &Moto, args: &[&str]) -> Run {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_plinth"));
     aws_env(&mut cmd, moto);
     let out = cmd
@@ -156,14 +156,14 @@ fn copy_dir(from: &Path, to: &Path) {
 }
 
 /// A copy of stacks/ (the platform stack and its modules) to work in.
-fn platform_copy() -> (tempfile::TempDir, PathBuf) {
+pub(crate) fn platform_copy() -> (tempfile::TempDir, PathBuf) {
     let work = tempfile::tempdir().expect("tempdir");
     copy_dir(&repo().join("stacks"), &work.path().join("stacks"));
     let stack = work.path().join("stacks/aws-llm-platform");
     (work, stack)
 }
 
-fn ok(run: &Run, what: &str) {
+pub(crate) fn ok(run: &Run, what: &str) {
     assert_eq!(
         run.code, 0,
         "{what} failed\nstdout:\n{}\nstderr:\n{}",

@@ -10,6 +10,7 @@ mod checks_and_removed;
 mod cli;
 mod concurrency;
 mod conformance;
+mod cost;
 mod data_in_state;
 mod fmt;
 mod functions_since_1_0;

@@ -52,3 +52,12 @@ pub struct CostReport {
     /// Every priceable resource the plan touches or keeps, in address order.
     pub resources: Vec<ResourceCost>,
 }
+
+pub mod catalog;
+pub mod estimate;
+pub mod infracost;
+pub mod report;
+pub mod text;
+
+pub use catalog::{Catalog, CatalogError};
+pub use estimate::{estimate, EstimateOptions};

@@ -49,6 +49,13 @@ resource "kubernetes_llm_service" "small" {
     count = 1
   }
 
+  # The GPU, and the instance type its nodes are (the kubelet's own label), so
+  # `plinth cost` can price the service.
+  node_selector = merge(
+    { "nvidia.com/gpu.product" = "A10G" },
+    var.small_instance_type == null ? {} : { "node.kubernetes.io/instance-type" = var.small_instance_type },
+  )
+
   vllm {
     max_model_len          = 8192
     gpu_memory_utilization = 0.90
@@ -75,6 +82,11 @@ resource "kubernetes_llm_service" "large" {
     type  = "H100"
     count = 4
   }
+
+  node_selector = merge(
+    { "nvidia.com/gpu.product" = "H100" },
+    var.large_instance_type == null ? {} : { "node.kubernetes.io/instance-type" = var.large_instance_type },
+  )
 
   autoscaling {
     min_replicas           = 1

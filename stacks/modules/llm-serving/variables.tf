@@ -24,6 +24,18 @@ variable "small_replicas" {
   default = 2
 }
 
+variable "small_instance_type" {
+  description = "The instance type of the nodes the 8B model runs on (the A10G pool's); null leaves it to the GPU label alone."
+  type        = string
+  default     = "g5.2xlarge"
+}
+
+variable "large_instance_type" {
+  description = "The instance type of the nodes the 70B model runs on (the H100 pool's); null leaves it to the GPU label alone."
+  type        = string
+  default     = "p5.48xlarge"
+}
+
 variable "large_max_replicas" {
   type    = number
   default = 4
