@@ -237,6 +237,23 @@ fn change_text_with(c: &PlannedChange, p: &Paint, out: &mut String, head: (Strin
     out.push_str("    }\n\n");
 }
 
+/// One planned change as the terminal shows it, without colour: the `# … will be …`
+/// header lines, then the block with its attributes (for renderers that lay the
+/// change out themselves, such as the Markdown comment).
+pub fn change_block(c: &PlannedChange, import: Option<&String>) -> String {
+    let mut out = String::new();
+    change_text(c, &Paint { color: false }, &mut out, import);
+    out
+}
+
+/// One change made outside plinth as the terminal shows it, without colour.
+pub fn drift_block(c: &PlannedChange) -> String {
+    let p = Paint { color: false };
+    let mut out = String::new();
+    change_text_with(c, &p, &mut out, drift_header(c, &p));
+    out
+}
+
 const RULE: &str = "─────────────────────────────────────────────────────────────────────────────";
 
 /// What refresh found changed outside plinth, before the plan proper.
