@@ -56,6 +56,8 @@ pub struct Args {
     #[arg(long, default_value = "0s", value_parser = parse_duration)]
     lock_timeout: Duration,
     #[command(flatten)]
+    markdown: super::markdown::PlanArgs,
+    #[command(flatten)]
     vars: VarOptions,
     #[command(flatten)]
     terraform: super::tfcompat::RunFlags,
@@ -147,6 +149,10 @@ pub fn run(
     if let Err(code) = super::tfcompat::refuse_unlocked(args.terraform.lock) {
         return code;
     }
+    if mode != Mode::Plan && args.markdown.wanted() {
+        eprintln!("Error: only plinth plan takes --markdown.");
+        return 1;
+    }
     if let Some(path) = &args.plan_file {
         if mode != Mode::Apply {
             eprintln!("Error: only plinth apply takes a plan file.");
@@ -186,14 +192,22 @@ pub fn run(
             );
             return 1;
         }
-        return run_with(&request, &store, &view, &args, mode, cancel)
+        return args
+            .markdown
+            .comment(&view, |view| {
+                run_with(&request, &store, view, &args, mode, cancel)
+            })
             .unwrap_or_else(|e| view.report(&e));
     }
     let view = TerminalView::new(out)
         .json(args.json)
         .auto_approve(args.auto_approve)
         .input(super::tfcompat::input_allowed(args.terraform.input));
-    run_with(&request, &store, &view, &args, mode, cancel).unwrap_or_else(|e| report(&e))
+    args.markdown
+        .comment(&view, |view| {
+            run_with(&request, &store, view, &args, mode, cancel)
+        })
+        .unwrap_or_else(|e| report(&e))
 }
 
 /// Runs the operation `mode` names with `view`: the exit code, or why it stopped.
