@@ -139,6 +139,24 @@ output "token" {
     insta::assert_snapshot!(text);
 }
 
+/// Runs plinth in `dir` with plinth/local found beside it; it must succeed.
+fn with_local(dir: &Path, args: &[&str]) -> common::Run {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_plinth"))
+        .args(["-C", dir.to_str().expect("path"), "--no-color"])
+        .args(args)
+        .env("PLINTH_PLUGIN_DIR", common::local_provider_dir())
+        .env("PLINTH_CACHE_DIR", dir.join(".cache"))
+        .output()
+        .expect("run plinth");
+    let run = common::Run {
+        code: out.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    };
+    ok(&run);
+    run
+}
+
 #[test]
 fn drift_of_a_file_deleted_outside_plinth() {
     let d = common::main_tf(
@@ -156,28 +174,40 @@ resource "local_file" "motd" {
 }
 "#,
     );
-    let plugins = common::local_provider_dir();
-    let with_plugins = |args: &[&str]| {
-        let out = std::process::Command::new(env!("CARGO_BIN_EXE_plinth"))
-            .args(["-C", d.path().to_str().expect("path"), "--no-color"])
-            .args(args)
-            .env("PLINTH_PLUGIN_DIR", &plugins)
-            .env("PLINTH_CACHE_DIR", d.path().join(".cache"))
-            .output()
-            .expect("run plinth");
-        let run = common::Run {
-            code: out.status.code().unwrap_or(-1),
-            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-        };
-        ok(&run);
-        run
-    };
+    let with_plugins = |args: &[&str]| with_local(d.path(), args);
     with_plugins(&["apply", "--auto-approve"]);
     std::fs::remove_file(d.path().join("motd.txt")).expect("remove");
     with_plugins(&["plan", "--out", "plan.out"]);
     let run = with_plugins(&["show", "plan.out", "--markdown"]);
     insta::assert_snapshot!(redact(&run.stdout));
+}
+
+/// A partial plan: plinth/local's `root` comes from a resource only an apply makes
+/// known, so the file waits for the next stage.
+#[test]
+fn deferred_changes_of_a_partial_plan() {
+    let d = common::main_tf(
+        r#"
+terraform {
+  required_providers {
+    local = { source = "plinth/local" }
+  }
+}
+resource "plinth_data" "cluster" {
+  input = "${path.module}/cluster"
+}
+provider "local" {
+  root = plinth_data.cluster.output
+}
+resource "local_file" "app" {
+  filename = "app.txt"
+  content  = "hello"
+}
+"#,
+    );
+    with_local(d.path(), &["plan", "--markdown", "comment.md"]);
+    let text = std::fs::read_to_string(d.path().join("comment.md")).expect("comment");
+    insta::assert_snapshot!(redact(&text));
 }
 
 #[test]
@@ -251,6 +281,14 @@ fn plan_markdown_keeps_the_normal_output_and_the_exit_code() {
         two.stderr.contains("several with --markdown"),
         "{}",
         two.stderr
+    );
+    let missing = common::plinth(d.path(), &["show", "p.out", "gone.out", "--markdown"]);
+    assert_eq!(missing.code, 1);
+    assert!(missing.stderr.contains("gone.out"), "{}", missing.stderr);
+    assert!(
+        missing.stdout.contains("| `gone.out` | failed (1 error) |"),
+        "{}",
+        missing.stdout
     );
     let apply = common::plinth(d.path(), &["apply", "--markdown", "c.md"]);
     assert_eq!(apply.code, 1);

@@ -447,9 +447,13 @@ impl Stack {
         }
         if !self.deferred.is_empty() {
             let _ = writeln!(out, "{h} Deferred to a later stage\n");
-            let _ = writeln!(out, "This plan is partial: {} until the provider configuration {} depend on is known (applying this plan makes it known).\n",
-                if self.deferred.len() == 1 { "1 resource waits".to_string() } else { format!("{} resources wait", self.deferred.len()) },
-                if self.deferred.len() == 1 { "it" } else { "they" });
+            let n = self.deferred.len();
+            let _ = writeln!(
+                out,
+                "This plan is partial: {} until the provider configuration {} on is known (applying this plan makes it known).\n",
+                if n == 1 { "1 resource waits".to_string() } else { format!("{} resources wait", thousands(n as u64)) },
+                if n == 1 { "it depends" } else { "they depend" }
+            );
             let mut hidden = 0;
             for (d, show) in self.deferred.iter().zip(&shown.deferred) {
                 if *show {
@@ -891,6 +895,55 @@ mod tests {
         assert_eq!(code("`x"), "`` `x ``");
         assert_eq!(fence("no ticks"), "```");
         assert_eq!(fence("````"), "`````");
+    }
+
+    #[test]
+    fn the_headline_counts_replacements_moves_imports_and_reads_apart() {
+        let change = |address: &str, action: Action, moved: bool| PlannedChange {
+            address: crate::addrs::ResourceInstance::parse(address).expect("address"),
+            previous_address: moved
+                .then(|| crate::addrs::ResourceInstance::parse("x_a.old").expect("address")),
+            provider: String::new(),
+            action,
+            reason: None,
+            before: None,
+            after: None,
+            replace_paths: Vec::new(),
+        };
+        let plan = Plan {
+            changes: vec![
+                change("x_a.new", Action::NoOp, true),
+                change("x_a.imported", Action::NoOp, false),
+                change("x_a.r", Action::CreateThenDelete, false),
+                change("x_a.f", Action::Forget, false),
+                change("data.x_a.d", Action::Read, false),
+            ],
+            imports: [("x_a.imported".to_string(), "i-1".to_string())].into(),
+            ..Plan::default()
+        };
+        let stack = Stack::new(&Section {
+            name: "s".into(),
+            plan: Some(&plan),
+            notes: Vec::new(),
+            cost: None,
+            policy: None,
+        });
+        assert_eq!(
+            stack.headline(),
+            "**Plan:** 0 to add, 0 to change, 1 to replace, 0 to destroy, 1 to import, 1 to move, 1 to read, 1 to forget."
+        );
+        let labels: Vec<&str> = stack.changes.iter().map(|c| c.line.as_str()).collect();
+        assert_eq!(
+            labels,
+            [
+                "- `x_a.f` (forget, not destroyed)\n",
+                "- `x_a.imported` (import)\n",
+                "- `x_a.new` (moved from x_a.old)\n",
+                "- `x_a.r` (replace)\n",
+                "- `data.x_a.d` (read during apply)\n",
+            ]
+        );
+        assert_eq!(stack.destroys, ["`x_a.r` (replace)"]);
     }
 
     #[test]
