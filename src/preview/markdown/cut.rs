@@ -225,10 +225,11 @@ fn left_out(comment: &Comment, shown: &[Shown], limit: usize) -> String {
     note
 }
 
-/// The last resort: the text cut at the last line that fits, with a note saying so.
+/// The last resort: the text cut where the limit falls (at a line when one ends
+/// close enough), with a note saying so.
 fn cut_at_line(text: &str, limit: usize) -> String {
     let tail = format!(
-        "\n\n> [!CAUTION]\n> Cut at {} characters: even the parts never left out (headline, destroy and replace list, cost total, policy failures, errors) are longer. Run `plinth show PLAN_FILE` to see everything.\n",
+        "\n\n> [!CAUTION]\n> Cut at {} characters: even what is never left out is longer. `plinth show PLAN_FILE` shows everything.\n",
         thousands(limit as u64)
     );
     let room = limit.saturating_sub(chars(&tail));
@@ -237,10 +238,14 @@ fn cut_at_line(text: &str, limit: usize) -> String {
     for line in text.split_inclusive('\n') {
         let n = chars(line);
         if used + n > room {
+            kept.extend(line.chars().take(room - used));
             break;
         }
         kept.push_str(line);
         used += n;
+    }
+    while kept.ends_with('\n') {
+        kept.pop();
     }
     kept.push_str(&tail);
     kept.chars().take(limit).collect()
