@@ -295,6 +295,23 @@ fn plan_markdown_keeps_the_normal_output_and_the_exit_code() {
     assert!(apply.stderr.contains("only plinth plan takes --markdown"));
 }
 
+#[test]
+fn warnings_of_a_plan_that_succeeds_are_in_the_comment_with_file_and_line() {
+    let d = common::main_tf(
+        "resource \"plinth_data\" \"a\" {\n  input = 1\n}\nresource \"plinth_data\" \"b\" {\n  input      = 2\n  depends_on = [\"plinth_data.a\"]\n}\n",
+    );
+    let run = common::plinth(d.path(), &["plan", "--markdown", "c.md"]);
+    ok(&run);
+    let text = std::fs::read_to_string(d.path().join("c.md")).expect("comment");
+    assert!(
+        text.contains(
+            "### Warnings\n\n- **Warning:** Quoted references are deprecated (`main.tf:6`)\n"
+        ),
+        "{text}"
+    );
+    assert!(!text.contains("### Errors"), "{text}");
+}
+
 /// 3,000 changes (600 destroyed, 2,400 created) at GitHub's limit: the text fits, every
 /// destroyed address is listed, and the comment says what it left out.
 #[test]
