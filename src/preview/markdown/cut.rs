@@ -362,6 +362,42 @@ mod tests {
     }
 
     #[test]
+    fn drift_diffs_go_before_resource_diffs_and_drift_lines_after_warnings_details() {
+        let mut plan = plan(&[("x_thing.a", Action::Update)]);
+        plan.drift = vec![change("x_thing.a", Action::Update)];
+        plan.output_changes = vec![crate::plan::OutputChange {
+            name: "o".into(),
+            action: Action::Create,
+            before: None,
+            after: Some(Value::string("v")),
+        }];
+        let mut s = section(&plan);
+        s.notes = vec![Note {
+            severity: Severity::Warning,
+            summary: "w".into(),
+            detail: "d".into(),
+            location: None,
+        }];
+        let comment = Comment::new(&[s]);
+        let order: Vec<String> = steps(&comment)
+            .iter()
+            .map(|(_, step)| format!("{step:?}"))
+            .collect();
+        assert_eq!(
+            order,
+            [
+                "Drift(0, Line)",
+                "Change(0, Line)",
+                "Outputs",
+                "Note(0, Line)",
+                "Drift(0, Gone)",
+                "Change(0, Gone)",
+                "Note(0, Gone)",
+            ]
+        );
+    }
+
+    #[test]
     fn a_little_too_long_turns_the_least_important_diffs_into_lines() {
         let plan = mixed();
         let whole = render(&[section(&plan)], &Options { limit: usize::MAX });
