@@ -359,6 +359,8 @@ fn three_thousand_changes_are_cut_to_the_limit_with_every_destroy_listed() {
 struct Shelf {
     objects: Mutex<HashMap<String, Value>>,
     next: Mutex<u32>,
+    /// Leave `token` unmarked, as a provider relying on its schema would.
+    unmarked: bool,
 }
 
 fn attr(v: &Value, name: &str) -> Value {
@@ -370,14 +372,14 @@ fn attr(v: &Value, name: &str) -> Value {
 
 /// The object with its id; `token` marked sensitive, as the plugin host marks what
 /// a plugin's schema calls sensitive (an in-process provider marks its own).
-fn with_id(config: &Value, id: Value) -> Value {
+fn with_id(config: &Value, id: Value, mark: bool) -> Value {
     let mut m = match config {
         Value::Object(m) => m.clone(),
         _ => BTreeMap::new(),
     };
     m.insert("id".to_string(), id);
-    if let Some(token) = m.remove("token") {
-        m.insert("token".to_string(), token.sensitive());
+    if let Some(token) = m.get_mut("token").filter(|_| mark) {
+        *token = token.clone().sensitive();
     }
     Value::Object(m)
 }
@@ -410,7 +412,7 @@ impl Provider for Shelf {
                 .map(|p| attr(p, "id"))
                 .unwrap_or(Value::Unknown(Type::String));
             Ok(PlannedState {
-                planned: with_id(request.config, id),
+                planned: with_id(request.config, id, !self.unmarked),
                 requires_replace: Vec::new(),
                 private: Vec::new(),
                 warnings: Default::default(),
@@ -437,7 +439,7 @@ impl Provider for Shelf {
                     format!("gate-{n}")
                 }
             };
-            let v = with_id(planned, Value::string(id.clone()));
+            let v = with_id(planned, Value::string(id.clone()), !self.unmarked);
             self.objects.lock().expect("objects").insert(id, v.clone());
             Ok(ObjectState {
                 value: Some(v),
@@ -516,7 +518,11 @@ struct Shelved {
 
 impl Shelved {
     fn new(text: &str) -> Shelved {
-        let shelf = Arc::new(Shelf::default());
+        Shelved::with(text, Shelf::default())
+    }
+
+    fn with(text: &str, shelf: Shelf) -> Shelved {
+        let shelf = Arc::new(shelf);
         let mut stack = StackOptions::default();
         stack.in_process.register(
             "shelf",
@@ -622,6 +628,26 @@ fn an_update_with_nested_blocks() {
         "{text}"
     );
     insta::assert_snapshot!(text);
+}
+
+/// FIXME: the schema's `sensitive` is applied by the plugin host (`plugin/host.rs`)
+/// only, so an in-process provider (`StackOptions::in_process`) that does not mark
+/// the value itself has it shown in the plan, the terminal's and the comment's.
+#[test]
+fn an_in_process_providers_schema_sensitive_attribute_is_shown_unless_it_marks_it() {
+    let s = Shelved::with(
+        GATE,
+        Shelf {
+            unmarked: true,
+            ..Shelf::default()
+        },
+    );
+    let created = s.comment();
+    s.apply();
+    s.write(&GATE.replace("t0ps3cret", "n3wsecret"));
+    let updated = s.comment();
+    assert!(created.contains("t0ps3cret"), "{created}");
+    assert!(updated.contains("t0ps3cret"), "{updated}");
 }
 
 #[test]
