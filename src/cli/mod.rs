@@ -8,6 +8,7 @@ mod graph;
 mod import;
 mod init;
 mod json_view;
+mod markdown;
 mod progress;
 mod providers;
 mod run;
@@ -68,11 +69,14 @@ pub enum Command {
     Destroy(run::Args),
     /// Render a plan saved with `plinth plan --out`, or with no file the current state.
     Show {
-        /// The plan file (default: the state).
-        file: Option<PathBuf>,
+        /// The plan file (default: the state); with --markdown, several (one section
+        /// per stack).
+        files: Vec<PathBuf>,
         /// As JSON (the shape of Terraform's JSON plan, or of its JSON state).
         #[arg(long)]
         json: bool,
+        #[command(flatten)]
+        markdown: markdown::ShowArgs,
     },
     /// Show the providers the stack needs and where each was found; `providers schema
     /// --json` prints their schemas.
@@ -248,10 +252,14 @@ pub fn run() -> ExitCode {
             run::run(args, sub, &out, run::Mode::Destroy, &cancel)
         }
         Command::Show {
-            file: Some(file),
+            files,
             json,
-        } => run::show(&file, json, &out),
-        Command::Show { file: None, json } => state_cmds::show(json),
+            markdown,
+        } => match markdown::show_files(&files, json, &markdown) {
+            Some(code) => code,
+            None if files.is_empty() => state_cmds::show(json),
+            None => run::show(&files[0], json, &out),
+        },
         Command::Providers(args) => providers::run(args, &out),
         Command::Output(args) => state_cmds::output(args),
         Command::State(cmd) => state_cmds::state(cmd, &out),

@@ -62,6 +62,8 @@ pub struct Args {
     #[arg(long)]
     untrusted: bool,
     #[command(flatten)]
+    markdown: super::markdown::PlanArgs,
+    #[command(flatten)]
     vars: VarOptions,
     #[command(flatten)]
     terraform: super::tfcompat::RunFlags,
@@ -153,6 +155,10 @@ pub fn run(
     if let Err(code) = super::tfcompat::refuse_unlocked(args.terraform.lock) {
         return code;
     }
+    if mode != Mode::Plan && args.markdown.wanted() {
+        eprintln!("Error: only plinth plan takes --markdown.");
+        return 1;
+    }
     if let Some(path) = &args.plan_file {
         if mode != Mode::Apply {
             eprintln!("Error: only plinth apply takes a plan file.");
@@ -199,14 +205,22 @@ pub fn run(
             );
             return 1;
         }
-        return run_with(&request, &store, &view, &args, mode, cancel)
+        return args
+            .markdown
+            .comment(&view, |view| {
+                run_with(&request, &store, view, &args, mode, cancel)
+            })
             .unwrap_or_else(|e| view.report(&e));
     }
     let view = TerminalView::new(out)
         .json(args.json)
         .auto_approve(args.auto_approve)
         .input(super::tfcompat::input_allowed(args.terraform.input));
-    run_with(&request, &store, &view, &args, mode, cancel).unwrap_or_else(|e| report(&e))
+    args.markdown
+        .comment(&view, |view| {
+            run_with(&request, &store, view, &args, mode, cancel)
+        })
+        .unwrap_or_else(|e| report(&e))
 }
 
 /// Whether `--untrusted` may run as asked: a plan only (applying is for reviewed

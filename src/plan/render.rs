@@ -10,6 +10,9 @@ use crate::lang::Value;
 
 struct Paint {
     color: bool,
+    /// Show a changed object, map or list of them key by key (the Markdown comment);
+    /// the terminal shows both whole values.
+    nested: bool,
 }
 
 impl Paint {
@@ -210,12 +213,17 @@ fn change_text_with(c: &PlannedChange, p: &Paint, out: &mut String, head: (Strin
                 if b.is_null() && a.is_null() {
                     continue;
                 }
-                format!(
-                    "      {} {name:<width$} = {} -> {}{suffix}",
-                    p.yellow("~"),
-                    value_text(b, col),
-                    value_text(a, col)
-                )
+                match p.nested.then(|| nested_diff(b, a, 8, p)).flatten() {
+                    Some(nested) => {
+                        format!("      {} {name:<width$} = {nested}{suffix}", p.yellow("~"))
+                    }
+                    None => format!(
+                        "      {} {name:<width$} = {} -> {}{suffix}",
+                        p.yellow("~"),
+                        value_text(b, col),
+                        value_text(a, col)
+                    ),
+                }
             }
             (Some(b), None) => format!(
                 "      {} {name:<width$} = {} -> null",
@@ -235,6 +243,133 @@ fn change_text_with(c: &PlannedChange, p: &Paint, out: &mut String, head: (Strin
         );
     }
     out.push_str("    }\n\n");
+}
+
+/// A changed object or map (or a list or tuple of the same length holding them)
+/// shown key by key: what changed with its marker, the rest counted as hidden.
+/// `column` is where the attribute's own name starts; keys go two columns right of
+/// their marker, which is two right of `column`. `None` when the values are not
+/// both such collections (or either is sensitive or unknown).
+fn nested_diff(before: &Value, after: &Value, column: usize, p: &Paint) -> Option<String> {
+    let pad = " ".repeat(column + 2);
+    let mut out = String::new();
+    let mut hidden = 0;
+    match (before, after) {
+        (Value::Object(b) | Value::Map(_, b), Value::Object(a) | Value::Map(_, a)) => {
+            let mut keys: Vec<&String> = b.keys().chain(a.keys()).collect();
+            keys.sort();
+            keys.dedup();
+            let shown = |k: &String| Value::String(k.clone()).render();
+            let width = keys.iter().map(|k| shown(k).len()).max().unwrap_or(0);
+            out.push_str("{\n");
+            for k in keys {
+                let key = shown(k);
+                let inner = column + 4;
+                let col = inner + width + 3;
+                let line = match (b.get(k), a.get(k)) {
+                    (Some(bv), Some(av)) if av.is_wholly_known() && same_shown(bv, av) => {
+                        hidden += 1;
+                        continue;
+                    }
+                    (Some(bv), Some(av)) if bv.is_null() && av.is_null() => continue,
+                    (None | Some(Value::Null(_)), Some(av)) => {
+                        format!("{} {key:<width$} = {}", p.green("+"), value_text(av, col))
+                    }
+                    (Some(bv), None | Some(Value::Null(_))) => format!(
+                        "{} {key:<width$} = {} -> null",
+                        p.red("-"),
+                        value_text(bv, col)
+                    ),
+                    (Some(bv), Some(av)) => match nested_diff(bv, av, inner, p) {
+                        Some(n) => format!("{} {key:<width$} = {n}", p.yellow("~")),
+                        None if bv.is_sensitive() || av.is_sensitive() => {
+                            format!("{} {key:<width$} = (sensitive value)", p.yellow("~"))
+                        }
+                        None => format!(
+                            "{} {key:<width$} = {} -> {}",
+                            p.yellow("~"),
+                            value_text(bv, col),
+                            value_text(av, col)
+                        ),
+                    },
+                    (None, None) => continue,
+                };
+                let _ = writeln!(out, "{pad}{line}");
+            }
+            if hidden > 0 {
+                let _ = writeln!(
+                    out,
+                    "{pad}  # ({hidden} unchanged attribute{} hidden)",
+                    if hidden == 1 { "" } else { "s" }
+                );
+            }
+            let _ = write!(out, "{}}}", " ".repeat(column));
+        }
+        (Value::List(_, b) | Value::Tuple(b), Value::List(_, a) | Value::Tuple(a))
+            if b.len() == a.len() && !b.is_empty() =>
+        {
+            out.push_str("[\n");
+            let unchanged = |n: usize, out: &mut String| {
+                if n > 0 {
+                    let _ = writeln!(
+                        out,
+                        "{pad}  # ({n} unchanged element{} hidden)",
+                        if n == 1 { "" } else { "s" }
+                    );
+                }
+            };
+            for (bv, av) in b.iter().zip(a) {
+                if av.is_wholly_known() && same_shown(bv, av) {
+                    hidden += 1;
+                    continue;
+                }
+                unchanged(std::mem::take(&mut hidden), &mut out);
+                let line = match nested_diff(bv, av, column + 4, p) {
+                    Some(n) => format!("{pad}{} {n},", p.yellow("~")),
+                    None => format!(
+                        "{pad}{} {},\n{pad}{} {},",
+                        p.red("-"),
+                        value_text(bv, column + 4),
+                        p.green("+"),
+                        value_text(av, column + 4)
+                    ),
+                };
+                let _ = writeln!(out, "{line}");
+            }
+            unchanged(hidden, &mut out);
+            let _ = write!(out, "{}]", " ".repeat(column));
+        }
+        _ => return None,
+    }
+    Some(out)
+}
+
+/// One planned change as the terminal shows it, without colour: the `# … will be …`
+/// header lines, then the block with its attributes (for renderers that lay the
+/// change out themselves, such as the Markdown comment).
+pub fn change_block(c: &PlannedChange, import: Option<&String>) -> String {
+    let mut out = String::new();
+    change_text(
+        c,
+        &Paint {
+            color: false,
+            nested: true,
+        },
+        &mut out,
+        import,
+    );
+    out
+}
+
+/// One change made outside plinth as the terminal shows it, without colour.
+pub fn drift_block(c: &PlannedChange) -> String {
+    let p = Paint {
+        color: false,
+        nested: true,
+    };
+    let mut out = String::new();
+    change_text_with(c, &p, &mut out, drift_header(c, &p));
+    out
 }
 
 const RULE: &str = "─────────────────────────────────────────────────────────────────────────────";
@@ -262,7 +397,10 @@ fn drift_text(plan: &Plan, p: &Paint, out: &mut String) {
 
 /// The plan as text; `color` only on a terminal.
 pub fn text(plan: &Plan, color: bool) -> String {
-    let p = Paint { color };
+    let p = Paint {
+        color,
+        nested: false,
+    };
     let mut out = String::new();
     drift_text(plan, &p, &mut out);
     if plan.refresh_only {
@@ -392,7 +530,7 @@ pub fn json(plan: &Plan) -> serde_json::Value {
 
 #[cfg(test)]
 mod tests {
-    use super::same_shown;
+    use super::{nested_diff, same_shown, Paint};
     use crate::lang::{Type, Value};
 
     fn s(text: &str) -> Value {
@@ -409,5 +547,53 @@ mod tests {
             &Value::List(Type::String, vec![s("b")])
         ));
         assert!(!same_shown(&s("a"), &s("a").sensitive()));
+    }
+
+    fn object(pairs: &[(&str, Value)]) -> Value {
+        Value::Object(
+            pairs
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.clone()))
+                .collect(),
+        )
+    }
+
+    #[test]
+    fn a_changed_list_of_objects_shows_what_changed_key_by_key() {
+        let p = Paint {
+            color: false,
+            nested: true,
+        };
+        let rule = |port: i64, extra: Option<Value>| {
+            let mut pairs = vec![("port", Value::number(port))];
+            if let Some(v) = extra {
+                pairs.push(("token", v));
+            }
+            object(&pairs)
+        };
+        let before = Value::Tuple(vec![rule(80, None), rule(443, None)]);
+        let after = Value::Tuple(vec![
+            rule(80, None),
+            rule(8443, Some(s("secret").sensitive())),
+        ]);
+        assert_eq!(
+            nested_diff(&before, &after, 8, &p).as_deref(),
+            Some(concat!(
+                "[\n",
+                "            # (1 unchanged element hidden)\n",
+                "          ~ {\n",
+                "              ~ \"port\"  = 443 -> 8443\n",
+                "              + \"token\" = (sensitive value)\n",
+                "            },\n",
+                "        ]",
+            ))
+        );
+        let longer = Value::Tuple(vec![rule(80, None), rule(443, None), rule(1, None)]);
+        assert_eq!(nested_diff(&before, &longer, 8, &p), None);
+        assert_eq!(nested_diff(&s("a"), &s("b"), 8, &p), None);
+        assert_eq!(
+            nested_diff(&before, &after.clone().sensitive(), 8, &p),
+            None
+        );
     }
 }

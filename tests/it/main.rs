@@ -24,6 +24,7 @@ mod llm_service;
 mod load_checks;
 mod loader_faults;
 mod machine_ui;
+mod markdown;
 mod modules_install;
 mod operation;
 mod plugins;

@@ -44,3 +44,19 @@ impl Default for Options {
         }
     }
 }
+
+mod cost;
+mod cut;
+mod layout;
+mod record;
+
+pub use record::{notes, RecordingView};
+
+/// The comment for one plan (one section) or several (a monorepo: a summary table
+/// first, then one section per stack), at most `options.limit` characters: when the
+/// whole text is longer, detail is left out in order of least importance (see
+/// `cut.rs`) and the comment says what was left out.
+pub fn render(sections: &[Section], options: &Options) -> String {
+    let comment = layout::Comment::new(sections);
+    cut::fit(&comment, options.limit)
+}
