@@ -1,0 +1,286 @@
+use super::{load, Kind, PolicyReport};
+use serde_json::json;
+
+fn policies(files: &[(&str, &str)]) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().expect("tempdir");
+    for (name, text) in files {
+        let path = dir.path().join(name);
+        if let Some(parent) = path.parent() {
+            std::fs::create_dir_all(parent).expect("mkdir");
+        }
+        std::fs::write(path, text).expect("write policy");
+    }
+    dir
+}
+
+fn report(files: &[(&str, &str)], input: serde_json::Value) -> PolicyReport {
+    let dir = policies(files);
+    let mut set = match load(dir.path()) {
+        Ok(set) => set,
+        Err(e) => panic!("{}", e.render(false)),
+    };
+    match set.evaluate(&input) {
+        Ok(report) => report,
+        Err(d) => panic!("{}", crate::diag::render_text(set.sources(), &d, false)),
+    }
+}
+
+fn summary(report: &PolicyReport) -> Vec<String> {
+    report
+        .findings
+        .iter()
+        .map(|f| format!("{:?} {} {} {}", f.kind, f.file, f.rule, f.message))
+        .collect()
+}
+
+#[test]
+fn rule_names_follow_conftests_patterns() {
+    assert_eq!(Kind::of_rule("deny"), Some(Kind::Deny));
+    assert_eq!(Kind::of_rule("violation"), Some(Kind::Violation));
+    assert_eq!(Kind::of_rule("warn"), Some(Kind::Warn));
+    assert_eq!(Kind::of_rule("deny_public_bucket"), Some(Kind::Deny));
+    assert_eq!(Kind::of_rule("warn_gpu_2"), Some(Kind::Warn));
+    assert_eq!(Kind::of_rule("violation_x_y"), Some(Kind::Violation));
+    for not_a_rule in ["denyx", "deny_", "deny__x", "warning", "allow", "is_denied"] {
+        assert_eq!(Kind::of_rule(not_a_rule), None, "{not_a_rule}");
+    }
+}
+
+#[test]
+fn string_and_object_messages_are_read() {
+    let r = report(
+        &[(
+            "a.rego",
+            r#"package main
+deny contains msg if { msg := sprintf("too many: %d", [input.n]) }
+warn contains {"msg": "as an object", "details": {"n": 1}} if { input.n > 1 }
+violation contains {"no": "msg field"} if { true }
+"#,
+        )],
+        json!({"n": 3}),
+    );
+    assert_eq!(
+        summary(&r),
+        [
+            "Deny a.rego main.deny too many: 3",
+            r#"Violation a.rego main.violation {"no":"msg field"}"#,
+            "Warn a.rego main.warn as an object",
+        ]
+    );
+    assert!(r.fails());
+    assert_eq!(r.files, 1);
+}
+
+#[test]
+fn prefixed_rules_count_and_other_rules_do_not() {
+    let r = report(
+        &[(
+            "a.rego",
+            r#"package main
+deny_big contains "big" if { input.n > 2 }
+warn_odd contains "odd" if { input.n % 2 == 1 }
+allow if { input.n > 0 }
+denied contains "not a conftest rule" if { true }
+"#,
+        )],
+        json!({"n": 3}),
+    );
+    assert_eq!(
+        summary(&r),
+        [
+            "Deny a.rego main.deny_big big",
+            "Warn a.rego main.warn_odd odd"
+        ]
+    );
+}
+
+#[test]
+fn rules_outside_package_main_are_ignored_but_can_be_imported() {
+    let r = report(
+        &[
+            (
+                "lib/limits.rego",
+                r#"package lib.limits
+max_n := 2
+deny contains "from another package" if { true }
+"#,
+            ),
+            (
+                "main.rego",
+                r#"package main
+import data.lib.limits
+deny contains msg if { input.n > limits.max_n; msg := "over the limit" }
+"#,
+            ),
+        ],
+        json!({"n": 3}),
+    );
+    assert_eq!(summary(&r), ["Deny main.rego main.deny over the limit"]);
+    assert_eq!(r.files, 2);
+}
+
+#[test]
+fn each_message_names_the_file_whose_rule_gave_it() {
+    let r = report(
+        &[
+            ("a.rego", "package main\ndeny contains \"from a\" if { true }\n"),
+            (
+                "b.rego",
+                "package main\ndeny contains \"from b\" if { true }\nwarn contains \"b warns\" if { count(deny) == 2 }\n",
+            ),
+        ],
+        json!({}),
+    );
+    assert_eq!(
+        summary(&r),
+        [
+            "Deny a.rego main.deny from a",
+            "Deny b.rego main.deny from b",
+            "Warn b.rego main.warn b warns",
+        ]
+    );
+}
+
+#[test]
+fn a_passing_plan_has_no_findings() {
+    let r = report(
+        &[(
+            "a.rego",
+            "package main\ndeny contains \"x\" if { input.n > 5 }\n",
+        )],
+        json!({"n": 1}),
+    );
+    assert!(r.findings.is_empty());
+    assert!(!r.fails());
+}
+
+#[test]
+fn a_syntax_error_is_a_diagnostic_at_its_file_and_line() {
+    let dir = policies(&[
+        ("good.rego", "package main\n"),
+        (
+            "bad.rego",
+            "package main\n\ndeny contains msg if {\n  msg := \n",
+        ),
+    ]);
+    let Err(e) = load(dir.path()) else {
+        panic!("a policy that does not parse loaded")
+    };
+    let text = e.render(false);
+    let bad = dir.path().join("bad.rego").display().to_string();
+    assert!(text.contains(&format!("{bad}:")), "{text}");
+    assert_eq!(e.diagnostics.errors().count(), 1, "{text}");
+    let d = e.diagnostics.errors().next().expect("one error");
+    let span = d.span.expect("a span");
+    let location = e.sources.location(span);
+    assert!(location.starts_with(&format!("{bad}:")), "{location}");
+    assert!(text.contains("Invalid policy"), "{text}");
+}
+
+#[test]
+fn an_evaluation_error_is_a_diagnostic_at_its_line() {
+    let dir = policies(&[(
+        "a.rego",
+        "package main\n\ndeny contains msg if {\n  msg := sprintf(\"%s\", input.n)\n}\n",
+    )]);
+    let mut set = match load(dir.path()) {
+        Ok(set) => set,
+        Err(e) => panic!("{}", e.render(false)),
+    };
+    let Err(d) = set.evaluate(&json!({"n": 1})) else {
+        panic!("a failing builtin call evaluated")
+    };
+    let span = d.errors().next().and_then(|d| d.span).expect("a span");
+    let location = set.sources().location(span);
+    let file = dir.path().join("a.rego").display().to_string();
+    // regorus points at the reference's dot: `input.n` is no string.
+    assert_eq!(location, format!("{file}:4:29"));
+    assert_eq!(set.sources().text(span), ".");
+}
+
+#[test]
+fn an_empty_or_missing_directory_is_an_error() {
+    let empty = policies(&[("README.md", "no policies")]);
+    let Err(e) = load(empty.path()) else {
+        panic!("an empty directory loaded")
+    };
+    assert!(e.render(false).contains("No policies found"));
+    let Err(e) = load(&empty.path().join("absent")) else {
+        panic!("a missing directory loaded")
+    };
+    assert!(e.render(false).contains("Cannot read the policy directory"));
+}
+
+#[test]
+fn the_cost_is_part_of_the_input() {
+    let plan = json!({"format_version": "1.2", "resource_changes": []});
+    let cost = json!({"totalMonthlyCost": "1234.5", "pastTotalMonthlyCost": null});
+    let r = report(
+        &[(
+            "cost.rego",
+            "package main\ndeny contains msg if { to_number(input.cost.totalMonthlyCost) > 1000; msg := \"over\" }\n",
+        )],
+        super::input(plan.clone(), Some(cost)),
+    );
+    assert_eq!(summary(&r), ["Deny cost.rego main.deny over"]);
+    assert_eq!(super::input(plan.clone(), None), plan);
+}
+
+#[test]
+fn numbers_in_the_input_keep_their_value() {
+    let input: serde_json::Value =
+        serde_json::from_str(r#"{"n": 3, "big": 12345678901234567890, "f": 1.5}"#).expect("json");
+    let r = report(
+        &[(
+            "a.rego",
+            "package main\nwarn contains sprintf(\"%v %v %v\", [input.n + 1, input.big, input.f * 2]) if { true }\n",
+        )],
+        input,
+    );
+    assert_eq!(
+        summary(&r),
+        ["Warn a.rego main.warn 4 12345678901234567890 3"]
+    );
+}
+
+#[test]
+fn the_report_prints_failures_first_with_file_and_rule() {
+    let r = report(
+        &[
+            (
+                "a.rego",
+                "package main\nwarn contains \"careful\" if { true }\n",
+            ),
+            (
+                "b.rego",
+                "package main\ndeny_x contains \"no\" if { true }\n",
+            ),
+        ],
+        json!({}),
+    );
+    let text = r.render_text(false);
+    let fail = text.find("FAIL b.rego: main.deny_x: no").expect(&text);
+    let warn = text.find("WARN a.rego: main.warn: careful").expect(&text);
+    assert!(fail < warn, "{text}");
+    assert!(text.contains("1 failure, 1 warning."), "{text}");
+}
+
+#[test]
+fn an_error_on_a_renamed_rule_head_points_into_the_original_text() {
+    let dir = policies(&[(
+        "b.rego",
+        "package main\n\ndeny_x contains msg if { msg := sprintf(\"%s\", input.n) }\n",
+    )]);
+    let mut set = match load(dir.path()) {
+        Ok(set) => set,
+        Err(e) => panic!("{}", e.render(false)),
+    };
+    let Err(d) = set.evaluate(&json!({"n": 1})) else {
+        panic!("a failing builtin call evaluated")
+    };
+    let span = d.errors().next().and_then(|d| d.span).expect("a span");
+    let file = dir.path().join("b.rego").display().to_string();
+    // The engine read `deny_x__plinth0` there; the column is the original one.
+    assert_eq!(set.sources().location(span), format!("{file}:3:52"));
+    assert_eq!(set.sources().text(span), ".");
+}
