@@ -7,6 +7,7 @@ mod graph;
 mod import;
 mod init;
 mod json_view;
+mod policy;
 mod progress;
 mod providers;
 mod run;
@@ -72,6 +73,10 @@ pub enum Command {
         /// As JSON (the shape of Terraform's JSON plan, or of its JSON state).
         #[arg(long)]
         json: bool,
+        /// Check the plan against the Rego policies in DIR (repeatable); exit 3 when
+        /// a deny or violation rule fires.
+        #[arg(long, value_name = "DIR")]
+        policy: Vec<PathBuf>,
     },
     /// Show the providers the stack needs and where each was found; `providers schema
     /// --json` prints their schemas.
@@ -245,8 +250,20 @@ pub fn run() -> ExitCode {
         Command::Show {
             file: Some(file),
             json,
-        } => run::show(&file, json, &out),
-        Command::Show { file: None, json } => state_cmds::show(json),
+            policy,
+        } => run::show(&file, json, &policy, &out),
+        Command::Show {
+            file: None,
+            json,
+            policy,
+        } => {
+            if policy.is_empty() {
+                state_cmds::show(json)
+            } else {
+                eprintln!("Error: plinth show --policy checks a plan: name the plan file.");
+                1
+            }
+        }
         Command::Providers(args) => providers::run(args, &out),
         Command::Output(args) => state_cmds::output(args),
         Command::State(cmd) => state_cmds::state(cmd, &out),

@@ -55,6 +55,10 @@ pub struct Args {
     /// How long to wait for another plinth process to release the state, e.g. 30s.
     #[arg(long, default_value = "0s", value_parser = parse_duration)]
     lock_timeout: Duration,
+    /// Check the plan against the Rego policies in DIR (conftest's conventions;
+    /// repeatable): exit 3 when a deny or violation rule fires (plan only).
+    #[arg(long, value_name = "DIR")]
+    policy: Vec<std::path::PathBuf>,
     #[command(flatten)]
     vars: VarOptions,
     #[command(flatten)]
@@ -147,6 +151,14 @@ pub fn run(
     if let Err(code) = super::tfcompat::refuse_unlocked(args.terraform.lock) {
         return code;
     }
+    if mode != Mode::Plan && !args.policy.is_empty() {
+        eprintln!("Error: only plinth plan (and plinth show FILE) take --policy.");
+        return 1;
+    }
+    let mut policies = match super::policy::load(&args.policy, out.color) {
+        Ok(sets) => sets,
+        Err(code) => return code,
+    };
     if let Some(path) = &args.plan_file {
         if mode != Mode::Apply {
             eprintln!("Error: only plinth apply takes a plan file.");
@@ -186,14 +198,15 @@ pub fn run(
             );
             return 1;
         }
-        return run_with(&request, &store, &view, &args, mode, cancel)
+        return run_with(&request, &store, &view, &args, mode, cancel, &mut policies)
             .unwrap_or_else(|e| view.report(&e));
     }
     let view = TerminalView::new(out)
         .json(args.json)
         .auto_approve(args.auto_approve)
         .input(super::tfcompat::input_allowed(args.terraform.input));
-    run_with(&request, &store, &view, &args, mode, cancel).unwrap_or_else(|e| report(&e))
+    run_with(&request, &store, &view, &args, mode, cancel, &mut policies)
+        .unwrap_or_else(|e| report(&e))
 }
 
 /// Runs the operation `mode` names with `view`: the exit code, or why it stopped.
@@ -204,9 +217,14 @@ fn run_with(
     args: &Args,
     mode: Mode,
     cancel: &CancelToken,
+    policies: &mut super::policy::Checks,
 ) -> Result<u8, operation::OperationError> {
     if mode == Mode::Plan {
         let done = operation::plan(request, store, view, args.out.as_deref())?;
+        let on_stderr = args.json || args.terraform.terraform_json;
+        if let Some(code) = policies.check(&done.plan, on_stderr) {
+            return Ok(code);
+        }
         return Ok(if args.detailed_exitcode && done.plan.has_changes() {
             2
         } else {
@@ -254,19 +272,26 @@ fn apply_saved(path: &Path, args: &Args, out: &Output, cancel: &CancelToken) -> 
     }
 }
 
-/// `plinth show FILE`: renders a saved plan.
-pub fn show(path: &Path, json: bool, out: &Output) -> u8 {
+/// `plinth show FILE`: renders a saved plan, then checks it against `--policy`
+/// directories.
+pub fn show(path: &Path, json: bool, policy: &[std::path::PathBuf], out: &Output) -> u8 {
+    let mut policies = match super::policy::load(policy, out.color) {
+        Ok(checks) => checks,
+        Err(code) => return code,
+    };
     match PlanFile::read(path) {
         Ok(file) if json => {
+            let plan = file.plan();
             println!(
                 "{}",
-                serde_json::to_string_pretty(&render::json(&file.plan())).unwrap_or_default()
+                serde_json::to_string_pretty(&render::json(&plan)).unwrap_or_default()
             );
-            0
+            policies.check(&plan, true).unwrap_or(0)
         }
         Ok(file) => {
-            print!("{}", render::text(&file.plan(), out.color));
-            0
+            let plan = file.plan();
+            print!("{}", render::text(&plan, out.color));
+            policies.check(&plan, false).unwrap_or(0)
         }
         Err(e) => {
             eprintln!("Error: {e}");
