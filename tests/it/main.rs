@@ -26,6 +26,7 @@ mod machine_ui;
 mod modules_install;
 mod operation;
 mod plugins;
+mod policy;
 mod provider_calls;
 mod provider_meta;
 mod public_modules;

@@ -284,3 +284,48 @@ fn an_error_on_a_renamed_rule_head_points_into_the_original_text() {
     assert_eq!(set.sources().location(span), format!("{file}:3:52"));
     assert_eq!(set.sources().text(span), ".");
 }
+
+/// The example policies on plan documents plinth/aws cannot make (it has no
+/// `aws_s3_bucket_acl`), written as Terraform's AWS provider plans them.
+#[test]
+fn the_example_policies_read_acls_grants_and_gpu_amis() {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/policies");
+    let mut set = match load(&dir) {
+        Ok(set) => set,
+        Err(e) => panic!("{}", e.render(false)),
+    };
+    let change = |address: &str, kind: &str, after: serde_json::Value| json!({"address": address, "type": kind, "change": {"actions": ["create"], "after": after}});
+    let all_users = "http://acs.amazonaws.com/groups/global/AllUsers";
+    let plan = json!({"resource_changes": [
+        change("aws_s3_bucket_acl.public", "aws_s3_bucket_acl", json!({"acl": "public-read"})),
+        change("aws_s3_bucket_acl.private", "aws_s3_bucket_acl", json!({"acl": "private"})),
+        change("aws_s3_bucket_acl.granted", "aws_s3_bucket_acl", json!({
+            "access_control_policy": [{"grant": [{"grantee": [{"type": "Group", "uri": all_users}], "permission": "READ"}]}]
+        })),
+        {"address": "aws_s3_bucket.gone", "type": "aws_s3_bucket",
+         "change": {"actions": ["delete"], "after": null}},
+        change("aws_eks_node_group.nvidia_ami", "aws_eks_node_group", json!({
+            "instance_types": ["m5.xlarge"], "ami_type": "AL2023_x86_64_NVIDIA", "capacity_type": "ON_DEMAND"
+        })),
+        change("aws_eks_node_group.amd", "aws_eks_node_group", json!({
+            "instance_types": ["g4ad.xlarge"], "ami_type": "AL2_x86_64", "capacity_type": "SPOT"
+        })),
+        change("aws_eks_node_group.no_execute", "aws_eks_node_group", json!({
+            "instance_types": ["g6e.12xlarge"], "capacity_type": "SPOT",
+            "labels": {"plinth.dev/interruptible": "true"},
+            "taint": [{"key": "nvidia.com/gpu", "value": "true", "effect": "NO_EXECUTE"}]
+        })),
+    ]});
+    let cost = json!({"totalMonthlyCost": "100", "pastTotalMonthlyCost": null, "diffTotalMonthlyCost": "100"});
+    let report = set
+        .evaluate(&super::input(plan, Some(cost)))
+        .expect("evaluates");
+    assert_eq!(
+        summary(&report),
+        [
+            "Deny gpu_taints.rego main.deny aws_eks_node_group.nvidia_ami: a GPU node group must carry the taint nvidia.com/gpu with effect NO_SCHEDULE or NO_EXECUTE",
+            "Deny no_public_s3.rego main.deny aws_s3_bucket_acl.granted: a grant to http://acs.amazonaws.com/groups/global/AllUsers makes the bucket public",
+            "Deny no_public_s3.rego main.deny aws_s3_bucket_acl.public: ACL \"public-read\" makes the bucket public",
+        ]
+    );
+}
