@@ -17,6 +17,9 @@ use crate::diag::{Diagnostic, Diagnostics, FileId, Sources, Span};
 /// The package whose rules are checked, as in conftest (`--namespace main`).
 pub(super) const PACKAGE: &str = "main";
 
+const V1_HELP: &str = "plinth reads Rego v1, as OPA 1.0 and conftest 0.56 do: write \
+                       `deny contains msg if { ... }` for the older `deny[msg] { ... }`.";
+
 /// The generated module's name in the engine (never a file a user has).
 const UNION_MODULE: &str = "<plinth: conftest rules>";
 
@@ -127,12 +130,9 @@ pub fn load(dir: &Path) -> Result<PolicySet, LoadError> {
     let mut parsed = regorus::Engine::new();
     for (file, text) in files.iter().zip(&texts) {
         if let Err(e) = parsed.add_policy(file.path.clone(), text.clone()) {
-            diagnostics.push(engine_error(
-                "Invalid policy",
-                &e.to_string(),
-                &files,
-                &sources,
-            ));
+            let d = engine_error("Invalid policy", &e.to_string(), &files, &sources);
+            let v0 = d.detail.contains("keyword is required");
+            diagnostics.push(d.help_opt(v0.then(|| V1_HELP.to_string())));
         }
     }
     if diagnostics.has_errors() {
@@ -207,12 +207,15 @@ fn one(d: Diagnostic) -> Diagnostics {
     diagnostics
 }
 
+/// The `*.rego` files under `dir`; a link to a directory is not followed (a link
+/// back up would never end), a link to a file is read.
 fn rego_files(dir: &Path, found: &mut Vec<PathBuf>) -> std::io::Result<()> {
     for entry in std::fs::read_dir(dir)? {
-        let path = entry?.path();
-        if path.is_dir() {
+        let entry = entry?;
+        let path = entry.path();
+        if entry.file_type()?.is_dir() {
             rego_files(&path, found)?;
-        } else if path.extension().is_some_and(|e| e == "rego") {
+        } else if path.extension().is_some_and(|e| e == "rego") && !path.is_dir() {
             found.push(path);
         }
     }

@@ -329,3 +329,43 @@ fn the_example_policies_read_acls_grants_and_gpu_amis() {
         ]
     );
 }
+
+#[test]
+fn a_link_back_up_the_policy_directory_is_not_followed() {
+    let dir = policies(&[(
+        "sub/a.rego",
+        "package main\nwarn contains \"a\" if { true }\n",
+    )]);
+    std::os::unix::fs::symlink(dir.path(), dir.path().join("sub/loop")).expect("symlink");
+    std::os::unix::fs::symlink(dir.path().join("sub/a.rego"), dir.path().join("b.rego"))
+        .expect("symlink");
+    let mut set = match load(dir.path()) {
+        Ok(set) => set,
+        Err(e) => panic!("{}", e.render(false)),
+    };
+    let report = set.evaluate(&json!({})).expect("evaluates");
+    assert_eq!(report.files, 2);
+    assert_eq!(
+        summary(&report),
+        ["Warn b.rego main.warn a", "Warn sub/a.rego main.warn a"]
+    );
+}
+
+#[test]
+fn rego_v0_rules_are_refused_with_the_v1_form_as_help() {
+    let dir = policies(&[(
+        "old.rego",
+        "package main\n\ndeny[msg] {\n  msg := \"x\"\n}\n",
+    )]);
+    let Err(e) = load(dir.path()) else {
+        panic!("a v0 rule loaded")
+    };
+    let d = e.diagnostics.errors().next().expect("an error");
+    assert_eq!(d.detail, "`if` keyword is required before rule body");
+    assert!(d
+        .help
+        .as_deref()
+        .is_some_and(|h| h.contains("deny contains msg if")));
+    let span = d.span.expect("a span");
+    assert!(e.sources.location(span).ends_with("old.rego:3:11"));
+}
