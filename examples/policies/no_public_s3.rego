@@ -28,13 +28,14 @@ deny contains msg if {
 	msg := sprintf("%s: %s must be true (no public S3 bucket)", [block.address, setting])
 }
 
+# The modules (by address, "" for the root) that hold a public access block.
+s3_modules_with_public_access_block contains data.lib.plan.module_of(block) if {
+	some block in data.lib.plan.resources("aws_s3_bucket_public_access_block")
+}
+
 deny contains msg if {
 	some bucket in data.lib.plan.resources("aws_s3_bucket")
-	blocks := [b |
-		some b in data.lib.plan.resources("aws_s3_bucket_public_access_block")
-		data.lib.plan.module_of(b) == data.lib.plan.module_of(bucket)
-	]
-	count(blocks) == 0
+	not data.lib.plan.module_of(bucket) in s3_modules_with_public_access_block
 	msg := sprintf("%s: no aws_s3_bucket_public_access_block in its module (no public S3 bucket)", [bucket.address])
 }
 

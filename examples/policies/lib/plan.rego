@@ -13,12 +13,14 @@ resources(t) := [rc |
 # The module a resource change belongs to ("" for the root module).
 module_of(rc) := object.get(rc, "module_address", "")
 
-# EC2 instance families with NVIDIA GPUs: P (p3, p4d, p5, p5e, p6-b200, ...),
-# G (g4dn, g5, g6, g6e, ...) and Gr6. g4ad (AMD) and Inferentia/Trainium are not.
-gpu_instance_type(t) if {
-	regex.match(`^(p[2-9][a-z0-9-]*|g[3-9][a-z0-9]*|gr6)\.`, t)
-	not startswith(t, "g4ad.")
+# EC2 instance families with NVIDIA GPUs (the part of the type before the dot). g4ad
+# (AMD GPUs), Inferentia (inf*) and Trainium (trn*) are not among them.
+nvidia_gpu_families := {
+	"p2", "p3", "p3dn", "p4d", "p4de", "p5", "p5e", "p5en", "p6-b200", "p6e-gb200",
+	"g3", "g3s", "g4dn", "g5", "g5g", "g6", "g6e", "g6f", "gr6", "gr6f",
 }
+
+gpu_instance_type(t) if split(t, ".")[0] in nvidia_gpu_families
 
 # A node group is a GPU pool when one of its instance types is, or when it runs a GPU
 # AMI (AL2_x86_64_GPU, AL2023_x86_64_NVIDIA, BOTTLEROCKET_x86_64_NVIDIA).
@@ -30,5 +32,6 @@ gpu_node_group(after) if {
 gpu_node_group(after) if {
 	ami := object.get(after, "ami_type", "")
 	is_string(ami)
-	regex.match(`GPU|NVIDIA`, ami)
+	some marker in ["GPU", "NVIDIA"]
+	contains(ami, marker)
 }

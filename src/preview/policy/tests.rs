@@ -369,3 +369,41 @@ fn rego_v0_rules_are_refused_with_the_v1_form_as_help() {
     let span = d.span.expect("a span");
     assert!(e.sources.location(span).ends_with("old.rego:3:11"));
 }
+
+/// Each bucket looked for its block among every resource change, once per bucket:
+/// 1,000 buckets took about a minute. Now each rule reads the plan once.
+#[test]
+fn the_example_policies_read_a_large_plan_in_linear_time() {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/policies");
+    let mut set = match load(&dir) {
+        Ok(set) => set,
+        Err(e) => panic!("{}", e.render(false)),
+    };
+    let mut changes = Vec::new();
+    for i in 0..1000 {
+        let module = format!("module.b[{i}]");
+        let change = |kind: &str, after: serde_json::Value| {
+            json!({"address": format!("{module}.{kind}.this"), "module_address": module,
+                   "type": kind, "change": {"actions": ["create"], "after": after}})
+        };
+        changes.push(change("aws_s3_bucket", json!({"bucket": format!("b{i}")})));
+        changes.push(change(
+            "aws_s3_bucket_public_access_block",
+            json!({"block_public_acls": true, "block_public_policy": true,
+                   "ignore_public_acls": true, "restrict_public_buckets": true}),
+        ));
+        changes.push(change(
+            "aws_eks_node_group",
+            json!({"instance_types": ["g5.2xlarge"], "capacity_type": "ON_DEMAND",
+                   "taint": [{"key": "nvidia.com/gpu", "value": "true", "effect": "NO_SCHEDULE"}]}),
+        ));
+    }
+    let cost =
+        json!({"totalMonthlyCost": "1", "pastTotalMonthlyCost": "1", "diffTotalMonthlyCost": "0"});
+    let input = super::input(json!({"resource_changes": changes}), Some(cost));
+    let started = std::time::Instant::now();
+    let report = set.evaluate(&input).expect("evaluates");
+    let took = started.elapsed();
+    assert_eq!(summary(&report), Vec::<String>::new());
+    assert!(took < std::time::Duration::from_secs(10), "{took:?}");
+}
