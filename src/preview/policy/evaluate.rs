@@ -33,7 +33,7 @@ impl PolicySet {
         self.engine.set_input(value);
         let mut findings = Vec::new();
         for rule in &self.rules {
-            let result = self.engine.eval_rule(rule.query.clone()).map_err(|e| {
+            let result = self.engine.eval_rule(rule.query()).map_err(|e| {
                 fail(engine_error(
                     "Policy evaluation failed",
                     &e.to_string(),

@@ -48,20 +48,27 @@ pub(super) struct ConftestRule {
     pub(super) file: usize,
     /// As written: `deny_public_bucket`.
     pub(super) name: String,
-    /// The renamed rule's path: `data.main.deny_public_bucket__plinth0`.
-    pub(super) query: String,
+    /// As the engine knows it: `deny_public_bucket__plinth0`.
+    pub(super) renamed: String,
 }
 
-/// Why a policy directory could not be used, with the sources its diagnostics
-/// point into.
-pub struct LoadError {
+impl ConftestRule {
+    /// The renamed rule's path: `data.main.deny_public_bucket__plinth0`.
+    pub(super) fn query(&self) -> String {
+        format!("data.{PACKAGE}.{}", self.renamed)
+    }
+}
+
+/// Why a policy directory could not be loaded or evaluated, with the sources its
+/// diagnostics point into.
+pub struct PolicyError {
     pub sources: Sources,
     pub diagnostics: Diagnostics,
 }
 
-impl LoadError {
-    fn new(diagnostics: Diagnostics) -> LoadError {
-        LoadError {
+impl PolicyError {
+    fn new(diagnostics: Diagnostics) -> PolicyError {
+        PolicyError {
             sources: Sources::default(),
             diagnostics,
         }
@@ -85,20 +92,21 @@ impl PolicySet {
 }
 
 /// Loads every `*.rego` file under `dir` (subdirectories included, in name order).
-pub fn load(dir: &Path) -> Result<PolicySet, LoadError> {
+pub fn load(dir: &Path) -> Result<PolicySet, PolicyError> {
     let shown = dir.display().to_string();
     let mut found = Vec::new();
     if let Err(e) = rego_files(dir, &mut found) {
-        return Err(LoadError::new(one(Diagnostic::error(
+        return Err(PolicyError::new(one(Diagnostic::error(
             "Cannot read the policy directory",
         )
         .detail(format!("{shown}: {e}")))));
     }
     found.sort();
     if found.is_empty() {
-        return Err(LoadError::new(one(
-            Diagnostic::error("No policies found").detail(format!("{shown} holds no *.rego file."))
-        )));
+        return Err(PolicyError::new(one(Diagnostic::error(
+            "No policies found",
+        )
+        .detail(format!("{shown} holds no *.rego file.")))));
     }
     let mut sources = Sources::default();
     let mut diagnostics = Diagnostics::default();
@@ -136,7 +144,7 @@ pub fn load(dir: &Path) -> Result<PolicySet, LoadError> {
         }
     }
     if diagnostics.has_errors() {
-        return Err(LoadError {
+        return Err(PolicyError {
             sources,
             diagnostics,
         });
@@ -166,7 +174,7 @@ pub fn load(dir: &Path) -> Result<PolicySet, LoadError> {
                     kind,
                     file: index,
                     name: name.clone(),
-                    query: format!("data.{PACKAGE}.{name}{suffix}"),
+                    renamed: format!("{name}{suffix}"),
                 });
             }
         }
@@ -182,7 +190,7 @@ pub fn load(dir: &Path) -> Result<PolicySet, LoadError> {
             .map(drop);
     }
     if let Err(e) = added {
-        return Err(LoadError {
+        return Err(PolicyError {
             diagnostics: one(engine_error(
                 "Cannot prepare the policies",
                 &e.to_string(),
@@ -274,8 +282,7 @@ fn union_module(rules: &[ConftestRule]) -> String {
     for rule in rules {
         text += &format!(
             "{} contains m if {{ some m in {} }}\n",
-            rule.name,
-            rule.query.trim_start_matches(&format!("data.{PACKAGE}."))
+            rule.name, rule.renamed
         );
     }
     text

@@ -10,7 +10,20 @@ mod load;
 mod text;
 
 pub use evaluate::input;
-pub use load::{load, LoadError, PolicySet};
+pub use load::{load, PolicyError, PolicySet};
+
+/// Loads the policies under `dir` and evaluates them against `input` (see [`input`])
+/// at once: for a caller with one plan.
+pub fn evaluate(
+    dir: &std::path::Path,
+    input: &serde_json::Value,
+) -> Result<PolicyReport, PolicyError> {
+    let mut set = load(dir)?;
+    set.evaluate(input).map_err(|diagnostics| PolicyError {
+        sources: set.sources,
+        diagnostics,
+    })
+}
 
 /// conftest's rule kinds: `deny` and `violation` fail a plan, `warn` does not.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]

@@ -407,3 +407,23 @@ fn the_example_policies_read_a_large_plan_in_linear_time() {
     assert_eq!(summary(&report), Vec::<String>::new());
     assert!(took < std::time::Duration::from_secs(10), "{took:?}");
 }
+
+#[test]
+fn a_directory_evaluates_in_one_call() {
+    let dir = policies(&[(
+        "a.rego",
+        "package main\nviolation contains sprintf(\"%s\", input.args) if { true }\n",
+    )]);
+    let report = match super::evaluate(dir.path(), &json!({"args": ["v"]})) {
+        Ok(report) => report,
+        Err(e) => panic!("{}", e.render(false)),
+    };
+    assert_eq!(summary(&report), ["Violation a.rego main.violation v"]);
+    assert!(report.fails());
+    let Err(e) = super::evaluate(dir.path(), &json!({"args": "v"})) else {
+        panic!("sprintf without an array of arguments evaluated")
+    };
+    let text = e.render(false);
+    assert!(text.contains("Policy evaluation failed"), "{text}");
+    assert!(text.contains("a.rego:2:"), "{text}");
+}
