@@ -32,17 +32,29 @@ impl PolicySet {
         })?;
         self.engine.set_input(value);
         let mut findings = Vec::new();
+        self.engine
+            .set_execution_timer_config(regorus::utils::limits::ExecutionTimerConfig {
+                limit: self.time_limit,
+                check_interval: std::num::NonZeroU32::MIN,
+            });
         for rule in &self.rules {
+            let file = &self.files[rule.file].name;
             let result = self.engine.eval_rule(rule.query()).map_err(|e| {
-                fail(engine_error(
+                let mut d = engine_error(
                     "Policy evaluation failed",
                     &e.to_string(),
                     &self.files,
                     &self.sources,
-                ))
+                );
+                if d.span.is_none() {
+                    d.detail = format!(
+                        "{}/{file}, rule {PACKAGE}.{}: {}",
+                        self.dir, rule.name, d.detail
+                    );
+                }
+                fail(d)
             })?;
             let result = serde_json::to_value(&result).unwrap_or(Json::Null);
-            let file = &self.files[rule.file].name;
             for message in messages(&result, &rule.name) {
                 findings.push(Finding {
                     kind: rule.kind,

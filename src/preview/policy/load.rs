@@ -8,6 +8,7 @@
 //! original names again as the union of the renamed ones, for rules that read them.
 
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 use regorus::unstable::{Rule, RuleHead};
 
@@ -30,7 +31,14 @@ pub struct PolicySet {
     pub(super) files: Vec<PolicyFile>,
     pub(super) rules: Vec<ConftestRule>,
     pub(super) sources: Sources,
+    /// The longest one rule may take to evaluate.
+    pub(super) time_limit: Duration,
 }
+
+/// How long one rule may take by default: generous (the example policies take about
+/// 2 s a rule on a 10,000-change plan in a debug build), but a policy that multiplies
+/// the plan by itself stops a CI job with an error rather than hanging it.
+pub const DEFAULT_TIME_LIMIT: Duration = Duration::from_secs(60);
 
 pub(super) struct PolicyFile {
     /// Relative to the policy directory: `gpu/taints.rego`.
@@ -88,6 +96,12 @@ impl PolicySet {
     /// The directory as given.
     pub fn dir(&self) -> &str {
         &self.dir
+    }
+
+    /// Sets the longest one rule may take to evaluate (an error past it).
+    pub fn time_limit(mut self, limit: Duration) -> PolicySet {
+        self.time_limit = limit;
+        self
     }
 }
 
@@ -206,6 +220,7 @@ pub fn load(dir: &Path) -> Result<PolicySet, PolicyError> {
         files,
         rules,
         sources,
+        time_limit: DEFAULT_TIME_LIMIT,
     })
 }
 

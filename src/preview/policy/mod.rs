@@ -10,7 +10,7 @@ mod load;
 mod text;
 
 pub use evaluate::input;
-pub use load::{load, PolicyError, PolicySet};
+pub use load::{load, PolicyError, PolicySet, DEFAULT_TIME_LIMIT};
 
 /// Loads the policies under `dir` and evaluates them against `input` (see [`input`])
 /// at once: for a caller with one plan.

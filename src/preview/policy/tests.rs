@@ -427,3 +427,23 @@ fn a_directory_evaluates_in_one_call() {
     assert!(text.contains("Policy evaluation failed"), "{text}");
     assert!(text.contains("a.rego:2:"), "{text}");
 }
+
+#[test]
+fn a_rule_past_the_time_limit_is_an_error_naming_its_file_and_rule() {
+    let dir = policies(&[(
+        "slow.rego",
+        "package main\n\nwarn_slow contains msg if {\n  r := numbers.range(1, 5000)\n  n := count([1 | some i in r; some j in r; i > j])\n  msg := sprintf(\"%d\", [n])\n}\n",
+    )]);
+    let mut set = match load(dir.path()) {
+        Ok(set) => set.time_limit(std::time::Duration::from_millis(200)),
+        Err(e) => panic!("{}", e.render(false)),
+    };
+    let started = std::time::Instant::now();
+    let Err(d) = set.evaluate(&json!({})) else {
+        panic!("a rule of 25 million steps finished within 200 ms")
+    };
+    assert!(started.elapsed() < std::time::Duration::from_secs(5));
+    let text = crate::diag::render_text(set.sources(), &d, false);
+    assert!(text.contains("time limit"), "{text}");
+    assert!(text.contains("slow.rego"), "{text}");
+}
