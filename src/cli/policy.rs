@@ -3,6 +3,8 @@
 
 use std::path::PathBuf;
 
+use serde_json::Value;
+
 use crate::plan::{render, Plan};
 use crate::preview::policy::{self, PolicySet};
 
@@ -36,13 +38,14 @@ pub fn load(dirs: &[PathBuf], color: bool) -> Result<Checks, u8> {
 }
 
 impl Checks {
-    /// Evaluates `plan` against every directory and prints the results (on stderr
-    /// when stdout holds JSON): `None` when all pass, else the exit code.
-    pub fn check(&mut self, plan: &Plan, on_stderr: bool) -> Option<u8> {
+    /// Evaluates `plan` (with its cost figures, `CostReport::to_json`, when there
+    /// are any) against every directory and prints the results (on stderr when
+    /// stdout holds JSON): `None` when all pass, else the exit code.
+    pub fn check(&mut self, plan: &Plan, cost: Option<Value>, on_stderr: bool) -> Option<u8> {
         if self.sets.is_empty() {
             return None;
         }
-        let input = policy::input(render::json(plan), None);
+        let input = policy::input(render::json(plan), cost);
         let mut failed = false;
         let mut broken = false;
         for set in &mut self.sets {

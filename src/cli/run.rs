@@ -222,7 +222,7 @@ fn run_with(
     if mode == Mode::Plan {
         let done = operation::plan(request, store, view, args.out.as_deref())?;
         let on_stderr = args.json || args.terraform.terraform_json;
-        if let Some(code) = policies.check(&done.plan, on_stderr) {
+        if let Some(code) = policies.check(&done.plan, None, on_stderr) {
             return Ok(code);
         }
         return Ok(if args.detailed_exitcode && done.plan.has_changes() {
@@ -286,12 +286,12 @@ pub fn show(path: &Path, json: bool, policy: &[std::path::PathBuf], out: &Output
                 "{}",
                 serde_json::to_string_pretty(&render::json(&plan)).unwrap_or_default()
             );
-            policies.check(&plan, true).unwrap_or(0)
+            policies.check(&plan, None, true).unwrap_or(0)
         }
         Ok(file) => {
             let plan = file.plan();
             print!("{}", render::text(&plan, out.color));
-            policies.check(&plan, false).unwrap_or(0)
+            policies.check(&plan, None, false).unwrap_or(0)
         }
         Err(e) => {
             eprintln!("Error: {e}");
