@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use serde_json::Value;
 
 use crate::plan::{render, Plan};
-use crate::preview::policy::{self, PolicySet};
+use crate::preview::policy::{self, PolicyReport, PolicySet};
 
 /// Exit code when a `deny` or `violation` rule fires (beats 2 of
 /// `--detailed-exitcode`; a policy that cannot load or evaluate is 1).
@@ -45,20 +45,33 @@ impl Checks {
         if self.sets.is_empty() {
             return None;
         }
+        let reports = match self.evaluate(plan, cost) {
+            Ok(reports) => reports,
+            Err(code) => return Some(code),
+        };
+        for report in &reports {
+            let text = report.render_text(self.color && !on_stderr);
+            if on_stderr {
+                eprint!("{text}");
+            } else {
+                print!("{text}");
+            }
+        }
+        reports
+            .iter()
+            .any(PolicyReport::fails)
+            .then_some(POLICY_FAILED)
+    }
+
+    /// Every directory's report on `plan`, in `--policy` order, or 1 after printing
+    /// why a rule could not be evaluated.
+    pub fn evaluate(&mut self, plan: &Plan, cost: Option<Value>) -> Result<Vec<PolicyReport>, u8> {
         let input = policy::input(render::json(plan), cost);
-        let mut failed = false;
+        let mut reports = Vec::new();
         let mut broken = false;
         for set in &mut self.sets {
             match set.evaluate(&input) {
-                Ok(report) => {
-                    failed |= report.fails();
-                    let text = report.render_text(self.color && !on_stderr);
-                    if on_stderr {
-                        eprint!("{text}");
-                    } else {
-                        print!("{text}");
-                    }
-                }
+                Ok(report) => reports.push(report),
                 Err(diagnostics) => {
                     let text = crate::diag::render_text(set.sources(), &diagnostics, self.color);
                     eprint!("{text}");
@@ -67,9 +80,8 @@ impl Checks {
             }
         }
         if broken {
-            Some(1)
-        } else {
-            failed.then_some(POLICY_FAILED)
+            return Err(1);
         }
+        Ok(reports)
     }
 }
