@@ -24,6 +24,16 @@ pub struct Args {
     /// Print the estimate as JSON, in Infracost's `breakdown --format json` field names.
     #[arg(long)]
     json: bool,
+    #[command(flatten)]
+    prices: PriceArgs,
+    #[command(flatten)]
+    vars: VarOptions,
+}
+
+/// Where prices come from: `plinth cost`, and the cost figures of `plan` and `show`
+/// (the Markdown comment, the policy input).
+#[derive(clap::Args, Debug, Default)]
+pub struct PriceArgs {
     /// Price from this catalog instead of the built-in one (same format).
     #[arg(long, value_name = "FILE")]
     catalog: Option<PathBuf>,
@@ -31,20 +41,44 @@ pub struct Args {
     /// not say one.
     #[arg(long, value_name = "REGION")]
     region: Option<String>,
-    #[command(flatten)]
-    vars: VarOptions,
+}
+
+/// A catalog read and the options to price with.
+pub struct Prices {
+    catalog: Catalog,
+    options: EstimateOptions,
+}
+
+impl PriceArgs {
+    /// The catalog `--catalog` names (else the built-in one), or 1 after printing why
+    /// it cannot be used.
+    pub fn prices(&self) -> Result<Prices, u8> {
+        let catalog = match &self.catalog {
+            Some(path) => Catalog::read(path).map_err(|e| {
+                eprintln!("Error: the catalog cannot be used: {e}");
+                1
+            })?,
+            None => Catalog::built_in(),
+        };
+        Ok(Prices {
+            catalog,
+            options: EstimateOptions {
+                region: self.region.clone(),
+            },
+        })
+    }
+}
+
+impl Prices {
+    pub fn estimate(&self, plan: &Plan) -> cost::CostReport {
+        cost::estimate(plan, &self.catalog, &self.options)
+    }
 }
 
 pub fn run(args: Args, matches: &clap::ArgMatches, out: &Output) -> u8 {
-    let catalog = match &args.catalog {
-        Some(path) => match Catalog::read(path) {
-            Ok(c) => c,
-            Err(e) => {
-                eprintln!("Error: the catalog cannot be used: {e}");
-                return 1;
-            }
-        },
-        None => Catalog::built_in(),
+    let prices = match args.prices.prices() {
+        Ok(p) => p,
+        Err(code) => return code,
     };
     let (plan, project) = match &args.file {
         Some(path) => match PlanFile::read(path) {
@@ -59,10 +93,7 @@ pub fn run(args: Args, matches: &clap::ArgMatches, out: &Output) -> u8 {
             Err(code) => return code,
         },
     };
-    let options = EstimateOptions {
-        region: args.region.clone(),
-    };
-    let estimate = cost::estimate(&plan, &catalog, &options);
+    let estimate = prices.estimate(&plan);
     if args.json {
         println!(
             "{}",

@@ -8,7 +8,21 @@ use crate::diag::Severity;
 use crate::operation::{OperationError, View};
 use crate::plan::file::PlanFile;
 use crate::plan::Plan;
+use std::cell::RefCell;
+
+use super::cost::Prices;
+use super::policy::Checks;
+use crate::preview::cost::CostReport;
 use crate::preview::markdown::{self, Note, Options, RecordingView, Section, GITHUB_LIMIT};
+use crate::preview::policy::PolicyReport;
+
+/// What a plan was judged by after planning: its cost and what the policies said,
+/// for its comment.
+#[derive(Default)]
+pub struct Assessment {
+    pub cost: Option<CostReport>,
+    pub policy: Option<PolicyReport>,
+}
 
 #[derive(clap::Args, Debug, Default)]
 pub struct ShowArgs {
@@ -19,6 +33,12 @@ pub struct ShowArgs {
     /// The most characters the Markdown may have; detail is left out beyond it.
     #[arg(long, value_name = "N", requires = "markdown", default_value_t = GITHUB_LIMIT)]
     markdown_limit: usize,
+}
+
+impl ShowArgs {
+    pub fn wanted(&self) -> bool {
+        self.markdown
+    }
 }
 
 #[derive(clap::Args, Debug, Default)]
@@ -34,7 +54,12 @@ pub struct PlanArgs {
 
 /// `show` with `--markdown` (or with several files): the exit code; `None` when
 /// this is a plain `show`.
-pub fn show_files(files: &[PathBuf], json: bool, args: &ShowArgs) -> Option<u8> {
+pub fn show_files(
+    files: &[PathBuf],
+    json: bool,
+    args: &ShowArgs,
+    judge: Option<(&mut Checks, &Prices)>,
+) -> Option<u8> {
     if !args.markdown {
         if files.len() > 1 {
             eprintln!(
@@ -56,11 +81,28 @@ pub fn show_files(files: &[PathBuf], json: bool, args: &ShowArgs) -> Option<u8> 
             .map_err(|e| e.to_string());
         plans.push((path.display().to_string(), plan));
     }
+    let Some((policies, prices)) = judge else {
+        return None;
+    };
+    let mut code = 0;
+    let mut assessed = Vec::new();
+    for (_, plan) in &plans {
+        let judged = match plan {
+            Ok(plan) => {
+                let (failed, judged) = policies.judge(plan, prices, true);
+                code = code.max(failed.unwrap_or(0));
+                judged
+            }
+            Err(_) => Assessment::default(),
+        };
+        assessed.push(judged);
+    }
     let sections: Vec<Section> = plans
         .iter()
-        .map(|(name, plan)| match plan {
-            Ok(plan) => section(name.clone(), Some(plan), Vec::new()),
-            Err(why) => section(name.clone(), None, vec![error_note(why.clone())]),
+        .zip(&assessed)
+        .map(|((name, plan), judged)| match plan {
+            Ok(plan) => section(name.clone(), Some(plan), Vec::new(), judged),
+            Err(why) => section(name.clone(), None, vec![error_note(why.clone())], judged),
         })
         .collect();
     print!(
@@ -73,7 +115,6 @@ pub fn show_files(files: &[PathBuf], json: bool, args: &ShowArgs) -> Option<u8> 
         )
     );
     println!();
-    let mut code = 0;
     for (name, plan) in &plans {
         if let Err(why) = plan {
             eprintln!("Error: {name}: {why}");
@@ -88,14 +129,21 @@ impl PlanArgs {
         self.markdown.is_some()
     }
 
+    /// The file the comment goes to, if any.
+    pub fn path(&self) -> Option<&Path> {
+        self.markdown.as_deref()
+    }
+
     /// Runs `operation` with `view`; with `--markdown FILE`, through a view that
-    /// records the plan and the diagnostics, and then writes the comment to FILE,
-    /// the errors' if the operation failed. The operation's result stays its own,
+    /// records the plan and the diagnostics, and then writes the comment to FILE
+    /// (with what `assessed` holds by then: the plan's cost and policy results), the
+    /// errors' if the operation failed. The operation's result stays its own,
     /// unless the file cannot be written (exit code 1).
     pub fn comment(
         &self,
         view: &dyn View,
         operation: impl FnOnce(&dyn View) -> Result<u8, OperationError>,
+        assessed: &RefCell<Assessment>,
     ) -> Result<u8, OperationError> {
         let Some(path) = &self.markdown else {
             return operation(view);
@@ -113,8 +161,9 @@ impl PlanArgs {
                 None
             }
         };
+        let judged = assessed.borrow();
         let text = markdown::render(
-            &[section(stack_name(), plan.as_ref(), notes)],
+            &[section(stack_name(), plan.as_ref(), notes, &judged)],
             &Options {
                 limit: self.markdown_limit,
             },
@@ -136,13 +185,19 @@ fn write(path: &Path, text: &str) -> std::io::Result<()> {
     std::fs::write(path, format!("{text}\n"))
 }
 
-fn section(name: String, plan: Option<&Plan>, notes: Vec<Note>) -> Section<'_> {
+fn section<'a>(
+    name: String,
+    plan: Option<&'a Plan>,
+    notes: Vec<Note>,
+    judged: &'a Assessment,
+) -> Section<'a> {
     Section {
         name,
         plan,
         notes,
-        cost: None,
-        policy: None,
+        // A plan with nothing priceable has no cost section.
+        cost: judged.cost.as_ref().filter(|c| !c.resources.is_empty()),
+        policy: judged.policy.as_ref(),
     }
 }
 

@@ -9,6 +9,7 @@ mod import;
 mod init;
 mod json_view;
 mod markdown;
+mod policy;
 mod progress;
 mod providers;
 mod run;
@@ -77,6 +78,12 @@ pub enum Command {
         json: bool,
         #[command(flatten)]
         markdown: markdown::ShowArgs,
+        /// Check the plan against the Rego policies in DIR (repeatable); exit 3 when
+        /// a deny or violation rule fires.
+        #[arg(long, value_name = "DIR")]
+        policy: Vec<PathBuf>,
+        #[command(flatten)]
+        prices: cost::PriceArgs,
     },
     /// Show the providers the stack needs and where each was found; `providers schema
     /// --json` prints their schemas.
@@ -255,10 +262,19 @@ pub fn run() -> ExitCode {
             files,
             json,
             markdown,
-        } => match markdown::show_files(&files, json, &markdown) {
+            policy,
+            prices,
+        } => match show(&files, json, &markdown, &policy, &prices, &out) {
             Some(code) => code,
+            None if files.is_empty() && !policy.is_empty() => {
+                eprintln!("Error: plinth show --policy checks a plan: name the plan file.");
+                1
+            }
             None if files.is_empty() => state_cmds::show(json),
-            None => run::show(&files[0], json, &out),
+            None => match prices.prices() {
+                Ok(prices) => run::show(&files[0], json, &policy, &prices, &out),
+                Err(code) => code,
+            },
         },
         Command::Providers(args) => providers::run(args, &out),
         Command::Output(args) => state_cmds::output(args),
@@ -271,4 +287,26 @@ pub fn run() -> ExitCode {
         Command::Cost(args) => cost::run(args, sub, &out),
     };
     ExitCode::from(code)
+}
+
+/// `show --markdown`: its exit code; `None` for the other forms of `show`.
+fn show(
+    files: &[PathBuf],
+    json: bool,
+    markdown: &markdown::ShowArgs,
+    policy: &[PathBuf],
+    prices: &cost::PriceArgs,
+    out: &Output,
+) -> Option<u8> {
+    if !markdown.wanted() {
+        return markdown::show_files(files, json, markdown, None);
+    }
+    let mut policies = match policy::load(policy, out.color) {
+        Ok(p) => p,
+        Err(code) => return Some(code),
+    };
+    match prices.prices() {
+        Ok(prices) => markdown::show_files(files, json, markdown, Some((&mut policies, &prices))),
+        Err(code) => Some(code),
+    }
 }

@@ -12,6 +12,10 @@ use crate::apply::ChangeOptions;
 use crate::operation::{self, CancelToken, RunRequest, SavedPlanRequest};
 use crate::plan::file::PlanFile;
 use crate::plan::render;
+use std::cell::RefCell;
+
+use super::cost::Prices;
+use super::markdown::Assessment;
 use crate::stack::{ProviderStart, StackOptions};
 
 #[derive(clap::Args, Debug)]
@@ -63,6 +67,12 @@ pub struct Args {
     untrusted: bool,
     #[command(flatten)]
     markdown: super::markdown::PlanArgs,
+    /// Check the plan against the Rego policies in DIR (conftest's conventions;
+    /// repeatable): exit 3 when a deny or violation rule fires (plan only).
+    #[arg(long, value_name = "DIR")]
+    policy: Vec<std::path::PathBuf>,
+    #[command(flatten)]
+    prices: super::cost::PriceArgs,
     #[command(flatten)]
     vars: VarOptions,
     #[command(flatten)]
@@ -159,6 +169,19 @@ pub fn run(
         eprintln!("Error: only plinth plan takes --markdown.");
         return 1;
     }
+    if mode != Mode::Plan && !args.policy.is_empty() {
+        eprintln!("Error: only plinth plan (and plinth show FILE) take --policy.");
+        return 1;
+    }
+    let mut policies = match super::policy::load(&args.policy, out.color) {
+        Ok(sets) => sets,
+        Err(code) => return code,
+    };
+    let prices = match args.prices.prices() {
+        Ok(p) => p,
+        Err(code) => return code,
+    };
+    let assessed = RefCell::new(Assessment::default());
     if let Some(path) = &args.plan_file {
         if mode != Mode::Apply {
             eprintln!("Error: only plinth apply takes a plan file.");
@@ -205,21 +228,35 @@ pub fn run(
             );
             return 1;
         }
+        let mut preview = Preview {
+            policies: &mut policies,
+            prices: &prices,
+            assessed: &assessed,
+        };
         return args
             .markdown
-            .comment(&view, |view| {
-                run_with(&request, &store, view, &args, mode, cancel)
-            })
+            .comment(
+                &view,
+                |view| run_with(&request, &store, view, &args, mode, cancel, &mut preview),
+                &assessed,
+            )
             .unwrap_or_else(|e| view.report(&e));
     }
     let view = TerminalView::new(out)
         .json(args.json)
         .auto_approve(args.auto_approve)
         .input(super::tfcompat::input_allowed(args.terraform.input));
+    let mut preview = Preview {
+        policies: &mut policies,
+        prices: &prices,
+        assessed: &assessed,
+    };
     args.markdown
-        .comment(&view, |view| {
-            run_with(&request, &store, view, &args, mode, cancel)
-        })
+        .comment(
+            &view,
+            |view| run_with(&request, &store, view, &args, mode, cancel, &mut preview),
+            &assessed,
+        )
         .unwrap_or_else(|e| report(&e))
 }
 
@@ -231,7 +268,12 @@ fn untrusted_allowed(args: &Args, mode: Mode) -> Result<(), String> {
             "--untrusted is for plinth plan only: apply and destroy run reviewed code.".into(),
         );
     }
-    for path in args.out.iter() {
+    for path in args
+        .out
+        .iter()
+        .map(|p| p.as_path())
+        .chain(args.markdown.path())
+    {
         inside_dot_plinth(path)?;
     }
     Ok(())
@@ -260,6 +302,15 @@ pub(crate) fn inside_dot_plinth(path: &Path) -> Result<(), String> {
     }
 }
 
+/// What a plan is judged by once made: the `--policy` directories, with the cost
+/// figures priced from `prices` in their input, and where the results go for the
+/// Markdown comment.
+struct Preview<'a> {
+    policies: &'a mut super::policy::Checks,
+    prices: &'a Prices,
+    assessed: &'a RefCell<Assessment>,
+}
+
 /// Runs the operation `mode` names with `view`: the exit code, or why it stopped.
 fn run_with(
     request: &RunRequest,
@@ -268,9 +319,21 @@ fn run_with(
     args: &Args,
     mode: Mode,
     cancel: &CancelToken,
+    preview: &mut Preview,
 ) -> Result<u8, operation::OperationError> {
     if mode == Mode::Plan {
         let done = operation::plan(request, store, view, args.out.as_deref())?;
+        // Priced and checked only when something shows the results.
+        if args.markdown.wanted() || !args.policy.is_empty() {
+            let on_stderr = args.json || args.terraform.terraform_json;
+            let (failed, judged) = preview
+                .policies
+                .judge(&done.plan, preview.prices, on_stderr);
+            *preview.assessed.borrow_mut() = judged;
+            if let Some(code) = failed {
+                return Ok(code);
+            }
+        }
         return Ok(if args.detailed_exitcode && done.plan.has_changes() {
             2
         } else {
@@ -318,19 +381,38 @@ fn apply_saved(path: &Path, args: &Args, out: &Output, cancel: &CancelToken) -> 
     }
 }
 
-/// `plinth show FILE`: renders a saved plan.
-pub fn show(path: &Path, json: bool, out: &Output) -> u8 {
+/// `plinth show FILE`: renders a saved plan, then checks it against `--policy`
+/// directories.
+pub fn show(
+    path: &Path,
+    json: bool,
+    policy: &[std::path::PathBuf],
+    prices: &Prices,
+    out: &Output,
+) -> u8 {
+    let mut policies = match super::policy::load(policy, out.color) {
+        Ok(checks) => checks,
+        Err(code) => return code,
+    };
     match PlanFile::read(path) {
         Ok(file) if json => {
+            let plan = file.plan();
             println!(
                 "{}",
-                serde_json::to_string_pretty(&render::json(&file.plan())).unwrap_or_default()
+                serde_json::to_string_pretty(&render::json(&plan)).unwrap_or_default()
             );
-            0
+            match policy.is_empty() {
+                true => 0,
+                false => policies.judge(&plan, prices, true).0.unwrap_or(0),
+            }
         }
         Ok(file) => {
-            print!("{}", render::text(&file.plan(), out.color));
-            0
+            let plan = file.plan();
+            print!("{}", render::text(&plan, out.color));
+            match policy.is_empty() {
+                true => 0,
+                false => policies.judge(&plan, prices, false).0.unwrap_or(0),
+            }
         }
         Err(e) => {
             eprintln!("Error: {e}");

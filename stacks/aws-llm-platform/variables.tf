@@ -42,11 +42,14 @@ variable "system_pool_sizes" {
 }
 
 variable "gpu_pools" {
-  description = "GPU node pools by name: instance types, ON_DEMAND or SPOT, and sizes."
+  description = "GPU node pools by name: instance types, ON_DEMAND or SPOT, sizes, and whether preemptible work may use them."
   type = map(object({
     instance_types = list(string)
     capacity_type  = string
     sizes          = object({ min = number, desired = number, max = number })
+    # Workloads that can be preempted (batch, checkpointed training) select these
+    # nodes; examples/policies/spot_interruptible.rego allows SPOT only then.
+    interruptible = optional(bool, false)
   }))
   default = {
     h100-ondemand = {
@@ -58,6 +61,7 @@ variable "gpu_pools" {
       instance_types = ["g5.2xlarge"]
       capacity_type  = "SPOT"
       sizes          = { min = 0, desired = 2, max = 8 }
+      interruptible  = true
     }
   }
 

@@ -28,6 +28,7 @@ mod markdown;
 mod modules_install;
 mod operation;
 mod plugins;
+mod policy;
 mod provider_calls;
 mod provider_meta;
 mod public_modules;

@@ -38,6 +38,12 @@ variable "gpu" {
   default = false
 }
 
+variable "interruptible" {
+  description = "Whether the pool runs only work that can be preempted (what SPOT capacity is for): its nodes are labelled plinth.dev/interruptible."
+  type        = bool
+  default     = false
+}
+
 data "aws_ec2_instance_type" "node" {
   instance_type = var.instance_types[0]
 }
@@ -71,7 +77,11 @@ resource "aws_eks_node_group" "this" {
     max_unavailable = 1
   }
 
-  labels = merge({ "plinth.dev/pool" = var.name }, local.gpu_labels)
+  labels = merge(
+    { "plinth.dev/pool" = var.name },
+    local.gpu_labels,
+    var.interruptible ? { "plinth.dev/interruptible" = "true" } : {},
+  )
 
   dynamic "taint" {
     for_each = var.gpu ? ["nvidia.com/gpu"] : []
