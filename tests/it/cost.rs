@@ -1,5 +1,5 @@
 //! `plinth cost`: the AWS platform stack planned against moto and the serving stack
-//! against kmock, priced from the built-in catalog and from a catalog of the test's
+//! against kmock, priced from the built-in catalog and from catalogs of the test's
 //! own, with every expected figure worked out by hand below; a malformed catalog is
 //! refused at its line.
 
@@ -63,6 +63,26 @@ const TEST_CATALOG: &str = r#"{
 }
 "#;
 
+/// The built-in catalog's on-demand figures the first estimates use, and EKS's fee in
+/// both regions, without the spot prices the built-in catalog has: a spot pool and a
+/// us-west-2 instance price as unknown.
+const ON_DEMAND_CATALOG: &str = r#"{
+  "format": 1,
+  "name": "on-demand prices only",
+  "currency": "USD",
+  "default_region": "us-east-1",
+  "price_lists": [
+    {"source": {"url": "https://example.test/prices", "date": "2026-07-20"},
+     "region": "us-east-1",
+     "on_demand": {"m6i.xlarge": 0.192, "p5.48xlarge": 55.04, "g5.2xlarge": 1.212},
+     "eks_cluster_hourly": 0.10},
+    {"source": {"url": "https://example.test/prices", "date": "2024-04-01"},
+     "region": "us-west-2",
+     "eks_cluster_hourly": 0.10}
+  ]
+}
+"#;
+
 fn cost(stack: &Path, moto: &Moto, extra: &[&str]) -> Value {
     let mut args = vec!["cost", "--json"];
     args.extend_from_slice(extra);
@@ -73,15 +93,18 @@ fn cost(stack: &Path, moto: &Moto, extra: &[&str]) -> Value {
 fn the_aws_platform_costs_what_the_catalog_says_before_and_after_a_change() {
     let moto = aws_platform::moto();
     let (work, stack) = aws_platform::platform_copy();
+    let on_demand_only = work.path().join("on-demand.json");
+    std::fs::write(&on_demand_only, ON_DEMAND_CATALOG).expect("write catalog");
+    let on_demand_only = on_demand_only.to_str().unwrap_or_default();
 
-    // Nothing exists yet; priced from the built-in catalog (us-east-1):
+    // Nothing exists yet; priced from on-demand prices only (us-east-1):
     //   EKS cluster      0.10 × 730                 =    73
     //   system pool      2 × m6i.xlarge 0.192 × 730 =   280.32
     //   H100 pool        1 × p5.48xlarge 55.04 × 730 = 40179.2
     //   A10G spot pool   no spot price in the catalog: unknown
     //   ECR, S3          usage-based
     // after = 73 + 280.32 + 40179.2 = 40532.52; before = 0.
-    let first = cost(&stack, &moto, &[]);
+    let first = cost(&stack, &moto, &["--catalog", on_demand_only]);
     assert_eq!(first["pastTotalMonthlyCost"], "0");
     assert_eq!(first["totalMonthlyCost"], "40532.52", "{first:#}");
     assert_eq!(first["diffTotalMonthlyCost"], "40532.52");
@@ -114,8 +137,8 @@ fn the_aws_platform_costs_what_the_catalog_says_before_and_after_a_change() {
     );
 
     // A saved plan for us-west-2 (the provider block's region is var.region): the
-    // EKS fee is priced there (0.10 × 730 = 73), the instances are not (the built-in
-    // catalog has no us-west-2 instance prices).
+    // EKS fee is priced there (0.10 × 730 = 73), the instances are not (the catalog
+    // has no us-west-2 instance prices).
     let saved = work.path().join("west.plan");
     let saved = saved.to_str().unwrap_or_default();
     ok(
@@ -126,13 +149,33 @@ fn the_aws_platform_costs_what_the_catalog_says_before_and_after_a_change() {
         ),
         "plan --out",
     );
-    let west = cost(&stack, &moto, &[saved]);
+    let west = cost(&stack, &moto, &[saved, "--catalog", on_demand_only]);
     assert_eq!(resource(&west, "breakdown", CLUSTER)["monthlyCost"], "73");
     assert_eq!(
         resource(&west, "breakdown", SYSTEM)["metadata"]["reason"],
         "the catalog has no on-demand price for m6i.xlarge in us-west-2"
     );
     assert_eq!(west["totalMonthlyCost"], "73");
+
+    // The built-in catalog has the A10G pool's spot price in both regions (AWS's
+    // Spot feed of 2026-08-06): in us-east-1 2 × 1.0236 × 730 = 1494.456, so
+    // after = 40532.52 + 1494.456 = 42026.976, nothing unknown; in us-west-2
+    // 2 × 0.5995 × 730 = 875.27, and with the EKS fee 73 + 875.27 = 948.27 (the
+    // on-demand pools stay unknown: no us-west-2 on-demand prices).
+    let built_in = cost(&stack, &moto, &[]);
+    assert_eq!(
+        resource(&built_in, "breakdown", A10G)["monthlyCost"],
+        "1494.456"
+    );
+    assert_eq!(built_in["totalMonthlyCost"], "42026.976", "{built_in:#}");
+    assert_eq!(built_in["summary"]["totalUnknownResources"], 0);
+    let west = cost(&stack, &moto, &[saved]);
+    assert_eq!(resource(&west, "breakdown", A10G)["monthlyCost"], "875.27");
+    assert_eq!(
+        resource(&west, "breakdown", H100)["metadata"]["reason"],
+        "the catalog has no on-demand price for p5.48xlarge in us-west-2"
+    );
+    assert_eq!(west["totalMonthlyCost"], "948.27", "{west:#}");
 
     ok(
         &aws_platform::plinth(&stack, &moto, &["apply", "--auto-approve"]),

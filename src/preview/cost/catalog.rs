@@ -351,6 +351,48 @@ mod tests {
     }
 
     #[test]
+    fn every_gpu_type_is_priced_in_each_region_and_spot_is_below_on_demand() {
+        let c = Catalog::built_in();
+        let regions_of = |prices: &BTreeMap<(String, String), Figure>| {
+            let mut regions: Vec<String> = prices.keys().map(|(r, _)| r.clone()).collect();
+            regions.dedup();
+            regions
+        };
+        assert_eq!(regions_of(&c.on_demand), ["us-east-1"]);
+        assert_eq!(regions_of(&c.spot), ["us-east-1", "us-west-2"]);
+        for ty in c.gpus.keys() {
+            for region in regions_of(&c.on_demand) {
+                assert!(
+                    c.instance(&region, ty, Market::OnDemand).is_some(),
+                    "{ty} has no on-demand price in {region}"
+                );
+            }
+            for region in regions_of(&c.spot) {
+                assert!(
+                    c.instance(&region, ty, Market::Spot).is_some(),
+                    "{ty} has no spot price in {region}"
+                );
+            }
+        }
+        for ((region, ty), spot) in &c.spot {
+            if let Some(on_demand) = c.instance(region, ty, Market::OnDemand) {
+                assert!(
+                    spot.price < on_demand.price,
+                    "{ty} in {region}: spot {} is not below on-demand {}",
+                    spot.price,
+                    on_demand.price
+                );
+            }
+            assert!(c.sources[spot.source].about.contains(region), "{ty}");
+        }
+        let a10g = c.instance("us-east-1", "g5.2xlarge", Market::Spot);
+        assert_eq!(a10g.map(|f| f.price), Some(1.0236));
+        assert!(c
+            .instance("us-west-2", "m6i.xlarge", Market::OnDemand)
+            .is_none());
+    }
+
+    #[test]
     fn a_malformed_catalog_is_an_error_at_its_line() {
         let text = "{\n  \"format\": 1,\n  \"name\": \"mine\",\n  \"currency\": \"USD\",\n  \"default_region\": \"us-east-1\",\n  \"price_lists\": [{\"source\": {\"url\": \"u\", \"date\": \"d\"},\n    \"region\": \"us-east-1\",\n    \"on_demand\": {\"m5.large\": \"cheap\"}}]\n}\n";
         let e = Catalog::parse(text, "prices.json").unwrap_err();
