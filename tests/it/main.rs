@@ -7,6 +7,7 @@ mod addresses;
 mod aws_platform;
 mod builtin_provider_functions;
 mod checks_and_removed;
+mod ci_examples;
 mod cli;
 mod concurrency;
 mod conformance;

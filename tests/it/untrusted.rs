@@ -281,11 +281,18 @@ fn an_untrusted_plan_writes_only_under_dot_plinth() {
         outside.stderr
     );
     assert!(!repo.stack().join("pr.plan").exists());
+    let comment = plan(&repo, &["--untrusted", "--markdown", "comment.md"]);
+    assert_eq!(comment.code, 1, "{}", comment.stdout);
+    assert!(!repo.stack().join("comment.md").exists());
     let climbing = plan(&repo, &["--untrusted", "--out", ".plinth/../pr.plan"]);
     assert_eq!(climbing.code, 1, "{}", climbing.stdout);
     let inside = plan(&repo, &["--untrusted", "--out", ".plinth/pr.plan"]);
     assert_eq!(inside.code, 0, "{}", inside.stderr);
     assert!(repo.stack().join(".plinth/pr.plan").exists());
+    let comment = plan(&repo, &["--untrusted", "--markdown", ".plinth/comment.md"]);
+    assert_eq!(comment.code, 0, "{}", comment.stderr);
+    let text = std::fs::read_to_string(repo.stack().join(".plinth/comment.md")).expect("comment");
+    assert!(text.contains("x"), "{text}");
     let shown = repo.plinth(&["show", ".plinth/pr.plan"], &[]);
     assert!(shown.stdout.contains("+ x = 1"), "{}", shown.stdout);
 
