@@ -423,6 +423,25 @@ fn example_policies_pass_and_fail_on_aws_plans() {
         good.stdout
     );
 
+    // The comment of the same plan carries its cost and the policies' verdict.
+    let comment = plinth(&[
+        "show",
+        "good.plan",
+        "--markdown",
+        "--policy",
+        &policies,
+        "--catalog",
+        "prices.json",
+    ]);
+    exits(&comment, 0, "show --markdown --policy");
+    for part in [
+        "Monthly cost in USD, prices from `the policy test's prices",
+        "| **Total** | $0.00 | $40,982.20 | **+$40,982.20** |",
+        "5 policy files): passed, no failures or warnings.",
+    ] {
+        assert!(comment.stdout.contains(part), "{part}:\n{}", comment.stdout);
+    }
+
     exits(
         &plinth(&["plan", "--var", "bad=true", "--out", "bad.plan"]),
         0,
@@ -454,6 +473,24 @@ fn example_policies_pass_and_fail_on_aws_plans() {
         bad.stdout.contains("4 failures, 0 warnings."),
         "{}",
         bad.stdout
+    );
+    let written = plinth(&[
+        "plan",
+        "--var",
+        "bad=true",
+        "--markdown",
+        "bad.md",
+        "--policy",
+        &policies,
+        "--catalog",
+        "prices.json",
+    ]);
+    exits(&written, 3, "plan --markdown --policy with breaches");
+    let bad_comment = std::fs::read_to_string(dir.path().join("bad.md")).expect("bad.md");
+    assert!(
+        bad_comment.contains("**4 failures**")
+            && bad_comment.contains("a SPOT GPU node group must be labelled"),
+        "{bad_comment}"
     );
 
     // The cost ceiling reads input.cost: the plan's JSON with cost figures of the
