@@ -41,6 +41,13 @@ pub(crate) struct Moto {
     url: String,
 }
 
+impl Moto {
+    /// Where the emulator answers: `http://127.0.0.1:PORT`.
+    pub(crate) fn url(&self) -> &str {
+        &self.url
+    }
+}
+
 impl Drop for Moto {
     fn drop(&mut self) {
         let _ = self.child.kill();

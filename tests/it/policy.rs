@@ -7,7 +7,9 @@
 use crate::common;
 
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
+
+use crate::aws_platform::{moto, Moto};
 
 use common::{stack, Run};
 use serde_json::{json, Value};
@@ -196,52 +198,6 @@ fn exit_codes_say_passed_changes_failed_or_broken() {
     exits(&state, 1, "show --policy without a plan file");
 }
 
-/// A moto server on a free port, stopped when dropped.
-struct Moto {
-    child: Child,
-    url: String,
-}
-
-impl Drop for Moto {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn moto() -> Moto {
-    let out = Command::new(repo().join("scripts/moto-server-path"))
-        .output()
-        .expect("install moto");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let binary = String::from_utf8_lossy(&out.stdout).trim().to_string();
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .expect("free port")
-        .port();
-    let child = Command::new(binary)
-        .args(["-p", &port.to_string()])
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("start moto");
-    let moto = Moto {
-        child,
-        url: format!("http://127.0.0.1:{port}"),
-    };
-    for _ in 0..200 {
-        if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
-            return moto;
-        }
-        std::thread::sleep(std::time::Duration::from_millis(50));
-    }
-    panic!("moto did not start on port {port}");
-}
-
 fn aws_env(moto: &Moto) -> Vec<(&'static str, String)> {
     let plugins = Path::new(env!("CARGO_BIN_EXE_plinth"))
         .parent()
@@ -249,7 +205,7 @@ fn aws_env(moto: &Moto) -> Vec<(&'static str, String)> {
         .display()
         .to_string();
     [
-        ("AWS_ENDPOINT_URL", moto.url.as_str()),
+        ("AWS_ENDPOINT_URL", moto.url()),
         ("AWS_ACCESS_KEY_ID", "testing"),
         ("AWS_SECRET_ACCESS_KEY", "testing"),
         ("AWS_DEFAULT_REGION", "us-east-1"),
