@@ -81,9 +81,7 @@ pub fn show_files(
             .map_err(|e| e.to_string());
         plans.push((path.display().to_string(), plan));
     }
-    let Some((policies, prices)) = judge else {
-        return None;
-    };
+    let (policies, prices) = judge?;
     let mut code = 0;
     let mut assessed = Vec::new();
     for (_, plan) in &plans {
