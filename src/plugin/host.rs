@@ -23,6 +23,12 @@ use crate::plan::objchange::{attr_of, proposed_new};
 /// or stopped answering), as opposed to a provider reporting an error.
 pub const PLUGIN_FAILED: &str = "Plugin did not respond";
 
+/// The most calls in flight to one plugin process at once when it declares no lower
+/// limit. Every call takes a slot, validation included: planning 10,000 resources once
+/// sent 10,000 ValidateResourceConfig calls at once, outside any limit, and the
+/// plugin's connection failed ("transport error") for thousands of them.
+pub const MAX_IN_FLIGHT: usize = 64;
+
 pub struct PluginProvider {
     pub address: SourceAddress,
     pub client: PluginClient,
@@ -32,6 +38,9 @@ pub struct PluginProvider {
     configured: tokio::sync::OnceCell<Result<(), Diagnostics>>,
     /// The provider's declared concurrency limit, kept for every call.
     limit: Option<(usize, tokio::sync::Semaphore)>,
+    /// The most calls plinth keeps in flight to one plugin process when it declares
+    /// no lower limit ([`MAX_IN_FLIGHT`]).
+    cap: tokio::sync::Semaphore,
     in_flight: std::sync::atomic::AtomicUsize,
     /// The most calls that were in flight at once (reported with PLINTH_LOG).
     pub peak: std::sync::atomic::AtomicUsize,
@@ -44,6 +53,7 @@ pub struct PluginProvider {
 struct Slot<'a> {
     provider: &'a PluginProvider,
     _permit: Option<tokio::sync::SemaphorePermit<'a>>,
+    _capped: Option<tokio::sync::SemaphorePermit<'a>>,
     call: &'static str,
     type_name: &'a str,
     started: std::time::Instant,
@@ -74,11 +84,13 @@ impl PluginProvider {
             Some((_, s)) => s.acquire().await.ok(),
             None => None,
         };
+        let capped = self.cap.acquire().await.ok();
         let now = self.in_flight.fetch_add(1, Ordering::SeqCst) + 1;
         self.peak.fetch_max(now, Ordering::SeqCst);
         Slot {
             provider: self,
             _permit: permit,
+            _capped: capped,
             call,
             type_name,
             started: std::time::Instant::now(),
@@ -107,6 +119,7 @@ impl PluginProvider {
             resource_types,
             configured: tokio::sync::OnceCell::new(),
             limit: limit.map(|n| (n, tokio::sync::Semaphore::new(n))),
+            cap: tokio::sync::Semaphore::new(MAX_IN_FLIGHT),
             in_flight: std::sync::atomic::AtomicUsize::new(0),
             peak: std::sync::atomic::AtomicUsize::new(0),
             log_calls: std::env::var_os("PLINTH_LOG").is_some(),
@@ -598,6 +611,11 @@ impl Provider for PluginProvider {
                 Ok(b) => b,
                 Err(_) => return Vec::new(),
             };
+            let call = match data {
+                true => "ValidateDataResourceConfig",
+                false => "ValidateResourceConfig",
+            };
+            let _slot = self.slot(call, type_name).await;
             let outcome = if data {
                 self.client
                     .rpc()

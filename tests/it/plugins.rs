@@ -562,6 +562,11 @@ fn a_providers_declared_concurrency_limit_is_kept() {
         let out = cmd.output().expect("run");
         let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
         assert!(out.status.success(), "{stderr}");
+        // Validation takes a call slot too: it is under the same limit.
+        assert!(
+            stderr.contains("ValidateResourceConfig local_file took"),
+            "{stderr}"
+        );
         peak(&stderr)
     };
     let (limited, declared) = run(Some("3"));
@@ -573,6 +578,11 @@ fn a_providers_declared_concurrency_limit_is_kept() {
     let (free, declared) = run(None);
     assert_eq!(declared, "none");
     assert!(free > 3, "without a limit only {free} calls overlapped");
+    // Without a declared limit, plinth's own bound on one process still holds.
+    assert!(
+        free <= plinth::plugin::host::MAX_IN_FLIGHT,
+        "{free} calls in flight at once"
+    );
 }
 
 #[test]
