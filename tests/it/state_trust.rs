@@ -406,7 +406,9 @@ fn readers_in_tight_loops_never_make_a_writer_fail() {
         })
         .collect();
     let mut failures = Vec::new();
-    for round in 1..=100 {
+    // 40 applies, each racing every reader: 100 took 70 s of CI's two cores, which the
+    // readers kept busy, for no failure the first 40 had not shown.
+    for round in 1..=40 {
         let var = format!("round={round}");
         let run = plinth(&d, &["apply", "--auto-approve", "--var", &var]);
         if run.code != 0 {
