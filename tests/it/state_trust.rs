@@ -406,8 +406,8 @@ fn readers_in_tight_loops_never_make_a_writer_fail() {
         })
         .collect();
     let mut failures = Vec::new();
-    // 40 applies, each racing every reader: 100 took 70 s of CI's two cores, which the
-    // readers kept busy, for no failure the first 40 had not shown.
+    // 40 applies, each racing every reader (100 took 70 s, with the readers keeping
+    // CI's two cores busy the whole time).
     for round in 1..=40 {
         let var = format!("round={round}");
         let run = plinth(&d, &["apply", "--auto-approve", "--var", &var]);
