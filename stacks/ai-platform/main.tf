@@ -71,7 +71,7 @@ module "gpu_pools" {
   instance_types = each.value.instance_types
   ami_type       = "AL2_x86_64_GPU"
   capacity_type  = each.value.capacity_type
-  interruptible  = each.value.interruptible
+  interruptible  = contains(var.interruptible_pools, each.key)
   sizes          = each.value.sizes
   gpu            = true
 }

@@ -19,14 +19,11 @@ variable "vpc_cidr" {
 }
 
 variable "gpu_pools" {
-  description = "GPU node pools by name: instance types, ON_DEMAND or SPOT, sizes, and whether preemptible work may use them."
+  description = "GPU node pools by name: instance types, ON_DEMAND or SPOT, and sizes."
   type = map(object({
     instance_types = list(string)
     capacity_type  = string
     sizes          = object({ min = number, desired = number, max = number })
-    # Workloads that can be preempted (batch, checkpointed training) select these
-    # nodes; examples/policies/spot_interruptible.rego allows SPOT only then.
-    interruptible = optional(bool, false)
   }))
   default = {
     h100-ondemand = {
@@ -38,9 +35,14 @@ variable "gpu_pools" {
       instance_types = ["g5.2xlarge"]
       capacity_type  = "SPOT"
       sizes          = { min = 1, desired = 2, max = 8 }
-      interruptible  = true
     }
   }
+}
+
+variable "interruptible_pools" {
+  description = "The GPU pools that run only work that can be preempted (batch jobs, checkpointed training): their nodes are labelled plinth.dev/interruptible, which examples/policies/spot_interruptible.rego requires of SPOT GPU pools."
+  type        = set(string)
+  default     = ["a10g-spot"]
 }
 
 variable "bucket_suffix" {

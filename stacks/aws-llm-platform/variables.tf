@@ -42,14 +42,11 @@ variable "system_pool_sizes" {
 }
 
 variable "gpu_pools" {
-  description = "GPU node pools by name: instance types, ON_DEMAND or SPOT, sizes, and whether preemptible work may use them."
+  description = "GPU node pools by name: instance types, ON_DEMAND or SPOT, and sizes."
   type = map(object({
     instance_types = list(string)
     capacity_type  = string
     sizes          = object({ min = number, desired = number, max = number })
-    # Workloads that can be preempted (batch, checkpointed training) select these
-    # nodes; examples/policies/spot_interruptible.rego allows SPOT only then.
-    interruptible = optional(bool, false)
   }))
   default = {
     h100-ondemand = {
@@ -61,7 +58,6 @@ variable "gpu_pools" {
       instance_types = ["g5.2xlarge"]
       capacity_type  = "SPOT"
       sizes          = { min = 0, desired = 2, max = 8 }
-      interruptible  = true
     }
   }
 
@@ -69,4 +65,10 @@ variable "gpu_pools" {
     condition     = alltrue([for p in values(var.gpu_pools) : contains(["ON_DEMAND", "SPOT"], p.capacity_type)])
     error_message = "Each GPU pool's capacity_type must be ON_DEMAND or SPOT."
   }
+}
+
+variable "interruptible_pools" {
+  description = "The GPU pools that run only work that can be preempted (batch jobs, checkpointed training): their nodes are labelled plinth.dev/interruptible, which examples/policies/spot_interruptible.rego requires of SPOT GPU pools."
+  type        = set(string)
+  default     = ["a10g-spot"]
 }

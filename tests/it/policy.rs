@@ -516,7 +516,7 @@ fn example_policies_pass_and_fail_on_aws_plans() {
     // Without its interruptible mark, the spot pool breaks the spot policy.
     let unmarked = std::fs::read_to_string(platform.join("variables.tf"))
         .expect("read")
-        .replace("interruptible  = true", "interruptible  = false");
+        .replace("default     = [\"a10g-spot\"]", "default     = []");
     std::fs::write(platform.join("variables.tf"), unmarked).expect("write");
     let planned = run(&platform, &env, &["plan", "--policy", &policies]);
     exits(&planned, 3, "the spot pool unmarked");

@@ -107,27 +107,30 @@ impl Resource for Repository {
         }
     }
 
-    /// `encryption_configuration` is optional and computed: left out, it is AES256 on
-    /// creation and whatever the repository has afterwards.
+    /// `encryption_configuration` left out of the configuration stays out of the plan:
+    /// a provider may not plan a block the configuration does not write (Terraform
+    /// refuses the plan: "block count in plan (1) disagrees with count in config
+    /// (0)"). The repository is then made with AWS's default, AES256, and removing the
+    /// block later replaces nothing.
     fn plan(&self, request: PlanRequest) -> Result<Planned> {
         let creating = request.prior.is_none();
-        let prior_encryption = request.prior.map(|p| p.get("encryption_configuration"));
         let unwritten = block_objects(request.config, "encryption_configuration").is_empty();
         let mut planned = plan_tagged(self, &self.0, request)?;
-        if let (Some(prior), true) = (prior_encryption, unwritten) {
-            planned.state.set("encryption_configuration", prior);
+        if unwritten {
+            planned.state.set(
+                "encryption_configuration",
+                objects_value(&encryption_block(), Nesting::List, Vec::new()),
+            );
             planned
                 .requires_replace
                 .retain(|a| a != "encryption_configuration");
+            return Ok(planned);
         }
         if creating {
             let mut enc = block_objects(&planned.state, "encryption_configuration")
                 .into_iter()
                 .next()
                 .unwrap_or_else(|| Object(Default::default()));
-            if enc.is_null("encryption_type") {
-                enc.set("encryption_type", s("AES256"));
-            }
             if enc.is_null("kms_key") {
                 let kms = enc.string("encryption_type").as_deref() == Some("KMS");
                 enc.set(
@@ -138,6 +141,9 @@ impl Resource for Repository {
                         Value::Null(Type::String)
                     },
                 );
+            }
+            if enc.is_null("encryption_type") {
+                enc.set("encryption_type", s("AES256"));
             }
             planned.state.set(
                 "encryption_configuration",
@@ -227,7 +233,25 @@ impl Resource for Repository {
             "image_scanning_configuration",
             objects_value(&scanning_block(), Nesting::List, scanning),
         );
-        if let Some(enc) = repo.encryption_configuration() {
+        // Read back as a block when the state has one (the configuration writes it)
+        // or the repository is not on AWS's default, so a repository made without the
+        // block reads back the same.
+        let written = !block_objects(current, "encryption_configuration").is_empty();
+        let default = |e: &aws_sdk_ecr::types::EncryptionConfiguration| {
+            e.encryption_type().as_str() == "AES256"
+        };
+        let shown = repo
+            .encryption_configuration()
+            .filter(|e| written || !default(e));
+        if shown.is_none() {
+            // Absent, as a plan of a configuration without the block has it (an
+            // imported object's stub has it null).
+            state.set(
+                "encryption_configuration",
+                objects_value(&encryption_block(), Nesting::List, Vec::new()),
+            );
+        }
+        if let Some(enc) = shown {
             let mut o = Object(Default::default());
             o.set("encryption_type", s(enc.encryption_type().as_str()));
             o.set("kms_key", opt_s(enc.kms_key()));
