@@ -139,3 +139,30 @@ impl Provider for AwsProvider {
         all
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::{AwsProvider, Provider, Shared};
+    use std::sync::Arc;
+
+    /// A default the provider fills in is a value the configuration did not write:
+    /// Terraform accepts it in a plan only for a computed attribute ("planned value
+    /// for a non-computed attribute", as image_tag_mutability once was).
+    #[test]
+    fn every_defaulted_attribute_is_computed() {
+        let provider = AwsProvider {
+            aws: Arc::new(Shared::default()),
+        };
+        for resource in provider.resources() {
+            let schema = resource.schema();
+            for (name, _) in resource.defaults() {
+                let attribute = schema.block.attributes.get(name);
+                assert!(
+                    attribute.is_some_and(|a| a.computed && a.optional),
+                    "{}.{name} has a default but is not optional and computed",
+                    resource.type_name()
+                );
+            }
+        }
+    }
+}

@@ -67,7 +67,7 @@ impl Resource for Repository {
             ("id", computed(Type::String)),
             ("arn", computed(Type::String)),
             ("name", required(Type::String)),
-            ("image_tag_mutability", optional(Type::String)),
+            ("image_tag_mutability", optional_computed(Type::String)),
             ("force_delete", optional(Type::Bool)),
             ("registry_id", computed(Type::String)),
             ("repository_url", computed(Type::String)),
