@@ -64,12 +64,25 @@ impl Monthly {
     }
 }
 
+/// Figures are added up in millionths of the currency: exact for the catalog's prices,
+/// so 10,000 resources' total does not end in float noise (72619050.229995 for
+/// 72619050.23).
+fn exact_sum(figures: impl Iterator<Item = f64>) -> f64 {
+    let millionths: i128 = figures.map(|x| (x * 1e6).round() as i128).sum();
+    millionths as f64 / 1e6
+}
+
 impl CostReport {
     fn total(&self, side: Side) -> (f64, f64) {
-        self.resources
+        let priced: Vec<(f64, f64)> = self
+            .resources
             .iter()
             .filter_map(|r| r.side(side)?.priced())
-            .fold((0.0, 0.0), |(h, m), (rh, rm)| (h + rh, m + rm))
+            .collect();
+        (
+            exact_sum(priced.iter().map(|p| p.0)),
+            exact_sum(priced.iter().map(|p| p.1)),
+        )
     }
 
     /// The monthly cost of what is priced before the plan.
@@ -94,17 +107,15 @@ impl CostReport {
     /// one): a resource priced before and unknown after is not a saving, so it is
     /// left out of the delta, which then need not be after minus before.
     pub fn delta_monthly(&self) -> f64 {
-        self.resources
-            .iter()
-            .filter_map(ResourceCost::monthly_delta)
-            .sum()
+        exact_sum(
+            self.resources
+                .iter()
+                .filter_map(ResourceCost::monthly_delta),
+        )
     }
 
     pub fn delta_hourly(&self) -> f64 {
-        self.resources
-            .iter()
-            .filter_map(ResourceCost::hourly_delta)
-            .sum()
+        exact_sum(self.resources.iter().filter_map(ResourceCost::hourly_delta))
     }
 
     /// Resources with a figure nobody knows on either side.
@@ -115,5 +126,19 @@ impl CostReport {
     /// Resources billed by use (and not unknown).
     pub fn usage_based_count(&self) -> usize {
         self.resources.iter().filter(|r| r.is_usage_based()).count()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::exact_sum;
+
+    #[test]
+    fn totals_have_no_float_noise() {
+        // 10,000 × 7.3 is 73000 exactly; summed as floats it is not.
+        let float: f64 = std::iter::repeat_n(73.0, 10_000).map(|x| x * 0.1).sum();
+        assert_ne!(float, 73000.0);
+        assert_eq!(exact_sum(std::iter::repeat_n(73.0 * 0.1, 10_000)), 73000.0);
+        assert_eq!(exact_sum([0.1, 0.2].into_iter()), 0.3);
     }
 }
