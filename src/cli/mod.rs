@@ -3,6 +3,7 @@
 
 mod console;
 mod cost;
+mod drift;
 mod fmt;
 mod graph;
 mod import;
@@ -12,9 +13,11 @@ mod markdown;
 mod policy;
 mod progress;
 mod providers;
+mod reconcile;
 mod run;
 mod state_cmds;
 mod tfcompat;
+mod unmanaged;
 mod validate;
 mod version;
 mod view;
@@ -110,6 +113,12 @@ pub enum Command {
     /// Estimate the monthly cost of a plan (saved with `plan --out`, or made now):
     /// before, after and the difference, per resource and in total.
     Cost(cost::Args),
+    /// Refresh everything, change nothing, and report what changed outside plinth,
+    /// attribute by attribute; exit 0 no drift, 2 drift, 1 error. `--unmanaged` lists
+    /// the objects no state holds.
+    Drift(drift::Args),
+    /// Find drift on a schedule (or once) and report it or put it back.
+    Reconcile(reconcile::Args),
 }
 
 /// `--var` and `--var-file`, kept in the order given (later ones win).
@@ -285,6 +294,8 @@ pub fn run() -> ExitCode {
         Command::ForceUnlock { id } => state_cmds::force_unlock(&id, &out),
         Command::Version(args) => version::run(args),
         Command::Cost(args) => cost::run(args, sub, &out),
+        Command::Drift(args) => drift::run(args, sub, &out),
+        Command::Reconcile(args) => reconcile::run(args, &out),
     };
     ExitCode::from(code)
 }
