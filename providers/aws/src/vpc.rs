@@ -1291,6 +1291,8 @@ impl Resource for SecurityGroup {
         let inner = rule_block();
         for kind in RULE_KINDS {
             if block_objects(current, kind).is_empty() {
+                // Not managed: recorded as written (none), whatever the group holds.
+                state.set(kind, objects_value(&inner, Nesting::Set, Vec::new()));
                 continue;
             }
             let rules = if kind == "egress" {
@@ -1571,5 +1573,48 @@ mod tests {
         assert!(contains(parse_cidr("0.0.0.0/0").expect("cidr"), vpc));
         assert_eq!(parse_cidr("10.0.0.0/33"), None);
         assert_eq!(parse_cidr("10.0.0/16"), None);
+    }
+
+    fn rule(pairs: &[(&str, Value)]) -> Object {
+        let mut o = Object::from_value(&Value::Object(Default::default()));
+        for (k, v) in pairs {
+            o.set(k, v.clone());
+        }
+        o
+    }
+
+    #[test]
+    fn a_rule_block_reads_back_as_written() {
+        let written = rule(&[
+            ("protocol", s("tcp")),
+            ("from_port", n(443)),
+            ("to_port", n(443)),
+            (
+                "cidr_blocks",
+                strings_list(["10.0.0.0/8", "192.168.0.0/16"]),
+            ),
+            ("security_groups", strings_set(["sg-other"])),
+            ("self", b(true)),
+            ("description", s("API")),
+        ]);
+        let read = permission_block("sg-own", &block_permission("sg-own", &written));
+        assert!(same_rule(&written, &read), "{read:?}");
+        assert_eq!(read.bool("self"), Some(true));
+        assert_eq!(strings_of(&read, "security_groups"), ["sg-other"]);
+        // Another port, or a rule without the description, is another rule.
+        let other = rule(&[
+            ("protocol", s("tcp")),
+            ("from_port", n(22)),
+            ("to_port", n(22)),
+        ]);
+        assert!(!same_rule(&written, &other));
+        // All traffic: AWS reports no ports, written as 0.
+        let all = rule(&[
+            ("protocol", s("-1")),
+            ("from_port", n(0)),
+            ("to_port", n(0)),
+        ]);
+        let read = permission_block("sg-own", &block_permission("sg-own", &all));
+        assert!(same_rule(&all, &read), "{read:?}");
     }
 }
