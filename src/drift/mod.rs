@@ -30,6 +30,10 @@ pub struct Report {
     /// re-creates what was deleted outside plinth): what `revert-drift` applies.
     #[serde(default)]
     pub reverts: Vec<String>,
+    /// Instances whose planned change would only put back paths the ignore rules
+    /// leave to something else: reconcile never applies them.
+    #[serde(default)]
+    pub held: Vec<String>,
     /// How many differences ignore rules left out.
     pub ignored: usize,
 }
@@ -118,6 +122,19 @@ pub fn report(plan: &Plan, rules: &Rules) -> Report {
             continue;
         }
         let address = change.address.to_string();
+        if change.action == Action::Update {
+            if let (Some(before), Some(after)) = (&change.before, &change.after) {
+                let changed = differences(before, after);
+                if !changed.is_empty()
+                    && changed
+                        .iter()
+                        .all(|c| rules.covers(&change.address, &c.path))
+                {
+                    out.held.push(address);
+                    continue;
+                }
+            }
+        }
         let reverts = match (drifted.get(&address), change.action) {
             (None, _) => false,
             (Some(None), action) => action == Action::Create,
@@ -143,6 +160,7 @@ pub fn report(plan: &Plan, rules: &Rules) -> Report {
     out.resources.sort_by(|a, b| a.address.cmp(&b.address));
     out.reverts.sort();
     out.config_changes.sort();
+    out.held.sort();
     out
 }
 

@@ -66,6 +66,12 @@ pub fn text(report: &Report) -> String {
             let _ = writeln!(out, "  {a} (a configuration change)");
         }
     }
+    if !report.held.is_empty() {
+        out.push_str("\nLeft to their owners (their changes only touch ignored paths)\n");
+        for a in &report.held {
+            let _ = writeln!(out, "  {a}");
+        }
+    }
     out
 }
 
@@ -174,6 +180,7 @@ mod tests {
             ],
             config_changes: vec!["aws_ecr_repository.models".into()],
             reverts: vec!["aws_eks_node_group.gpu".into()],
+            held: vec!["kubernetes_manifest.worker".into()],
             ignored: 1,
         }
     }
@@ -197,6 +204,10 @@ mod tests {
         assert!(t.contains("1 difference left out by ignore rules."), "{t}");
         assert!(
             t.contains("aws_ecr_repository.models (a configuration change)"),
+            "{t}"
+        );
+        assert!(
+            t.contains("Left to their owners (their changes only touch ignored paths)\n  kubernetes_manifest.worker"),
             "{t}"
         );
         assert_eq!(

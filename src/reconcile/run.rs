@@ -226,7 +226,12 @@ fn attempt(
     match job.mode {
         Mode::Report => return Ok(RunResult::Reported),
         Mode::RevertDrift => {
-            outcome.skipped = report.config_changes.clone();
+            outcome.skipped = report
+                .config_changes
+                .iter()
+                .chain(&report.held)
+                .cloned()
+                .collect();
             if report.reverts.is_empty() {
                 return Ok(RunResult::Reported);
             }
@@ -239,6 +244,21 @@ fn attempt(
             request.change.exact_targets = true;
         }
         Mode::Full => {
+            if !report.held.is_empty() {
+                // Everything but what only puts back ignored paths.
+                request.change.targets = report
+                    .reverts
+                    .iter()
+                    .chain(&report.config_changes)
+                    .map(|a| Target::parse(a))
+                    .collect::<Result<_, _>>()
+                    .map_err(|e| Stop::Failed(e.to_string()))?;
+                request.change.exact_targets = true;
+                outcome.skipped = report.held.clone();
+                if request.change.targets.is_empty() {
+                    return Ok(RunResult::Reported);
+                }
+            }
             if !report.config_changes.is_empty()
                 && !job.guardrails.allow_config_changes
                 && !reviewed(dir, &planned.config_hash)
