@@ -88,8 +88,8 @@ pub fn run(args: Args, matches: &clap::ArgMatches, out: &Output) -> u8 {
                 return 1;
             }
         },
-        None => match plan_now(&args, matches, out) {
-            Ok(plan) => (plan, ".".to_string()),
+        None => match plan_quietly(&args.vars, matches, out) {
+            Ok(done) => (done.plan, ".".to_string()),
             Err(code) => return code,
         },
     };
@@ -106,10 +106,14 @@ pub fn run(args: Args, matches: &clap::ArgMatches, out: &Output) -> u8 {
 }
 
 /// Plans the stack in the working directory as `plinth plan` does, without
-/// printing the plan.
-fn plan_now(args: &Args, matches: &clap::ArgMatches, out: &Output) -> Result<Plan, u8> {
+/// printing the plan (`cost` and `drift` print what they make of it).
+pub(super) fn plan_quietly(
+    vars: &VarOptions,
+    matches: &clap::ArgMatches,
+    out: &Output,
+) -> Result<operation::PlanOutcome, u8> {
     let dir = Path::new(".");
-    let mut stack = args.vars.stack_options(matches);
+    let mut stack = vars.stack_options(matches);
     stack.require_root_vars = true;
     stack.providers = ProviderStart::Required;
     let request = RunRequest {
@@ -124,9 +128,7 @@ fn plan_now(args: &Args, matches: &clap::ArgMatches, out: &Output) -> Result<Pla
     };
     let store = super::store(dir)?;
     let view = PlanQuietly(TerminalView::new(out));
-    operation::plan(&request, &store, &view, None)
-        .map(|done| done.plan)
-        .map_err(|e| report(&e))
+    operation::plan(&request, &store, &view, None).map_err(|e| report(&e))
 }
 
 /// The terminal's view, except that the plan itself is not printed: `cost` prints

@@ -116,9 +116,13 @@ pub enum Command {
     /// Refresh everything, change nothing, and report what changed outside plinth,
     /// attribute by attribute; exit 0 no drift, 2 drift, 1 error. `--unmanaged` lists
     /// the objects no state holds.
-    Drift(drift::Args),
+    Drift(drift::DriftArgs),
     /// Find drift on a schedule (or once) and report it or put it back.
     Reconcile(reconcile::Args),
+    /// One reconcile run of the stack in the working directory, for `plinth
+    /// reconcile`: the job as JSON in, the outcome as JSON out.
+    #[command(name = "__reconcile-run", hide = true)]
+    ReconcileRun { job: String },
 }
 
 /// `--var` and `--var-file`, kept in the order given (later ones win).
@@ -295,6 +299,7 @@ pub fn run() -> ExitCode {
         Command::Version(args) => version::run(args),
         Command::Cost(args) => cost::run(args, sub, &out),
         Command::Drift(args) => drift::run(args, sub, &out),
+        Command::ReconcileRun { job } => drift::reconcile_run(&job, handle_interrupts()),
         Command::Reconcile(args) => reconcile::run(args, &out),
     };
     ExitCode::from(code)

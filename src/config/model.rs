@@ -153,6 +153,13 @@ impl Config {
     }
 }
 
+/// One `drift { ignore }` entry: `ADDR[.path]` as written, checked when decoded.
+#[derive(Clone, Debug)]
+pub struct DriftIgnore {
+    pub text: String,
+    pub span: Span,
+}
+
 /// One module: the `*.hcl` / `*.tf` files of one directory.
 #[derive(Default)]
 pub struct Module {
@@ -171,6 +178,9 @@ pub struct Module {
     pub imports: Vec<Import>,
     pub checks: Vec<CheckBlock>,
     pub removed: Vec<Removed>,
+    /// `drift { ignore = [...] }` (plinth's own block; root module only): attribute
+    /// paths something else owns, which drift does not report.
+    pub drift_ignore: Vec<DriftIgnore>,
     index: NameIndex,
 }
 

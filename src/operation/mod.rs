@@ -75,6 +75,11 @@ impl Store {
         self.0.snapshot_at(serial)
     }
 
+    /// Whoever holds the write lock now, if anyone (only the record is read).
+    pub fn holder(&self) -> Option<LockInfo> {
+        self.0.holder()
+    }
+
     fn backend(&self) -> &dyn Backend {
         self.0.as_ref()
     }

@@ -29,6 +29,10 @@ pub struct RunRequest {
 
 pub struct PlanOutcome {
     pub plan: Plan,
+    /// The configuration's drift ignore rules (`ignore_changes`, `drift { ignore }`).
+    pub drift_rules: crate::drift::rules::Rules,
+    /// The hash of the stack's files, as a plan file records it.
+    pub config_hash: String,
 }
 
 /// Plans without changing anything: from the published state, as every reader
@@ -50,7 +54,11 @@ pub fn plan(
         super::saved::save(&plan, &prepared, request, path)?;
         view.summary(Summary::PlanSaved { path });
     }
-    Ok(PlanOutcome { plan })
+    Ok(PlanOutcome {
+        plan,
+        drift_rules: crate::drift::rules::Rules::of(&prepared.config),
+        config_hash: crate::plan::file::config_hash(&prepared.sources),
+    })
 }
 
 /// Applies (or, with `destroy`, destroys) under the state's lock, after the view

@@ -44,7 +44,7 @@ impl Mode {
 }
 
 /// What may refuse a run that would change something.
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
 pub struct Guardrails {
     /// `--no-destroy`: refuse a plan that deletes or replaces anything.
     pub no_destroy: bool,
@@ -58,7 +58,7 @@ pub struct Guardrails {
 }
 
 /// One stack to run.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct StackJob {
     /// The stack directory.
     pub dir: PathBuf,

@@ -6,6 +6,7 @@
 mod attrs;
 mod check_block;
 mod checks;
+mod drift;
 mod duplicates;
 mod import;
 mod json;
@@ -35,7 +36,7 @@ use crate::config::model::*;
 use crate::diag::{did_you_mean, Diagnostic, Diagnostics, FileId, Sources, Span};
 use crate::lang::refs::ResourceMode;
 
-const TOP_LEVEL_BLOCKS: [&str; 13] = [
+const TOP_LEVEL_BLOCKS: [&str; 14] = [
     "terraform",
     "plinth",
     "provider",
@@ -49,6 +50,7 @@ const TOP_LEVEL_BLOCKS: [&str; 13] = [
     "import",
     "check",
     "removed",
+    "drift",
 ];
 
 /// Decodes blocks into a [`Module`], reporting into `diags`.
@@ -121,7 +123,7 @@ impl Decoder<'_> {
         body: Body,
     ) -> Option<TopBlock> {
         let expected = match kind.as_str() {
-            "terraform" | "plinth" | "locals" | "moved" | "import" | "removed" => 0,
+            "terraform" | "plinth" | "locals" | "moved" | "import" | "removed" | "drift" => 0,
             "provider" | "variable" | "output" | "module" | "check" => 1,
             "resource" | "data" => 2,
             other => {
@@ -210,6 +212,7 @@ impl Decoder<'_> {
             "import" => self.decode_import(module, header, body),
             "check" => self.decode_check_block(module, labels[0].clone(), header, body),
             "removed" => self.decode_removed(module, header, body),
+            "drift" => self.decode_drift(module, header, body),
             _ => {}
         }
     }
