@@ -122,11 +122,23 @@ pub fn run(args: Args, _out: &super::Output) -> u8 {
             return 1;
         }
     }
+    // Each run reads its stack from the stack's own directory: policy directories
+    // are made absolute here, where the user named them.
+    let mut policy = Vec::new();
+    for dir in &args.policy {
+        match dir.canonicalize() {
+            Ok(p) if p.is_dir() => policy.push(p),
+            _ => {
+                eprintln!("Error: --policy {} is not a directory.", dir.display());
+                return 1;
+            }
+        }
+    }
     let guardrails = Guardrails {
         no_destroy: args.no_destroy,
         max_changes: args.max_changes,
         allow_config_changes: args.allow_config_changes,
-        policy: args.policy.clone(),
+        policy,
     };
     let jobs: Vec<StackJob> = args
         .stacks
