@@ -552,8 +552,7 @@ mod tests {
                         sensitive: false,
                     }],
                 }],
-                config_changes: Vec::new(),
-                ignored: 0,
+                ..Default::default()
             },
             applied: Vec::new(),
             skipped: Vec::new(),
