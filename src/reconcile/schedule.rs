@@ -27,11 +27,12 @@ pub struct Schedule {
 }
 
 /// What the schedule tells as runs start and end (the service records, counts and
-/// notifies there). Called from the worker threads.
+/// notifies there).
 pub trait Observer: Sync {
+    /// A run starts, on its worker thread.
     fn started(&self, _stack: usize, _job: &StackJob) {}
-    /// A run ended; `next` is how long until the stack runs again (none when it will
-    /// not).
+    /// A run ended (told on the scheduling loop's thread, so keep it short); `next`
+    /// is how long until the stack runs again (none when it will not).
     fn ended(&self, _stack: usize, _outcome: &Outcome, _next: Option<Duration>) {}
 }
 

@@ -151,3 +151,85 @@ impl Observer for Recorder<'_> {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::reconcile::schedule::bare_outcome;
+    use crate::reconcile::{Guardrails, Mode};
+    use std::io::{BufRead, BufReader, Read, Write};
+    use std::net::TcpListener;
+
+    #[test]
+    fn each_run_is_recorded_in_history_and_notified() {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let url = format!("http://{}/", listener.local_addr().unwrap());
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            for stream in listener.incoming().flatten() {
+                let mut reader = BufReader::new(stream);
+                let mut length = 0;
+                let mut line = String::new();
+                while reader.read_line(&mut line).unwrap_or(0) > 0 && line != "\r\n" {
+                    if let Some(v) = line.to_ascii_lowercase().strip_prefix("content-length:") {
+                        length = v.trim().parse().unwrap();
+                    }
+                    line.clear();
+                }
+                let mut body = vec![0; length];
+                reader.read_exact(&mut body).unwrap();
+                let _ = reader
+                    .into_inner()
+                    .write_all(b"HTTP/1.1 204 No Content\r\nConnection: close\r\n\r\n");
+                let _ = tx.send(serde_json::from_slice::<serde_json::Value>(&body).unwrap());
+            }
+        });
+        let dirs = [tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap()];
+        let jobs: Vec<StackJob> = dirs
+            .iter()
+            .map(|d| StackJob {
+                dir: d.path().into(),
+                mode: Mode::Report,
+                guardrails: Guardrails::default(),
+                ignore: Vec::new(),
+                lock_timeout: Duration::ZERO,
+                parallelism: None,
+            })
+            .collect();
+        let drifted = jobs[1].dir.clone();
+        let runner = |job: &StackJob, _: &CancelToken| {
+            let result = if job.dir == drifted {
+                RunResult::Reported
+            } else {
+                RunResult::Clean
+            };
+            bare_outcome(job, result)
+        };
+        let service = Service {
+            schedule: Schedule {
+                every: Duration::from_secs(60),
+                max_backoff: Duration::from_secs(60),
+                concurrency: 2,
+                ticks: None,
+                once: true,
+            },
+            listen: None,
+            webhooks: vec![url],
+            delivery: Delivery::default(),
+            flush: Duration::from_secs(2),
+        };
+        let last = serve(&jobs, &service, &runner, &CancelToken::new()).unwrap();
+        assert_eq!(last[1].as_ref().unwrap().result, RunResult::Reported);
+        let payload = rx.recv_timeout(Duration::from_secs(5)).unwrap();
+        assert_eq!(payload["event"], "drift");
+        assert_eq!(payload["stack"], drifted.display().to_string());
+        assert!(
+            rx.recv_timeout(Duration::from_millis(200)).is_err(),
+            "a clean run notified"
+        );
+        for dir in &dirs {
+            let runs = crate::reconcile::history::read(dir.path()).unwrap();
+            assert_eq!(runs.len(), 1);
+        }
+    }
+}

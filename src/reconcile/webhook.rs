@@ -255,14 +255,29 @@ type Client = hyper_util::client::legacy::Client<
 >;
 
 /// The HTTP client: http and https (rustls with the system's roots), as the module
-/// registry client.
+/// registry client. Without any root certificate on the system, http still works and
+/// an https delivery fails its handshake (said once, at start).
 fn client() -> Result<Client, String> {
-    let https = hyper_rustls::HttpsConnectorBuilder::new()
-        .with_provider_and_native_roots(rustls::crypto::aws_lc_rs::default_provider())
-        .map_err(|e| format!("no TLS root certificates: {e}"))?
-        .https_or_http()
-        .enable_http1()
-        .build();
+    let provider = || rustls::crypto::aws_lc_rs::default_provider();
+    let builder = match hyper_rustls::HttpsConnectorBuilder::new()
+        .with_provider_and_native_roots(provider())
+    {
+        Ok(builder) => builder,
+        Err(e) => {
+            log::emit(
+                Level::Warn,
+                "webhook_tls_roots_missing",
+                json!({"error": format!("no TLS root certificates: {e}; https webhooks will fail")}),
+            );
+            let config = rustls::ClientConfig::builder_with_provider(provider().into())
+                .with_safe_default_protocol_versions()
+                .map_err(|e| e.to_string())?
+                .with_root_certificates(rustls::RootCertStore::empty())
+                .with_no_client_auth();
+            hyper_rustls::HttpsConnectorBuilder::new().with_tls_config(config)
+        }
+    };
+    let https = builder.https_or_http().enable_http1().build();
     Ok(
         hyper_util::client::legacy::Client::builder(hyper_util::rt::TokioExecutor::new())
             .pool_max_idle_per_host(1)
