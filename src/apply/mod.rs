@@ -48,6 +48,10 @@ pub struct ChangeOptions {
     pub replace: HashSet<ResourceInstance>,
     /// `--target ADDR`; empty means everything.
     pub targets: Vec<Target>,
+    /// Only the targets change: what they depend on is read and planned from, but
+    /// keeps its refreshed value (reconcile's revert-drift, which must not apply a
+    /// dependency's configuration change). Plain `--target` also changes those.
+    pub exact_targets: bool,
     /// `--parallelism N`: at most N provider calls at once; `None`, no global cap.
     pub parallelism: Option<usize>,
     /// `--refresh=false`: plan against state as stored, without reading resources.
@@ -84,7 +88,7 @@ pub trait Progress: Sync {
 
 /// The `--target` scope: the targets, and every resource they depend on through any
 /// chain of references (locals, variables, module calls).
-pub fn target_scope(prepared: &Prepared, targets: &[Target]) -> Option<TargetScope> {
+pub fn target_scope(prepared: &Prepared, targets: &[Target], exact: bool) -> Option<TargetScope> {
     if targets.is_empty() {
         return None;
     }
@@ -130,6 +134,7 @@ pub fn target_scope(prepared: &Prepared, targets: &[Target]) -> Option<TargetSco
     Some(TargetScope {
         targets: targets.to_vec(),
         dependencies,
+        exact,
     })
 }
 
@@ -331,7 +336,7 @@ pub fn plan(prepared: &Prepared, prior: &Snapshot, options: &ChangeOptions) -> (
         &prepared.providers,
         moves(&prepared.config, &current),
         options.replace.clone(),
-        target_scope(prepared, &options.targets),
+        target_scope(prepared, &options.targets, options.exact_targets),
     )
     .with_dependencies(resource_dependencies(prepared, Dependencies::Named))
     .with_deferral(&deferral);
@@ -737,7 +742,7 @@ pub fn apply(
         prior,
         moved,
         replace: options.replace.clone(),
-        targets: target_scope(prepared, &options.targets),
+        targets: target_scope(prepared, &options.targets, options.exact_targets),
         dependencies: resource_dependencies(prepared, Dependencies::All),
         depends_on: dependency_keys(prepared),
         failed: Mutex::new(HashSet::new()),

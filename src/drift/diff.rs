@@ -18,9 +18,10 @@ pub enum Step {
 pub struct Path(pub Vec<Step>);
 
 impl Path {
-    /// Whether `self` is `other` or lies above it.
+    /// Whether `self` is `other` or lies above it. A name and a key of the same text
+    /// are the same step (`tags.team` and `tags["team"]`: state keeps maps as objects).
     pub fn covers(&self, other: &Path) -> bool {
-        self.0.len() <= other.0.len() && self.0.iter().zip(&other.0).all(|(a, b)| a == b)
+        self.0.len() <= other.0.len() && self.0.iter().zip(&other.0).all(|(a, b)| same_step(a, b))
     }
 
     /// Whether one of the two lies above (or is) the other.
@@ -33,6 +34,21 @@ impl Path {
         steps.push(step);
         Path(steps)
     }
+}
+
+fn same_step(a: &Step, b: &Step) -> bool {
+    match (a, b) {
+        (Step::Attr(x) | Step::Key(x), Step::Attr(y) | Step::Key(y)) => x == y,
+        (Step::Index(x), Step::Index(y)) => x == y,
+        _ => false,
+    }
+}
+
+/// Whether a key can be written as a name after a dot.
+fn is_name(key: &str) -> bool {
+    let mut chars = key.chars();
+    chars.next().is_some_and(|c| c.is_alphabetic() || c == '_')
+        && chars.all(|c| c.is_alphanumeric() || c == '_' || c == '-')
 }
 
 impl fmt::Display for Path {
@@ -81,12 +97,19 @@ fn walk(path: &Path, before: &Value, after: &Value, out: &mut Vec<Difference>) {
     if !b.is_known() || !a.is_known() || same(b, a) {
         return;
     }
+    let none = std::collections::BTreeMap::new();
+    let (b, a) = match (b, a) {
+        // A map or object that appeared or went: key by key, from nothing.
+        (Value::Null(_), Value::Object(_) | Value::Map(..)) => (&Value::Object(none.clone()), a),
+        (Value::Object(_) | Value::Map(..), Value::Null(_)) => (b, &Value::Object(none.clone())),
+        _ => (b, a),
+    };
     match (b, a) {
-        (Value::Object(bm), Value::Object(am)) | (Value::Map(_, bm), Value::Map(_, am)) => {
+        (Value::Object(bm) | Value::Map(_, bm), Value::Object(am) | Value::Map(_, am)) => {
             let keys: BTreeSet<&String> = bm.keys().chain(am.keys()).collect();
             let null = Value::null();
             for key in keys {
-                let step = if matches!(b, Value::Object(_)) {
+                let step = if is_name(key) {
                     Step::Attr(key.clone())
                 } else {
                     Step::Key(key.clone())
@@ -199,13 +222,22 @@ mod tests {
                 "tags",
                 Value::Map(
                     Type::String,
-                    [("team".to_string(), s("ml")), ("owner".to_string(), s("x"))].into(),
+                    [
+                        ("team".to_string(), s("ml")),
+                        ("owner".to_string(), s("x")),
+                        ("app.kubernetes.io/name".to_string(), s("api")),
+                    ]
+                    .into(),
                 ),
             ),
         ]);
         assert_eq!(
             paths(&before, &after),
-            ["scaling_config[0].desired_size", "tags[\"owner\"]"]
+            [
+                "scaling_config[0].desired_size",
+                "tags[\"app.kubernetes.io/name\"]",
+                "tags.owner"
+            ]
         );
     }
 
@@ -251,5 +283,7 @@ mod tests {
         let tags = Path(vec![Step::Attr("tags".into())]);
         let team = Path(vec![Step::Attr("tags".into()), Step::Key("team".into())]);
         assert!(tags.covers(&team) && !team.covers(&tags) && team.overlaps(&tags));
+        let dotted = Path(vec![Step::Attr("tags".into()), Step::Attr("team".into())]);
+        assert!(team.covers(&dotted) && dotted.covers(&team));
     }
 }

@@ -126,6 +126,7 @@ pub fn apply_saved(
         parallelism: request.parallelism,
         skip_refresh: file.skip_refresh,
         refresh_only: file.refresh_only,
+        exact_targets: false,
         cancel: cancel.clone(),
         basis: None,
         deferred: Default::default(),

@@ -569,6 +569,9 @@ pub struct TargetScope {
     pub targets: Vec<Target>,
     /// Resources the targets depend on, per configuration module.
     pub dependencies: HashSet<(ModuleId, addrs::Resource)>,
+    /// The dependencies are walked but keep their prior values: only the targets
+    /// change.
+    pub exact: bool,
 }
 
 impl TargetScope {
@@ -581,9 +584,10 @@ impl TargetScope {
 
     pub fn includes(&self, module: ModuleId, address: &ResourceInstance) -> bool {
         self.contains(address)
-            || self
-                .dependencies
-                .contains(&(module, address.resource.clone()))
+            || !self.exact
+                && self
+                    .dependencies
+                    .contains(&(module, address.resource.clone()))
     }
 
     /// Whether a target names the instance or lies above it.

@@ -236,6 +236,7 @@ fn attempt(
                 .map(|a| Target::parse(a))
                 .collect::<Result<_, _>>()
                 .map_err(|e| Stop::Failed(e.to_string()))?;
+            request.change.exact_targets = true;
         }
         Mode::Full => {
             if !report.config_changes.is_empty()

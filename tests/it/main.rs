@@ -13,6 +13,7 @@ mod concurrency;
 mod conformance;
 mod cost;
 mod data_in_state;
+mod drift;
 mod fmt;
 mod functions_since_1_0;
 mod fuzz_regressions;

@@ -951,6 +951,228 @@ impl Resource for RouteTableAssociation {
 
 struct SecurityGroup(Aws);
 
+/// The `ingress` and `egress` blocks of `aws_security_group`. A group's rules are
+/// managed only where its configuration writes such blocks: a group without them
+/// leaves its rules to `aws_security_group_rule` (and to anyone else) and never
+/// reads them, so rules added by separate resources are no drift. Where blocks are
+/// written, reality is read rule by rule and a rule added outside is drift the next
+/// apply removes. Write one block per protocol and port range.
+fn rule_block() -> plinth_provider_sdk::Block {
+    block(
+        vec![
+            ("from_port", required(Type::Number)),
+            ("to_port", required(Type::Number)),
+            ("protocol", required(Type::String)),
+            ("cidr_blocks", optional(string_list())),
+            ("ipv6_cidr_blocks", optional(string_list())),
+            ("security_groups", optional(string_set())),
+            ("self", optional(Type::Bool)),
+            ("description", optional(Type::String)),
+        ],
+        vec![],
+    )
+}
+
+const RULE_KINDS: [&str; 2] = ["ingress", "egress"];
+
+/// One rule block as the EC2 API takes it.
+fn block_permission(group: &str, o: &Object) -> IpPermission {
+    let description = o.string("description");
+    let mut p = IpPermission::builder()
+        .ip_protocol(o.string("protocol").unwrap_or_else(|| "-1".into()))
+        .from_port(o.i64("from_port").unwrap_or(0) as i32)
+        .to_port(o.i64("to_port").unwrap_or(0) as i32);
+    for cidr in strings_of(o, "cidr_blocks") {
+        p = p.ip_ranges(
+            IpRange::builder()
+                .cidr_ip(cidr)
+                .set_description(description.clone())
+                .build(),
+        );
+    }
+    for cidr in strings_of(o, "ipv6_cidr_blocks") {
+        p = p.ipv6_ranges(
+            aws_sdk_ec2::types::Ipv6Range::builder()
+                .cidr_ipv6(cidr)
+                .set_description(description.clone())
+                .build(),
+        );
+    }
+    let mut groups = strings_of(o, "security_groups");
+    if o.bool("self") == Some(true) {
+        groups.push(group.to_string());
+    }
+    for g in groups {
+        p = p.user_id_group_pairs(
+            UserIdGroupPair::builder()
+                .group_id(g)
+                .set_description(description.clone())
+                .build(),
+        );
+    }
+    p.build()
+}
+
+/// A rule as the EC2 API reports it, as one block.
+fn permission_block(group: &str, p: &IpPermission) -> Object {
+    let mut o = Object::from_value(&Value::Object(Default::default()));
+    let all = p.ip_protocol() == Some("-1");
+    o.set("protocol", opt_s(p.ip_protocol()));
+    o.set(
+        "from_port",
+        n(if all {
+            0
+        } else {
+            i64::from(p.from_port().unwrap_or(0))
+        }),
+    );
+    o.set(
+        "to_port",
+        n(if all {
+            0
+        } else {
+            i64::from(p.to_port().unwrap_or(0))
+        }),
+    );
+    let cidrs: Vec<&str> = p.ip_ranges().iter().filter_map(|r| r.cidr_ip()).collect();
+    let v6: Vec<&str> = p
+        .ipv6_ranges()
+        .iter()
+        .filter_map(|r| r.cidr_ipv6())
+        .collect();
+    let others: Vec<&str> = p
+        .user_id_group_pairs()
+        .iter()
+        .filter_map(|g| g.group_id())
+        .filter(|g| *g != group)
+        .collect();
+    let own = p
+        .user_id_group_pairs()
+        .iter()
+        .any(|g| g.group_id() == Some(group));
+    let list = |items: &[&str]| {
+        if items.is_empty() {
+            Value::Null(string_list())
+        } else {
+            strings_list(items.iter().copied())
+        }
+    };
+    o.set("cidr_blocks", list(&cidrs));
+    o.set("ipv6_cidr_blocks", list(&v6));
+    o.set(
+        "security_groups",
+        if others.is_empty() {
+            Value::Null(string_set())
+        } else {
+            strings_set(others)
+        },
+    );
+    o.set(
+        "self",
+        if own {
+            b(true)
+        } else {
+            Value::Null(Type::Bool)
+        },
+    );
+    let description = p
+        .ip_ranges()
+        .iter()
+        .filter_map(|r| r.description())
+        .chain(p.ipv6_ranges().iter().filter_map(|r| r.description()))
+        .chain(
+            p.user_id_group_pairs()
+                .iter()
+                .filter_map(|g| g.description()),
+        )
+        .next();
+    o.set("description", opt_s(description));
+    o
+}
+
+/// Two rule blocks are the same rule (nulls and empty lists alike).
+fn same_rule(a: &Object, b: &Object) -> bool {
+    let key = |o: &Object| {
+        let mut cidrs = strings_of(o, "cidr_blocks");
+        cidrs.sort();
+        let mut v6 = strings_of(o, "ipv6_cidr_blocks");
+        v6.sort();
+        let mut groups = strings_of(o, "security_groups");
+        groups.sort();
+        (
+            o.string("protocol"),
+            o.i64("from_port"),
+            o.i64("to_port"),
+            cidrs,
+            v6,
+            groups,
+            o.bool("self") == Some(true),
+            o.string("description"),
+        )
+    };
+    key(a) == key(b)
+}
+
+impl SecurityGroup {
+    /// Makes the group's `kind` rules `want`, from `have`: revokes what is not wanted,
+    /// then authorizes what is missing.
+    fn set_rules(&self, group: &str, kind: &str, have: &[Object], want: &[Object]) -> Result<()> {
+        let ec2 = &self.0.clients()?.ec2;
+        let what = |verb: &str| format!("{verb} the {kind} rules");
+        let revoke: Vec<IpPermission> = have
+            .iter()
+            .filter(|h| !want.iter().any(|w| same_rule(h, w)))
+            .map(|h| block_permission(group, h))
+            .collect();
+        let add: Vec<IpPermission> = want
+            .iter()
+            .filter(|w| !have.iter().any(|h| same_rule(h, w)))
+            .map(|w| block_permission(group, w))
+            .collect();
+        if !revoke.is_empty() {
+            let done = if kind == "egress" {
+                run(ec2
+                    .revoke_security_group_egress()
+                    .group_id(group)
+                    .set_ip_permissions(Some(revoke))
+                    .send())
+                .map(|_| ())
+                .map_err(|e| aws_error("aws_security_group", &what("revoke"), e))
+            } else {
+                run(ec2
+                    .revoke_security_group_ingress()
+                    .group_id(group)
+                    .set_ip_permissions(Some(revoke))
+                    .send())
+                .map(|_| ())
+                .map_err(|e| aws_error("aws_security_group", &what("revoke"), e))
+            };
+            done?;
+        }
+        if !add.is_empty() {
+            let done = if kind == "egress" {
+                run(ec2
+                    .authorize_security_group_egress()
+                    .group_id(group)
+                    .set_ip_permissions(Some(add))
+                    .send())
+                .map(|_| ())
+                .map_err(|e| aws_error("aws_security_group", &what("add"), e))
+            } else {
+                run(ec2
+                    .authorize_security_group_ingress()
+                    .group_id(group)
+                    .set_ip_permissions(Some(add))
+                    .send())
+                .map(|_| ())
+                .map_err(|e| aws_error("aws_security_group", &what("add"), e))
+            };
+            done?;
+        }
+        Ok(())
+    }
+}
+
 impl Resource for SecurityGroup {
     fn type_name(&self) -> &str {
         "aws_security_group"
@@ -967,7 +1189,13 @@ impl Resource for SecurityGroup {
             ("revoke_rules_on_delete", optional(Type::Bool)),
         ];
         attrs.extend(tag_attributes());
-        schema(attrs, vec![])
+        schema(
+            attrs,
+            RULE_KINDS
+                .iter()
+                .map(|kind| (*kind, set_of(rule_block())))
+                .collect(),
+        )
     }
 
     fn replaced_on(&self) -> Vec<&str> {
@@ -1010,6 +1238,24 @@ impl Resource for SecurityGroup {
         state.set("id", opt_s(out.group_id()));
         state.set("name", s(&name));
         let id = out.group_id().unwrap_or_default().to_string();
+        for kind in RULE_KINDS {
+            let want = block_objects(planned, kind);
+            if want.is_empty() {
+                continue;
+            }
+            // A new group in a VPC allows all egress; written egress blocks replace it.
+            let have = if kind == "egress" {
+                let mut all = Object::from_value(&Value::Object(Default::default()));
+                all.set("protocol", s("-1"));
+                all.set("from_port", n(0));
+                all.set("to_port", n(0));
+                all.set("cidr_blocks", strings_list(["0.0.0.0/0"]));
+                vec![all]
+            } else {
+                Vec::new()
+            };
+            self.set_rules(&id, kind, &have, &want)?;
+        }
         self.read(&state)?
             .map_or_else(|| fail("Security group vanished", id.clone()), Ok)
     }
@@ -1042,12 +1288,32 @@ impl Resource for SecurityGroup {
             s(arn(&self.0, &format!("security-group/{id}"), &owner)?),
         );
         set_read_tags(&self.0, &mut state, current, tags_of(group.tags()));
+        let inner = rule_block();
+        for kind in RULE_KINDS {
+            if block_objects(current, kind).is_empty() {
+                continue;
+            }
+            let rules = if kind == "egress" {
+                group.ip_permissions_egress()
+            } else {
+                group.ip_permissions()
+            };
+            let blocks = rules.iter().map(|p| permission_block(&id, p)).collect();
+            state.set(kind, objects_value(&inner, Nesting::Set, blocks));
+        }
         Ok(Some(state))
     }
 
     fn update(&self, prior: &Object, planned: &Object) -> Result<Object> {
         let id = prior.require_string("id")?;
         retag(&self.0, "aws_security_group", &id, prior, planned)?;
+        for kind in RULE_KINDS {
+            let have = block_objects(prior, kind);
+            let want = block_objects(planned, kind);
+            if !have.is_empty() || !want.is_empty() {
+                self.set_rules(&id, kind, &have, &want)?;
+            }
+        }
         self.read(planned)?
             .map_or_else(|| fail("Security group vanished", id.clone()), Ok)
     }
