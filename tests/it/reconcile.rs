@@ -573,15 +573,14 @@ fn the_service_notifies_skips_locks_backs_off_alone_and_stops_cleanly() {
         drift["drift"][0]["address"],
         "kubernetes_config_map_v1.settings"
     );
-    let paths = drift["drift"][0]["attributes"].to_string();
-    assert!(
-        paths.contains("mode") && paths.contains("edited"),
-        "{paths}"
-    );
+    let attribute = &drift["drift"][0]["attributes"][0];
+    assert_eq!(attribute["path"], "data.mode", "{drift}");
+    assert_eq!(attribute["before"], "a", "{drift}");
+    assert_eq!(attribute["after"], "edited", "{drift}");
     assert!(drift["text"]
         .as_str()
         .expect("text")
-        .contains("kubernetes_config_map_v1.settings"));
+        .contains("• kubernetes_config_map_v1.settings changed: data.mode"));
     assert_eq!(kmock.get(settings).expect("configmap")["data"]["mode"], "a");
     assert!(service.runs(k, "applied") >= 1.0);
     assert!(
