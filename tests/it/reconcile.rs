@@ -172,6 +172,44 @@ fn once_exits_by_what_the_runs_found_and_history_shows_them() {
     let usage = plinth(c, &plugins, &["reconcile", "--once", path(c), path(c)]);
     assert_eq!(usage.code, 1);
     assert!(usage.stderr.contains("is given twice"), "{}", usage.stderr);
+    let policy = plinth(
+        c,
+        &plugins,
+        &["reconcile", "--once", path(c), "--policy", "no-such-dir"],
+    );
+    assert_eq!(policy.code, 1);
+    assert!(
+        policy
+            .stderr
+            .contains("--policy no-such-dir is not a directory"),
+        "{}",
+        policy.stderr
+    );
+
+    // The guardrail flags reach the run: a plan with one change over --max-changes 0.
+    std::fs::write(
+        c.join("main.tf"),
+        "resource \"terraform_data\" \"a\" { input = 2 }\n",
+    )
+    .expect("write");
+    let full = [
+        "--mode",
+        "full",
+        "--allow-config-changes",
+        "--max-changes",
+        "0",
+    ];
+    let refused = once(&[c], &full);
+    assert_eq!(refused.code, 2, "{}", refused.stderr);
+    let history = plinth(c, &plugins, &["reconcile", "history", "--limit", "1"]);
+    ok(&history, "history");
+    assert!(
+        history
+            .stdout
+            .contains("refused by max_changes: --max-changes 0: the plan has 1 changes"),
+        "{}",
+        history.stdout
+    );
 }
 
 /// A webhook receiver: every JSON body POSTed to it, in order.
