@@ -5,7 +5,14 @@
 //! `run.rs` is one run of one stack ([`run::run_stack`]); the rest is the service
 //! around it.
 
+pub mod history;
+pub mod http;
+pub mod log;
+pub mod metrics;
 pub mod run;
+pub mod schedule;
+pub mod service;
+pub mod webhook;
 
 use std::path::PathBuf;
 use std::time::Duration;

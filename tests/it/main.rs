@@ -34,6 +34,7 @@ mod policy;
 mod provider_calls;
 mod provider_meta;
 mod public_modules;
+mod reconcile;
 mod resource_bombs;
 mod review_bugs;
 mod sensitive;
