@@ -424,3 +424,107 @@ fn drift_names_each_changed_path_and_revert_drift_puts_only_drift_back() {
     let (code, report) = drift(dir, &moto, &tags);
     assert_eq!(code, 0, "drift after revert-drift: {report:#}");
 }
+
+const LOCAL: &str = r#"terraform {
+  required_providers {
+    local = { source = "plinth/local" }
+  }
+}
+
+resource "local_file" "a" {
+  filename = "${path.module}/a.txt"
+  content  = "a"
+}
+"#;
+
+fn local(dir: &Path, args: &[&str]) -> Run {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_plinth"))
+        .args(["-C", dir.to_str().expect("path"), "--no-color"])
+        .args(args)
+        .env("PLINTH_PLUGIN_DIR", crate::common::local_provider_dir())
+        .env("PLINTH_CACHE_DIR", dir.join(".cache"))
+        .output()
+        .expect("run plinth");
+    Run {
+        code: out.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    }
+}
+
+#[test]
+fn bad_rules_and_a_damaged_state_are_errors_never_no_drift() {
+    let d = crate::common::stack(&[("main.tf", LOCAL)]);
+    let dir = d.path();
+    let applied = local(dir, &["apply", "--auto-approve"]);
+    assert_eq!(applied.code, 0, "{}", applied.stderr);
+    std::fs::remove_file(dir.join("a.txt")).expect("delete the file");
+
+    // A rule that names no resource, in the drift block: at its file and line.
+    std::fs::write(
+        dir.join("drift.hcl"),
+        "drift {\n  ignore = [\n    local_file,\n  ]\n}\n",
+    )
+    .expect("write rules");
+    let run = local(dir, &["drift"]);
+    assert_eq!(run.code, 1, "{}", run.stdout);
+    assert!(
+        run.stderr.contains("Invalid drift ignore rule"),
+        "{}",
+        run.stderr
+    );
+    assert!(run.stderr.contains("drift.hcl:3"), "{}", run.stderr);
+    std::fs::write(dir.join("drift.hcl"), "drift {\n  ignores = []\n}\n").expect("write");
+    let run = local(dir, &["drift"]);
+    assert_eq!(run.code, 1);
+    assert!(run.stderr.contains("drift.hcl:2"), "{}", run.stderr);
+    std::fs::remove_file(dir.join("drift.hcl")).expect("remove rules");
+    let run = local(dir, &["drift", "--ignore", "local_file.a["]);
+    assert_eq!(run.code, 1);
+    assert!(run.stderr.contains("--ignore"), "{}", run.stderr);
+
+    // A drift block belongs in the root module.
+    std::fs::create_dir(dir.join("child")).expect("mkdir");
+    std::fs::write(dir.join("child/main.tf"), "drift {\n  ignore = []\n}\n").expect("write");
+    std::fs::write(
+        dir.join("module.tf"),
+        "module \"child\" {\n  source = \"./child\"\n}\n",
+    )
+    .expect("write");
+    let run = local(dir, &["drift"]);
+    assert_eq!(run.code, 1);
+    assert!(
+        run.stderr.contains("Drift block in a child module"),
+        "{}",
+        run.stderr
+    );
+    assert!(run.stderr.contains("child/main.tf:1"), "{}", run.stderr);
+    std::fs::remove_file(dir.join("module.tf")).expect("remove");
+
+    // The deletion is drift: exit 2, named.
+    let run = local(dir, &["drift"]);
+    assert_eq!(run.code, 2, "{}\n{}", run.stdout, run.stderr);
+    assert!(
+        run.stdout
+            .contains("- local_file.a was deleted outside plinth"),
+        "{}",
+        run.stdout
+    );
+
+    // A state that does not read whole is refused, and left as it was.
+    let store = dir.join(".plinth/workspaces/default/store");
+    let snapshot = store.join("snapshot");
+    let text = std::fs::read_to_string(&snapshot).expect("snapshot");
+    assert!(text.contains("a.txt"), "{text}");
+    std::fs::write(&snapshot, text.replacen("a.txt", "b.txt", 1)).expect("damage the copy");
+    let before = std::fs::read(&snapshot).expect("snapshot");
+    let run = local(dir, &["drift", "--json"]);
+    assert_eq!(run.code, 1, "{}\n{}", run.stdout, run.stderr);
+    assert!(run.stdout.is_empty(), "{}", run.stdout);
+    assert!(
+        run.stderr.to_lowercase().contains("damaged"),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(std::fs::read(&snapshot).expect("snapshot"), before);
+}
