@@ -10,6 +10,7 @@
 use std::collections::BTreeMap;
 use std::io::Read;
 use std::path::Path;
+use std::os::unix::process::CommandExt;
 use std::process::{Command, Stdio};
 use std::sync::Mutex;
 use std::time::{Duration, Instant, SystemTime};
@@ -55,7 +56,10 @@ pub fn run_stack(job: &StackJob, cancel: &CancelToken) -> Outcome {
 fn run_child(job: &StackJob, cancel: &CancelToken) -> Result<Outcome, String> {
     let exe = std::env::current_exe().map_err(|e| format!("cannot find plinth itself: {e}"))?;
     let request = serde_json::to_string(job).map_err(|e| e.to_string())?;
+    // Its own process group: a Ctrl-C at the terminal reaches only this process,
+    // which passes one SIGTERM on (two signals would make the child exit at once).
     let mut child = Command::new(exe)
+        .process_group(0)
         .arg(CHILD_COMMAND)
         .arg(request)
         .current_dir(&job.dir)
