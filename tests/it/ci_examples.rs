@@ -48,15 +48,25 @@ fn plinth_commands(script: &str) -> Vec<Vec<String>> {
 fn every_plinth_command_in_the_ci_examples_exists() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/ci");
     let mut checked = 0;
-    for file in ["github-actions.yml", "gitlab-ci.yml"] {
+    for file in ["github-actions.yml", "gitlab-ci.yml", "drift-schedule.yml"] {
         let text = std::fs::read_to_string(root.join(file)).expect("read example");
         let docs = YamlLoader::load_from_str(&text).expect("valid YAML");
         let mut all = Vec::new();
         docs.iter().for_each(|d| strings(d, &mut all));
         for command in all.iter().flat_map(|s| plinth_commands(s)) {
-            let sub = &command[1];
+            // `plinth -C DIR sub …`: the subcommand follows the global option.
+            let (sub, nested) = match command[1].as_str() {
+                "-C" => (&command[3], command.get(4)),
+                _ => (&command[1], command.get(2)),
+            };
+            // A nested subcommand (`reconcile history`) has its own flags.
+            let mut path = vec![sub.as_str()];
+            if let Some(n) = nested.filter(|n| n.as_str() == "history") {
+                path.push(n.as_str());
+            }
+            path.push("--help");
             let help = Command::new(env!("CARGO_BIN_EXE_plinth"))
-                .args([sub.as_str(), "--help"])
+                .args(&path)
                 .output()
                 .expect("run plinth");
             assert!(help.status.success(), "{file}: plinth {sub} is no command");
@@ -71,8 +81,9 @@ fn every_plinth_command_in_the_ci_examples_exists() {
             checked += 1;
         }
     }
-    // plan, init and apply in each file.
-    assert_eq!(checked, 6, "plinth commands found");
+    // plan, init and apply in each pull-request file; drift, reconcile and its
+    // history in the schedule.
+    assert_eq!(checked, 9, "plinth commands found");
 }
 
 #[test]
