@@ -210,6 +210,72 @@ fn once_exits_by_what_the_runs_found_and_history_shows_them() {
         "{}",
         history.stdout
     );
+
+    // A policy's deny refuses the run; the plan is judged as Terraform's JSON plan.
+    let policies = stack(&[(
+        "deny.rego",
+        "package main\n\nimport rego.v1\n\ndeny contains msg if {\n  some c in input.resource_changes\n  c.type == \"terraform_data\"\n  \"update\" in c.change.actions\n  msg := sprintf(\"%s may not change\", [c.address])\n}\n",
+    )]);
+    let denied = once(
+        &[c],
+        &[
+            "--mode",
+            "full",
+            "--allow-config-changes",
+            "--policy",
+            path(policies.path()),
+        ],
+    );
+    assert_eq!(denied.code, 2, "{}", denied.stderr);
+    let history = plinth(
+        c,
+        &plugins,
+        &["reconcile", "history", "--json", "--limit", "1"],
+    );
+    let doc: Value = serde_json::from_str(&history.stdout).expect("JSON history");
+    let last = &doc["stacks"][0]["runs"][0];
+    assert_eq!(last["result"], "refused", "{last:#}");
+    assert_eq!(last["refusal"]["guardrail"], "policy", "{last:#}");
+    assert!(
+        last["refusal"]["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("deny.rego: terraform_data.a may not change")),
+        "{last:#}"
+    );
+
+    // full mode: a configuration change needs a reviewed plan of this configuration.
+    let unreviewed = once(&[c], &["--mode", "full"]);
+    assert_eq!(unreviewed.code, 2, "{}", unreviewed.stderr);
+    std::fs::create_dir_all(c.join(".plinth/reconcile")).expect("mkdir");
+    ok(
+        &plinth(
+            c,
+            &plugins,
+            &["plan", "--out", ".plinth/reconcile/reviewed.plan"],
+        ),
+        "plan --out",
+    );
+    let reviewed = once(&[c], &["--mode", "full"]);
+    assert_eq!(reviewed.code, 0, "{}", reviewed.stderr);
+    let history = plinth(
+        c,
+        &plugins,
+        &["reconcile", "history", "--json", "--limit", "2"],
+    );
+    let doc: Value = serde_json::from_str(&history.stdout).expect("JSON history");
+    let runs = &doc["stacks"][0]["runs"];
+    assert_eq!(
+        runs[0]["refusal"]["guardrail"], "config_changed",
+        "{runs:#}"
+    );
+    assert_eq!(runs[1]["result"], "applied", "{runs:#}");
+    // The reviewed plan pins the configuration: an edit after it is refused again.
+    std::fs::write(
+        c.join("main.tf"),
+        "resource \"terraform_data\" \"a\" { input = 3 }\n",
+    )
+    .expect("write");
+    assert_eq!(once(&[c], &["--mode", "full"]).code, 2);
 }
 
 /// A webhook receiver: every JSON body POSTed to it, in order.
