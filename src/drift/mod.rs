@@ -2,6 +2,8 @@
 //! attribute path, and where reality now differs from the configuration; ignore
 //! rules; the objects no state holds (`unmanaged.rs`).
 
+pub mod unmanaged;
+
 use serde::{Deserialize, Serialize};
 
 /// Drift found by one plan of one stack, ignore rules applied.

@@ -17,6 +17,8 @@ use std::task::{Context, Poll};
 use base64::Engine as _;
 use plinth_protocol::capabilities::capabilities_server::{Capabilities, CapabilitiesServer};
 use plinth_protocol::capabilities::get_capabilities;
+use plinth_protocol::capabilities::inventory_server::{Inventory, InventoryServer};
+use plinth_protocol::capabilities::list_resources;
 use plinth_protocol::goplugin::grpc_controller_server::{GrpcController, GrpcControllerServer};
 use plinth_protocol::handshake::{CORE_PROTOCOL_VERSION, MAGIC_COOKIE_KEY, MAGIC_COOKIE_VALUE};
 use plinth_protocol::json::value_from_json;
@@ -129,6 +131,11 @@ async fn run(served: Arc<Served>) -> Result<(), BoxError> {
         )
         .add_service(GrpcControllerServer::new(controller))
         .add_service(CapabilitiesServer::from_arc(Arc::clone(&served)))
+        .add_service(
+            InventoryServer::from_arc(Arc::clone(&served))
+                .max_decoding_message_size(max)
+                .max_encoding_message_size(max),
+        )
         .add_service(health)
         .serve_with_incoming_shutdown(incoming, async move {
             let _ = stop_rx.wait_for(|stop| *stop).await;
@@ -319,6 +326,55 @@ impl Capabilities for Served {
         Ok(Response::new(get_capabilities::Response {
             max_concurrency: self.provider.max_concurrency().map_or(0, |n| n as i64),
         }))
+    }
+}
+
+#[tonic::async_trait]
+impl Inventory for Served {
+    async fn list_resources(
+        &self,
+        request: Request<list_resources::Request>,
+    ) -> Result<Response<list_resources::Response>, Status> {
+        let r = request.into_inner();
+        let request = crate::ListRequest {
+            type_names: r.type_names,
+            tags: r.tags.into_iter().collect(),
+            managed: r.managed.into_iter().map(|m| (m.type_name, m.id)).collect(),
+        };
+        // Listing calls cloud APIs synchronously, like every resource method.
+        let listed = tokio::task::block_in_place(|| self.provider.list(&request));
+        let Some(listed) = listed else {
+            return Err(Status::unimplemented("this provider does not list objects"));
+        };
+        Ok(Response::new(match listed {
+            Ok(objects) => list_resources::Response {
+                objects: objects.into_iter().map(listed_to_wire).collect(),
+                diagnostics: Vec::new(),
+            },
+            Err(diags) => list_resources::Response {
+                objects: Vec::new(),
+                diagnostics: diags
+                    .into_iter()
+                    .map(|d| list_resources::Diagnostic {
+                        error: d.error,
+                        summary: d.summary,
+                        detail: d.detail,
+                    })
+                    .collect(),
+            },
+        }))
+    }
+}
+
+fn listed_to_wire(l: crate::Listed) -> list_resources::Listed {
+    list_resources::Listed {
+        type_name: l.type_name,
+        id: l.id,
+        import_id: l.import_id,
+        name: l.name,
+        tags: l.tags.into_iter().collect(),
+        config_json: serde_json::Value::Object(l.config).to_string(),
+        note: l.note,
     }
 }
 
