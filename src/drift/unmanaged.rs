@@ -104,7 +104,10 @@ pub fn list_unmanaged(
     let mut listed = Vec::new();
     for ((local, _), answer) in plugins.iter().zip(answers) {
         match answer {
-            Ok(Some(objects)) => listed.extend(objects),
+            Ok(Some(listing)) => {
+                listed.extend(listing.objects);
+                diags.extend(listing.warnings);
+            }
             Ok(None) => diags.push(
                 Diagnostic::warning("Provider does not list objects").detail(format!(
                     "The provider {local} does not offer plinth's inventory service, so none of its objects are listed."

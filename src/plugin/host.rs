@@ -12,7 +12,7 @@ use plinth_protocol::schema::{Attribute, Block, NestedBlock, Nesting, ProviderSc
 use super::client::{ApplyCall, CallError, PlanCall, PluginClient, Returned, WireDiagnostic};
 use super::discovery::SourceAddress;
 use super::{
-    ApplyFailure, ApplyRequest, BoxFuture, ListRequest, Listed, ObjectState, PlanRequest,
+    ApplyFailure, ApplyRequest, BoxFuture, ListRequest, Listed, Listing, ObjectState, PlanRequest,
     PlannedState, Provider,
 };
 use crate::diag::{Diagnostic, Diagnostics};
@@ -494,7 +494,7 @@ impl Provider for PluginProvider {
     fn list<'a>(
         &'a self,
         request: &'a ListRequest,
-    ) -> BoxFuture<'a, Result<Option<Vec<Listed>>, Diagnostics>> {
+    ) -> BoxFuture<'a, Result<Option<Listing>, Diagnostics>> {
         use plinth_protocol::capabilities::list_resources as wire_list;
         Box::pin(async move {
             let wire_request = wire_list::Request {
@@ -560,7 +560,10 @@ impl Provider for PluginProvider {
                     note: o.note,
                 });
             }
-            Ok(Some(listed))
+            Ok(Some(Listing {
+                objects: listed,
+                warnings: diags,
+            }))
         })
     }
 

@@ -125,6 +125,13 @@ pub struct ListRequest {
     pub managed: Vec<(String, String)>,
 }
 
+/// A provider's answer to a [`ListRequest`]: the objects, and its warnings.
+#[derive(Clone, Debug, Default)]
+pub struct Listing {
+    pub objects: Vec<Listed>,
+    pub warnings: Diagnostics,
+}
+
 /// One object a provider listed: what an `import` block and a `resource` block need.
 #[derive(Clone, Debug, PartialEq, serde::Serialize)]
 pub struct Listed {
@@ -238,7 +245,7 @@ pub trait Provider: Send + Sync {
     fn list<'a>(
         &'a self,
         _request: &'a ListRequest,
-    ) -> BoxFuture<'a, Result<Option<Vec<Listed>>, Diagnostics>> {
+    ) -> BoxFuture<'a, Result<Option<Listing>, Diagnostics>> {
         Box::pin(async { Ok(None) })
     }
 

@@ -6,6 +6,84 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
+use crate::{Block, Nesting, Object, Value};
+
+/// What a generated configuration holds in place of a sensitive value.
+pub const PLACEHOLDER: &str = "FILL IN: not listed (sensitive)";
+
+/// The arguments of a `resource` block with which a plan after importing the object
+/// `state` describes changes nothing: every required and optional attribute the state
+/// holds a value for (computed-only ones left out, and those named in `skip`, such as
+/// an argument that conflicts with another), nested blocks likewise (`timeouts`
+/// left out). A sensitive value is written as [`PLACEHOLDER`] (each value of a
+/// sensitive map); the second result says whether any was.
+pub fn config_from_state(
+    block: &Block,
+    state: &Object,
+    skip: &[&str],
+) -> (serde_json::Map<String, serde_json::Value>, bool) {
+    let mut out = serde_json::Map::new();
+    let mut placeholders = false;
+    for (name, attribute) in &block.attributes {
+        if (attribute.computed && !attribute.optional) || skip.contains(&name.as_str()) {
+            continue;
+        }
+        let raw = state.0.get(name).cloned().unwrap_or_else(Value::null);
+        let (value, marked) = raw.peel();
+        if value.is_null() {
+            continue;
+        }
+        let json = if attribute.sensitive || marked || value.contains_sensitive() {
+            placeholders = true;
+            placeholder(&value.clone().deep_unmark().to_json())
+        } else {
+            value.to_json()
+        };
+        out.insert(name.clone(), json);
+    }
+    for (name, nested) in &block.blocks {
+        if name == "timeouts" || skip.contains(&name.as_str()) {
+            continue;
+        }
+        let value = state.get(name);
+        let mut one = |v: &Value| {
+            let (c, p) = config_from_state(&nested.block, &Object::from_value(v), &[]);
+            placeholders |= p;
+            serde_json::Value::Object(c)
+        };
+        let json = match (&value, nested.nesting) {
+            (Value::List(_, items) | Value::Set(_, items) | Value::Tuple(items), _) => {
+                if items.is_empty() {
+                    continue;
+                }
+                serde_json::Value::Array(items.iter().map(&mut one).collect())
+            }
+            (Value::Map(_, m) | Value::Object(m), Nesting::Map) => {
+                if m.is_empty() {
+                    continue;
+                }
+                serde_json::Value::Object(m.iter().map(|(k, v)| (k.clone(), one(v))).collect())
+            }
+            (v, _) if v.is_null() => continue,
+            (v, _) => one(v),
+        };
+        out.insert(name.clone(), json);
+    }
+    (out, placeholders)
+}
+
+/// `value` with each string it holds (each map value) replaced by [`PLACEHOLDER`].
+fn placeholder(value: &serde_json::Value) -> serde_json::Value {
+    match value {
+        serde_json::Value::Object(m) => m
+            .keys()
+            .map(|k| (k.clone(), serde_json::Value::String(PLACEHOLDER.into())))
+            .collect::<serde_json::Map<_, _>>()
+            .into(),
+        _ => serde_json::Value::String(PLACEHOLDER.into()),
+    }
+}
+
 /// What plinth asks for.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct ListRequest {
@@ -51,6 +129,14 @@ impl ListRequest {
             out.push(object);
         }
     }
+}
+
+/// What [`crate::Provider::list`] answers: the objects, and problems met (a warning
+/// for an object that could not be read; an error stops the listing).
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Listing {
+    pub objects: Vec<Listed>,
+    pub diagnostics: Vec<crate::Diagnostic>,
 }
 
 /// One object no state holds.
@@ -109,6 +195,60 @@ impl Listed {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::shape::{
+        block, computed, list_of, optional, optional_computed, required, string_map,
+    };
+    use crate::Type;
+
+    #[test]
+    fn config_from_state_keeps_arguments_and_hides_sensitive_values() {
+        let mut data = optional(string_map());
+        data.sensitive = true;
+        let schema = block(
+            vec![
+                ("id", computed(Type::String)),
+                ("name", required(Type::String)),
+                ("name_prefix", optional_computed(Type::String)),
+                ("kind", optional_computed(Type::String)),
+                ("note", optional(Type::String)),
+                ("data", data),
+            ],
+            vec![(
+                "rule",
+                list_of(block(vec![("port", required(Type::Number))], vec![])),
+            )],
+        );
+        let rule = Value::Object(BTreeMap::from([("port".to_string(), crate::shape::n(80))]));
+        let state = Object(BTreeMap::from([
+            ("id".to_string(), crate::shape::s("x")),
+            ("name".to_string(), crate::shape::s("a")),
+            ("name_prefix".to_string(), crate::shape::s("a")),
+            ("kind".to_string(), crate::shape::s("k")),
+            ("note".to_string(), Value::null()),
+            (
+                "data".to_string(),
+                Value::Sensitive(Box::new(crate::shape::string_map_value(&BTreeMap::from([
+                    ("password".to_string(), "hunter2".to_string()),
+                ])))),
+            ),
+            ("rule".to_string(), Value::List(rule_type(), vec![rule])),
+        ]));
+        let (config, placeholders) = config_from_state(&schema, &state, &["name_prefix"]);
+        assert!(placeholders);
+        assert_eq!(
+            serde_json::Value::Object(config),
+            serde_json::json!({
+                "name": "a",
+                "kind": "k",
+                "data": {"password": PLACEHOLDER},
+                "rule": [{"port": 80}],
+            })
+        );
+    }
+
+    fn rule_type() -> Type {
+        Type::Object(BTreeMap::from([("port".to_string(), Type::Number)]))
+    }
 
     #[test]
     fn keep_drops_managed_unwanted_and_untagged_objects() {

@@ -23,7 +23,7 @@ pub mod shape;
 
 use std::collections::BTreeMap;
 
-pub use inventory::{ListRequest, Listed};
+pub use inventory::{config_from_state, ListRequest, Listed, Listing, PLACEHOLDER};
 pub use plan::default_plan;
 pub use plinth_protocol::number::Number;
 pub use plinth_protocol::schema::{Attribute, Block, NestedBlock, Nesting, Schema};
@@ -308,7 +308,7 @@ pub trait Provider: Send + Sync + 'static {
     /// The objects the provider can see that `request` does not name as managed
     /// (plinth's `Inventory` service, for `plinth drift --unmanaged`); called after
     /// `configure`. `None` (the default): this provider does not list.
-    fn list(&self, _request: &ListRequest) -> Option<Result<Vec<Listed>>> {
+    fn list(&self, _request: &ListRequest) -> Option<Listing> {
         None
     }
 }

@@ -346,22 +346,17 @@ impl Inventory for Served {
         let Some(listed) = listed else {
             return Err(Status::unimplemented("this provider does not list objects"));
         };
-        Ok(Response::new(match listed {
-            Ok(objects) => list_resources::Response {
-                objects: objects.into_iter().map(listed_to_wire).collect(),
-                diagnostics: Vec::new(),
-            },
-            Err(diags) => list_resources::Response {
-                objects: Vec::new(),
-                diagnostics: diags
-                    .into_iter()
-                    .map(|d| list_resources::Diagnostic {
-                        error: d.error,
-                        summary: d.summary,
-                        detail: d.detail,
-                    })
-                    .collect(),
-            },
+        Ok(Response::new(list_resources::Response {
+            objects: listed.objects.into_iter().map(listed_to_wire).collect(),
+            diagnostics: listed
+                .diagnostics
+                .into_iter()
+                .map(|d| list_resources::Diagnostic {
+                    error: d.error,
+                    summary: d.summary,
+                    detail: d.detail,
+                })
+                .collect(),
         }))
     }
 }
