@@ -17,7 +17,7 @@ use crate::apply::configure_providers;
 use crate::diag::{Diagnostic, Diagnostics};
 use crate::lang::Value;
 use crate::operation::{OperationError, Store, View};
-use crate::plugin::{runtime, ListRequest, Listed};
+use crate::plugin::{runtime, ListRequest, Listed, ManagedObject};
 use crate::schema::{Nesting, Schema};
 use crate::stack::{prepare, StackOptions};
 
@@ -73,7 +73,7 @@ pub fn list_unmanaged(
         });
     }
     let own = read_state(&request.dir)?;
-    let mut managed: BTreeSet<(String, String)> = managed_objects(&own);
+    let mut managed: Vec<ManagedObject> = managed_objects(&own);
     for dir in &request.state_of {
         if !dir.is_dir() {
             return Err(OperationError::Request(format!(
@@ -93,8 +93,14 @@ pub fn list_unmanaged(
     let list = ListRequest {
         type_names: request.type_names.clone(),
         tags: request.tags.clone(),
-        managed: managed.iter().cloned().collect(),
+        managed,
     };
+    let ids: BTreeSet<(String, String)> = list
+        .managed
+        .iter()
+        .filter(|m| !m.id.is_empty())
+        .map(|m| (m.type_name.clone(), m.id.clone()))
+        .collect();
     let mut plugins: Vec<_> = prepared.providers.plugins().collect();
     plugins.sort_by_key(|(local, _)| *local);
     let answers = runtime().block_on(futures_util::future::join_all(
@@ -132,7 +138,7 @@ pub fn list_unmanaged(
         .filter(|r| r.mode == crate::lang::refs::ResourceMode::Managed)
         .map(|r| format!("{}.{}", r.type_name, r.name))
         .collect();
-    let objects = name_objects(filter(listed, &list, &managed), &taken);
+    let objects = name_objects(filter(listed, &list, &ids), &taken);
     let schemas = objects
         .iter()
         .filter_map(|o| {
@@ -148,7 +154,7 @@ pub fn list_unmanaged(
 fn read_state(dir: &Path) -> Result<plinth_state::Snapshot, OperationError> {
     let unreadable = |e: String| {
         OperationError::Request(format!(
-            "cannot read the state of the stack {}: {e} Nothing is listed: a state that cannot be read would make its objects look unmanaged.",
+            "cannot read the state of the stack {}: {e}\nNothing is listed: a state that cannot be read would make its objects look unmanaged.",
             dir.display()
         ))
     };
@@ -156,8 +162,9 @@ fn read_state(dir: &Path) -> Result<plinth_state::Snapshot, OperationError> {
     store.read().map_err(|e| unreadable(e.to_string()))
 }
 
-/// The (type, `id`) of every managed object a state holds.
-pub fn managed_objects(state: &plinth_state::Snapshot) -> BTreeSet<(String, String)> {
+/// Every managed object a state holds (data sources left out): its type, `id` (empty
+/// when it has none) and attributes.
+pub fn managed_objects(state: &plinth_state::Snapshot) -> Vec<ManagedObject> {
     state
         .resources
         .values()
@@ -166,8 +173,16 @@ pub fn managed_objects(state: &plinth_state::Snapshot) -> BTreeSet<(String, Stri
             if address.resource.mode != ResourceMode::Managed {
                 return None;
             }
-            let id = r.attributes.get("id")?.as_str()?;
-            Some((address.resource.type_name, id.to_string()))
+            let id = r
+                .attributes
+                .get("id")
+                .and_then(|v| v.as_str())
+                .unwrap_or("");
+            Some(ManagedObject {
+                type_name: address.resource.type_name,
+                id: id.to_string(),
+                attributes: r.attributes.clone(),
+            })
         })
         .collect()
 }
@@ -465,10 +480,7 @@ resource "k_config_map" "a" {
                 },
             );
         }
-        let ids: Vec<String> = managed_objects(&state)
-            .into_iter()
-            .map(|(_, id)| id)
-            .collect();
+        let ids: Vec<String> = managed_objects(&state).into_iter().map(|m| m.id).collect();
         assert_eq!(ids, ["vpc-1", "vpc-2"]);
     }
 }

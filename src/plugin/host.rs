@@ -503,9 +503,10 @@ impl Provider for PluginProvider {
                 managed: request
                     .managed
                     .iter()
-                    .map(|(type_name, id)| wire_list::Managed {
-                        type_name: type_name.clone(),
-                        id: id.clone(),
+                    .map(|m| wire_list::Managed {
+                        type_name: m.type_name.clone(),
+                        id: m.id.clone(),
+                        attributes_json: m.attributes.to_string(),
                     })
                     .collect(),
             };

@@ -117,12 +117,21 @@ impl From<Diagnostics> for ApplyFailure {
 
 /// What `plinth drift --unmanaged` asks a provider to list (plinth's `Inventory`
 /// service): the types wanted (empty: all), tag or label filters, and the objects
-/// state already holds as (type name, `id`).
+/// state already holds.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct ListRequest {
     pub type_names: Vec<String>,
     pub tags: BTreeMap<String, String>,
-    pub managed: Vec<(String, String)>,
+    pub managed: Vec<ManagedObject>,
+}
+
+/// An object some state holds: its type, its `id` (empty for a type without one) and
+/// its attributes (for types whose identity is not `id` alone).
+#[derive(Clone, Debug, PartialEq)]
+pub struct ManagedObject {
+    pub type_name: String,
+    pub id: String,
+    pub attributes: serde_json::Value,
 }
 
 /// A provider's answer to a [`ListRequest`]: the objects, and its warnings.

@@ -102,7 +102,7 @@ fn aws_env(cmd: &mut Command, moto: &Moto) {
 }
 
 /// AWS API calls through boto3: `[[service, operation, params], …]` → their results.
-fn aws(moto: &Moto, calls: Value) -> Vec<Value> {
+pub(crate) fn aws(moto: &Moto, calls: Value) -> Vec<Value> {
     let mut cmd = Command::new(repo().join("scripts/aws-calls"));
     aws_env(&mut cmd, moto);
     let mut child = cmd

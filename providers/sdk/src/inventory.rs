@@ -93,6 +93,9 @@ pub struct ListRequest {
     pub tags: BTreeMap<String, String>,
     /// The objects state already holds: (type name, `id`).
     pub managed: BTreeSet<(String, String)>,
+    /// Every object state holds, with its attributes: (type name, attributes as
+    /// JSON), for types whose identity is not `id` alone.
+    pub managed_states: Vec<(String, serde_json::Value)>,
 }
 
 impl ListRequest {
@@ -256,6 +259,7 @@ mod tests {
             type_names: vec!["aws_vpc".into()],
             tags: BTreeMap::from([("team".into(), "a".into())]),
             managed: BTreeSet::from([("aws_vpc".into(), "vpc-1".into())]),
+            managed_states: Vec::new(),
         };
         let tagged = BTreeMap::from([("team".to_string(), "a".to_string())]);
         let mut out = Vec::new();

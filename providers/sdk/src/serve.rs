@@ -339,7 +339,21 @@ impl Inventory for Served {
         let request = crate::ListRequest {
             type_names: r.type_names,
             tags: r.tags.into_iter().collect(),
-            managed: r.managed.into_iter().map(|m| (m.type_name, m.id)).collect(),
+            managed: r
+                .managed
+                .iter()
+                .filter(|m| !m.id.is_empty())
+                .map(|m| (m.type_name.clone(), m.id.clone()))
+                .collect(),
+            managed_states: r
+                .managed
+                .into_iter()
+                .map(|m| {
+                    let attributes =
+                        serde_json::from_str(&m.attributes_json).unwrap_or(serde_json::Value::Null);
+                    (m.type_name, attributes)
+                })
+                .collect(),
         };
         // Listing calls cloud APIs synchronously, like every resource method.
         let listed = tokio::task::block_in_place(|| self.provider.list(&request));

@@ -39,9 +39,13 @@ pub mod list_resources {
     pub struct Managed {
         #[prost(string, tag = "1")]
         pub type_name: ::prost::alloc::string::String,
-        /// The `id` attribute as state holds it.
+        /// The `id` attribute as state holds it (empty for a type without one).
         #[prost(string, tag = "2")]
         pub id: ::prost::alloc::string::String,
+        /// The attributes as state holds them, as a JSON object: for types whose identity
+        /// is not `id` alone (a kubernetes_manifest's apiVersion, kind, namespace, name).
+        #[prost(string, tag = "3")]
+        pub attributes_json: ::prost::alloc::string::String,
     }
     #[derive(Clone, PartialEq, ::prost::Message)]
     pub struct Listed {
