@@ -72,6 +72,15 @@ pub fn list_unmanaged(
             errors: diags.errors().count(),
         });
     }
+    if let Some(t) = request
+        .type_names
+        .iter()
+        .find(|t| prepared.providers.resource_schema(t).is_none())
+    {
+        return Err(OperationError::Request(format!(
+            "--type {t}: no provider of this stack has a resource type {t:?}."
+        )));
+    }
     let own = read_state(&request.dir)?;
     let mut managed: Vec<ManagedObject> = managed_objects(&own);
     for dir in &request.state_of {

@@ -130,6 +130,9 @@ fn an_unmanaged_vpc_and_bucket_are_listed_and_import_with_no_change() {
     );
     let by_type = aws_drift(d, &moto, &["--state-of", other_state, "--type", "aws_vpc"]);
     assert_eq!(listed(&by_type), ["aws_vpc.stray"]);
+    let unknown = aws_drift(d, &moto, &["--type", "aws_vpcs"]);
+    assert_eq!(unknown.code, 1, "{}", unknown.stdout);
+    assert!(unknown.stderr.contains("aws_vpcs"), "{}", unknown.stderr);
     let by_tag = aws_drift(d, &moto, &["--state-of", other_state, "--tag", "team=data"]);
     assert_eq!(listed(&by_tag), ["aws_vpc.stray"]);
     let none = aws_drift(d, &moto, &["--state-of", other_state, "--tag", "team=none"]);
@@ -323,5 +326,39 @@ fn an_unmanaged_deployment_is_listed_and_imports_with_no_change() {
         (0, 0),
         "{}",
         after.stdout
+    );
+}
+
+#[test]
+fn a_provider_without_the_inventory_service_lists_nothing_and_says_so() {
+    let dir = crate::common::main_tf(
+        r#"
+terraform {
+  required_providers {
+    local = { source = "plinth/local" }
+  }
+}
+resource "local_file" "note" {
+  filename = "${path.module}/note.txt"
+  content  = "x"
+}
+"#,
+    );
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_plinth"))
+        .args(["-C", dir.path().to_str().expect("path"), "--no-color"])
+        .args(["drift", "--unmanaged"])
+        .env("PLINTH_PLUGIN_DIR", crate::common::local_provider_dir())
+        .env("PLINTH_CACHE_DIR", dir.path().join(".cache"))
+        .output()
+        .expect("run plinth");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    assert!(out.stdout.is_empty());
+    assert_eq!(
+        stderr
+            .matches("does not offer plinth's inventory service")
+            .count(),
+        1,
+        "{stderr}"
     );
 }

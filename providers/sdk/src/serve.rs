@@ -972,6 +972,54 @@ mod tests {
         }
     }
 
+    /// Lists one object per request, leaving out what the request says is managed.
+    struct Lister;
+
+    impl Provider for Lister {
+        fn resources(&self) -> Vec<Box<dyn Resource>> {
+            Vec::new()
+        }
+        fn list(&self, request: &crate::ListRequest) -> Option<crate::Listing> {
+            let mut objects = Vec::new();
+            for id in ["a", "b"] {
+                request.keep(
+                    crate::Listed::new("x_thing", id, id).arg("n", 1),
+                    &mut objects,
+                );
+            }
+            Some(crate::Listing {
+                objects,
+                diagnostics: vec![Diagnostic::warning("b was slow", "")],
+            })
+        }
+    }
+
+    #[tokio::test(flavor = "multi_thread")]
+    async fn inventory_answers_with_the_unmanaged_objects_or_unimplemented() {
+        let request = || list_resources::Request {
+            managed: vec![list_resources::Managed {
+                type_name: "x_thing".into(),
+                id: "a".into(),
+                attributes_json: "{}".into(),
+            }],
+            ..Default::default()
+        };
+        let reply = Served::new(Lister)
+            .list_resources(Request::new(request()))
+            .await
+            .unwrap()
+            .into_inner();
+        let ids: Vec<&str> = reply.objects.iter().map(|o| o.id.as_str()).collect();
+        assert_eq!(ids, ["b"]);
+        assert_eq!(reply.objects[0].config_json, r#"{"n":1}"#);
+        assert!(!reply.diagnostics[0].error);
+        let refused = Served::new(Things)
+            .list_resources(Request::new(request()))
+            .await
+            .unwrap_err();
+        assert_eq!(refused.code(), tonic::Code::Unimplemented);
+    }
+
     #[tokio::test]
     async fn a_failed_create_answers_with_the_state_of_what_it_made() {
         use p6::provider_server::Provider as _;
