@@ -39,6 +39,10 @@ pub struct UnmanagedRequest {
 pub struct UnmanagedObject {
     /// `aws_vpc.vpc_0a1b`: the address the `import` block writes to.
     pub address: String,
+    /// The provider configuration that listed it, when not the default one
+    /// (`aws.west`): the resource block names it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub provider: Option<String>,
     #[serde(flatten)]
     pub listed: Listed,
 }
@@ -117,12 +121,17 @@ pub fn list_unmanaged(
     ));
     let mut diags = Diagnostics::default();
     let mut listed = Vec::new();
+    let mut silent = BTreeSet::new();
     for ((local, _), answer) in plugins.iter().zip(answers) {
+        // The default configuration sorts first: an object two configurations see is
+        // written for the default one.
+        let alias = local.contains('.').then(|| local.to_string());
         match answer {
             Ok(Some(listing)) => {
-                listed.extend(listing.objects);
+                listed.extend(listing.objects.into_iter().map(|l| (alias.clone(), l)));
                 diags.extend(listing.warnings);
             }
+            Ok(None) if !silent.insert(local.split('.').next().unwrap_or(local)) => {}
             Ok(None) => diags.push(
                 Diagnostic::warning("Provider does not list objects").detail(format!(
                     "The provider {local} does not offer plinth's inventory service, so none of its objects are listed."
@@ -146,6 +155,11 @@ pub fn list_unmanaged(
         .iter()
         .filter(|r| r.mode == crate::lang::refs::ResourceMode::Managed)
         .map(|r| format!("{}.{}", r.type_name, r.name))
+        .collect();
+    let pending = pending_imports(prepared.config.root());
+    let listed = listed
+        .into_iter()
+        .filter(|(_, l)| !pending.contains(&(l.type_name.clone(), l.import_id.clone())))
         .collect();
     let objects = name_objects(filter(listed, &list, &ids), &taken);
     let schemas = objects
@@ -196,31 +210,52 @@ pub fn managed_objects(state: &plinth_state::Snapshot) -> Vec<ManagedObject> {
         .collect()
 }
 
+/// The (type, import id) of each `import` block of the root module whose id is a
+/// literal string: objects about to be imported are not unmanaged (an id computed
+/// from an expression is not evaluated here).
+fn pending_imports(module: &crate::config::Module) -> HashSet<(String, String)> {
+    module
+        .imports
+        .iter()
+        .filter(|i| i.for_each.is_none())
+        .filter_map(|i| match &i.id.expr {
+            hcl_edit::expr::Expression::String(s) => {
+                Some((i.to.resource.type_name.clone(), s.value().clone()))
+            }
+            _ => None,
+        })
+        .collect()
+}
+
 /// Drops what is managed, unwanted or untagged (a provider's own filtering is not
 /// relied on), and sorts by type and id.
 fn filter(
-    listed: Vec<Listed>,
+    listed: Vec<(Option<String>, Listed)>,
     request: &ListRequest,
     managed: &BTreeSet<(String, String)>,
-) -> Vec<Listed> {
-    let mut kept: Vec<Listed> = listed
+) -> Vec<(Option<String>, Listed)> {
+    let mut kept: Vec<(Option<String>, Listed)> = listed
         .into_iter()
-        .filter(|l| request.type_names.is_empty() || request.type_names.contains(&l.type_name))
-        .filter(|l| !managed.contains(&(l.type_name.clone(), l.id.clone())))
-        .filter(|l| request.tags.iter().all(|(k, v)| l.tags.get(k) == Some(v)))
+        .filter(|(_, l)| request.type_names.is_empty() || request.type_names.contains(&l.type_name))
+        .filter(|(_, l)| !managed.contains(&(l.type_name.clone(), l.id.clone())))
+        .filter(|(_, l)| request.tags.iter().all(|(k, v)| l.tags.get(k) == Some(v)))
         .collect();
-    kept.sort_by(|a, b| (&a.type_name, &a.id).cmp(&(&b.type_name, &b.id)));
-    kept.dedup_by(|a, b| a.type_name == b.type_name && a.id == b.id);
+    // A stable sort: of the copies several configurations listed, the first stays.
+    kept.sort_by(|(_, a), (_, b)| (&a.type_name, &a.id).cmp(&(&b.type_name, &b.id)));
+    kept.dedup_by(|(_, a), (_, b)| a.type_name == b.type_name && a.id == b.id);
     kept
 }
 
 /// Gives each object a resource name: the provider's suggestion made an identifier,
 /// unique within its type and apart from the addresses in `taken`.
-fn name_objects(listed: Vec<Listed>, taken: &HashSet<String>) -> Vec<UnmanagedObject> {
+fn name_objects(
+    listed: Vec<(Option<String>, Listed)>,
+    taken: &HashSet<String>,
+) -> Vec<UnmanagedObject> {
     let mut used = taken.clone();
     listed
         .into_iter()
-        .map(|l| {
+        .map(|(provider, l)| {
             let base = identifier(&l.name);
             let mut name = base.clone();
             let mut n = 2;
@@ -230,7 +265,11 @@ fn name_objects(listed: Vec<Listed>, taken: &HashSet<String>) -> Vec<UnmanagedOb
             }
             let address = format!("{}.{name}", l.type_name);
             used.insert(address.clone());
-            UnmanagedObject { address, listed: l }
+            UnmanagedObject {
+                address,
+                provider,
+                listed: l,
+            }
         })
         .collect()
 }
@@ -278,6 +317,9 @@ pub fn render(unmanaged: &Unmanaged) -> String {
             expression(&serde_json::Value::String(l.type_name.clone())),
             expression(&serde_json::Value::String(o.resource_name().to_string()))
         ));
+        if let Some(provider) = &o.provider {
+            raw.push_str(&format!("provider = {provider}\n"));
+        }
         body(&l.config, unmanaged.schemas.get(&l.type_name), &mut raw);
         raw.push_str("}\n");
     }
@@ -368,13 +410,16 @@ mod tests {
     fn names_are_identifiers_unique_per_type_and_apart_from_the_stacks() {
         let taken = HashSet::from(["aws_vpc.main".to_string()]);
         let objects = name_objects(
-            vec![
+            [
                 listed("aws_vpc", "vpc-1", "main"),
                 listed("aws_vpc", "vpc-2", "main"),
                 listed("aws_vpc", "vpc-3", "9 lives/Prod"),
                 listed("aws_s3_bucket", "b", "main"),
                 listed("aws_vpc", "vpc-4", ""),
-            ],
+            ]
+            .into_iter()
+            .map(|l| (None, l))
+            .collect(),
             &taken,
         );
         let addresses: Vec<&str> = objects.iter().map(|o| o.address.as_str()).collect();
@@ -406,15 +451,16 @@ mod tests {
         let managed = BTreeSet::from([("aws_vpc".to_string(), "vpc-1".to_string())]);
         let kept = filter(
             vec![
-                tagged.clone(),
-                listed("aws_vpc", "vpc-3", "c"),
-                other,
-                managed_one,
+                (Some("aws.west".into()), tagged.clone()),
+                (None, listed("aws_vpc", "vpc-3", "c")),
+                (None, other),
+                (None, managed_one),
+                (None, tagged.clone()),
             ],
             &request,
             &managed,
         );
-        assert_eq!(kept, [tagged]);
+        assert_eq!(kept, [(Some("aws.west".to_string()), tagged)]);
     }
 
     #[test]
@@ -441,7 +487,7 @@ mod tests {
             ..Schema::default()
         };
         let unmanaged = Unmanaged {
-            objects: name_objects(vec![l], &HashSet::new()),
+            objects: name_objects(vec![(Some("k.other".into()), l)], &HashSet::new()),
             schemas: BTreeMap::from([("k_config_map".to_string(), schema)]),
         };
         assert_eq!(
@@ -453,6 +499,7 @@ mod tests {
 
 # Fill in the values.
 resource "k_config_map" "a" {
+  provider = k.other
   data = {
     "dotted.key" = "v"
     greeting     = "say \"hi\" $${name}\n"

@@ -170,6 +170,9 @@ fn an_unmanaged_vpc_and_bucket_are_listed_and_import_with_no_change() {
 
     // Pasted into the stack, the blocks import and change nothing.
     std::fs::write(d.join("imported.tf"), &blocks).expect("write blocks");
+    // Objects the stack's import blocks are about to import are not listed again.
+    let pending = aws_drift(d, &moto, &["--state-of", other_state]);
+    assert_eq!((pending.code, listed(&pending).len()), (0, 0), "{}", pending.stdout);
     let plan = aws_platform::plinth(d, &moto, &["plan"]);
     aws_platform::ok(&plan, "plan");
     assert!(
