@@ -172,7 +172,12 @@ fn an_unmanaged_vpc_and_bucket_are_listed_and_import_with_no_change() {
     std::fs::write(d.join("imported.tf"), &blocks).expect("write blocks");
     // Objects the stack's import blocks are about to import are not listed again.
     let pending = aws_drift(d, &moto, &["--state-of", other_state]);
-    assert_eq!((pending.code, listed(&pending).len()), (0, 0), "{}", pending.stdout);
+    assert_eq!(
+        (pending.code, listed(&pending).len()),
+        (0, 0),
+        "{}",
+        pending.stdout
+    );
     let plan = aws_platform::plinth(d, &moto, &["plan"]);
     aws_platform::ok(&plan, "plan");
     assert!(
@@ -307,6 +312,41 @@ fn an_unmanaged_deployment_is_listed_and_imports_with_no_change() {
         &["drift", "--unmanaged", "--type", "kubernetes_config_map_v1"],
     );
     assert_eq!((typed_only.code, listed(&typed_only).len()), (0, 0));
+
+    // A secret's values are never printed: a placeholder, and a comment saying so.
+    kmock.post(
+        "/api/v1/namespaces/apps/secrets",
+        &json!({"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "creds"},
+            "data": {"password": "aHVudGVyMg=="}}),
+    );
+    let secret = kubernetes::plinth(
+        d,
+        &["drift", "--unmanaged", "--type", "kubernetes_secret_v1"],
+    );
+    assert_eq!(
+        listed(&secret),
+        ["kubernetes_secret_v1.creds"],
+        "{}",
+        secret.stdout
+    );
+    assert!(
+        secret
+            .stdout
+            .contains("password = \"FILL IN: not listed (sensitive)\""),
+        "{}",
+        secret.stdout
+    );
+    assert!(secret
+        .stdout
+        .contains("# The secret's values are not listed"));
+    let json = kubernetes::plinth(d, &["drift", "--unmanaged", "--json"]);
+    for out in [&secret.stdout, &json.stdout] {
+        assert!(
+            !out.contains("aHVudGVyMg") && !out.contains("hunter2"),
+            "{out}"
+        );
+    }
+    kmock.delete("/api/v1/namespaces/apps/secrets/creds");
 
     std::fs::write(d.join("imported.tf"), &blocks).expect("write blocks");
     let plan = kubernetes::plinth(d, &["plan"]);
