@@ -69,13 +69,11 @@ pub fn list_unmanaged(
     view: &dyn View,
 ) -> Result<Unmanaged, OperationError> {
     let prepared = prepare(&request.dir, &request.stack);
-    let diags = prepared.diagnostics.clone().sorted_unique();
-    if diags.has_errors() {
-        view.diagnostics(&prepared.sources, &diags);
-        return Err(OperationError::Invalid {
-            errors: diags.errors().count(),
-        });
-    }
+    stop_on_errors(
+        view,
+        &prepared,
+        prepared.diagnostics.clone().sorted_unique(),
+    )?;
     if let Some(t) = request
         .type_names
         .iter()
@@ -96,50 +94,14 @@ pub fn list_unmanaged(
         }
         managed.extend(managed_objects(&read_state(dir)?));
     }
-    let (_, configured) = configure_providers(&prepared, &own);
-    if configured.has_errors() {
-        view.diagnostics(&prepared.sources, &configured);
-        return Err(OperationError::Invalid {
-            errors: configured.errors().count(),
-        });
-    }
+    let (deferral, configured) = configure_providers(&prepared, &own);
+    stop_on_errors(view, &prepared, configured)?;
     let list = ListRequest {
         type_names: request.type_names.clone(),
         tags: request.tags.clone(),
         managed,
     };
-    let ids: BTreeSet<(String, String)> = list
-        .managed
-        .iter()
-        .filter(|m| !m.id.is_empty())
-        .map(|m| (m.type_name.clone(), m.id.clone()))
-        .collect();
-    let mut plugins: Vec<_> = prepared.providers.plugins().collect();
-    plugins.sort_by_key(|(local, _)| *local);
-    let answers = runtime().block_on(futures_util::future::join_all(
-        plugins.iter().map(|(_, p)| p.list(&list)),
-    ));
-    let mut diags = Diagnostics::default();
-    let mut listed = Vec::new();
-    let mut silent = BTreeSet::new();
-    for ((local, _), answer) in plugins.iter().zip(answers) {
-        // The default configuration sorts first: an object two configurations see is
-        // written for the default one.
-        let alias = local.contains('.').then(|| local.to_string());
-        match answer {
-            Ok(Some(listing)) => {
-                listed.extend(listing.objects.into_iter().map(|l| (alias.clone(), l)));
-                diags.extend(listing.warnings);
-            }
-            Ok(None) if !silent.insert(local.split('.').next().unwrap_or(local)) => {}
-            Ok(None) => diags.push(
-                Diagnostic::warning("Provider does not list objects").detail(format!(
-                    "The provider {local} does not offer plinth's inventory service, so none of its objects are listed."
-                )),
-            ),
-            Err(d) => diags.extend(d),
-        }
-    }
+    let (listed, diags) = ask_providers(&prepared, &deferral, &list);
     if !diags.is_empty() {
         view.diagnostics(&prepared.sources, &diags);
     }
@@ -148,6 +110,17 @@ pub fn list_unmanaged(
             errors: diags.errors().count(),
         });
     }
+    let ids: BTreeSet<(String, String)> = list
+        .managed
+        .iter()
+        .filter(|m| !m.id.is_empty())
+        .map(|m| (m.type_name.clone(), m.id.clone()))
+        .collect();
+    let pending = pending_imports(prepared.config.root());
+    let listed = listed
+        .into_iter()
+        .filter(|(_, l)| !pending.contains(&(l.type_name.clone(), l.import_id.clone())))
+        .collect();
     let taken: HashSet<String> = prepared
         .config
         .root()
@@ -155,11 +128,6 @@ pub fn list_unmanaged(
         .iter()
         .filter(|r| r.mode == crate::lang::refs::ResourceMode::Managed)
         .map(|r| format!("{}.{}", r.type_name, r.name))
-        .collect();
-    let pending = pending_imports(prepared.config.root());
-    let listed = listed
-        .into_iter()
-        .filter(|(_, l)| !pending.contains(&(l.type_name.clone(), l.import_id.clone())))
         .collect();
     let objects = name_objects(filter(listed, &list, &ids), &taken);
     let schemas = objects
@@ -171,6 +139,68 @@ pub fn list_unmanaged(
         })
         .collect();
     Ok(Unmanaged { objects, schemas })
+}
+
+fn stop_on_errors(
+    view: &dyn View,
+    prepared: &crate::stack::Prepared,
+    diags: Diagnostics,
+) -> Result<(), OperationError> {
+    if !diags.has_errors() {
+        return Ok(());
+    }
+    view.diagnostics(&prepared.sources, &diags);
+    Err(OperationError::Invalid {
+        errors: diags.errors().count(),
+    })
+}
+
+/// Asks every configured provider at once; each object comes with the aliased
+/// configuration that listed it (`None` for a default one). A provider without the
+/// inventory service, or whose configuration is unknown until something is applied,
+/// lists nothing and is named in a warning (once per provider).
+fn ask_providers(
+    prepared: &crate::stack::Prepared,
+    deferral: &crate::plan::deferred::Deferral,
+    list: &ListRequest,
+) -> (Vec<(Option<String>, Listed)>, Diagnostics) {
+    let mut diags = Diagnostics::default();
+    let mut plugins: Vec<_> = prepared.providers.plugins().collect();
+    // The default configuration sorts first: an object two configurations see is
+    // written for the default one.
+    plugins.sort_by_key(|(local, _)| *local);
+    plugins.retain(|(local, _)| {
+        let Some(unknown) = deferral.provider(local) else {
+            return true;
+        };
+        diags.push(Diagnostic::warning("Provider not listed").detail(format!(
+            "The {} is unknown until what it comes from is applied, so none of its objects are listed.",
+            unknown.describe()
+        )));
+        false
+    });
+    let answers = runtime().block_on(futures_util::future::join_all(
+        plugins.iter().map(|(_, p)| p.list(list)),
+    ));
+    let mut listed = Vec::new();
+    let mut said = BTreeSet::new();
+    for ((local, _), answer) in plugins.iter().zip(answers) {
+        let alias = local.contains('.').then(|| local.to_string());
+        match answer {
+            Ok(Some(listing)) => {
+                listed.extend(listing.objects.into_iter().map(|l| (alias.clone(), l)));
+                diags.extend(listing.warnings);
+            }
+            Ok(None) if !said.insert(local.split('.').next().unwrap_or(local)) => {}
+            Ok(None) => diags.push(
+                Diagnostic::warning("Provider does not list objects").detail(format!(
+                    "The provider {local} does not offer plinth's inventory service, so none of its objects are listed."
+                )),
+            ),
+            Err(d) => diags.extend(d),
+        }
+    }
+    (listed, diags)
 }
 
 /// The state of the stack in `dir`, read whole.

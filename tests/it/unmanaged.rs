@@ -405,3 +405,31 @@ resource "local_file" "note" {
         "{stderr}"
     );
 }
+
+#[test]
+fn a_provider_configured_from_what_is_not_applied_yet_lists_nothing_and_says_so() {
+    let dir = crate::common::main_tf(
+        r#"
+terraform {
+  required_providers {
+    kubernetes = { source = "plinth/kubernetes" }
+  }
+}
+resource "plinth_data" "cluster" {
+  input = "http://127.0.0.1:1"
+}
+provider "kubernetes" {
+  host = plinth_data.cluster.output
+}
+resource "kubernetes_namespace_v1" "apps" {
+  metadata {
+    name = "apps"
+  }
+}
+"#,
+    );
+    let run = kubernetes::plinth(dir.path(), &["drift", "--unmanaged"]);
+    assert_eq!(run.code, 0, "{}{}", run.stdout, run.stderr);
+    assert!(run.stdout.is_empty(), "{}", run.stdout);
+    assert!(run.stderr.contains("unknown until"), "{}", run.stderr);
+}
