@@ -12,6 +12,8 @@ pub mod rules;
 
 use std::collections::HashMap;
 
+pub mod unmanaged;
+
 use serde::{Deserialize, Serialize};
 
 use crate::plan::{Action, Plan};

@@ -14,7 +14,7 @@ mod network;
 mod numeric;
 mod sensitive;
 mod strings;
-mod terraform;
+pub(crate) mod terraform;
 mod yaml;
 
 use std::collections::HashMap;

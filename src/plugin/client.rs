@@ -206,6 +206,23 @@ impl PluginClient {
         usize::try_from(r.max_concurrency).ok().filter(|n| *n > 0)
     }
 
+    /// plinth's inventory service: the objects the plugin lists for `request`;
+    /// `Ok(None)` when the plugin does not offer the service.
+    pub async fn list_resources(
+        &self,
+        request: plinth_protocol::capabilities::list_resources::Request,
+    ) -> Result<Option<plinth_protocol::capabilities::list_resources::Response>, CallError> {
+        let mut c = plinth_protocol::capabilities::inventory_client::InventoryClient::new(
+            self.process.channel.clone(),
+        )
+        .max_decoding_message_size(256 << 20);
+        match c.list_resources(request).await {
+            Ok(r) => Ok(Some(r.into_inner())),
+            Err(s) if s.code() == tonic::Code::Unimplemented => Ok(None),
+            Err(s) => Err(CallError::Transport(s.message().to_string())),
+        }
+    }
+
     /// Asks the plugin to stop and exit; kills it if it has not within a few seconds.
     pub async fn stop(&self) {
         let _ = tokio::time::timeout(STOP_TIMEOUT, async {

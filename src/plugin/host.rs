@@ -12,7 +12,8 @@ use plinth_protocol::schema::{Attribute, Block, NestedBlock, Nesting, ProviderSc
 use super::client::{ApplyCall, CallError, PlanCall, PluginClient, Returned, WireDiagnostic};
 use super::discovery::SourceAddress;
 use super::{
-    ApplyFailure, ApplyRequest, BoxFuture, ObjectState, PlanRequest, PlannedState, Provider,
+    ApplyFailure, ApplyRequest, BoxFuture, ListRequest, Listed, Listing, ObjectState, PlanRequest,
+    PlannedState, Provider,
 };
 use crate::diag::{Diagnostic, Diagnostics};
 use crate::lang::convert::convert_to_type;
@@ -487,6 +488,83 @@ impl Provider for PluginProvider {
                 block,
                 decode(upgraded, ty, "upgraded state")?,
             ))
+        })
+    }
+
+    fn list<'a>(
+        &'a self,
+        request: &'a ListRequest,
+    ) -> BoxFuture<'a, Result<Option<Listing>, Diagnostics>> {
+        use plinth_protocol::capabilities::list_resources as wire_list;
+        Box::pin(async move {
+            let wire_request = wire_list::Request {
+                type_names: request.type_names.clone(),
+                tags: request.tags.clone().into_iter().collect(),
+                managed: request
+                    .managed
+                    .iter()
+                    .map(|m| wire_list::Managed {
+                        type_name: m.type_name.clone(),
+                        id: m.id.clone(),
+                        attributes_json: m.attributes.to_string(),
+                    })
+                    .collect(),
+            };
+            let answer = {
+                let _slot = self.slot("ListResources", "").await;
+                self.client
+                    .list_resources(wire_request)
+                    .await
+                    .map_err(|e| self.diagnostics(e))?
+            };
+            let Some(answer) = answer else {
+                return Ok(None);
+            };
+            let mut diags = Diagnostics::default();
+            for d in &answer.diagnostics {
+                let item = if d.error {
+                    Diagnostic::error(d.summary.clone())
+                } else {
+                    Diagnostic::warning(d.summary.clone())
+                };
+                diags.push(item.detail(format!(
+                    "{} (provider {})",
+                    d.detail,
+                    self.address.short()
+                )));
+            }
+            if diags.has_errors() {
+                return Err(diags);
+            }
+            let mut listed = Vec::with_capacity(answer.objects.len());
+            for o in answer.objects {
+                let config = match serde_json::from_str(&o.config_json) {
+                    Ok(serde_json::Value::Object(m)) => m,
+                    _ => {
+                        return Err(single(Diagnostic::error("Invalid listed object").detail(
+                            format!(
+                                "The provider {} listed {} {:?} with a configuration that is not a JSON object.",
+                                self.address.short(),
+                                o.type_name,
+                                o.id
+                            ),
+                        )))
+                    }
+                };
+                listed.push(Listed {
+                    type_name: o.type_name,
+                    id: o.id,
+                    import_id: o.import_id,
+                    name: o.name,
+                    tags: o.tags.into_iter().collect(),
+                    config,
+                    note: o.note,
+                });
+            }
+            Ok(Some(Listing {
+                objects: listed,
+                warnings: diags,
+            }))
         })
     }
 

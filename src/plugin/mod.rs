@@ -19,7 +19,7 @@ mod plugin6;
 pub mod process;
 pub mod start;
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::{Arc, OnceLock};
@@ -115,6 +115,49 @@ impl From<Diagnostics> for ApplyFailure {
     }
 }
 
+/// What `plinth drift --unmanaged` asks a provider to list (plinth's `Inventory`
+/// service): the types wanted (empty: all), tag or label filters, and the objects
+/// state already holds.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct ListRequest {
+    pub type_names: Vec<String>,
+    pub tags: BTreeMap<String, String>,
+    pub managed: Vec<ManagedObject>,
+}
+
+/// An object some state holds: its type, its `id` (empty for a type without one) and
+/// its attributes (for types whose identity is not `id` alone).
+#[derive(Clone, Debug, PartialEq)]
+pub struct ManagedObject {
+    pub type_name: String,
+    pub id: String,
+    pub attributes: serde_json::Value,
+}
+
+/// A provider's answer to a [`ListRequest`]: the objects, and its warnings.
+#[derive(Clone, Debug, Default)]
+pub struct Listing {
+    pub objects: Vec<Listed>,
+    pub warnings: Diagnostics,
+}
+
+/// One object a provider listed: what an `import` block and a `resource` block need.
+#[derive(Clone, Debug, PartialEq, serde::Serialize)]
+pub struct Listed {
+    pub type_name: String,
+    /// The `id` state would hold once imported.
+    pub id: String,
+    pub import_id: String,
+    /// The provider's suggested name (made a unique identifier by the caller).
+    pub name: String,
+    pub tags: BTreeMap<String, String>,
+    /// The `resource` block's arguments (a JSON object).
+    pub config: serde_json::Map<String, serde_json::Value>,
+    /// A note for whoever pastes the block, or empty.
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub note: String,
+}
+
 /// One provider configuration, as the engine sees it. Errors come back as
 /// diagnostics carrying the provider's own words.
 pub trait Provider: Send + Sync {
@@ -203,6 +246,16 @@ pub trait Provider: Send + Sync {
             );
             Err(d)
         })
+    }
+
+    /// plinth's `Inventory.ListResources`: the objects the provider sees that
+    /// `request` does not name as managed; `Ok(None)` when the provider does not
+    /// list (the default, and a plugin without the service).
+    fn list<'a>(
+        &'a self,
+        _request: &'a ListRequest,
+    ) -> BoxFuture<'a, Result<Option<Listing>, Diagnostics>> {
+        Box::pin(async { Ok(None) })
     }
 
     /// Asks a plugin process to stop (StopProvider, then go-plugin's Shutdown), and

@@ -42,6 +42,7 @@ mod staged_apply;
 mod state_trust;
 mod tainted;
 mod terraform_cli;
+mod unmanaged;
 mod untrusted;
 mod validate_errors;
 mod validate_semantics;

@@ -846,6 +846,13 @@ impl Resource for NodeGroup {
                 "update_config",
                 objects_value(&update_config_block(), Nesting::List, vec![o]),
             );
+        } else if state.get("update_config").is_null() {
+            // An import reads from an id alone: without this it kept `null`, which
+            // planned as a change to the empty block list a configuration decodes to.
+            state.set(
+                "update_config",
+                objects_value(&update_config_block(), Nesting::List, vec![]),
+            );
         }
         let taints: Vec<Object> = ng
             .taints()

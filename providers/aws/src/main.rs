@@ -8,6 +8,7 @@ mod common;
 mod ec2;
 mod eks;
 mod iam;
+mod inventory;
 mod registry;
 mod storage;
 mod vpc;
@@ -16,7 +17,8 @@ use std::sync::Arc;
 
 use common::{block, optional, single, string_map, Aws, Settings, Shared};
 use plinth_provider_sdk::{
-    serve, DataSource, Diagnostic, NestedBlock, Nesting, Object, Provider, Resource, Schema, Type,
+    serve, DataSource, Diagnostic, ListRequest, Listing, NestedBlock, Nesting, Object, Provider,
+    Resource, Schema, Type,
 };
 
 fn main() -> std::process::ExitCode {
@@ -120,15 +122,11 @@ impl Provider for AwsProvider {
     }
 
     fn resources(&self) -> Vec<Box<dyn Resource>> {
-        let a = &self.aws;
-        let mut all: Vec<Box<dyn Resource>> = Vec::new();
-        all.extend(vpc::resources(a));
-        all.extend(ec2::resources(a));
-        all.extend(iam::resources(a));
-        all.extend(eks::resources(a));
-        all.extend(registry::resources(a));
-        all.extend(storage::resources(a));
-        all
+        all_resources(&self.aws)
+    }
+
+    fn list(&self, request: &ListRequest) -> Option<Listing> {
+        Some(inventory::list(&self.aws, &self.resources(), request))
     }
 
     fn data_sources(&self) -> Vec<Box<dyn DataSource>> {
@@ -138,6 +136,17 @@ impl Provider for AwsProvider {
         all.extend(eks::data_sources(a));
         all
     }
+}
+
+fn all_resources(a: &Aws) -> Vec<Box<dyn Resource>> {
+    let mut all: Vec<Box<dyn Resource>> = Vec::new();
+    all.extend(vpc::resources(a));
+    all.extend(ec2::resources(a));
+    all.extend(iam::resources(a));
+    all.extend(eks::resources(a));
+    all.extend(registry::resources(a));
+    all.extend(storage::resources(a));
+    all
 }
 
 #[cfg(test)]

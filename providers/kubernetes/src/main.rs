@@ -7,6 +7,7 @@
 
 mod client;
 mod core;
+mod inventory;
 mod json;
 mod llm;
 mod manifest;
@@ -20,7 +21,8 @@ use std::sync::Arc;
 use client::{Exec, Kube, Settings, Shared};
 use plinth_provider_sdk::shape::*;
 use plinth_provider_sdk::{
-    serve, Attribute, DataSource, Diagnostic, Object, Provider, Resource, Schema, Type,
+    serve, Attribute, DataSource, Diagnostic, ListRequest, Listing, Object, Provider, Resource,
+    Schema, Type,
 };
 
 fn main() -> std::process::ExitCode {
@@ -148,6 +150,10 @@ impl Provider for KubernetesProvider {
         all.push(Box::new(manifest::Manifest { kube: k.clone() }));
         all.push(Box::new(llm::LlmService { kube: k.clone() }));
         all
+    }
+
+    fn list(&self, request: &ListRequest) -> Option<Listing> {
+        Some(inventory::list(&self.kube, &self.resources(), request))
     }
 
     fn data_sources(&self) -> Vec<Box<dyn DataSource>> {

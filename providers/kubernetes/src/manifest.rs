@@ -390,7 +390,22 @@ impl Resource for Manifest {
         if let Some(ns) = &namespace {
             meta["namespace"] = json!(ns);
         }
-        let manifest = json!({"apiVersion": api_version, "kind": kind_name, "metadata": meta});
+        // plinth's own `manifest=live` (what `plinth drift --unmanaged` writes): the
+        // imported manifest is the whole live object less what the server sets, so a
+        // configuration holding that manifest plans no change. Without it the manifest
+        // owns no field yet, and the first apply writes the configuration's.
+        let manifest = match field("manifest").as_deref() {
+            None => json!({"apiVersion": api_version, "kind": kind_name, "metadata": meta}),
+            Some("live") => without_server_fields(&live),
+            Some(other) => {
+                return fail(
+                    "Invalid import ID",
+                    format!(
+                        "{id:?}: manifest={other} is not known; the one choice is manifest=live."
+                    ),
+                )
+            }
+        };
         let mut state = Object(Default::default());
         state.set("manifest", dynamic(&manifest));
         let mut object = live.clone();
@@ -400,8 +415,55 @@ impl Resource for Manifest {
         state.set("object", dynamic(&object));
         state.set("computed_fields", Value::Null(string_list()));
         state.set("wait", objects_value(&wait_block(), Nesting::List, vec![]));
+        // As a configuration without the block decodes: an empty list, not null.
+        if let Some(field_manager) = self.schema().block.blocks.get("field_manager") {
+            state.set(
+                "field_manager",
+                objects_value(&field_manager.block, Nesting::List, vec![]),
+            );
+        }
         Ok(state)
     }
+}
+
+/// A live object as a manifest to write: without `status` and the fields the API
+/// server sets (uid, resourceVersion, creationTimestamp, generation, managedFields,
+/// a Service's cluster IPs) or tools add (kubectl's last applied configuration, a
+/// Deployment's revision).
+pub fn without_server_fields(live: &J) -> J {
+    let mut m = live.clone();
+    let Some(top) = m.as_object_mut() else {
+        return m;
+    };
+    top.remove("status");
+    if let Some(meta) = top.get_mut("metadata").and_then(J::as_object_mut) {
+        for f in [
+            "uid",
+            "resourceVersion",
+            "creationTimestamp",
+            "generation",
+            "managedFields",
+            "selfLink",
+            "deletionTimestamp",
+            "deletionGracePeriodSeconds",
+        ] {
+            meta.remove(f);
+        }
+        if let Some(a) = meta.get_mut("annotations").and_then(J::as_object_mut) {
+            a.remove("kubectl.kubernetes.io/last-applied-configuration");
+            a.remove("deployment.kubernetes.io/revision");
+            if a.is_empty() {
+                meta.remove("annotations");
+            }
+        }
+    }
+    if top.get("kind").and_then(J::as_str) == Some("Service") {
+        if let Some(spec) = top.get_mut("spec").and_then(J::as_object_mut) {
+            spec.remove("clusterIP");
+            spec.remove("clusterIPs");
+        }
+    }
+    m
 }
 
 /// `data "kubernetes_resource"`: one object, whole, by apiVersion, kind and name.
@@ -463,6 +525,31 @@ impl DataSource for ResourceData {
         let mut out = config.clone();
         out.set("object", dynamic(&live));
         Ok(out)
+    }
+}
+
+#[cfg(test)]
+mod inventory_tests {
+    use super::*;
+
+    #[test]
+    fn a_live_object_loses_what_the_server_sets() {
+        let live = json!({
+            "apiVersion": "v1", "kind": "Service",
+            "metadata": {"name": "web", "namespace": "a", "uid": "u", "resourceVersion": "7",
+                "creationTimestamp": "t", "labels": {"app": "web"},
+                "annotations": {"kubectl.kubernetes.io/last-applied-configuration": "{}"}},
+            "spec": {"clusterIP": "10.0.0.1", "clusterIPs": ["10.0.0.1"], "ports": [{"port": 80}]},
+            "status": {"loadBalancer": {}}
+        });
+        assert_eq!(
+            without_server_fields(&live),
+            json!({
+                "apiVersion": "v1", "kind": "Service",
+                "metadata": {"name": "web", "namespace": "a", "labels": {"app": "web"}},
+                "spec": {"ports": [{"port": 80}]}
+            })
+        );
     }
 }
 

@@ -35,7 +35,8 @@ pub mod goplugin {
     include!("generated/plugin.rs");
 }
 
-/// plinth's capabilities service (a provider's concurrency limit).
+/// plinth's own services: capabilities (a provider's concurrency limit) and the
+/// inventory (listing objects, for `plinth drift --unmanaged`).
 #[allow(clippy::all, missing_docs)]
 pub mod capabilities {
     include!("generated/plinth.rs");

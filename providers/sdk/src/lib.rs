@@ -16,12 +16,14 @@
 //! tainted, so the next plan replaces it instead of creating it again beside the
 //! leftover one.
 
+mod inventory;
 mod plan;
 mod serve;
 pub mod shape;
 
 use std::collections::BTreeMap;
 
+pub use inventory::{config_from_state, ListRequest, Listed, Listing, PLACEHOLDER};
 pub use plan::default_plan;
 pub use plinth_protocol::number::Number;
 pub use plinth_protocol::schema::{Attribute, Block, NestedBlock, Nesting, Schema};
@@ -301,5 +303,12 @@ pub trait Provider: Send + Sync + 'static {
 
     fn data_sources(&self) -> Vec<Box<dyn DataSource>> {
         Vec::new()
+    }
+
+    /// The objects the provider can see that `request` does not name as managed
+    /// (plinth's `Inventory` service, for `plinth drift --unmanaged`); called after
+    /// `configure`. `None` (the default): this provider does not list.
+    fn list(&self, _request: &ListRequest) -> Option<Listing> {
+        None
     }
 }

@@ -17,6 +17,8 @@ use std::task::{Context, Poll};
 use base64::Engine as _;
 use plinth_protocol::capabilities::capabilities_server::{Capabilities, CapabilitiesServer};
 use plinth_protocol::capabilities::get_capabilities;
+use plinth_protocol::capabilities::inventory_server::{Inventory, InventoryServer};
+use plinth_protocol::capabilities::list_resources;
 use plinth_protocol::goplugin::grpc_controller_server::{GrpcController, GrpcControllerServer};
 use plinth_protocol::handshake::{CORE_PROTOCOL_VERSION, MAGIC_COOKIE_KEY, MAGIC_COOKIE_VALUE};
 use plinth_protocol::json::value_from_json;
@@ -129,6 +131,11 @@ async fn run(served: Arc<Served>) -> Result<(), BoxError> {
         )
         .add_service(GrpcControllerServer::new(controller))
         .add_service(CapabilitiesServer::from_arc(Arc::clone(&served)))
+        .add_service(
+            InventoryServer::from_arc(Arc::clone(&served))
+                .max_decoding_message_size(max)
+                .max_encoding_message_size(max),
+        )
         .add_service(health)
         .serve_with_incoming_shutdown(incoming, async move {
             let _ = stop_rx.wait_for(|stop| *stop).await;
@@ -319,6 +326,64 @@ impl Capabilities for Served {
         Ok(Response::new(get_capabilities::Response {
             max_concurrency: self.provider.max_concurrency().map_or(0, |n| n as i64),
         }))
+    }
+}
+
+#[tonic::async_trait]
+impl Inventory for Served {
+    async fn list_resources(
+        &self,
+        request: Request<list_resources::Request>,
+    ) -> Result<Response<list_resources::Response>, Status> {
+        let r = request.into_inner();
+        let request = crate::ListRequest {
+            type_names: r.type_names,
+            tags: r.tags.into_iter().collect(),
+            managed: r
+                .managed
+                .iter()
+                .filter(|m| !m.id.is_empty())
+                .map(|m| (m.type_name.clone(), m.id.clone()))
+                .collect(),
+            managed_states: r
+                .managed
+                .into_iter()
+                .map(|m| {
+                    let attributes =
+                        serde_json::from_str(&m.attributes_json).unwrap_or(serde_json::Value::Null);
+                    (m.type_name, attributes)
+                })
+                .collect(),
+        };
+        // Listing calls cloud APIs synchronously, like every resource method.
+        let listed = tokio::task::block_in_place(|| self.provider.list(&request));
+        let Some(listed) = listed else {
+            return Err(Status::unimplemented("this provider does not list objects"));
+        };
+        Ok(Response::new(list_resources::Response {
+            objects: listed.objects.into_iter().map(listed_to_wire).collect(),
+            diagnostics: listed
+                .diagnostics
+                .into_iter()
+                .map(|d| list_resources::Diagnostic {
+                    error: d.error,
+                    summary: d.summary,
+                    detail: d.detail,
+                })
+                .collect(),
+        }))
+    }
+}
+
+fn listed_to_wire(l: crate::Listed) -> list_resources::Listed {
+    list_resources::Listed {
+        type_name: l.type_name,
+        id: l.id,
+        import_id: l.import_id,
+        name: l.name,
+        tags: l.tags.into_iter().collect(),
+        config_json: serde_json::Value::Object(l.config).to_string(),
+        note: l.note,
     }
 }
 
@@ -905,6 +970,54 @@ mod tests {
         fn resources(&self) -> Vec<Box<dyn Resource>> {
             vec![Box::new(Thing("left_thing")), Box::new(Thing("none_thing"))]
         }
+    }
+
+    /// Lists one object per request, leaving out what the request says is managed.
+    struct Lister;
+
+    impl Provider for Lister {
+        fn resources(&self) -> Vec<Box<dyn Resource>> {
+            Vec::new()
+        }
+        fn list(&self, request: &crate::ListRequest) -> Option<crate::Listing> {
+            let mut objects = Vec::new();
+            for id in ["a", "b"] {
+                request.keep(
+                    crate::Listed::new("x_thing", id, id).arg("n", 1),
+                    &mut objects,
+                );
+            }
+            Some(crate::Listing {
+                objects,
+                diagnostics: vec![Diagnostic::warning("b was slow", "")],
+            })
+        }
+    }
+
+    #[tokio::test(flavor = "multi_thread")]
+    async fn inventory_answers_with_the_unmanaged_objects_or_unimplemented() {
+        let request = || list_resources::Request {
+            managed: vec![list_resources::Managed {
+                type_name: "x_thing".into(),
+                id: "a".into(),
+                attributes_json: "{}".into(),
+            }],
+            ..Default::default()
+        };
+        let reply = Served::new(Lister)
+            .list_resources(Request::new(request()))
+            .await
+            .unwrap()
+            .into_inner();
+        let ids: Vec<&str> = reply.objects.iter().map(|o| o.id.as_str()).collect();
+        assert_eq!(ids, ["b"]);
+        assert_eq!(reply.objects[0].config_json, r#"{"n":1}"#);
+        assert!(!reply.diagnostics[0].error);
+        let refused = Served::new(Things)
+            .list_resources(Request::new(request()))
+            .await
+            .unwrap_err();
+        assert_eq!(refused.code(), tonic::Code::Unimplemented);
     }
 
     #[tokio::test]

@@ -138,7 +138,7 @@ fn calls_a_function(e: &hcl_edit::expr::Expression) -> bool {
 
 /// `v` written as an expression, each object attribute on a line of its own, before
 /// [`layout`] indents and aligns the lines.
-fn raw_expression(v: &Value, out: &mut String) {
+pub(crate) fn raw_expression(v: &Value, out: &mut String) {
     match v.peel().0 {
         Value::Null(_) | Value::Unknown(_) | Value::Sensitive(_) => out.push_str("null"),
         Value::Bool(b) => out.push_str(if *b { "true" } else { "false" }),
