@@ -7,11 +7,9 @@ use crate::drift::{self, render};
 
 #[derive(clap::Args, Debug)]
 pub struct DriftArgs {
-    /// Print the report as JSON.
-    #[arg(long, conflicts_with = "markdown")]
-    json: bool,
-    /// Print the report as Markdown (for a comment or a chat message).
-    #[arg(long)]
+    /// Print the report as Markdown (for a comment or a chat message). `--json`
+    /// (below, shared with --unmanaged) prints it as JSON.
+    #[arg(long, conflicts_with = "json")]
     markdown: bool,
     /// Accepted for symmetry with `plan`: drift always exits 2 when it finds drift.
     #[arg(long)]
@@ -46,7 +44,7 @@ pub fn run(args: DriftArgs, matches: &clap::ArgMatches, out: &Output) -> u8 {
         }
     };
     let report = drift::report(&done.plan, &rules);
-    if args.json {
+    if args.unmanaged.json {
         println!(
             "{}",
             serde_json::to_string_pretty(&render::json(&report)).unwrap_or_default()

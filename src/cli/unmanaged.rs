@@ -29,8 +29,7 @@ pub struct Args {
     /// (repeatable; all must match).
     #[arg(long = "tag", value_name = "KEY=VALUE", requires = "unmanaged")]
     pub tags: Vec<String>,
-    /// Print as JSON. (`plinth drift` has one `--json`: this one, which its own
-    /// report reads too.)
+    /// Print the drift report, or with --unmanaged the objects, as JSON.
     #[arg(long)]
     pub json: bool,
 }
