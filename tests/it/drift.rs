@@ -438,18 +438,7 @@ resource "local_file" "a" {
 "#;
 
 fn local(dir: &Path, args: &[&str]) -> Run {
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_plinth"))
-        .args(["-C", dir.to_str().expect("path"), "--no-color"])
-        .args(args)
-        .env("PLINTH_PLUGIN_DIR", crate::common::local_provider_dir())
-        .env("PLINTH_CACHE_DIR", dir.join(".cache"))
-        .output()
-        .expect("run plinth");
-    Run {
-        code: out.status.code().unwrap_or(-1),
-        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-    }
+    crate::common::plinth_with(dir, &crate::common::local_provider_dir(), args)
 }
 
 #[test]

@@ -19,20 +19,7 @@ use std::time::{Duration, Instant};
 use serde_json::{json, Value};
 
 fn plinth(dir: &Path, plugins: &Path, args: &[&str]) -> Run {
-    let out = Command::new(env!("CARGO_BIN_EXE_plinth"))
-        .args(["-C", dir.to_str().expect("path"), "--no-color"])
-        .args(args)
-        .env("PLINTH_PLUGIN_DIR", plugins)
-        .env("PLINTH_CACHE_DIR", dir.join(".cache"))
-        .env_remove("KUBE_HOST")
-        .env_remove("KUBE_CONFIG_PATH")
-        .output()
-        .expect("run plinth");
-    Run {
-        code: out.status.code().unwrap_or(-1),
-        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-    }
+    crate::common::plinth_with(dir, plugins, args)
 }
 
 fn ok(run: &Run, what: &str) {

@@ -43,6 +43,25 @@ pub fn plinth(dir: &Path, args: &[&str]) -> Run {
     }
 }
 
+/// `plinth` in `dir` with the providers in `plugins` (and a cache beside the stack),
+/// never reading Kubernetes settings from the environment.
+pub fn plinth_with(dir: &Path, plugins: &Path, args: &[&str]) -> Run {
+    let out = Command::new(env!("CARGO_BIN_EXE_plinth"))
+        .args(["-C", dir.to_str().expect("utf-8 path"), "--no-color"])
+        .args(args)
+        .env("PLINTH_PLUGIN_DIR", plugins)
+        .env("PLINTH_CACHE_DIR", dir.join(".cache"))
+        .env_remove("KUBE_HOST")
+        .env_remove("KUBE_CONFIG_PATH")
+        .output()
+        .expect("run plinth");
+    Run {
+        code: out.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    }
+}
+
 pub fn evaluate(dir: &Path) -> LoadedStack {
     load_and_evaluate(dir, &StackOptions::default())
 }
