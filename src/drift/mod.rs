@@ -124,6 +124,10 @@ pub fn report(plan: &Plan, rules: &Rules) -> Report {
             continue;
         }
         let address = change.address.to_string();
+        if rules.covers_whole(&change.address) {
+            out.held.push(address);
+            continue;
+        }
         if change.action == Action::Update {
             if let (Some(before), Some(after)) = (&change.before, &change.after) {
                 let changed = differences(before, after);
@@ -180,5 +184,115 @@ fn attribute(d: &diff::Difference) -> AttributeDrift {
         before: json(&d.before),
         after: json(&d.after),
         sensitive,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::addrs::ResourceInstance;
+    use crate::lang::value::Value;
+    use crate::plan::PlannedChange;
+
+    fn obj(pairs: &[(&str, &str)]) -> Value {
+        Value::Object(
+            pairs
+                .iter()
+                .map(|(k, v)| (k.to_string(), Value::String(v.to_string())))
+                .collect(),
+        )
+    }
+
+    fn change(
+        address: &str,
+        action: Action,
+        before: Option<Value>,
+        after: Option<Value>,
+    ) -> PlannedChange {
+        PlannedChange {
+            address: ResourceInstance::parse(address).unwrap(),
+            previous_address: None,
+            provider: "p".into(),
+            action,
+            reason: None,
+            before,
+            after,
+            replace_paths: Vec::new(),
+        }
+    }
+
+    /// A plan after refresh: `a` edited outside (`size`, and `owner` which a rule
+    /// ignores), `b` deleted outside, `c` changed in the configuration, `d` edited
+    /// outside only where a rule ignores, `e` ignored whole and deleted outside.
+    fn plan() -> Plan {
+        let state_a = obj(&[("size", "2"), ("owner", "x")]);
+        let real_a = obj(&[("size", "5"), ("owner", "y")]);
+        let planned_a = obj(&[("size", "2"), ("owner", "y")]);
+        Plan {
+            drift: vec![
+                change("t.a", Action::Update, Some(state_a), Some(real_a.clone())),
+                change("t.b", Action::Delete, Some(obj(&[("size", "1")])), None),
+                change(
+                    "t.d",
+                    Action::Update,
+                    Some(obj(&[("owner", "x")])),
+                    Some(obj(&[("owner", "z")])),
+                ),
+                change("t.e", Action::Delete, Some(obj(&[("size", "1")])), None),
+            ],
+            changes: vec![
+                change("t.a", Action::Update, Some(real_a), Some(planned_a)),
+                change("t.b", Action::Create, None, Some(obj(&[("size", "1")]))),
+                change(
+                    "t.c",
+                    Action::Update,
+                    Some(obj(&[("size", "1")])),
+                    Some(obj(&[("size", "3")])),
+                ),
+                change(
+                    "t.d",
+                    Action::Update,
+                    Some(obj(&[("owner", "z")])),
+                    Some(obj(&[("owner", "x")])),
+                ),
+                change("t.e", Action::Create, None, Some(obj(&[("size", "1")]))),
+                change("t.f", Action::NoOp, Some(obj(&[])), Some(obj(&[]))),
+            ],
+            ..Plan::default()
+        }
+    }
+
+    #[test]
+    fn drift_is_sorted_from_configuration_changes_and_ignored_paths_are_held() {
+        let rules = Rules::default()
+            .with(&["t.a.owner".into(), "t.d.owner".into(), "t.e".into()])
+            .unwrap();
+        let r = report(&plan(), &rules);
+        let drifted: Vec<(&str, DriftKind)> = r
+            .resources
+            .iter()
+            .map(|d| (d.address.as_str(), d.kind))
+            .collect();
+        assert_eq!(
+            drifted,
+            [("t.a", DriftKind::Changed), ("t.b", DriftKind::Deleted)]
+        );
+        assert_eq!(r.resources[0].attributes.len(), 1);
+        assert_eq!(r.resources[0].attributes[0].path, "size");
+        assert_eq!(r.resources[0].attributes[0].before, serde_json::json!("2"));
+        assert_eq!(r.resources[0].attributes[0].after, serde_json::json!("5"));
+        assert_eq!(r.reverts, ["t.a", "t.b"]);
+        assert_eq!(r.config_changes, ["t.c"]);
+        assert_eq!(r.held, ["t.d", "t.e"]);
+        assert_eq!(r.ignored, 3);
+    }
+
+    #[test]
+    fn without_rules_everything_outside_is_drift() {
+        let r = report(&plan(), &Rules::default());
+        assert_eq!(r.resources.len(), 4);
+        assert_eq!(r.reverts, ["t.a", "t.b", "t.d", "t.e"]);
+        assert_eq!(r.config_changes, ["t.c"]);
+        assert!(r.held.is_empty() && r.ignored == 0);
     }
 }
