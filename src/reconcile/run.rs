@@ -155,7 +155,7 @@ pub fn run_here(job: &StackJob, cancel: &CancelToken) -> Outcome {
     let clock = Instant::now();
     let mut outcome = failed(job, started, String::new());
     outcome.error = None;
-    let view = RunView::new(job);
+    let view = RunView::default();
     outcome.result = match attempt(job, cancel, &view, &mut outcome) {
         Ok(result) => result,
         Err(Stop::Failed(why)) => {
@@ -422,6 +422,7 @@ impl Decision {
 
 /// The view a run talks to: it records diagnostics, the plan, what was applied, and
 /// answers the confirmation with the guardrails.
+#[derive(Default)]
 struct RunView {
     diagnostics: Mutex<String>,
     decision: Mutex<Option<Decision>>,
@@ -432,15 +433,6 @@ struct RunView {
 }
 
 impl RunView {
-    fn new(_job: &StackJob) -> RunView {
-        RunView {
-            diagnostics: Mutex::new(String::new()),
-            decision: Mutex::new(None),
-            verdict: Mutex::new(None),
-            applied: Mutex::new(Vec::new()),
-        }
-    }
-
     fn with_diagnostics(&self, why: String) -> String {
         let text = self
             .diagnostics
